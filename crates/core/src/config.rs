@@ -1,0 +1,643 @@
+//! `~/.aws/config`: sso-sessions, SSO profiles and what is wrong with them.
+//!
+//! Reading is tolerant: comments, unknown keys and sections ssotray does not use are fine, a line
+//! the INI parser cannot read is reported and skipped, and a broken profile or session is reported
+//! (naming its section and key and what to fix) without hiding the good ones. This module never
+//! writes the file.
+
+use ini::{Ini, ParseOption};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// An `[sso-session NAME]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoSession {
+    /// The session's name.
+    pub name: String,
+    /// `sso_start_url`.
+    pub start_url: String,
+    /// `sso_region`.
+    pub region: String,
+    /// `sso_registration_scopes`, comma-separated in the file.
+    pub scopes: Vec<String>,
+}
+
+/// Where a profile's SSO settings come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsoSource {
+    /// `sso_session = NAME`.
+    Session(String),
+    /// A legacy profile with its own `sso_start_url` and `sso_region`.
+    Legacy {
+        /// `sso_start_url`, exactly as written.
+        start_url: String,
+        /// `sso_region`.
+        region: String,
+    },
+}
+
+/// A profile that uses Identity Center.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoProfile {
+    /// Profile name (`default` for `[default]`).
+    pub name: String,
+    /// Session or legacy settings.
+    pub source: SsoSource,
+    /// `sso_account_id`.
+    pub account_id: Option<String>,
+    /// `sso_role_name`.
+    pub role_name: Option<String>,
+    /// `region` (the profile's service region, not the SSO region).
+    pub region: Option<String>,
+}
+
+/// A problem found in the config file, with where it is and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The section as written in the file, e.g. `profile dev`; empty for a line outside sections.
+    pub section: String,
+    /// The key at fault, when there is one.
+    pub key: Option<String>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.section, &self.key) {
+            (s, _) if s.is_empty() => f.write_str(&self.message),
+            (s, Some(k)) => write!(f, "[{s}] `{k}`: {}", self.message),
+            (s, None) => write!(f, "[{s}]: {}", self.message),
+        }
+    }
+}
+
+/// One thing that holds a token: an sso-session, or the start URL of legacy profiles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoTarget {
+    /// The sso-session name; `None` for legacy profiles.
+    pub session_name: Option<String>,
+    /// Start URL exactly as configured (it names the legacy cache file).
+    pub start_url: String,
+    /// `sso_region`.
+    pub region: String,
+    /// Registration scopes (sso-sessions only).
+    pub scopes: Vec<String>,
+}
+
+impl SsoTarget {
+    /// The string whose SHA-1 names the token cache file: the session name, else the start URL.
+    pub fn cache_id(&self) -> &str {
+        self.session_name.as_deref().unwrap_or(&self.start_url)
+    }
+    /// What to call it in messages.
+    pub fn display_name(&self) -> &str {
+        self.cache_id()
+    }
+    /// Whether this is a legacy (profile-level) configuration, which never refreshes.
+    pub fn is_legacy(&self) -> bool {
+        self.session_name.is_none()
+    }
+}
+
+/// The parsed config file.
+#[derive(Debug, Clone, Default)]
+pub struct AwsConfig {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Valid sso-sessions, in file order.
+    pub sessions: Vec<SsoSession>,
+    /// Valid SSO profiles, in file order.
+    pub profiles: Vec<SsoProfile>,
+    /// Everything that was wrong.
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl AwsConfig {
+    /// Parses config text. Never fails: what cannot be used becomes a [`ConfigProblem`].
+    pub fn parse(path: PathBuf, text: &str) -> AwsConfig {
+        let mut problems = Vec::new();
+        let ini = parse_ini_skipping_bad_lines(text, &mut problems);
+        let mut config = AwsConfig {
+            path,
+            problems,
+            ..Default::default()
+        };
+
+        // Merge repeated sections the way botocore does: later keys win.
+        let mut sessions: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut session_order = Vec::new();
+        let mut profiles: BTreeMap<String, (String, BTreeMap<String, String>)> = BTreeMap::new();
+        let mut profile_order = Vec::new();
+        for (section, props) in ini.iter() {
+            let Some(section) = section else { continue };
+            let section = section.trim();
+            let keys = props
+                .iter()
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()));
+            if let Some(name) = section.strip_prefix("sso-session ") {
+                let name = name.trim().to_string();
+                if !sessions.contains_key(&name) {
+                    session_order.push(name.clone());
+                }
+                sessions.entry(name).or_default().extend(keys);
+            } else if let Some(name) = profile_name(section) {
+                if !profiles.contains_key(&name) {
+                    profile_order.push(name.clone());
+                }
+                profiles
+                    .entry(name)
+                    .or_insert_with(|| (section.to_string(), BTreeMap::new()))
+                    .1
+                    .extend(keys);
+            }
+        }
+
+        for name in session_order {
+            let keys = &sessions[&name];
+            if let Some(s) = validate_session(&name, keys, &mut config.problems) {
+                config.sessions.push(s);
+            }
+        }
+        for name in profile_order {
+            let (section, keys) = &profiles[&name];
+            if let Some(p) = validate_profile(&name, section, keys, &config, &sessions) {
+                match p {
+                    Ok(p) => config.profiles.push(p),
+                    Err(mut errs) => config.problems.append(&mut errs),
+                }
+            }
+        }
+        config
+    }
+
+    /// The sso-session called `name`.
+    pub fn session(&self, name: &str) -> Option<&SsoSession> {
+        self.sessions.iter().find(|s| s.name == name)
+    }
+
+    /// The SSO profile called `name`.
+    pub fn profile(&self, name: &str) -> Option<&SsoProfile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// Problems found in a given section (e.g. `profile dev` or `sso-session my-sso`).
+    pub fn problems_in(&self, section: &str) -> Vec<&ConfigProblem> {
+        self.problems.iter().filter(|p| p.section == section).collect()
+    }
+
+    /// Every token holder: each sso-session, then each distinct legacy start URL.
+    pub fn targets(&self) -> Vec<SsoTarget> {
+        let mut out: Vec<SsoTarget> = self.sessions.iter().map(session_target).collect();
+        for p in &self.profiles {
+            if let SsoSource::Legacy { start_url, region } = &p.source {
+                if !out.iter().any(|t| t.is_legacy() && &t.start_url == start_url) {
+                    out.push(SsoTarget {
+                        session_name: None,
+                        start_url: start_url.clone(),
+                        region: region.clone(),
+                        scopes: Vec::new(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The token holder a profile uses.
+    pub fn target_of(&self, profile: &SsoProfile) -> Option<SsoTarget> {
+        match &profile.source {
+            SsoSource::Session(name) => self.session(name).map(session_target),
+            SsoSource::Legacy { start_url, region } => Some(SsoTarget {
+                session_name: None,
+                start_url: start_url.clone(),
+                region: region.clone(),
+                scopes: Vec::new(),
+            }),
+        }
+    }
+}
+
+fn session_target(s: &SsoSession) -> SsoTarget {
+    SsoTarget {
+        session_name: Some(s.name.clone()),
+        start_url: s.start_url.clone(),
+        region: s.region.clone(),
+        scopes: s.scopes.clone(),
+    }
+}
+
+fn profile_name(section: &str) -> Option<String> {
+    if section == "default" {
+        return Some("default".into());
+    }
+    section
+        .strip_prefix("profile ")
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+}
+
+/// Why a line of an AWS config file cannot be read, if it cannot.
+fn unreadable_line(line: &str, after_key: bool) -> Option<&'static str> {
+    let trimmed = line.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+        return None;
+    }
+    if trimmed.starts_with('[') {
+        return (!trimmed.ends_with(']')).then_some("a section header without its closing `]`");
+    }
+    if line.starts_with([' ', '\t']) && after_key {
+        // A nested value such as `s3 =` followed by indented `key = value` lines.
+        return None;
+    }
+    match trimmed.find(['=', ':']) {
+        Some(0) => Some("a value without a key"),
+        Some(_) => None,
+        None => Some("neither `key = value`, a `[section]` nor a comment"),
+    }
+}
+
+/// Parses INI text. A line that cannot be read is reported and left out (in memory only; the file
+/// is never touched); a broken section header becomes a section of its own that nothing reads, so
+/// the keys under it are not mistaken for the previous section's. One bad line never hides the
+/// rest of the file.
+fn parse_ini_skipping_bad_lines(text: &str, problems: &mut Vec<ConfigProblem>) -> Ini {
+    let mut lines: Vec<String> = Vec::new();
+    let mut after_key = false;
+    for (index, line) in text.lines().enumerate() {
+        match unreadable_line(line, after_key) {
+            None => {
+                let trimmed = line.trim();
+                if trimmed.starts_with('[') {
+                    after_key = false;
+                } else if !trimmed.is_empty() && !trimmed.starts_with(['#', ';']) {
+                    after_key = true;
+                }
+                lines.push(line.to_string());
+            }
+            Some(why) => {
+                problems.push(ConfigProblem {
+                    section: String::new(),
+                    key: None,
+                    message: format!(
+                        "line {} of the config file cannot be read ({why}): `{}`; fix or remove that line (ssotray skipped it)",
+                        index + 1,
+                        line.trim()
+                    ),
+                });
+                if line.trim().starts_with('[') {
+                    lines.push(format!("[ssotray-unreadable-line-{}]", index + 1));
+                    after_key = false;
+                } else {
+                    lines.push(String::new());
+                }
+            }
+        }
+    }
+    let option = || ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..ParseOption::default()
+    };
+    // The checks above should leave nothing rust-ini rejects; if it still does, skip that line too.
+    for _ in 0..=lines.len() {
+        match Ini::load_from_str_opt(&lines.join("\n"), option()) {
+            Ok(ini) => return ini,
+            Err(e) => {
+                let index = e.line.max(1).min(lines.len().max(1)) - 1;
+                problems.push(ConfigProblem {
+                    section: String::new(),
+                    key: None,
+                    message: format!("line {} of the config file cannot be read ({}); fix or remove that line (ssotray skipped it)", index + 1, e.msg),
+                });
+                match lines.get_mut(index) {
+                    Some(line) if !line.is_empty() => line.clear(),
+                    _ => break,
+                }
+            }
+        }
+    }
+    Ini::new()
+}
+
+fn problem(section: &str, key: Option<&str>, message: String) -> ConfigProblem {
+    ConfigProblem {
+        section: section.to_string(),
+        key: key.map(str::to_string),
+        message,
+    }
+}
+
+fn validate_start_url(section: &str, key: &str, url: &str) -> Option<ConfigProblem> {
+    match url::Url::parse(url) {
+        Ok(u) if u.scheme() == "https" && u.host_str().is_some() => None,
+        Ok(_) => Some(problem(
+            section,
+            Some(key),
+            format!("start URL `{url}` must use https; copy the AWS access portal URL from the IAM Identity Center console"),
+        )),
+        Err(e) => Some(problem(
+            section,
+            Some(key),
+            format!("`{url}` is not a URL ({e}); set it to the AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start"),
+        )),
+    }
+}
+
+fn validate_session(
+    name: &str,
+    keys: &BTreeMap<String, String>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<SsoSession> {
+    let section = format!("sso-session {name}");
+    let before = problems.len();
+    let start_url = keys.get("sso_start_url").filter(|v| !v.is_empty());
+    let region = keys.get("sso_region").filter(|v| !v.is_empty());
+    if start_url.is_none() {
+        problems.push(problem(
+            &section,
+            Some("sso_start_url"),
+            "missing; add `sso_start_url = https://…/start` (your AWS access portal URL)".into(),
+        ));
+    }
+    if region.is_none() {
+        problems.push(problem(
+            &section,
+            Some("sso_region"),
+            "missing; add `sso_region = …`, the region of your IAM Identity Center instance".into(),
+        ));
+    }
+    if let Some(url) = start_url {
+        problems.extend(validate_start_url(&section, "sso_start_url", url));
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let scopes = keys
+        .get("sso_registration_scopes")
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(SsoSession {
+        name: name.to_string(),
+        start_url: start_url?.clone(),
+        region: region?.clone(),
+        scopes,
+    })
+}
+
+/// Validates a profile. `None`: not an SSO profile at all.
+fn validate_profile(
+    name: &str,
+    section: &str,
+    keys: &BTreeMap<String, String>,
+    config: &AwsConfig,
+    raw_sessions: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Option<Result<SsoProfile, Vec<ConfigProblem>>> {
+    let get = |k: &str| keys.get(k).filter(|v| !v.is_empty()).cloned();
+    let session_name = get("sso_session");
+    let start_url = get("sso_start_url");
+    let region = get("sso_region");
+    let account_id = get("sso_account_id");
+    let role_name = get("sso_role_name");
+    if session_name.is_none()
+        && start_url.is_none()
+        && region.is_none()
+        && account_id.is_none()
+        && role_name.is_none()
+    {
+        return None;
+    }
+    let mut errs = Vec::new();
+    let source = if let Some(session) = &session_name {
+        match config.session(session) {
+            Some(s) => {
+                if let Some(url) = &start_url {
+                    if url != &s.start_url {
+                        errs.push(problem(section, Some("sso_start_url"), format!(
+                            "`{url}` disagrees with `{}` in [sso-session {session}]; remove `sso_start_url` from the profile (the session's value is used)",
+                            s.start_url
+                        )));
+                    }
+                }
+                if let Some(r) = &region {
+                    if r != &s.region {
+                        errs.push(problem(section, Some("sso_region"), format!(
+                            "`{r}` disagrees with `{}` in [sso-session {session}]; remove `sso_region` from the profile (the session's value is used)",
+                            s.region
+                        )));
+                    }
+                }
+            }
+            None if raw_sessions.contains_key(session) => errs.push(problem(
+                section,
+                Some("sso_session"),
+                format!("sso-session `{session}` is broken (see its own error); fix [sso-session {session}]"),
+            )),
+            None => errs.push(problem(
+                section,
+                Some("sso_session"),
+                format!("no [sso-session {session}] section exists; add one or correct the name"),
+            )),
+        }
+        SsoSource::Session(session.clone())
+    } else {
+        match (&start_url, &region) {
+            (Some(url), Some(r)) => {
+                errs.extend(validate_start_url(section, "sso_start_url", url));
+                SsoSource::Legacy {
+                    start_url: url.clone(),
+                    region: r.clone(),
+                }
+            }
+            _ => {
+                if start_url.is_none() {
+                    errs.push(problem(section, Some("sso_start_url"), "missing; add `sso_session = NAME` pointing at an [sso-session NAME] section (recommended), or `sso_start_url` and `sso_region`".into()));
+                }
+                if region.is_none() {
+                    errs.push(problem(section, Some("sso_region"), "missing; add `sso_session = NAME` pointing at an [sso-session NAME] section (recommended), or `sso_start_url` and `sso_region`".into()));
+                }
+                SsoSource::Legacy {
+                    start_url: String::new(),
+                    region: String::new(),
+                }
+            }
+        }
+    };
+    if let Some(id) = &account_id {
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            errs.push(problem(
+                section,
+                Some("sso_account_id"),
+                format!("`{id}` is not a 12-digit AWS account id; copy it from the access portal"),
+            ));
+        }
+    }
+    match (&account_id, &role_name) {
+        (Some(_), None) => errs.push(problem(
+            section,
+            Some("sso_role_name"),
+            "missing while `sso_account_id` is set; add `sso_role_name = …` (a permission set name)".into(),
+        )),
+        (None, Some(_)) => errs.push(problem(
+            section,
+            Some("sso_account_id"),
+            "missing while `sso_role_name` is set; add `sso_account_id = …` (12 digits)".into(),
+        )),
+        _ => {}
+    }
+    if !errs.is_empty() {
+        return Some(Err(errs));
+    }
+    Some(Ok(SsoProfile {
+        name: name.to_string(),
+        source,
+        account_id,
+        role_name,
+        region: get("region"),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"# my config
+[default]
+region = eu-west-1
+
+[sso-session my-sso]
+sso_start_url = https://d-1234567890.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access , other:scope
+; a comment
+unknown_key = whatever
+
+[profile dev]
+sso_session = my-sso
+sso_account_id = 111111111111
+sso_role_name = ReadOnly
+region = us-west-2
+output = json
+s3 =
+  max_concurrent_requests = 20
+
+[profile legacy]
+sso_start_url = https://d-9999999999.awsapps.com/start
+sso_region = eu-central-1
+sso_account_id = 222222222222
+sso_role_name = Admin
+
+[profile plain]
+aws_access_key_id = nothing-to-do-with-sso
+
+[services local]
+s3 =
+  endpoint_url = http://localhost:9000
+"#;
+
+    fn parse(text: &str) -> AwsConfig {
+        AwsConfig::parse(PathBuf::from("/home/u/.aws/config"), text)
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        parse(text).problems.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn reads_sessions_profiles_and_legacy_profiles() {
+        let c = parse(GOOD);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(
+            c.sessions,
+            vec![SsoSession {
+                name: "my-sso".into(),
+                start_url: "https://d-1234567890.awsapps.com/start".into(),
+                region: "us-east-1".into(),
+                scopes: vec!["sso:account:access".into(), "other:scope".into()],
+            }]
+        );
+        let names: Vec<_> = c.profiles.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["dev", "legacy"]);
+        assert_eq!(c.profile("dev").unwrap().region.as_deref(), Some("us-west-2"));
+        let targets: Vec<_> = c.targets().iter().map(|t| t.cache_id().to_string()).collect();
+        assert_eq!(targets, ["my-sso", "https://d-9999999999.awsapps.com/start"]);
+    }
+
+    #[test]
+    fn each_validation_error_names_section_key_and_fix() {
+        let p = problems("[sso-session a]\nsso_region = us-east-1\n");
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with("[sso-session a] `sso_start_url`: missing; add"), "{p:?}");
+
+        let p = problems("[sso-session a]\nsso_start_url = http://x.awsapps.com/start\nsso_region = us-east-1\n");
+        assert!(p[0].contains("`sso_start_url`: start URL `http://x.awsapps.com/start` must use https"), "{p:?}");
+
+        let p = problems("[profile p]\nsso_session = nope\nsso_account_id = 111111111111\nsso_role_name = R\n");
+        assert_eq!(p, ["[profile p] `sso_session`: no [sso-session nope] section exists; add one or correct the name"]);
+
+        let p = problems(&format!("{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_region = eu-west-1\n"));
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with("[profile bad] `sso_region`: `eu-west-1` disagrees with `us-east-1`"), "{p:?}");
+
+        let p = problems(&format!("{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_start_url = https://other.awsapps.com/start\n"));
+        assert!(p[0].starts_with("[profile bad] `sso_start_url`: `https://other.awsapps.com/start` disagrees"), "{p:?}");
+
+        let p = problems(&format!("{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_account_id = 1234\nsso_role_name = R\n"));
+        assert!(p[0].starts_with("[profile bad] `sso_account_id`: `1234` is not a 12-digit AWS account id"), "{p:?}");
+
+        let p = problems(&format!("{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_account_id = 123456789012\n"));
+        assert!(p[0].starts_with("[profile bad] `sso_role_name`: missing while `sso_account_id` is set"), "{p:?}");
+
+        let p = problems("[profile old]\nsso_start_url = https://x.awsapps.com/start\n");
+        assert!(p[0].starts_with("[profile old] `sso_region`: missing"), "{p:?}");
+    }
+
+    #[test]
+    fn a_broken_profile_never_hides_the_good_ones() {
+        let text = format!("{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_account_id = abc\nsso_role_name = R\n");
+        let c = parse(&text);
+        assert_eq!(c.problems.len(), 1);
+        assert!(c.profile("dev").is_some());
+        assert!(c.profile("legacy").is_some());
+        assert!(c.profile("bad").is_none());
+    }
+
+    #[test]
+    fn an_unreadable_line_is_reported_and_skipped() {
+        let text = GOOD.replace("region = us-west-2\n", "region = us-west-2\nthis line is broken\n");
+        let c = parse(&text);
+        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+        assert_eq!(
+            c.problems[0].message,
+            "line 17 of the config file cannot be read (neither `key = value`, a `[section]` nor a comment): `this line is broken`; fix or remove that line (ssotray skipped it)"
+        );
+        assert!(c.session("my-sso").is_some());
+        assert!(c.profile("dev").is_some());
+        assert!(c.profile("legacy").is_some());
+    }
+
+    #[test]
+    fn keys_under_a_broken_header_do_not_leak_into_the_previous_section() {
+        let text = GOOD.replace("[profile legacy]", "[profile legacy");
+        let c = parse(&text);
+        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+        assert!(c.problems[0].message.contains("(a section header without its closing `]`): `[profile legacy`"));
+        // `dev` keeps its own settings; the legacy keys went nowhere.
+        assert_eq!(c.profile("dev").unwrap().account_id.as_deref(), Some("111111111111"));
+        assert!(c.profile("legacy").is_none());
+    }
+
+    #[test]
+    fn a_broken_session_is_named_by_the_profiles_using_it() {
+        let p = problems("[sso-session s]\nsso_region = us-east-1\n[profile p]\nsso_session = s\n");
+        assert_eq!(p.len(), 2);
+        assert!(p[1].contains("sso-session `s` is broken"), "{p:?}");
+    }
+}

@@ -1,0 +1,683 @@
+//! The operations a user asks for — log in, refresh, status, log out — over config, cache and APIs.
+//!
+//! The CLI and the tray app call these; they do no I/O of their own beyond what [`Context`] gives.
+
+use crate::aws_error::ErrorCode;
+use crate::cache::{self, CacheError, CachedToken, TokenFile};
+use crate::config::{AwsConfig, SsoTarget};
+use crate::endpoints::{endpoint, Service};
+use crate::login::{self, CallbackListener, LoginError, LoginPrompt, Pkce};
+use crate::oidc::{ApiError, Grant, OidcClient, PortalClient, RegisterClientRequest, Registration, TokenResponse};
+use crate::os::Context;
+use crate::secret::Secret;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A registration is reused only while more than this is left (as the AWS CLI does).
+pub const REGISTRATION_MIN_LEFT: ChronoDuration = ChronoDuration::minutes(15);
+/// How long the browser flow waits for the user.
+pub const BROWSER_LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How to log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flow {
+    /// Authorization code with PKCE through the browser.
+    Browser,
+    /// Device code.
+    DeviceCode,
+}
+
+impl Flow {
+    fn key(self) -> &'static str {
+        match self {
+            Flow::Browser => "browser",
+            Flow::DeviceCode => "device-code",
+        }
+    }
+}
+
+/// Options of one login.
+#[derive(Debug, Clone)]
+pub struct LoginOptions {
+    /// The flow; `None` picks as AWS CLI v2 does: browser for sso-sessions, device code for legacy.
+    pub flow: Option<Flow>,
+    /// Open the browser (else the caller shows the prompt to the user).
+    pub open_browser: bool,
+    /// How long the browser flow waits.
+    pub browser_timeout: Duration,
+}
+
+impl Default for LoginOptions {
+    fn default() -> Self {
+        LoginOptions {
+            flow: None,
+            open_browser: true,
+            browser_timeout: BROWSER_LOGIN_TIMEOUT,
+        }
+    }
+}
+
+/// Errors of the engine. Each message says what happened and what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No config file where one was needed.
+    #[error("no AWS config file at `{0}`; add an [sso-session] section (see `aws configure sso-session`) or set AWS_CONFIG_FILE")]
+    NoConfig(PathBuf),
+    /// Cannot read the config file.
+    #[error("failed to read `{path}`: {source}")]
+    ConfigIo {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The name given matches nothing usable.
+    #[error("{0}")]
+    UnknownTarget(String),
+    /// No token in the cache.
+    #[error("not logged in to `{name}`; run `ssotray login {name}`")]
+    NotLoggedIn {
+        /// Session name or start URL.
+        name: String,
+    },
+    /// The portal session ended (refresh answered InvalidGrantException).
+    #[error("the portal session of `{name}` has ended; run `ssotray login {name}` to start a new one")]
+    SessionEnded {
+        /// Session name.
+        name: String,
+    },
+    /// The token cannot be refreshed, and why.
+    #[error("the token of `{name}` cannot be refreshed ({why}); run `ssotray login {name}`")]
+    CannotRefresh {
+        /// Session name or start URL.
+        name: String,
+        /// Why.
+        why: String,
+    },
+    /// The user denied the sign-in.
+    #[error("sign-in to `{name}` was denied in the browser; run `ssotray login {name}` to try again")]
+    Denied {
+        /// Session name or start URL.
+        name: String,
+    },
+    /// The device code was never approved.
+    #[error("the device code for `{name}` expired before it was approved; run `ssotray login {name} --device-code` and approve it within the time shown")]
+    DeviceCodeExpired {
+        /// Session name or start URL.
+        name: String,
+    },
+    /// Nobody completed the browser sign-in in time.
+    #[error("no sign-in for `{name}` arrived within {secs} s; run `ssotray login {name}` again (or add --device-code to sign in from another device)")]
+    LoginTimedOut {
+        /// Session name or start URL.
+        name: String,
+        /// The wait.
+        secs: u64,
+    },
+    /// The browser could not be opened.
+    #[error("cannot open a browser: {0}; set BROWSER, or run with --no-browser and open the URL yourself")]
+    Browser(io::Error),
+    /// The token cache.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// An endpoint setting is wrong.
+    #[error("{0}")]
+    Endpoint(String),
+    /// A network or service failure.
+    #[error("{context}: {source}")]
+    Api {
+        /// What was being done.
+        context: String,
+        /// The failure.
+        source: ApiError,
+    },
+    /// Another local failure.
+    #[error("{0}")]
+    Local(String),
+}
+
+/// What the user-visible state of a token holder is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum TokenState {
+    /// No token file.
+    LoggedOut,
+    /// A token still valid.
+    #[serde(rename_all = "camelCase")]
+    Valid {
+        /// When the access token expires.
+        expires_at: DateTime<Utc>,
+        /// Whether ssotray (or an SDK) can refresh it.
+        can_refresh: bool,
+    },
+    /// The access token has expired.
+    #[serde(rename_all = "camelCase")]
+    Expired {
+        /// When it expired.
+        expires_at: DateTime<Utc>,
+        /// Whether a refresh may still work (the portal session may still be alive).
+        can_refresh: bool,
+    },
+    /// The file is there but unreadable.
+    Unreadable {
+        /// Why (never the contents).
+        reason: String,
+    },
+}
+
+/// Status of one token holder.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetStatus {
+    /// Session name, or start URL for legacy profiles.
+    pub name: String,
+    /// Whether this is a legacy start URL.
+    pub legacy: bool,
+    /// Start URL.
+    pub start_url: String,
+    /// SSO region.
+    pub region: String,
+    /// The token file.
+    pub cache_file: PathBuf,
+    /// The token's state.
+    #[serde(flatten)]
+    pub token: TokenState,
+}
+
+/// What a logout did.
+#[derive(Debug, Clone, Default)]
+pub struct LogoutReport {
+    /// Whether the portal accepted Logout (`None`: not attempted).
+    pub portal_logout: Option<Result<(), String>>,
+    /// Token file removed.
+    pub removed_token: bool,
+    /// Role-credential cache files removed.
+    pub removed_role_credentials: usize,
+}
+
+/// A registration as ssotray keeps it in its own cache directory.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredRegistration {
+    client_id: String,
+    client_secret: String,
+    expires_at: String,
+}
+
+/// The engine: every user operation, over an injected [`Context`].
+#[derive(Debug, Clone)]
+pub struct Engine {
+    ctx: Context,
+}
+
+impl Engine {
+    /// An engine over `ctx`.
+    pub fn new(ctx: Context) -> Self {
+        Engine { ctx }
+    }
+
+    /// The context.
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// `AWS_CONFIG_FILE`, else `~/.aws/config`.
+    pub fn config_path(&self) -> Result<PathBuf, EngineError> {
+        if let Some(p) = self.ctx.env.get_non_empty("AWS_CONFIG_FILE") {
+            return Ok(expand_home(&p, self.ctx.env.home()));
+        }
+        Ok(self.home()?.join(".aws/config"))
+    }
+
+    fn home(&self) -> Result<PathBuf, EngineError> {
+        self.ctx.env.home().ok_or(EngineError::Cache(CacheError::NoHome))
+    }
+
+    /// ssotray's own cache directory (`$XDG_CACHE_HOME/ssotray`, else `~/.cache/ssotray`).
+    pub fn own_cache_dir(&self) -> Result<PathBuf, EngineError> {
+        if let Some(d) = self.ctx.env.get_non_empty("XDG_CACHE_HOME") {
+            return Ok(PathBuf::from(d).join("ssotray"));
+        }
+        Ok(self.home()?.join(".cache/ssotray"))
+    }
+
+    /// Reads and parses the config file. A missing file is an empty config.
+    pub fn load_config(&self) -> Result<AwsConfig, EngineError> {
+        let path = self.config_path()?;
+        match self.ctx.fs.read(&path) {
+            Ok(bytes) => Ok(AwsConfig::parse(path, &String::from_utf8_lossy(&bytes))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(AwsConfig {
+                path,
+                ..Default::default()
+            }),
+            Err(source) => Err(EngineError::ConfigIo { path, source }),
+        }
+    }
+
+    /// Finds a token holder by sso-session name, profile name, or legacy start URL.
+    pub fn resolve(&self, config: &AwsConfig, selector: &Selector) -> Result<SsoTarget, EngineError> {
+        let config_path = config.path.display();
+        let problems_of = |section: &str| -> String {
+            let list: Vec<String> = config.problems_in(section).iter().map(|p| p.to_string()).collect();
+            list.join("; ")
+        };
+        let by_session = |name: &str| -> Option<Result<SsoTarget, EngineError>> {
+            if config.session(name).is_some() {
+                return config.targets().into_iter().find(|t| t.session_name.as_deref() == Some(name)).map(Ok);
+            }
+            let problems = problems_of(&format!("sso-session {name}"));
+            (!problems.is_empty()).then(|| Err(EngineError::UnknownTarget(format!("{problems} (in `{config_path}`)"))))
+        };
+        let by_profile = |name: &str| -> Option<Result<SsoTarget, EngineError>> {
+            if let Some(p) = config.profile(name) {
+                return config.target_of(p).map(Ok);
+            }
+            let section = if name == "default" { "default".to_string() } else { format!("profile {name}") };
+            let problems = problems_of(&section);
+            (!problems.is_empty()).then(|| Err(EngineError::UnknownTarget(format!("{problems} (in `{config_path}`)"))))
+        };
+        let found = match selector {
+            Selector::Session(n) => by_session(n),
+            Selector::Profile(n) => by_profile(n),
+            Selector::Any(n) => by_session(n)
+                .or_else(|| by_profile(n))
+                .or_else(|| config.targets().into_iter().find(|t| t.is_legacy() && &t.start_url == n).map(Ok)),
+        };
+        match found {
+            Some(r) => r,
+            None => {
+                let known: Vec<String> = config.targets().iter().map(|t| t.display_name().to_string()).collect();
+                let what = match selector {
+                    Selector::Session(n) => format!("no sso-session `{n}`"),
+                    Selector::Profile(n) => format!("no SSO profile `{n}`"),
+                    Selector::Any(n) => format!("no sso-session or SSO profile `{n}`"),
+                };
+                let hint = if known.is_empty() {
+                    "add an [sso-session NAME] section with sso_start_url and sso_region".to_string()
+                } else {
+                    format!("known: {}", known.join(", "))
+                };
+                Err(EngineError::UnknownTarget(format!("{what} in `{config_path}`; {hint}")))
+            }
+        }
+    }
+
+    /// The token cache file of a target.
+    pub fn token_path(&self, target: &SsoTarget) -> Result<PathBuf, EngineError> {
+        Ok(cache::token_cache_dir(&self.ctx.env)?.join(cache::token_file_name(target.cache_id())))
+    }
+
+    fn oidc(&self, target: &SsoTarget) -> Result<OidcClient, EngineError> {
+        let base = endpoint(&self.ctx.env, Service::Oidc, &target.region).map_err(EngineError::Endpoint)?;
+        Ok(OidcClient::new(self.ctx.http.clone(), base))
+    }
+
+    fn portal(&self, region: &str) -> Result<PortalClient, EngineError> {
+        let base = endpoint(&self.ctx.env, Service::Portal, region).map_err(EngineError::Endpoint)?;
+        Ok(PortalClient::new(self.ctx.http.clone(), base))
+    }
+
+    fn registration_path(&self, target: &SsoTarget, flow: Flow) -> Result<PathBuf, EngineError> {
+        Ok(self
+            .own_cache_dir()?
+            .join("registrations")
+            .join(format!("{}-{}", flow.key(), cache::token_file_name(target.cache_id()))))
+    }
+
+    fn load_registration(&self, target: &SsoTarget, flow: Flow) -> Option<Registration> {
+        let path = self.registration_path(target, flow).ok()?;
+        let bytes = self.ctx.fs.read(&path).ok()?;
+        let stored: StoredRegistration = serde_json::from_slice(&bytes).ok()?;
+        let expires_at = crate::time::parse_timestamp(&stored.expires_at)?;
+        (expires_at - self.ctx.clock.now() > REGISTRATION_MIN_LEFT).then(|| Registration {
+            client_id: stored.client_id,
+            client_secret: Secret::new(stored.client_secret),
+            expires_at,
+        })
+    }
+
+    fn store_registration(&self, target: &SsoTarget, flow: Flow, r: &Registration) -> Result<(), EngineError> {
+        let path = self.registration_path(target, flow)?;
+        let stored = StoredRegistration {
+            client_id: r.client_id.clone(),
+            client_secret: r.client_secret.expose().to_string(),
+            expires_at: crate::time::format_timestamp(r.expires_at),
+        };
+        let bytes = serde_json::to_vec(&stored).map_err(|e| EngineError::Local(e.to_string()))?;
+        self.ctx
+            .fs
+            .write_atomic(&path, &bytes, 0o600)
+            .map_err(|source| EngineError::Cache(CacheError::Io { what: "write", path, source }))
+    }
+
+    fn forget_registration(&self, target: &SsoTarget, flow: Flow) {
+        if let Ok(path) = self.registration_path(target, flow) {
+            let _ = self.ctx.fs.remove(&path);
+        }
+    }
+
+    async fn register(&self, oidc: &OidcClient, target: &SsoTarget, flow: Flow) -> Result<Registration, EngineError> {
+        let client_name = format!("ssotray-{}", target.session_name.as_deref().unwrap_or("legacy"));
+        let request = match flow {
+            Flow::DeviceCode => RegisterClientRequest {
+                client_name,
+                client_type: "public".into(),
+                scopes: target.scopes.clone(),
+                ..Default::default()
+            },
+            Flow::Browser => RegisterClientRequest {
+                client_name,
+                client_type: "public".into(),
+                scopes: if target.scopes.is_empty() { vec!["sso:account:access".into()] } else { target.scopes.clone() },
+                redirect_uris: vec![login::REGISTERED_REDIRECT_URI.into()],
+                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                issuer_url: Some(target.start_url.clone()),
+            },
+        };
+        let registration = oidc
+            .register_client(&request)
+            .await
+            .map_err(|source| EngineError::Api { context: format!("cannot register ssotray with Identity Center for `{}`", target.display_name()), source })?;
+        self.store_registration(target, flow, &registration)?;
+        Ok(registration)
+    }
+
+    async fn registration(&self, oidc: &OidcClient, target: &SsoTarget, flow: Flow) -> Result<Registration, EngineError> {
+        match self.load_registration(target, flow) {
+            Some(r) => Ok(r),
+            None => self.register(oidc, target, flow).await,
+        }
+    }
+
+    /// Logs in interactively and writes the token cache. `prompt` is called with what the user
+    /// must see (device code, or the URL to open) before the wait starts.
+    pub async fn login(
+        &self,
+        target: &SsoTarget,
+        options: &LoginOptions,
+        prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
+    ) -> Result<CachedToken, EngineError> {
+        // Refuse before the user does anything if the file cannot be written afterwards.
+        let path = self.token_path(target)?;
+        let previous = match cache::read_token(&self.ctx, &path).await? {
+            TokenFile::Token(t) => Some(t),
+            TokenFile::Missing => None,
+        };
+        let flow = options
+            .flow
+            .unwrap_or(if target.is_legacy() { Flow::DeviceCode } else { Flow::Browser });
+        let oidc = self.oidc(target)?;
+        let name = target.display_name().to_string();
+        let login_error = |e: LoginError| match e {
+            LoginError::Denied => EngineError::Denied { name: name.clone() },
+            LoginError::DeviceCodeExpired => EngineError::DeviceCodeExpired { name: name.clone() },
+            LoginError::TimedOut(secs) => EngineError::LoginTimedOut { name: name.clone(), secs },
+            LoginError::Listener(e) => EngineError::Local(format!("cannot listen on 127.0.0.1 for the browser's answer: {e}; use --device-code")),
+            LoginError::Api(source) => EngineError::Api { context: format!("login to `{name}` failed"), source },
+        };
+
+        // A registration the server no longer knows is replaced once, automatically.
+        let mut retried = false;
+        let (registration, token) = loop {
+            let registration = self.registration(&oidc, target, flow).await?;
+            let attempt = match flow {
+                Flow::DeviceCode => self.device_login(&oidc, target, &registration, options, prompt).await,
+                Flow::Browser => self.browser_login(&oidc, target, &registration, options, prompt).await,
+            };
+            match attempt {
+                Err(Err(LoginError::Api(ApiError::Service(e)))) if e.code == ErrorCode::InvalidClient && !retried => {
+                    retried = true;
+                    self.forget_registration(target, flow);
+                }
+                Err(Err(e)) => return Err(login_error(e)),
+                Err(Ok(e)) => return Err(e),
+                Ok(token) => break (registration, token),
+            }
+        };
+        let now = self.ctx.clock.now();
+        let mut cached = CachedToken {
+            start_url: Some(target.start_url.clone()),
+            region: Some(target.region.clone()),
+            access_token: token.access_token,
+            expires_at: now + ChronoDuration::seconds(token.expires_in),
+            client_id: Some(registration.client_id),
+            client_secret: Some(registration.client_secret),
+            registration_expires_at: Some(registration.expires_at),
+            refresh_token: token.refresh_token,
+            extra: previous.map(|p| p.extra).unwrap_or_default(),
+        };
+        if target.is_legacy() {
+            // Legacy tokens never refresh; keep the file as the AWS CLI writes it for them.
+            cached.client_id = None;
+            cached.client_secret = None;
+            cached.registration_expires_at = None;
+            cached.refresh_token = None;
+        }
+        cache::write_token(&self.ctx, &path, &cached).await?;
+        Ok(cached)
+    }
+
+    /// `Err(Ok(_))`: an engine error; `Err(Err(_))`: a login error to map (or retry).
+    async fn device_login(
+        &self,
+        oidc: &OidcClient,
+        target: &SsoTarget,
+        registration: &Registration,
+        options: &LoginOptions,
+        prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
+    ) -> Result<TokenResponse, Result<EngineError, LoginError>> {
+        let authorization = oidc
+            .start_device_authorization(registration, &target.start_url)
+            .await
+            .map_err(|e| Err(LoginError::Api(e)))?;
+        prompt(&LoginPrompt::DeviceCode {
+            user_code: authorization.user_code.clone(),
+            verification_uri: authorization.verification_uri.clone(),
+            verification_uri_complete: authorization.verification_uri_complete.clone(),
+        });
+        if options.open_browser {
+            self.ctx
+                .browser
+                .open(&authorization.verification_uri_complete)
+                .map_err(|e| Ok(EngineError::Browser(e)))?;
+        }
+        login::poll_device_token(oidc, registration, &authorization).await.map_err(Err)
+    }
+
+    async fn browser_login(
+        &self,
+        oidc: &OidcClient,
+        target: &SsoTarget,
+        registration: &Registration,
+        options: &LoginOptions,
+        prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
+    ) -> Result<TokenResponse, Result<EngineError, LoginError>> {
+        let listener = CallbackListener::bind().await.map_err(Err)?;
+        let redirect_uri = listener.redirect_uri();
+        let pkce = Pkce::generate();
+        let state = uuid::Uuid::new_v4().to_string();
+        let scopes = if target.scopes.is_empty() { vec!["sso:account:access".to_string()] } else { target.scopes.clone() };
+        let url = login::authorize_url(oidc.base(), &registration.client_id, &redirect_uri, &state, &pkce.challenge, &scopes);
+        prompt(&LoginPrompt::Browser { authorize_url: url.to_string() });
+        if options.open_browser {
+            self.ctx.browser.open(url.as_str()).map_err(|e| Ok(EngineError::Browser(e)))?;
+        }
+        let code = listener.wait(state, options.browser_timeout).await.map_err(Err)?;
+        let grant = Grant::AuthorizationCode { code, redirect_uri, code_verifier: pkce.verifier };
+        oidc.create_token(registration, &grant).await.map_err(|e| Err(LoginError::Api(e)))
+    }
+
+    /// Refreshes the access token with the cached refresh token and rewrites the cache file,
+    /// keeping the old refresh token when the server returns none.
+    pub async fn refresh(&self, target: &SsoTarget) -> Result<CachedToken, EngineError> {
+        let name = target.display_name().to_string();
+        if target.is_legacy() {
+            return Err(EngineError::CannotRefresh { name, why: "legacy profiles without an sso-session cannot refresh".into() });
+        }
+        let path = self.token_path(target)?;
+        let token = match cache::read_token(&self.ctx, &path).await? {
+            TokenFile::Missing => return Err(EngineError::NotLoggedIn { name }),
+            TokenFile::Token(t) => t,
+        };
+        let now = self.ctx.clock.now();
+        let (Some(client_id), Some(client_secret), Some(refresh_token)) =
+            (token.client_id.clone(), token.client_secret.clone(), token.refresh_token.clone())
+        else {
+            return Err(EngineError::CannotRefresh { name, why: "the cache holds no refresh token or client registration".into() });
+        };
+        let registration_expires_at = match token.registration_expires_at {
+            Some(t) if t > now => t,
+            _ => return Err(EngineError::CannotRefresh { name, why: "the client registration has expired".into() }),
+        };
+        let registration = Registration { client_id, client_secret, expires_at: registration_expires_at };
+        let oidc = self.oidc(target)?;
+        let answer = oidc.create_token(&registration, &Grant::RefreshToken(refresh_token)).await;
+        let response = match answer {
+            Ok(r) => r,
+            Err(ApiError::Service(e)) if e.code == ErrorCode::InvalidGrant => return Err(EngineError::SessionEnded { name }),
+            Err(ApiError::Service(e)) if e.code == ErrorCode::InvalidClient => {
+                return Err(EngineError::CannotRefresh { name, why: "Identity Center no longer accepts the client registration".into() })
+            }
+            Err(source) => return Err(EngineError::Api { context: format!("cannot refresh `{name}`"), source }),
+        };
+        // Re-read right before writing: keep what other tools changed meanwhile (their extra keys).
+        let base = match cache::read_token(&self.ctx, &path).await? {
+            TokenFile::Token(t) => t,
+            TokenFile::Missing => token,
+        };
+        let refreshed = CachedToken {
+            access_token: response.access_token,
+            expires_at: self.ctx.clock.now() + ChronoDuration::seconds(response.expires_in),
+            refresh_token: response.refresh_token.or(base.refresh_token.clone()),
+            ..base
+        };
+        cache::write_token(&self.ctx, &path, &refreshed).await?;
+        Ok(refreshed)
+    }
+
+    /// The state of one token holder.
+    pub async fn status(&self, target: &SsoTarget) -> Result<TargetStatus, EngineError> {
+        let path = self.token_path(target)?;
+        let now = self.ctx.clock.now();
+        let token = match cache::read_token(&self.ctx, &path).await {
+            Ok(TokenFile::Missing) => TokenState::LoggedOut,
+            Ok(TokenFile::Token(t)) => {
+                let can_refresh = !target.is_legacy() && t.can_refresh(now);
+                if t.expires_at > now {
+                    TokenState::Valid { expires_at: t.expires_at, can_refresh }
+                } else {
+                    TokenState::Expired { expires_at: t.expires_at, can_refresh }
+                }
+            }
+            Err(CacheError::Corrupt { reason, .. }) => TokenState::Unreadable { reason },
+            Err(e) => return Err(e.into()),
+        };
+        Ok(TargetStatus {
+            name: target.display_name().to_string(),
+            legacy: target.is_legacy(),
+            start_url: target.start_url.clone(),
+            region: target.region.clone(),
+            cache_file: path,
+            token,
+        })
+    }
+
+    /// Logs out like `aws sso logout`, for one token holder: portal Logout (errors noted, not
+    /// fatal), the token file removed, and the AWS CLI's role-credential cache entries of the
+    /// profiles using it removed. A token file that cannot be parsed is left in place.
+    pub async fn logout(&self, config: &AwsConfig, target: &SsoTarget) -> Result<LogoutReport, EngineError> {
+        let path = self.token_path(target)?;
+        let mut report = LogoutReport::default();
+        if let TokenFile::Token(token) = cache::read_token(&self.ctx, &path).await? {
+            report.portal_logout = Some(self.portal_logout(&token).await);
+            match self.ctx.fs.remove(&path) {
+                Ok(()) => report.removed_token = true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(CacheError::Io { what: "remove", path, source }.into()),
+            }
+        }
+        let cli_dir = cache::cli_cache_dir(&self.ctx.env)?;
+        for profile in &config.profiles {
+            if config.target_of(profile).as_ref() != Some(target) {
+                continue;
+            }
+            let (Some(account_id), Some(role_name)) = (&profile.account_id, &profile.role_name) else { continue };
+            let file = cli_dir.join(cache::role_credential_cache_file_name(account_id, role_name, target));
+            if self.is_sso_role_credential_file(&file) && self.ctx.fs.remove(&file).is_ok() {
+                report.removed_role_credentials += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Logs out of everything like `aws sso logout`: every token file in the cache directory
+    /// with an access token, and every SSO entry of the role-credential cache.
+    pub async fn logout_all(&self) -> Result<(LogoutReport, Vec<EngineError>), EngineError> {
+        let dir = cache::token_cache_dir(&self.ctx.env)?;
+        let mut report = LogoutReport::default();
+        let mut problems = Vec::new();
+        let files = self.ctx.fs.list_dir(&dir).map_err(|source| CacheError::Io { what: "list", path: dir.clone(), source })?;
+        for file in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
+            match cache::read_token(&self.ctx, &file).await {
+                Ok(TokenFile::Token(token)) => {
+                    let result = self.portal_logout(&token).await;
+                    if let Err(e) = &result {
+                        problems.push(EngineError::Local(format!("portal logout for `{}` failed: {e}", file.display())));
+                    }
+                    report.portal_logout = Some(result);
+                    if self.ctx.fs.remove(&file).is_ok() {
+                        report.removed_token = true;
+                    }
+                }
+                Ok(TokenFile::Missing) => {}
+                // Registration files and other tools' files are not tokens: leave them alone.
+                Err(CacheError::Corrupt { .. }) => {}
+                Err(e) => problems.push(e.into()),
+            }
+        }
+        let cli_dir = cache::cli_cache_dir(&self.ctx.env)?;
+        for file in self.ctx.fs.list_dir(&cli_dir).unwrap_or_default() {
+            if self.is_sso_role_credential_file(&file) && self.ctx.fs.remove(&file).is_ok() {
+                report.removed_role_credentials += 1;
+            }
+        }
+        Ok((report, problems))
+    }
+
+    fn is_sso_role_credential_file(&self, file: &std::path::Path) -> bool {
+        self.ctx
+            .fs
+            .read(file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|v| v.get("ProviderType").and_then(|p| p.as_str()) == Some("sso"))
+    }
+
+    async fn portal_logout(&self, token: &CachedToken) -> Result<(), String> {
+        let Some(region) = &token.region else { return Err("no region in the cache file".into()) };
+        let portal = self.portal(region).map_err(|e| e.to_string())?;
+        portal.logout(&token.access_token).await.map_err(|e| e.to_string())
+    }
+}
+
+/// How a user names a token holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// `--sso-session NAME`.
+    Session(String),
+    /// `--profile NAME`.
+    Profile(String),
+    /// A bare name: sso-session first, then profile, then a legacy start URL.
+    Any(String),
+}
+
+fn expand_home(path: &str, home: Option<PathBuf>) -> PathBuf {
+    match (path.strip_prefix("~/"), home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}

@@ -1,0 +1,24 @@
+//! ssotray-core: the GUI-free engine of ssotray.
+//!
+//! It reads `~/.aws/config`, logs in to AWS IAM Identity Center (browser PKCE and device-code
+//! flows), refreshes tokens, and reads and writes the AWS CLI v2 token cache exactly as the CLI
+//! does, so every AWS tool can use what ssotray keeps fresh. It never reads the clock, the
+//! filesystem, the environment or a browser directly: everything comes through [`os::Context`].
+
+#![deny(missing_docs)]
+
+pub mod aws_error;
+pub mod cache;
+pub mod config;
+pub mod endpoints;
+pub mod engine;
+pub mod login;
+pub mod oidc;
+pub mod os;
+pub mod secret;
+pub mod time;
+
+pub use config::{AwsConfig, SsoTarget};
+pub use engine::{Engine, EngineError, Flow, LoginOptions, Selector, TargetStatus, TokenState};
+pub use os::Context;
+pub use secret::Secret;

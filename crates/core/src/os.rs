@@ -1,0 +1,408 @@
+//! The outside world, injected: clock, environment, filesystem and browser.
+//!
+//! Everything else in the core reaches the outside only through these, so tests can hand in a
+//! [`ManualClock`], an [`Env::from_slice`] and a [`MemFs`] instead of the real ones.
+
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// A source of wall-clock time.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current wall-clock instant.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that moves only when told to, for tests.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    pub fn new(start: DateTime<Utc>) -> Self {
+        ManualClock(Mutex::new(start))
+    }
+    /// Sets the time.
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = t;
+    }
+    /// Moves the time forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut t = self.0.lock().expect("clock lock");
+        *t += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// Process environment variables, real or given.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    fixed: Option<Arc<HashMap<String, String>>>,
+}
+
+impl Env {
+    /// The real process environment, read at each look-up.
+    pub fn real() -> Self {
+        Env { fixed: None }
+    }
+
+    /// A fixed environment, for tests.
+    pub fn from_slice(vars: &[(&str, &str)]) -> Self {
+        let map = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env {
+            fixed: Some(Arc::new(map)),
+        }
+    }
+
+    /// The value of `key`, if set and valid Unicode.
+    pub fn get(&self, key: &str) -> Option<String> {
+        match &self.fixed {
+            Some(map) => map.get(key).cloned(),
+            None => std::env::var(key).ok(),
+        }
+    }
+
+    /// The value of `key` if it is set and not empty.
+    pub fn get_non_empty(&self, key: &str) -> Option<String> {
+        self.get(key).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The user's home directory (`HOME`, or `USERPROFILE` on Windows).
+    pub fn home(&self) -> Option<PathBuf> {
+        self.get_non_empty("HOME")
+            .or_else(|| self.get_non_empty("USERPROFILE"))
+            .map(PathBuf::from)
+    }
+}
+
+/// The filesystem operations the core needs. Writes are atomic replacements.
+pub trait Fs: Send + Sync + std::fmt::Debug {
+    /// Reads a whole file.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Replaces `path` atomically with `data` (temporary file in the same directory, fsync,
+    /// rename), with file mode `mode`; missing parent directories are created with mode 0700.
+    fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()>;
+    /// Removes a file.
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Lists the files of a directory (an empty list when it does not exist).
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>>;
+}
+
+/// The real filesystem.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealFs;
+
+impl Fs for RealFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+        use std::io::Write;
+        let dir = path
+            .parent()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
+        create_private_dir_all(dir)?;
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?
+            .to_string_lossy()
+            .into_owned();
+        let tmp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
+        let result = (|| {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(mode);
+            }
+            #[cfg(not(unix))]
+            let _ = mode;
+            let mut file = options.open(&tmp)?;
+            file.write_all(data)?;
+            file.sync_all()?;
+            drop(file);
+            std::fs::rename(&tmp, path)?;
+            // Make the rename itself durable; a failure here is not worth failing the write for.
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
+        match std::fs::read_dir(path) {
+            Ok(entries) => {
+                let mut out = Vec::new();
+                for entry in entries {
+                    let entry = entry?;
+                    if entry.file_type()?.is_file() {
+                        out.push(entry.path());
+                    }
+                }
+                out.sort();
+                Ok(out)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn create_private_dir_all(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// An in-memory filesystem for unit tests. It records the mode each file was written with.
+#[derive(Debug, Default)]
+pub struct MemFs(Mutex<BTreeMap<PathBuf, (Vec<u8>, u32)>>);
+
+impl MemFs {
+    /// An empty filesystem.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Puts a file in place, as another program would.
+    pub fn put(&self, path: impl Into<PathBuf>, data: impl Into<Vec<u8>>) {
+        self.0
+            .lock()
+            .expect("memfs lock")
+            .insert(path.into(), (data.into(), 0o644));
+    }
+    /// The mode a file was last written with.
+    pub fn mode(&self, path: &Path) -> Option<u32> {
+        self.0.lock().expect("memfs lock").get(path).map(|f| f.1)
+    }
+}
+
+impl Fs for MemFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.0
+            .lock()
+            .expect("memfs lock")
+            .get(path)
+            .map(|f| f.0.clone())
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+    fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+        self.0
+            .lock()
+            .expect("memfs lock")
+            .insert(path.to_path_buf(), (data.to_vec(), mode));
+        Ok(())
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.0
+            .lock()
+            .expect("memfs lock")
+            .remove(path)
+            .map(|_| ())
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
+        Ok(self
+            .0
+            .lock()
+            .expect("memfs lock")
+            .keys()
+            .filter(|p| p.parent() == Some(path))
+            .cloned()
+            .collect())
+    }
+}
+
+/// Opens URLs for the user.
+pub trait Browser: Send + Sync + std::fmt::Debug {
+    /// Opens `url`. The URL may be a credential: implementations never log it.
+    fn open(&self, url: &str) -> io::Result<()>;
+}
+
+/// The user's browser: the `BROWSER` variable when set (a `:`-separated list of commands, `%s`
+/// standing for the URL, as Python's `webbrowser` reads it), else the platform opener.
+/// The URL is always passed as one argument, never through a shell.
+#[derive(Debug, Clone)]
+pub struct SystemBrowser {
+    env: Env,
+}
+
+impl SystemBrowser {
+    /// A browser opener that reads `BROWSER` from `env`.
+    pub fn new(env: Env) -> Self {
+        SystemBrowser { env }
+    }
+}
+
+/// Splits one `BROWSER` entry into a program and its arguments, with the URL in place of `%s`
+/// (or appended when there is no `%s`).
+pub fn browser_command(entry: &str, url: &str) -> Option<(String, Vec<String>)> {
+    let mut words = entry.split_whitespace().map(str::to_string);
+    let program = words.next()?;
+    let mut args: Vec<String> = words.collect();
+    if args.iter().any(|a| a.contains("%s")) {
+        for a in &mut args {
+            *a = a.replace("%s", url);
+        }
+    } else {
+        args.push(url.to_string());
+    }
+    Some((program, args))
+}
+
+impl Browser for SystemBrowser {
+    fn open(&self, url: &str) -> io::Result<()> {
+        if let Some(list) = self.env.get_non_empty("BROWSER") {
+            let separator = if cfg!(windows) { ';' } else { ':' };
+            let mut last_error = None;
+            for entry in list.split(separator) {
+                let Some((program, args)) = browser_command(entry, url) else {
+                    continue;
+                };
+                match std::process::Command::new(&program)
+                    .args(&args)
+                    .stdin(std::process::Stdio::null())
+                    .spawn()
+                {
+                    Ok(mut child) => {
+                        // Reap the child in the background so it never lingers as a zombie.
+                        std::thread::spawn(move || {
+                            let _ = child.wait();
+                        });
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        last_error = Some(io::Error::new(
+                            e.kind(),
+                            format!("could not start browser `{program}` from BROWSER: {e}"),
+                        ))
+                    }
+                }
+            }
+            return Err(last_error
+                .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "BROWSER is empty")));
+        }
+        open::that_detached(url)
+    }
+}
+
+/// Everything the core needs from the outside world, bundled.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Wall clock.
+    pub clock: Arc<dyn Clock>,
+    /// Filesystem.
+    pub fs: Arc<dyn Fs>,
+    /// Environment variables.
+    pub env: Env,
+    /// Opens URLs for the user.
+    pub browser: Arc<dyn Browser>,
+    /// HTTP client used for every AWS call.
+    pub http: reqwest::Client,
+}
+
+impl Context {
+    /// The real world: system clock, real filesystem and environment, the user's browser.
+    pub fn real() -> Self {
+        let env = Env::real();
+        Context {
+            clock: Arc::new(SystemClock),
+            fs: Arc::new(RealFs),
+            browser: Arc::new(SystemBrowser::new(env.clone())),
+            env,
+            http: default_http_client(),
+        }
+    }
+}
+
+/// The HTTP client ssotray uses: rustls, a user agent, bounded timeouts.
+pub fn default_http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("ssotray/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("the HTTP client's fixed settings are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_command_passes_the_url_as_one_argument() {
+        let url = "http://x/a?b=1&c=$(rm -rf ~)";
+        assert_eq!(
+            browser_command("firefox", url),
+            Some(("firefox".into(), vec![url.into()]))
+        );
+        assert_eq!(
+            browser_command("chromium --new-window %s --incognito", url),
+            Some((
+                "chromium".into(),
+                vec!["--new-window".into(), url.into(), "--incognito".into()]
+            ))
+        );
+        assert_eq!(browser_command("  ", url), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn real_fs_writes_atomically_with_private_modes() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!("ssotray-fs-{}", rand::random::<u64>()));
+        let path = root.join("a/b/file.json");
+        RealFs.write_atomic(&path, b"one", 0o600).unwrap();
+        RealFs.write_atomic(&path, b"two", 0o600).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dir_mode, 0o700);
+        // No temporary file is left behind.
+        assert_eq!(RealFs.list_dir(path.parent().unwrap()).unwrap(), vec![path.clone()]);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}
