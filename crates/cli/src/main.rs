@@ -1,1 +1,298 @@
-fn main(){}
+//! `ssotray`: the command line over ssotray-core.
+//!
+//! Exit codes: 0 success, 1 failure (one actionable line on stderr), 2 usage error.
+
+use clap::{Args, Parser, Subcommand};
+use ssotray_core::config::AwsConfig;
+use ssotray_core::engine::LogoutReport;
+use ssotray_core::login::LoginPrompt;
+use ssotray_core::{Context, Engine, EngineError, Flow, LoginOptions, Selector, TargetStatus, TokenState};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Keeps AWS IAM Identity Center (AWS SSO) sessions logged in and the AWS CLI's token cache fresh.
+#[derive(Parser, Debug)]
+#[command(name = "ssotray", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Log in to an sso-session (browser sign-in by default) and write the AWS CLI token cache.
+    Login(LoginArgs),
+    /// Show every sso-session and legacy start URL: logged in or not, expiry, whether it can refresh.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refresh the access token now (all logged-in sso-sessions when no name is given).
+    Refresh {
+        /// sso-session or profile name.
+        name: Option<String>,
+    },
+    /// End the portal session, remove its token file and its role credentials from the AWS CLI cache.
+    ///
+    /// With no name, logs out of everything, like `aws sso logout`.
+    Logout {
+        /// sso-session or profile name.
+        #[arg(conflicts_with = "all")]
+        name: Option<String>,
+        /// Log out of every session in the token cache.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct LoginArgs {
+    /// sso-session name, profile name or legacy start URL.
+    #[arg(conflicts_with_all = ["sso_session", "profile"])]
+    name: Option<String>,
+    /// The sso-session to log in to.
+    #[arg(long, conflicts_with = "profile")]
+    sso_session: Option<String>,
+    /// Log in to the session this profile uses.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Use the device-code flow (sign in on any device) instead of the browser flow.
+    #[arg(long)]
+    device_code: bool,
+    /// Do not open a browser: print the URL to open (and the code) instead.
+    #[arg(long)]
+    no_browser: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SSOTRAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let engine = Engine::new(Context::real());
+    match runtime.block_on(run(&engine, cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e.to_string()));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
+    match command {
+        Command::Login(args) => login(engine, args).await,
+        Command::Status { json } => status(engine, json).await,
+        Command::Refresh { name } => refresh(engine, name).await,
+        Command::Logout { name, all } => logout(engine, name, all).await,
+    }
+}
+
+fn warn_problems(config: &AwsConfig) {
+    for p in &config.problems {
+        eprintln!("warning: {}: {p}", config.path.display());
+    }
+}
+
+async fn login(engine: &Engine, args: LoginArgs) -> Result<(), EngineError> {
+    let config = engine.load_config()?;
+    let selector = match (args.name, args.sso_session, args.profile) {
+        (Some(n), _, _) => Selector::Any(n),
+        (_, Some(s), _) => Selector::Session(s),
+        (_, _, Some(p)) => Selector::Profile(p),
+        (None, None, None) => match default_selector(engine, &config) {
+            Some(s) => s,
+            None => {
+                return Err(EngineError::UnknownTarget(format!(
+                    "say which session to log in to: `ssotray login NAME` (known: {})",
+                    names(&config)
+                )))
+            }
+        },
+    };
+    let target = engine.resolve(&config, &selector)?;
+    let options = LoginOptions {
+        flow: args.device_code.then_some(Flow::DeviceCode),
+        open_browser: !args.no_browser,
+        ..LoginOptions::default()
+    };
+    let name = target.display_name().to_string();
+    let no_browser = args.no_browser;
+    let prompt = move |p: &LoginPrompt| {
+        let mut err = std::io::stderr().lock();
+        match p {
+            LoginPrompt::DeviceCode { user_code, verification_uri, verification_uri_complete } => {
+                let _ = writeln!(err, "To sign in to `{name}`, open {verification_uri} and confirm the code:\n\n    {user_code}\n");
+                if no_browser {
+                    let _ = writeln!(err, "Or open this URL, which has the code in it:");
+                    println!("{verification_uri_complete}");
+                } else {
+                    let _ = writeln!(err, "Opening the browser… (waiting for approval)");
+                }
+            }
+            LoginPrompt::Browser { authorize_url } => {
+                if no_browser {
+                    let _ = writeln!(err, "To sign in to `{name}`, open this URL in a browser on this machine:");
+                    println!("{authorize_url}");
+                } else {
+                    let _ = writeln!(err, "Opening the browser to sign in to `{name}`… (waiting for the sign-in)");
+                }
+            }
+        }
+        let _ = std::io::stdout().flush();
+    };
+    let token = engine.login(&target, &options, &prompt).await?;
+    eprintln!(
+        "Logged in to `{}`; access token valid until {}{}",
+        target.display_name(),
+        ssotray_core::time::format_timestamp(token.expires_at),
+        if token.refresh_token.is_some() { " (refreshable)" } else { "" }
+    );
+    Ok(())
+}
+
+/// With no name, AWS CLI users expect `AWS_PROFILE`; else the only sso-session, if there is one.
+fn default_selector(engine: &Engine, config: &AwsConfig) -> Option<Selector> {
+    if let Some(p) = engine.context().env.get_non_empty("AWS_PROFILE") {
+        return Some(Selector::Profile(p));
+    }
+    let targets = config.targets();
+    (targets.len() == 1).then(|| Selector::Any(targets[0].cache_id().to_string()))
+}
+
+fn names(config: &AwsConfig) -> String {
+    let n: Vec<String> = config.targets().iter().map(|t| t.display_name().to_string()).collect();
+    if n.is_empty() {
+        format!("none in `{}`", config.path.display())
+    } else {
+        n.join(", ")
+    }
+}
+
+fn describe(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> String {
+    let ts = ssotray_core::time::format_timestamp;
+    match &status.token {
+        TokenState::LoggedOut => "logged out".into(),
+        TokenState::Valid { expires_at, can_refresh } => {
+            let left = (*expires_at - now).num_minutes();
+            format!(
+                "logged in, access token expires in {left} min ({}), {}",
+                ts(*expires_at),
+                if *can_refresh { "can refresh" } else { "cannot refresh" }
+            )
+        }
+        TokenState::Expired { expires_at, can_refresh } => format!(
+            "access token expired at {}, {}",
+            ts(*expires_at),
+            if *can_refresh { "can refresh (run `ssotray refresh`)" } else { "log in again" }
+        ),
+        TokenState::Unreadable { reason } => format!("token file unreadable ({reason}): {}", status.cache_file.display()),
+    }
+}
+
+async fn status(engine: &Engine, json: bool) -> Result<(), EngineError> {
+    let config = engine.load_config()?;
+    let mut list = Vec::new();
+    for target in config.targets() {
+        list.push(engine.status(&target).await?);
+    }
+    if json {
+        let problems: Vec<String> = config.problems.iter().map(|p| p.to_string()).collect();
+        let out = serde_json::json!({ "sessions": list, "configProblems": problems });
+        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| EngineError::Local(e.to_string()))?);
+        return Ok(());
+    }
+    warn_problems(&config);
+    if list.is_empty() {
+        println!("No sso-sessions in `{}`. Add one with `aws configure sso-session`, or by hand:", config.path.display());
+        println!("  [sso-session my-sso]\n  sso_start_url = https://d-1234567890.awsapps.com/start\n  sso_region = us-east-1");
+        return Ok(());
+    }
+    let now = engine.context().clock.now();
+    let width = list.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for s in &list {
+        let kind = if s.legacy { " (legacy)" } else { "" };
+        println!("{:width$}  {}{kind}", s.name, describe(s, now));
+    }
+    Ok(())
+}
+
+async fn refresh(engine: &Engine, name: Option<String>) -> Result<(), EngineError> {
+    let config = engine.load_config()?;
+    let targets = match name {
+        Some(n) => vec![engine.resolve(&config, &Selector::Any(n))?],
+        None => {
+            let mut logged_in = Vec::new();
+            for t in config.targets().into_iter().filter(|t| !t.is_legacy()) {
+                if !matches!(engine.status(&t).await?.token, TokenState::LoggedOut) {
+                    logged_in.push(t);
+                }
+            }
+            if logged_in.is_empty() {
+                return Err(EngineError::Local("no sso-session is logged in; run `ssotray login NAME` first".into()));
+            }
+            logged_in
+        }
+    };
+    let mut first_error = None;
+    for t in targets {
+        match engine.refresh(&t).await {
+            Ok(token) => eprintln!(
+                "Refreshed `{}`; access token valid until {}",
+                t.display_name(),
+                ssotray_core::time::format_timestamp(token.expires_at)
+            ),
+            Err(e) if first_error.is_none() => first_error = Some(e),
+            Err(e) => eprintln!("error: {}", one_line(&e.to_string())),
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+fn report_logout(name: &str, r: &LogoutReport) {
+    let portal = match &r.portal_logout {
+        Some(Ok(())) => "portal session ended".to_string(),
+        Some(Err(e)) => format!("portal logout failed ({}), local files removed anyway", one_line(e)),
+        None => "no token was cached".to_string(),
+    };
+    eprintln!("Logged out of `{name}`: {portal}; {} role credential file(s) removed", r.removed_role_credentials);
+}
+
+async fn logout(engine: &Engine, name: Option<String>, _all: bool) -> Result<(), EngineError> {
+    match name {
+        Some(n) => {
+            let config = engine.load_config()?;
+            let target = engine.resolve(&config, &Selector::Any(n))?;
+            let report = engine.logout(&config, &target).await?;
+            report_logout(target.display_name(), &report);
+            Ok(())
+        }
+        None => {
+            let (report, problems) = engine.logout_all().await?;
+            for p in &problems {
+                eprintln!("warning: {}", one_line(&p.to_string()));
+            }
+            eprintln!(
+                "Logged out of every session{}; {} role credential file(s) removed",
+                if report.removed_token { "" } else { " (none was logged in)" },
+                report.removed_role_credentials
+            );
+            Ok(())
+        }
+    }
+}

@@ -362,17 +362,25 @@ impl Engine {
 
     async fn register(&self, oidc: &OidcClient, target: &SsoTarget, flow: Flow) -> Result<Registration, EngineError> {
         let client_name = format!("ssotray-{}", target.session_name.as_deref().unwrap_or("legacy"));
+        // sso-sessions ask for `sso:account:access` when no scopes are configured: without a
+        // scope Identity Center issues no refresh token, and ssotray's point is to refresh.
+        // Legacy profiles register without scopes, as the AWS CLI does (they never refresh).
+        let scopes = match (&target.session_name, target.scopes.is_empty()) {
+            (None, _) => Vec::new(),
+            (Some(_), true) => vec!["sso:account:access".to_string()],
+            (Some(_), false) => target.scopes.clone(),
+        };
         let request = match flow {
             Flow::DeviceCode => RegisterClientRequest {
                 client_name,
                 client_type: "public".into(),
-                scopes: target.scopes.clone(),
+                scopes,
                 ..Default::default()
             },
             Flow::Browser => RegisterClientRequest {
                 client_name,
                 client_type: "public".into(),
-                scopes: if target.scopes.is_empty() { vec!["sso:account:access".into()] } else { target.scopes.clone() },
+                scopes,
                 redirect_uris: vec![login::REGISTERED_REDIRECT_URI.into()],
                 grant_types: vec!["authorization_code".into(), "refresh_token".into()],
                 issuer_url: Some(target.start_url.clone()),

@@ -1,1 +1,133 @@
-//! placeholder
+//! ssotray-sim: a faithful simulator of AWS IAM Identity Center for tests and demos.
+//!
+//! One loopback base URL serves SSO-OIDC (`/client/register`, `/device_authorization`, `/token`,
+//! `/authorize`), the access portal API (`/assignment/accounts`, `/assignment/roles`,
+//! `/federation/credentials`, `/logout`), console federation (`/federation?Action=…`) with a fake
+//! console page, the pages a person uses (consent and device pages), and `/_sim/stats`.
+//! The wire format follows the AWS models (see `shared/spec/identity-center.md`): real AWS SDKs
+//! are pointed at it in the tests.
+
+#![deny(missing_docs)]
+
+pub mod org;
+mod pages;
+mod server;
+mod state;
+
+pub use org::{Account, Org};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The accounts and roles.
+    pub org: Org,
+    /// Approve device codes at creation and `/authorize` at once.
+    pub auto_approve: bool,
+    /// Access-token lifetime.
+    pub access_token_ttl: Duration,
+    /// Portal-session lifetime: after it, refresh fails with InvalidGrantException.
+    pub session_ttl: Duration,
+    /// Device-authorization lifetime.
+    pub device_code_ttl: Duration,
+    /// Client-registration lifetime.
+    pub registration_ttl: Duration,
+    /// Role-credential lifetime.
+    pub role_credentials_ttl: Duration,
+    /// Portal requests per second allowed per access token (0: unlimited).
+    pub rate_limit: f64,
+    /// Added to every API answer.
+    pub latency_ms: u64,
+    /// Invalidate a refresh token as soon as it is used.
+    pub strict_rotation: bool,
+    /// Keep clients and sessions in this file across restarts.
+    pub state_file: Option<PathBuf>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            org: Org::default_org(),
+            auto_approve: false,
+            access_token_ttl: Duration::from_secs(3600),
+            session_ttl: Duration::from_secs(28800),
+            device_code_ttl: Duration::from_secs(600),
+            registration_ttl: Duration::from_secs(90 * 24 * 3600),
+            role_credentials_ttl: Duration::from_secs(3600),
+            rate_limit: 20.0,
+            latency_ms: 0,
+            strict_rotation: false,
+            state_file: None,
+        }
+    }
+}
+
+/// A running simulator.
+pub struct RunningSim {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSim {
+    /// Stops serving and waits for the server to end.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server ends (it ends on `stop` or a fatal error).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts the simulator on the current tokio runtime.
+pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let mut state = state::State::default();
+    if let Some(path) = &config.state_file {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                state.kept = serde_json::from_slice(&bytes).map_err(|e| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("state file `{}`: {e}", path.display()))
+                })?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let shared = Arc::new(server::Shared { config, state: Mutex::new(state), base_url: base_url.clone() });
+    let app = server::router(shared);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningSim { base_url, addr, shutdown: Some(tx), task })
+}
