@@ -1,0 +1,131 @@
+//! The browser sign-in done by a real headless Chromium, driven over WebDriver (chromedriver),
+//! clicking Allow or Deny on the simulator's page; ssotray opens it through a `BROWSER` script.
+
+use crate::cli::World;
+use ssotray_tests::{count, stderr, stdout, SimConfig, CONFIG};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A chromedriver with a headless Chromium session.
+struct Chromium {
+    client: fantoccini::Client,
+    driver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    async fn start() -> Chromium {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = tokio::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver (apt package chromium-driver; scripts/test installs it)");
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({"args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.path().display())
+            ]}),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..50 {
+            match fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => return Chromium { client, driver, _profile: profile },
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("cannot start a Chromium session: {last:?}");
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill().await;
+    }
+}
+
+/// A `BROWSER` program that records the URL it is asked to open.
+fn recording_browser(dir: &Path) -> (PathBuf, PathBuf) {
+    let log = dir.join("opened.txt");
+    let script = dir.join("browser.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display())).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (script, log)
+}
+
+async fn opened_url(log: &Path) -> String {
+    for _ in 0..200 {
+        if let Ok(text) = std::fs::read_to_string(log) {
+            if let Some(line) = text.lines().next() {
+                return line.to_string();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("ssotray did not open a browser");
+}
+
+async fn sign_in_with_chromium(decision: &str) -> (World, std::process::Output) {
+    let w = World::new(CONFIG, SimConfig::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (script, log) = recording_browser(tmp.path());
+    let child = w.spawn(&["login", "my-sso"], &[("BROWSER", script.to_str().unwrap())]);
+    let url = opened_url(&log).await;
+    assert!(url.starts_with(&format!("{}/authorize?", w.sim.base_url)), "{url}");
+
+    let chromium = Chromium::start().await;
+    let c = &chromium.client;
+    c.goto(&url).await.unwrap();
+    let title = c.find(fantoccini::Locator::Id("title")).await.unwrap().text().await.unwrap();
+    assert!(title.contains("ssotray-my-sso"), "{title}");
+    c.find(fantoccini::Locator::Id(decision)).await.unwrap().click().await.unwrap();
+    // Chromium follows the redirect to ssotray's loopback listener and shows its page.
+    let mut body = String::new();
+    for _ in 0..100 {
+        body = c.find(fantoccini::Locator::Css("body")).await.map(|_| ()).ok().map(|_| String::new()).unwrap_or_default();
+        if let Ok(src) = c.source().await {
+            body = src;
+            if body.contains("You can close this tab") {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(body.contains("You can close this tab"), "{body}");
+    let landed = c.current_url().await.unwrap();
+    assert_eq!(landed.host_str(), Some("127.0.0.1"));
+    assert_eq!(landed.path(), "/oauth/callback");
+    chromium.close().await;
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
+    (w, out)
+}
+
+#[tokio::test]
+async fn chromium_clicks_allow_and_ssotray_gets_the_token() {
+    let (w, o) = sign_in_with_chromium("allow").await;
+    assert!(o.status.success(), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
+    assert!(w.home.token_json("my-sso")["refreshToken"].is_string());
+    let s = w.stats().await;
+    assert_eq!(count(&s, "Authorize"), 1);
+    assert_eq!(count(&s, "CreateToken"), 1);
+}
+
+#[tokio::test]
+async fn chromium_clicks_deny_and_ssotray_says_so() {
+    let (w, o) = sign_in_with_chromium("deny").await;
+    assert_eq!(o.status.code(), Some(1), "stderr: {}", stderr(&o));
+    assert!(stderr(&o).contains("sign-in to `my-sso` was denied in the browser"), "{}", stderr(&o));
+    assert!(!w.home.token_file("my-sso").exists());
+    assert_eq!(count(&w.stats().await, "CreateToken"), 0);
+}

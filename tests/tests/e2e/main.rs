@@ -1,0 +1,11 @@
+//! End-to-end tests: one test binary, one module per area.
+//!
+//! Everything runs against the simulator over loopback HTTP, with real binaries and real AWS
+//! clients (aws-sdk-rust, botocore) and a real headless Chromium.
+
+#![allow(missing_docs)] // test helpers shared between modules
+
+mod browser;
+pub mod cli;
+mod readers;
+mod sdk_wire;
