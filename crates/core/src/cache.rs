@@ -386,6 +386,49 @@ mod tests {
         assert_eq!(fs.read(&path).unwrap(), b"garbage");
     }
 
+    /// A file caught mid-write by another tool: the first reads see a truncated file.
+    #[derive(Debug)]
+    struct MidWriteFs {
+        inner: MemFs,
+        truncated_reads_left: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Fs for MidWriteFs {
+        fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+            let full = self.inner.read(path)?;
+            let left = self.truncated_reads_left.load(std::sync::atomic::Ordering::SeqCst);
+            if left > 0 {
+                self.truncated_reads_left.store(left - 1, std::sync::atomic::Ordering::SeqCst);
+                return Ok(full[..full.len() / 2].to_vec());
+            }
+            Ok(full)
+        }
+        fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+            self.inner.write_atomic(path, data, mode)
+        }
+        fn remove(&self, path: &Path) -> io::Result<()> {
+            self.inner.remove(path)
+        }
+        fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
+            self.inner.list_dir(path)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_caught_mid_write_is_read_again_before_concluding() {
+        let path = PathBuf::from("/home/u/.aws/sso/cache/x.json");
+        let fs = Arc::new(MidWriteFs { inner: MemFs::new(), truncated_reads_left: 2.into() });
+        fs.inner.put(&path, sample().to_json());
+        let ctx = Context { fs: fs.clone(), ..mem_ctx(Arc::new(MemFs::new())) };
+        match read_token(&ctx, &path).await.unwrap() {
+            TokenFile::Token(t) => assert_eq!(t, sample()),
+            TokenFile::Missing => panic!("missing"),
+        }
+        // A file that stays broken is reported as corrupt, after the retries.
+        fs.truncated_reads_left.store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+        assert!(matches!(read_token(&ctx, &path).await, Err(CacheError::Corrupt { .. })));
+    }
+
     #[tokio::test]
     async fn writes_with_mode_0600() {
         let fs = Arc::new(MemFs::new());

@@ -48,6 +48,9 @@ pub struct SimConfig {
     pub strict_rotation: bool,
     /// Keep clients and sessions in this file across restarts.
     pub state_file: Option<PathBuf>,
+    /// Answer refreshes without a new refresh token (Identity Center may do so; clients must
+    /// keep the one they have).
+    pub omit_refresh_token_on_refresh: bool,
 }
 
 impl Default for SimConfig {
@@ -65,6 +68,7 @@ impl Default for SimConfig {
             latency_ms: 0,
             strict_rotation: false,
             state_file: None,
+            omit_refresh_token_on_refresh: false,
         }
     }
 }

@@ -234,7 +234,7 @@ async fn start_device_authorization(AxState(sim): App, body: Bytes) -> Response 
 }
 
 /// Issues an access token (and a refresh token when the client gets them) in a session.
-fn issue_tokens(sim: &Shared, state: &mut State, client_id: &str, client: &Client, session_id: &str) -> Response {
+fn issue_tokens(sim: &Shared, state: &mut State, client_id: &str, client: &Client, session_id: &str, refreshing: bool) -> Response {
     let access = random_token("aoa-", 64);
     let ttl = sim.config.access_token_ttl;
     state.kept.access_tokens.insert(
@@ -249,7 +249,7 @@ fn issue_tokens(sim: &Shared, state: &mut State, client_id: &str, client: &Clien
         "tokenType": "Bearer",
         "expiresIn": ttl.as_secs(),
     });
-    if client.gets_refresh_tokens() {
+    if client.gets_refresh_tokens() && !(refreshing && sim.config.omit_refresh_token_on_refresh) {
         let refresh = random_token("aor-", 64);
         state.kept.refresh_tokens.insert(
             refresh.clone(),
@@ -326,7 +326,7 @@ fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<St
                     if !state.kept.sessions.get(&session_id).is_some_and(|s| s.alive(now)) {
                         return invalid_grant("Session has ended");
                     }
-                    issue_tokens(sim, state, &client_id, &client, &session_id)
+                    issue_tokens(sim, state, &client_id, &client, &session_id, false)
                 }
             }
         }
@@ -356,7 +356,7 @@ fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<St
             if !state.kept.sessions.get(&grant.session_id).is_some_and(|s| s.alive(now)) {
                 return invalid_grant("Session has ended");
             }
-            issue_tokens(sim, state, &client_id, &client, &grant.session_id)
+            issue_tokens(sim, state, &client_id, &client, &grant.session_id, false)
         }
         "refresh_token" => {
             if !client.allows("refresh_token") {
@@ -379,7 +379,7 @@ fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<St
                     r.valid = false;
                 }
             }
-            issue_tokens(sim, state, &client_id, &client, &refresh.session_id)
+            issue_tokens(sim, state, &client_id, &client, &refresh.session_id, true)
         }
         _ => oidc_error(400, "UnsupportedGrantTypeException", "unsupported_grant_type", "Unsupported grant type"),
     }

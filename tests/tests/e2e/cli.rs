@@ -205,6 +205,11 @@ async fn profile_login_and_legacy_profiles_use_device_code_and_never_refresh() {
     let w = World::new(CONFIG, auto()).await;
     let o = w.ssotray(&["login", "--profile", "old", "--no-browser"]).await;
     assert_ok(&o);
+    // Only the URL to open goes to stdout, on its own line; progress goes to stderr.
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with(&format!("{}/device?user_code=", w.sim.base_url)), "{out}");
+    assert!(stderr(&o).contains("confirm the code"));
     assert_eq!(count(&w.stats().await, "StartDeviceAuthorization"), 1, "legacy profiles use device code, like AWS CLI v2");
     let token = w.home.token_json("https://d-1234567890.awsapps.com/start");
     assert!(token.get("refreshToken").is_none());
@@ -247,6 +252,20 @@ async fn registration_is_reused_then_replaced_when_rejected_or_near_expiry() {
     }
     // The first login replaced the rejected registration, the next two found it too close to expiry.
     assert_eq!(count(&stats(&sim.base_url).await, "RegisterClient"), 3);
+}
+
+#[tokio::test]
+async fn refresh_keeps_the_old_refresh_token_when_none_is_returned() {
+    let w = World::new(CONFIG, SimConfig { omit_refresh_token_on_refresh: true, ..auto() }).await;
+    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    let first = w.home.token_json("my-sso");
+    assert_ok(&w.ssotray(&["refresh", "my-sso"]).await);
+    let second = w.home.token_json("my-sso");
+    assert_ne!(second["accessToken"], first["accessToken"]);
+    assert_eq!(second["refreshToken"], first["refreshToken"]);
+    // And it still works.
+    assert_ok(&w.ssotray(&["refresh", "my-sso"]).await);
+    assert_eq!(count(&w.stats().await, "CreateToken"), 3);
 }
 
 #[tokio::test]

@@ -9,3 +9,4 @@ mod browser;
 pub mod cli;
 mod readers;
 mod sdk_wire;
+mod sim_binary;
