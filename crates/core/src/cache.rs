@@ -192,6 +192,7 @@ impl CachedToken {
 
 /// The outcome of reading a token file.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // short-lived; boxing would only add an allocation
 pub enum TokenFile {
     /// No file.
     Missing,

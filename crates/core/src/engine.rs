@@ -424,6 +424,7 @@ impl Engine {
             LoginError::Denied => EngineError::Denied { name: name.clone() },
             LoginError::DeviceCodeExpired => EngineError::DeviceCodeExpired { name: name.clone() },
             LoginError::TimedOut(secs) => EngineError::LoginTimedOut { name: name.clone(), secs },
+            LoginError::Browser(e) => EngineError::Browser(e),
             LoginError::Listener(e) => EngineError::Local(format!("cannot listen on 127.0.0.1 for the browser's answer: {e}; use --device-code")),
             LoginError::Api(source) => EngineError::Api { context: format!("login to `{name}` failed"), source },
         };
@@ -437,12 +438,11 @@ impl Engine {
                 Flow::Browser => self.browser_login(&oidc, target, &registration, options, prompt).await,
             };
             match attempt {
-                Err(Err(LoginError::Api(ApiError::Service(e)))) if e.code == ErrorCode::InvalidClient && !retried => {
+                Err(LoginError::Api(ApiError::Service(e))) if e.code == ErrorCode::InvalidClient && !retried => {
                     retried = true;
                     self.forget_registration(target, flow);
                 }
-                Err(Err(e)) => return Err(login_error(e)),
-                Err(Ok(e)) => return Err(e),
+                Err(e) => return Err(login_error(e)),
                 Ok(token) => break (registration, token),
             }
         };
@@ -469,7 +469,6 @@ impl Engine {
         Ok(cached)
     }
 
-    /// `Err(Ok(_))`: an engine error; `Err(Err(_))`: a login error to map (or retry).
     async fn device_login(
         &self,
         oidc: &OidcClient,
@@ -477,23 +476,17 @@ impl Engine {
         registration: &Registration,
         options: &LoginOptions,
         prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
-    ) -> Result<TokenResponse, Result<EngineError, LoginError>> {
-        let authorization = oidc
-            .start_device_authorization(registration, &target.start_url)
-            .await
-            .map_err(|e| Err(LoginError::Api(e)))?;
+    ) -> Result<TokenResponse, LoginError> {
+        let authorization = oidc.start_device_authorization(registration, &target.start_url).await?;
         prompt(&LoginPrompt::DeviceCode {
             user_code: authorization.user_code.clone(),
             verification_uri: authorization.verification_uri.clone(),
             verification_uri_complete: authorization.verification_uri_complete.clone(),
         });
         if options.open_browser {
-            self.ctx
-                .browser
-                .open(&authorization.verification_uri_complete)
-                .map_err(|e| Ok(EngineError::Browser(e)))?;
+            self.ctx.browser.open(&authorization.verification_uri_complete).map_err(LoginError::Browser)?;
         }
-        login::poll_device_token(oidc, registration, &authorization).await.map_err(Err)
+        login::poll_device_token(oidc, registration, &authorization).await
     }
 
     async fn browser_login(
@@ -503,8 +496,8 @@ impl Engine {
         registration: &Registration,
         options: &LoginOptions,
         prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
-    ) -> Result<TokenResponse, Result<EngineError, LoginError>> {
-        let listener = CallbackListener::bind().await.map_err(Err)?;
+    ) -> Result<TokenResponse, LoginError> {
+        let listener = CallbackListener::bind().await?;
         let redirect_uri = listener.redirect_uri();
         let pkce = Pkce::generate();
         let state = uuid::Uuid::new_v4().to_string();
@@ -512,11 +505,11 @@ impl Engine {
         let url = login::authorize_url(oidc.base(), &registration.client_id, &redirect_uri, &state, &pkce.challenge, &scopes);
         prompt(&LoginPrompt::Browser { authorize_url: url.to_string() });
         if options.open_browser {
-            self.ctx.browser.open(url.as_str()).map_err(|e| Ok(EngineError::Browser(e)))?;
+            self.ctx.browser.open(url.as_str()).map_err(LoginError::Browser)?;
         }
-        let code = listener.wait(state, options.browser_timeout).await.map_err(Err)?;
+        let code = listener.wait(state, options.browser_timeout).await?;
         let grant = Grant::AuthorizationCode { code, redirect_uri, code_verifier: pkce.verifier };
-        oidc.create_token(registration, &grant).await.map_err(|e| Err(LoginError::Api(e)))
+        Ok(oidc.create_token(registration, &grant).await?)
     }
 
     /// Refreshes the access token with the cached refresh token and rewrites the cache file,

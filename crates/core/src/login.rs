@@ -51,6 +51,9 @@ pub enum LoginError {
     /// Nobody completed the browser sign-in in time.
     #[error("no sign-in arrived within {0} s")]
     TimedOut(u64),
+    /// The browser could not be opened.
+    #[error("cannot open a browser: {0}")]
+    Browser(std::io::Error),
     /// The loopback listener could not be set up.
     #[error("cannot listen on 127.0.0.1 for the browser's answer: {0}")]
     Listener(std::io::Error),

@@ -1,5 +1,9 @@
 //! HTTP handlers: SSO-OIDC, the portal API, console federation, the pages a person uses, stats.
 
+// Validation helpers return the finished error `Response` so a handler can `return` it as is;
+// responses are built once per request, so their size does not matter here.
+#![allow(clippy::result_large_err)]
+
 use crate::pages;
 use crate::state::{
     now_ms, random_token, user_code, AccessToken, AuthRequest, Bucket, Client, Code, ConsoleSession, Decision,
