@@ -63,6 +63,11 @@ impl Home {
         let home = Home { dir };
         std::fs::create_dir_all(home.aws()).expect("mkdir .aws");
         std::fs::write(home.aws().join("config"), config).expect("write config");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(home.aws().join("config"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
         home
     }
 
@@ -112,6 +117,7 @@ impl Home {
             ("XDG_CACHE_HOME".into(), format!("{home}/.cache")),
             ("AWS_ENDPOINT_URL_SSO_OIDC".into(), sim_base.into()),
             ("AWS_ENDPOINT_URL_SSO".into(), sim_base.into()),
+            ("SSOTRAY_SIGNIN_ENDPOINT".into(), format!("{sim_base}/federation")),
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
             ("NO_PROXY".into(), "127.0.0.1,localhost".into()),
         ]

@@ -44,6 +44,94 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// List the accounts and roles of an sso-session (the last list at once; --refresh to fetch anew).
+    Accounts {
+        /// The sso-session (default: the only one, or AWS_PROFILE's).
+        #[arg(long)]
+        sso_session: Option<String>,
+        /// Print JSON (the list, when it was fetched, and what changed since the list before).
+        #[arg(long)]
+        json: bool,
+        /// Fetch the list from Identity Center now.
+        #[arg(long)]
+        refresh: bool,
+        /// Portal requests per second while fetching (default 20, or the session's setting).
+        #[arg(long, value_name = "TPS")]
+        rate_limit: Option<f64>,
+    },
+    /// Open (or print) the AWS console of a role.
+    Console(ConsoleArgs),
+    /// Print role credentials for `credential_process` (or as shell exports, or run a command with them).
+    ///
+    /// Never opens a browser: a session that needs a login fails at once with the command to run.
+    Credentials(CredentialsArgs),
+    /// Manage generated profiles in ~/.aws/config.
+    Profiles {
+        #[command(subcommand)]
+        command: ProfilesCommand,
+    },
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("role").required(true).args(["profile", "sso_session"])))]
+struct ConsoleArgs {
+    /// The profile whose account and role to open.
+    #[arg(long, conflicts_with_all = ["sso_session", "account_id", "role_name"])]
+    profile: Option<String>,
+    /// The sso-session (with --account-id and --role-name).
+    #[arg(long, requires_all = ["account_id", "role_name"])]
+    sso_session: Option<String>,
+    /// 12-digit account id.
+    #[arg(long)]
+    account_id: Option<String>,
+    /// Role (permission set) name.
+    #[arg(long)]
+    role_name: Option<String>,
+    /// Console page to land on (default: the console home of the profile's region).
+    #[arg(long, value_name = "URL")]
+    destination: Option<String>,
+    /// Print the sign-in URL instead of opening it (the URL is a credential: handle with care).
+    #[arg(long)]
+    print: bool,
+    /// Use the access portal's deep link (no API call) instead of federation.
+    #[arg(long)]
+    portal_link: bool,
+    /// Console session length in seconds, 900 to 43200 (default 3600).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+struct CredentialsArgs {
+    /// The profile (its sso_account_id and sso_role_name).
+    #[arg(long)]
+    profile: String,
+    /// Print `export` lines for a POSIX shell instead of JSON.
+    #[arg(long, conflicts_with = "env")]
+    export: bool,
+    /// Run COMMAND with the credentials in its environment.
+    #[arg(long, requires = "command")]
+    env: bool,
+    /// The command to run with --env.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ProfilesCommand {
+    /// Write a [profile …] section for every account and role of an sso-session, in ssotray's own
+    /// marked block at the end of ~/.aws/config (every other byte stays as it is).
+    Generate {
+        /// The sso-session.
+        #[arg(long)]
+        sso_session: String,
+        /// Show the change as a diff without writing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Profile name template: <account-name>, <account-id>, <role-name>, <session>.
+        #[arg(long, default_value = ssotray_core::profiles::DEFAULT_TEMPLATE)]
+        template: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -65,6 +153,8 @@ struct LoginArgs {
     no_browser: bool,
 }
 
+mod accounts;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -83,6 +173,7 @@ fn main() -> ExitCode {
     let engine = Engine::new(Context::real());
     match runtime.block_on(run(&engine, cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(EngineError::ChildExit(code)) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {}", one_line(&e.to_string()));
             ExitCode::from(1)
@@ -90,7 +181,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -100,6 +191,12 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
         Command::Status { json } => status(engine, json).await,
         Command::Refresh { name } => refresh(engine, name).await,
         Command::Logout { name, all } => logout(engine, name, all).await,
+        Command::Accounts { sso_session, json, refresh, rate_limit } => accounts::list(engine, sso_session, json, refresh, rate_limit).await,
+        Command::Console(args) => accounts::console(engine, args).await,
+        Command::Credentials(args) => accounts::credentials(engine, args).await,
+        Command::Profiles { command: ProfilesCommand::Generate { sso_session, dry_run, template } } => {
+            accounts::generate_profiles(engine, &sso_session, dry_run, &template).await
+        }
     }
 }
 
@@ -167,15 +264,19 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), EngineError> {
 }
 
 /// With no name, AWS CLI users expect `AWS_PROFILE`; else the only sso-session, if there is one.
-fn default_selector(engine: &Engine, config: &AwsConfig) -> Option<Selector> {
+pub(crate) fn default_selector(engine: &Engine, config: &AwsConfig) -> Option<Selector> {
     if let Some(p) = engine.context().env.get_non_empty("AWS_PROFILE") {
         return Some(Selector::Profile(p));
+    }
+    // The only sso-session; failing that, the only legacy start URL.
+    if config.sessions.len() == 1 {
+        return Some(Selector::Session(config.sessions[0].name.clone()));
     }
     let targets = config.targets();
     (targets.len() == 1).then(|| Selector::Any(targets[0].cache_id().to_string()))
 }
 
-fn names(config: &AwsConfig) -> String {
+pub(crate) fn names(config: &AwsConfig) -> String {
     let n: Vec<String> = config.targets().iter().map(|t| t.display_name().to_string()).collect();
     if n.is_empty() {
         format!("none in `{}`", config.path.display())

@@ -372,7 +372,7 @@ mod tests {
             fs,
             env: Env::from_slice(&[("HOME", "/home/u")]),
             browser: Arc::new(crate::os::SystemBrowser::new(Env::from_slice(&[]))),
-            http: reqwest::Client::new(),
+            http: crate::os::LazyHttp::default(),
         }
     }
 

@@ -248,7 +248,7 @@ fn unreadable_line(line: &str, after_key: bool) -> Option<&'static str> {
         return (!trimmed.ends_with(']')).then_some("a section header without its closing `]`");
     }
     if line.starts_with([' ', '\t']) && after_key {
-        // A nested value such as `s3 =` followed by indented `key = value` lines.
+        // Continuation lines are handled by the caller.
         return None;
     }
     match trimmed.find(['=', ':']) {
@@ -265,14 +265,35 @@ fn unreadable_line(line: &str, after_key: bool) -> Option<&'static str> {
 fn parse_ini_skipping_bad_lines(text: &str, problems: &mut Vec<ConfigProblem>) -> Ini {
     let mut lines: Vec<String> = Vec::new();
     let mut after_key = false;
+    // Whether the key line above had a value of its own (so an indented line would extend it).
+    let mut key_had_value = false;
     for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        let comment = trimmed.is_empty() || trimmed.starts_with(['#', ';']);
+        if after_key && !comment && line.starts_with([' ', '\t']) {
+            // The AWS CLI reads an indented line as part of the value above: a nested block
+            // (`s3 =` then `  max_concurrent_requests = 20`), which ssotray does not use, or an
+            // accidental indent that makes the line above wrong for every AWS tool.
+            if key_had_value {
+                problems.push(ConfigProblem {
+                    section: String::new(),
+                    key: None,
+                    message: format!(
+                        "line {} is indented, so AWS tools read it as part of the value on the line above: `{trimmed}`; remove the indentation",
+                        index + 1
+                    ),
+                });
+            }
+            lines.push(String::new());
+            continue;
+        }
         match unreadable_line(line, after_key) {
             None => {
-                let trimmed = line.trim();
                 if trimmed.starts_with('[') {
                     after_key = false;
-                } else if !trimmed.is_empty() && !trimmed.starts_with(['#', ';']) {
+                } else if !comment {
                     after_key = true;
+                    key_had_value = trimmed.split_once(['=', ':']).is_some_and(|(_, v)| !v.trim().is_empty());
                 }
                 lines.push(line.to_string());
             }
@@ -632,6 +653,18 @@ s3 =
         // `dev` keeps its own settings; the legacy keys went nowhere.
         assert_eq!(c.profile("dev").unwrap().account_id.as_deref(), Some("111111111111"));
         assert!(c.profile("legacy").is_none());
+    }
+
+    #[test]
+    fn indented_lines_continue_the_value_above_as_aws_tools_read_them() {
+        // A nested block is fine and its keys do not leak into the profile.
+        let c = parse(GOOD);
+        assert!(c.problems.is_empty());
+        // An accidental indent is reported, and the key it holds is not taken (botocore does not either).
+        let c = parse("[sso-session s]\nsso_start_url = https://x.awsapps.com/start\n   sso_region = us-east-1\n");
+        let p: Vec<String> = c.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(p[0], "line 3 is indented, so AWS tools read it as part of the value on the line above: `sso_region = us-east-1`; remove the indentation");
+        assert!(p[1].starts_with("[sso-session s] `sso_region`: missing"), "{p:?}");
     }
 
     #[test]

@@ -7,7 +7,8 @@ use crate::cache::{self, CacheError, CachedToken, TokenFile};
 use crate::config::{AwsConfig, SsoTarget};
 use crate::endpoints::{endpoint, Service};
 use crate::login::{self, CallbackListener, LoginError, LoginPrompt, Pkce};
-use crate::oidc::{ApiError, Grant, OidcClient, PortalClient, RegisterClientRequest, Registration, TokenResponse};
+use crate::oidc::{ApiError, Grant, OidcClient, RegisterClientRequest, Registration, TokenResponse};
+use crate::portal::PortalClient;
 use crate::os::Context;
 use crate::secret::Secret;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -98,6 +99,14 @@ pub enum EngineError {
         /// Why.
         why: String,
     },
+    /// The access token expired and cannot be refreshed.
+    #[error("the token of `{name}` expired at {at} and cannot be refreshed; run `ssotray login {name}`")]
+    Expired {
+        /// Session name or start URL.
+        name: String,
+        /// When.
+        at: String,
+    },
     /// The user denied the sign-in.
     #[error("sign-in to `{name}` was denied in the browser; run `ssotray login {name}` to try again")]
     Denied {
@@ -138,6 +147,9 @@ pub enum EngineError {
     /// Another local failure.
     #[error("{0}")]
     Local(String),
+    /// A command run on the user's behalf exited with this code (the CLI exits with it too).
+    #[error("the command exited with status {0}")]
+    ChildExit(u8),
 }
 
 /// What the user-visible state of a token holder is.
@@ -211,7 +223,7 @@ struct StoredRegistration {
 /// The engine: every user operation, over an injected [`Context`].
 #[derive(Debug, Clone)]
 pub struct Engine {
-    ctx: Context,
+    pub(crate) ctx: Context,
 }
 
 impl Engine {
@@ -233,7 +245,7 @@ impl Engine {
         Ok(self.home()?.join(".aws/config"))
     }
 
-    fn home(&self) -> Result<PathBuf, EngineError> {
+    pub(crate) fn home(&self) -> Result<PathBuf, EngineError> {
         self.ctx.env.home().ok_or(EngineError::Cache(CacheError::NoHome))
     }
 
@@ -313,12 +325,12 @@ impl Engine {
 
     fn oidc(&self, target: &SsoTarget) -> Result<OidcClient, EngineError> {
         let base = endpoint(&self.ctx.env, Service::Oidc, &target.region).map_err(EngineError::Endpoint)?;
-        Ok(OidcClient::new(self.ctx.http.clone(), base))
+        Ok(OidcClient::new(self.ctx.http.get().clone(), base))
     }
 
-    fn portal(&self, region: &str) -> Result<PortalClient, EngineError> {
+    pub(crate) fn portal(&self, region: &str) -> Result<PortalClient, EngineError> {
         let base = endpoint(&self.ctx.env, Service::Portal, region).map_err(EngineError::Endpoint)?;
-        Ok(PortalClient::new(self.ctx.http.clone(), base))
+        Ok(PortalClient::new(self.ctx.http.get().clone(), base))
     }
 
     fn registration_path(&self, target: &SsoTarget, flow: Flow) -> Result<PathBuf, EngineError> {

@@ -7,15 +7,22 @@
 
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod aws_error;
 pub mod cache;
 pub mod config;
+pub mod console;
+pub mod credentials;
+pub mod discovery;
 pub mod endpoints;
 pub mod engine;
 pub mod login;
 pub mod oidc;
 pub mod os;
+pub mod portal;
+pub mod profiles;
 pub mod secret;
+pub mod settings;
 pub mod time;
 
 pub use config::{AwsConfig, SsoTarget};

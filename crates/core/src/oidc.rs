@@ -1,4 +1,4 @@
-//! The SSO-OIDC API (spec §1) and the access portal's Logout (spec §2), over reqwest.
+//! The SSO-OIDC API (spec §1) over reqwest, and the HTTP plumbing shared with the portal client.
 //!
 //! Request and response bodies that hold secrets are typed with [`Secret`] so they cannot be logged
 //! by accident.
@@ -44,7 +44,7 @@ impl ApiError {
     }
 }
 
-fn origin(url: &Url) -> String {
+pub(crate) fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
@@ -265,32 +265,5 @@ impl OidcClient {
             }
         }
         send(self.http.post(url.clone()).json(&Value::Object(body)), &url).await
-    }
-}
-
-/// A client of the access portal API.
-#[derive(Debug, Clone)]
-pub struct PortalClient {
-    http: reqwest::Client,
-    base: Url,
-}
-
-impl PortalClient {
-    /// A client of the endpoint at `base`.
-    pub fn new(http: reqwest::Client, base: Url) -> Self {
-        PortalClient { http, base }
-    }
-
-    /// Logout: ends the portal session of `access_token`.
-    pub async fn logout(&self, access_token: &Secret) -> Result<(), ApiError> {
-        let url = join(&self.base, "/logout");
-        let _: Value = send(
-            self.http
-                .post(url.clone())
-                .header("x-amz-sso_bearer_token", access_token.expose()),
-            &url,
-        )
-        .await?;
-        Ok(())
     }
 }

@@ -106,6 +106,10 @@ pub trait Fs: Send + Sync + std::fmt::Debug {
     fn remove(&self, path: &Path) -> io::Result<()>;
     /// Lists the files of a directory (an empty list when it does not exist).
     fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>>;
+    /// The permission bits of an existing file, where the platform has them.
+    fn file_mode(&self, _path: &Path) -> Option<u32> {
+        None
+    }
 }
 
 /// The real filesystem.
@@ -119,6 +123,13 @@ impl Fs for RealFs {
 
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
         use std::io::Write;
+        // A symlinked file (dotfiles managers do this to ~/.aws/config) is replaced at its
+        // target, so the link survives.
+        let resolved = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
+            _ => path.to_path_buf(),
+        };
+        let path = resolved.as_path();
         let dir = path
             .parent()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
@@ -158,6 +169,19 @@ impl Fs for RealFs {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_file(path)
+    }
+
+    fn file_mode(&self, path: &Path) -> Option<u32> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
     }
 
     fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
@@ -255,6 +279,27 @@ impl Fs for MemFs {
 pub trait Browser: Send + Sync + std::fmt::Debug {
     /// Opens `url`. The URL may be a credential: implementations never log it.
     fn open(&self, url: &str) -> io::Result<()>;
+    /// Opens `url` with a given command (a per-session browser setting), else as [`Browser::open`].
+    fn open_with(&self, command: Option<&str>, url: &str) -> io::Result<()> {
+        match command {
+            Some(c) => spawn_browser_command(c, url),
+            None => self.open(url),
+        }
+    }
+}
+
+/// Runs one browser command with the URL as one argument (no shell), reaping it in the background.
+pub fn spawn_browser_command(entry: &str, url: &str) -> io::Result<()> {
+    let (program, args) = browser_command(entry, url).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty browser command"))?;
+    match std::process::Command::new(&program).args(&args).stdin(std::process::Stdio::null()).spawn() {
+        Ok(mut child) => {
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
+            Ok(())
+        }
+        Err(e) => Err(io::Error::new(e.kind(), format!("could not start browser `{program}`: {e}"))),
+    }
 }
 
 /// The user's browser: the `BROWSER` variable when set (a `:`-separated list of commands, `%s`
@@ -293,28 +338,10 @@ impl Browser for SystemBrowser {
         if let Some(list) = self.env.get_non_empty("BROWSER") {
             let separator = if cfg!(windows) { ';' } else { ':' };
             let mut last_error = None;
-            for entry in list.split(separator) {
-                let Some((program, args)) = browser_command(entry, url) else {
-                    continue;
-                };
-                match std::process::Command::new(&program)
-                    .args(&args)
-                    .stdin(std::process::Stdio::null())
-                    .spawn()
-                {
-                    Ok(mut child) => {
-                        // Reap the child in the background so it never lingers as a zombie.
-                        std::thread::spawn(move || {
-                            let _ = child.wait();
-                        });
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        last_error = Some(io::Error::new(
-                            e.kind(),
-                            format!("could not start browser `{program}` from BROWSER: {e}"),
-                        ))
-                    }
+            for entry in list.split(separator).filter(|e| !e.trim().is_empty()) {
+                match spawn_browser_command(entry, url) {
+                    Ok(()) => return Ok(()),
+                    Err(e) => last_error = Some(io::Error::new(e.kind(), format!("{e} (from BROWSER)"))),
                 }
             }
             return Err(last_error
@@ -335,8 +362,28 @@ pub struct Context {
     pub env: Env,
     /// Opens URLs for the user.
     pub browser: Arc<dyn Browser>,
-    /// HTTP client used for every AWS call.
-    pub http: reqwest::Client,
+    /// HTTP client used for every AWS call, built on first use (a command that answers from
+    /// the cache never pays for it).
+    pub http: LazyHttp,
+}
+
+/// An HTTP client built when first needed.
+#[derive(Debug, Clone, Default)]
+pub struct LazyHttp(Arc<std::sync::OnceLock<reqwest::Client>>);
+
+impl LazyHttp {
+    /// The client; the first call builds ssotray's default client.
+    pub fn get(&self) -> &reqwest::Client {
+        self.0.get_or_init(default_http_client)
+    }
+}
+
+impl From<reqwest::Client> for LazyHttp {
+    fn from(client: reqwest::Client) -> Self {
+        let cell = std::sync::OnceLock::new();
+        let _ = cell.set(client);
+        LazyHttp(Arc::new(cell))
+    }
 }
 
 impl Context {
@@ -348,7 +395,7 @@ impl Context {
             fs: Arc::new(RealFs),
             browser: Arc::new(SystemBrowser::new(env.clone())),
             env,
-            http: default_http_client(),
+            http: LazyHttp::default(),
         }
     }
 }
@@ -403,6 +450,12 @@ mod tests {
         assert_eq!(dir_mode, 0o700);
         // No temporary file is left behind.
         assert_eq!(RealFs.list_dir(path.parent().unwrap()).unwrap(), vec![path.clone()]);
+        // Writing through a symlink replaces the target and keeps the link.
+        let link = root.join("link.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        RealFs.write_atomic(&link, b"three", 0o600).unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&path).unwrap(), b"three");
         std::fs::remove_dir_all(root).unwrap();
     }
 }

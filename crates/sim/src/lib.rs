@@ -77,6 +77,7 @@ impl Default for SimConfig {
 pub struct RunningSim {
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
+    shared: Arc<server::Shared>,
     /// The bound address.
     pub addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -84,6 +85,17 @@ pub struct RunningSim {
 }
 
 impl RunningSim {
+    /// Ends every portal session now, as an administrator revoking them would: refresh then
+    /// fails with InvalidGrantException and portal calls with UnauthorizedException. For tests
+    /// that need a session to end at an exact point.
+    pub fn end_all_sessions(&self) {
+        let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = state::now_ms();
+        for s in state.kept.sessions.values_mut() {
+            s.ends_at_ms = s.ends_at_ms.min(now);
+        }
+    }
+
     /// Stops serving and waits for the server to end.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -124,7 +136,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
         }
     }
     let shared = Arc::new(server::Shared { config, state: Mutex::new(state), base_url: base_url.clone() });
-    let app = server::router(shared);
+    let app = server::router(shared.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
@@ -133,5 +145,5 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
             })
             .await;
     });
-    Ok(RunningSim { base_url, addr, shutdown: Some(tx), task })
+    Ok(RunningSim { base_url, shared, addr, shutdown: Some(tx), task })
 }

@@ -129,3 +129,28 @@ async fn chromium_clicks_deny_and_ssotray_says_so() {
     assert!(!w.home.token_file("my-sso").exists());
     assert_eq!(count(&w.stats().await, "CreateToken"), 0);
 }
+
+#[tokio::test]
+async fn chromium_lands_on_the_console_of_the_role() {
+    let w = World::new(CONFIG, SimConfig { auto_approve: true, ..SimConfig::default() }).await;
+    let o = w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tmp = tempfile::tempdir().unwrap();
+    let (script, log) = recording_browser(tmp.path());
+    let mut env = w.env();
+    env.push(("BROWSER".into(), script.to_str().unwrap().into()));
+    let o = ssotray_tests::run(&ssotray_tests::bin("ssotray"), &["console", "--profile", "prod-ro"], &env).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let url = opened_url(&log).await;
+
+    let chromium = Chromium::start().await;
+    let c = &chromium.client;
+    c.goto(&url).await.unwrap();
+    let text = |id: &'static str| async move { c.find(fantoccini::Locator::Id(id)).await.unwrap().text().await.unwrap() };
+    assert_eq!(text("account-id").await, "333333333333");
+    assert_eq!(text("account-name").await, "prod");
+    assert_eq!(text("role-name").await, "ReadOnlyAccess");
+    assert_eq!(text("issuer").await, "ssotray");
+    assert!(c.current_url().await.unwrap().path().starts_with("/console/"));
+    chromium.close().await;
+}

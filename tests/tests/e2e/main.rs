@@ -5,6 +5,7 @@
 
 #![allow(missing_docs)] // test helpers shared between modules
 
+mod access;
 mod browser;
 pub mod cli;
 mod readers;

@@ -1,0 +1,171 @@
+//! `ssotray accounts`, `console`, `credentials` and `profiles generate`.
+
+use crate::{default_selector, names, one_line, ConsoleArgs, CredentialsArgs};
+use ssotray_core::access::ConsoleOptions;
+use ssotray_core::config::{AwsConfig, SsoTarget};
+use ssotray_core::discovery::{Change, DiscoveryOptions, Inventory, Progress};
+use ssotray_core::{credentials, Engine, EngineError, Selector};
+use std::io::{IsTerminal, Write};
+
+fn session_target(engine: &Engine, config: &AwsConfig, name: Option<String>) -> Result<SsoTarget, EngineError> {
+    let selector = match name {
+        Some(n) => Selector::Session(n),
+        None => default_selector(engine, config)
+            .ok_or_else(|| EngineError::UnknownTarget(format!("say which session: --sso-session NAME (known: {})", names(config))))?,
+    };
+    engine.resolve(config, &selector)
+}
+
+/// A profile's target, account and role.
+fn profile_role(engine: &Engine, config: &AwsConfig, profile: &str) -> Result<(SsoTarget, String, String, Option<String>), EngineError> {
+    let target = engine.resolve(config, &Selector::Profile(profile.to_string()))?;
+    let p = config.profile(profile).expect("resolved above");
+    match (&p.account_id, &p.role_name) {
+        (Some(a), Some(r)) => Ok((target, a.clone(), r.clone(), p.region.clone())),
+        _ => Err(EngineError::Local(format!(
+            "profile `{profile}` has no sso_account_id and sso_role_name; add them, or run `ssotray profiles generate --sso-session {}`",
+            target.display_name()
+        ))),
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+fn print_out(text: &str) -> Result<(), EngineError> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(EngineError::Local(format!("cannot write to stdout: {e}"))),
+        _ => Ok(()),
+    }
+}
+
+fn print_inventory(inventory: &Inventory) -> Result<(), EngineError> {
+    let width = inventory.accounts.iter().map(|a| a.account_name.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for a in &inventory.accounts {
+        for r in &a.roles {
+            text.push_str(&format!("{}  {:width$}  {r}\n", a.account_id, a.account_name));
+        }
+    }
+    print_out(&text)
+}
+
+pub async fn list(engine: &Engine, session: Option<String>, json: bool, refresh: bool, rate_limit: Option<f64>) -> Result<(), EngineError> {
+    let config = engine.load_config()?;
+    let target = session_target(engine, &config, session)?;
+    let cached = engine.cached_inventory(&target)?;
+    let inventory = match cached {
+        Some(inv) if !refresh => {
+            let age = (engine.context().clock.now() - inv.fetched_at).num_minutes();
+            eprintln!("Accounts of `{}` as fetched {age} min ago; `--refresh` fetches them anew", target.display_name());
+            inv
+        }
+        _ => {
+            let interactive = std::io::stderr().is_terminal();
+            let progress = move |p: Progress| {
+                if interactive {
+                    let total = if p.listing_done { p.accounts_listed.to_string() } else { format!("{}+", p.accounts_listed) };
+                    eprint!("\rListing roles: {} of {total} accounts", p.roles_done);
+                    let _ = std::io::stderr().flush();
+                }
+            };
+            let options = rate_limit.map(|r| DiscoveryOptions { rate_limit: r, ..DiscoveryOptions::default() });
+            let result = engine.discover(&target, options, &progress).await;
+            if interactive {
+                eprintln!();
+            }
+            let (inv, stats) = result?;
+            let roles: usize = inv.accounts.iter().map(|a| a.roles.len()).sum();
+            eprintln!(
+                "Fetched {} accounts and {roles} roles of `{}` ({} requests, {} throttled and retried)",
+                inv.accounts.len(),
+                target.display_name(),
+                stats.requests,
+                stats.throttled
+            );
+            for c in &inv.changes {
+                let sign = if c.change == Change::Added { '+' } else { '-' };
+                eprintln!("{sign} {} ({}) {}", c.account_name, c.account_id, c.role_name);
+            }
+            inv
+        }
+    };
+    if json {
+        print_out(&(serde_json::to_string_pretty(&inventory).map_err(|e| EngineError::Local(e.to_string()))? + "\n"))
+    } else {
+        print_inventory(&inventory)
+    }
+}
+
+pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineError> {
+    let config = engine.load_config()?;
+    let (target, account_id, role_name, region) = match (&args.profile, &args.sso_session) {
+        (Some(p), _) => profile_role(engine, &config, p)?,
+        (None, Some(s)) => {
+            let target = engine.resolve(&config, &Selector::Session(s.clone()))?;
+            (target, args.account_id.clone().unwrap_or_default(), args.role_name.clone().unwrap_or_default(), None)
+        }
+        (None, None) => unreachable!("clap requires one"),
+    };
+    let options = ConsoleOptions {
+        destination: args.destination,
+        region,
+        portal_link: args.portal_link.then_some(true),
+        session_duration: args.duration,
+    };
+    let url = engine.console_url(&target, &account_id, &role_name, &options).await?;
+    if args.print {
+        println!("{}", url.expose());
+    } else {
+        engine.open_for_session(&target, &url)?;
+        eprintln!("Opened the console of {account_id} as {role_name}");
+    }
+    Ok(())
+}
+
+pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), EngineError> {
+    let config = engine.load_config()?;
+    let (target, account_id, role_name, _) = profile_role(engine, &config, &args.profile)?;
+    let creds = engine.role_credentials(&target, &account_id, &role_name).await?;
+    if args.env {
+        let (program, rest) = args.command.split_first().expect("clap requires a command");
+        let status = std::process::Command::new(program)
+            .args(rest)
+            .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose())
+            .env("AWS_SESSION_TOKEN", creds.session_token.expose())
+            .env("AWS_CREDENTIAL_EXPIRATION", ssotray_core::time::format_timestamp(creds.expiration))
+            .env_remove("AWS_PROFILE")
+            .status()
+            .map_err(|e| EngineError::Local(format!("cannot run `{program}`: {e}")))?;
+        return match status.code() {
+            Some(0) => Ok(()),
+            Some(code) => Err(EngineError::ChildExit(u8::try_from(code).unwrap_or(1))),
+            None => Err(EngineError::Local(format!("`{program}` was killed by a signal"))),
+        };
+    }
+    print_out(&if args.export { credentials::shell_exports(&creds) } else { credentials::credential_process_json(&creds) + "\n" })
+}
+
+pub async fn generate_profiles(engine: &Engine, session: &str, dry_run: bool, template: &str) -> Result<(), EngineError> {
+    let config = engine.load_config()?;
+    let target = engine.resolve(&config, &Selector::Session(session.to_string()))?;
+    if engine.cached_inventory(&target)?.is_none() {
+        eprintln!("No account list for `{session}` yet; fetching it…");
+        engine.discover(&target, None, &|_| {}).await?;
+    }
+    let (current, new, profiles) = engine.plan_profiles(&config, &target, template)?;
+    if dry_run {
+        let diff = similar::TextDiff::from_lines(&current, &new);
+        let path = config.path.display().to_string();
+        print_out(&diff.unified_diff().context_radius(2).header(&path, &format!("{path} (after)")).to_string())?;
+        eprintln!("{} profile(s) would be written; nothing was changed (dry run)", profiles.len());
+        return Ok(());
+    }
+    if current == new {
+        eprintln!("`{}` already has all {} profile(s) of `{session}`", config.path.display(), profiles.len());
+        return Ok(());
+    }
+    engine.write_config(&config, &current, &new)?;
+    eprintln!("Wrote {} profile(s) of `{session}` to `{}`", profiles.len(), one_line(&config.path.display().to_string()));
+    Ok(())
+}

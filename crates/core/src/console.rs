@@ -1,0 +1,163 @@
+//! Console sign-in links (spec §7): AWS federation (role credentials → sign-in token → login URL)
+//! and the access portal's deep link. Sign-in tokens and login URLs are credentials: `Secret`.
+
+use crate::oidc::{origin, ApiError};
+use crate::portal::RoleCredentials;
+use crate::secret::Secret;
+use crate::os::Env;
+use serde::Deserialize;
+use url::Url;
+
+/// The issuer ssotray names in federation links.
+pub const ISSUER: &str = "ssotray";
+/// Allowed console session lengths, seconds.
+pub const SESSION_DURATION_RANGE: std::ops::RangeInclusive<u32> = 900..=43200;
+
+/// AWS partitions, each with its own sign-in and console hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    /// Commercial regions.
+    Aws,
+    /// China (`cn-*`).
+    China,
+    /// GovCloud (`us-gov-*`).
+    GovCloud,
+}
+
+impl Partition {
+    /// The partition of a region.
+    pub fn of_region(region: &str) -> Partition {
+        if region.starts_with("cn-") {
+            Partition::China
+        } else if region.starts_with("us-gov-") {
+            Partition::GovCloud
+        } else {
+            Partition::Aws
+        }
+    }
+
+    fn signin_host(self) -> &'static str {
+        match self {
+            Partition::Aws => "signin.aws.amazon.com",
+            Partition::China => "signin.amazonaws.cn",
+            Partition::GovCloud => "signin.amazonaws-us-gov.com",
+        }
+    }
+
+    fn console_host(self) -> &'static str {
+        match self {
+            Partition::Aws => "console.aws.amazon.com",
+            Partition::China => "console.amazonaws.cn",
+            Partition::GovCloud => "console.amazonaws-us-gov.com",
+        }
+    }
+}
+
+/// The federation endpoint: `SSOTRAY_SIGNIN_ENDPOINT` when set, else the partition's.
+pub fn federation_endpoint(env: &Env, region: &str) -> Result<Url, String> {
+    if let Some(v) = env.get_non_empty("SSOTRAY_SIGNIN_ENDPOINT") {
+        return Url::parse(v.trim()).map_err(|e| format!("SSOTRAY_SIGNIN_ENDPOINT = `{v}` is not a URL ({e}); fix or unset it"));
+    }
+    Ok(Url::parse(&format!("https://{}/federation", Partition::of_region(region).signin_host())).expect("static URL"))
+}
+
+/// The console home page of a region.
+pub fn console_home(region: &str) -> String {
+    let host = Partition::of_region(region).console_host();
+    format!("https://{host}/console/home?region={region}")
+}
+
+/// The access portal's deep link to a role's console (no API call; uses the browser's portal session).
+pub fn portal_link(start_url: &str, account_id: &str, role_name: &str, destination: Option<&str>) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let mut link = format!("{}/#/console?account_id={}&role_name={}", start_url.trim_end_matches('/'), enc(account_id), enc(role_name));
+    if let Some(d) = destination {
+        link.push_str(&format!("&destination={}", enc(d)));
+    }
+    link
+}
+
+#[derive(Deserialize)]
+struct SigninTokenWire {
+    #[serde(rename = "SigninToken")]
+    signin_token: String,
+}
+
+/// Role credentials → sign-in token → login URL. `session_duration` is sent when given; if the
+/// endpoint rejects it (as it does for role-chained credentials), the call is made once more without.
+pub async fn federation_login_url(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    credentials: &RoleCredentials,
+    session_duration: Option<u32>,
+    destination: &str,
+) -> Result<Secret, ApiError> {
+    let session = serde_json::json!({
+        "sessionId": credentials.access_key_id,
+        "sessionKey": credentials.secret_access_key.expose(),
+        "sessionToken": credentials.session_token.expose(),
+    })
+    .to_string();
+    let mut duration = session_duration;
+    let token = loop {
+        let mut url = endpoint.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            q.clear().append_pair("Action", "getSigninToken");
+            if let Some(d) = duration {
+                q.append_pair("SessionDuration", &d.to_string());
+            }
+            q.append_pair("Session", &session);
+        }
+        let network = |e: reqwest::Error| ApiError::Network {
+            endpoint: origin(endpoint),
+            reason: if e.is_timeout() { "timed out".into() } else { "request failed".into() },
+        };
+        let response = http.get(url).send().await.map_err(network)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(network)?;
+        if status.is_success() {
+            let wire: SigninTokenWire = serde_json::from_slice(&body).map_err(|e| ApiError::Decode { endpoint: origin(endpoint), reason: e.to_string() })?;
+            break wire.signin_token;
+        }
+        if status.as_u16() == 400 && duration.is_some() {
+            duration = None;
+            continue;
+        }
+        return Err(ApiError::Service(crate::aws_error::ServiceError {
+            code: crate::aws_error::ErrorCode::Other("GetSigninTokenFailed".into()),
+            status: status.as_u16(),
+            message: Some(String::from_utf8_lossy(&body).chars().take(200).collect()),
+        }));
+    };
+    let mut url = endpoint.clone();
+    url.query_pairs_mut()
+        .clear()
+        .append_pair("Action", "login")
+        .append_pair("Issuer", ISSUER)
+        .append_pair("Destination", destination)
+        .append_pair("SigninToken", &token);
+    Ok(Secret::new(url.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_hosts_and_links() {
+        assert_eq!(console_home("eu-west-1"), "https://console.aws.amazon.com/console/home?region=eu-west-1");
+        assert_eq!(console_home("cn-north-1"), "https://console.amazonaws.cn/console/home?region=cn-north-1");
+        assert_eq!(console_home("us-gov-west-1"), "https://console.amazonaws-us-gov.com/console/home?region=us-gov-west-1");
+        let env = Env::from_slice(&[]);
+        assert_eq!(federation_endpoint(&env, "cn-north-1").unwrap().as_str(), "https://signin.amazonaws.cn/federation");
+        assert_eq!(federation_endpoint(&env, "us-gov-east-1").unwrap().as_str(), "https://signin.amazonaws-us-gov.com/federation");
+        assert_eq!(federation_endpoint(&env, "us-east-1").unwrap().as_str(), "https://signin.aws.amazon.com/federation");
+        let env = Env::from_slice(&[("SSOTRAY_SIGNIN_ENDPOINT", "http://127.0.0.1:9/federation")]);
+        assert_eq!(federation_endpoint(&env, "us-east-1").unwrap().as_str(), "http://127.0.0.1:9/federation");
+        assert_eq!(
+            portal_link("https://d-1234567890.awsapps.com/start/", "111111111111", "Admin", Some("https://console.aws.amazon.com/s3/home")),
+            "https://d-1234567890.awsapps.com/start/#/console?account_id=111111111111&role_name=Admin&destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3%2Fhome"
+        );
+    }
+}

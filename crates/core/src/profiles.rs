@@ -1,0 +1,205 @@
+//! Generating `[profile …]` sections for every discovered role into `~/.aws/config`.
+//!
+//! Only ssotray's own marked block is ever written: it is appended at the end the first time and
+//! replaced in place afterwards; every byte outside it stays where it was.
+
+use crate::discovery::AccountRoles;
+use std::collections::BTreeSet;
+
+/// The default name template.
+pub const DEFAULT_TEMPLATE: &str = "<account-name>.<role-name>";
+
+/// One generated profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedProfile {
+    /// Profile name.
+    pub name: String,
+    /// Account id.
+    pub account_id: String,
+    /// Role name.
+    pub role_name: String,
+}
+
+fn begin_marker(session: &str) -> String {
+    format!("# BEGIN ssotray profiles for sso-session {session}")
+}
+
+fn end_marker(session: &str) -> String {
+    format!("# END ssotray profiles for sso-session {session}")
+}
+
+/// Keeps the characters AWS tools accept in profile names; spaces become `-`.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_whitespace() { '-' } else { c })
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+'))
+        .collect()
+}
+
+/// Fills a template: `<account-name>`, `<account-id>`, `<role-name>`, `<session>`.
+pub fn fill_template(template: &str, session: &str, account_id: &str, account_name: &str, role_name: &str) -> String {
+    let account_name = if account_name.is_empty() { account_id } else { account_name };
+    sanitize(
+        &template
+            .replace("<account-name>", account_name)
+            .replace("<account-id>", account_id)
+            .replace("<role-name>", role_name)
+            .replace("<session>", session),
+    )
+}
+
+/// Names of every profile section in `text` (`[default]` is `default`).
+pub fn profile_names(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let inner = l.strip_prefix('[')?.strip_suffix(']')?.trim();
+            if inner == "default" {
+                Some("default".to_string())
+            } else {
+                inner.strip_prefix("profile ").map(|n| n.trim().to_string())
+            }
+        })
+        .collect()
+}
+
+/// Where ssotray's block for `session` is, as a byte range of whole lines; `Err` if it is broken.
+fn find_block(text: &str, session: &str) -> Result<Option<(usize, usize)>, String> {
+    let (begin, end) = (begin_marker(session), end_marker(session));
+    let mut offset = 0;
+    let mut start = None;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end_matches(['\n', '\r']);
+        if start.is_none() && trimmed.starts_with(&begin) && (trimmed.len() == begin.len() || trimmed[begin.len()..].starts_with(' ')) {
+            start = Some(offset);
+        } else if trimmed == end {
+            return match start {
+                Some(s) => Ok(Some((s, offset + line.len()))),
+                None => Err(format!("`{end}` has no matching BEGIN line; fix or remove it by hand")),
+            };
+        }
+        offset += line.len();
+    }
+    match start {
+        Some(_) => Err(format!("ssotray's block for sso-session {session} has no `{end}` line; fix or remove it by hand")),
+        None => Ok(None),
+    }
+}
+
+/// Plans the profiles: sorted by account name, account id, role; a name already taken (by a
+/// profile outside the block, or an earlier generated one) gets `-<account-id>`, then `-2`, `-3`….
+pub fn plan(session: &str, accounts: &[AccountRoles], template: &str, taken: &BTreeSet<String>) -> Vec<GeneratedProfile> {
+    let mut rows: Vec<(&AccountRoles, &String)> = accounts.iter().flat_map(|a| a.roles.iter().map(move |r| (a, r))).collect();
+    rows.sort_by(|x, y| (&x.0.account_name, &x.0.account_id, x.1).cmp(&(&y.0.account_name, &y.0.account_id, y.1)));
+    let mut used = taken.clone();
+    let mut out = Vec::new();
+    for (account, role) in rows {
+        let base = fill_template(template, session, &account.account_id, &account.account_name, role);
+        let mut name = base.clone();
+        if used.contains(&name) {
+            name = format!("{base}-{}", account.account_id);
+        }
+        let mut n = 2;
+        while used.contains(&name) {
+            name = format!("{base}-{}-{n}", account.account_id);
+            n += 1;
+        }
+        used.insert(name.clone());
+        out.push(GeneratedProfile { name, account_id: account.account_id.clone(), role_name: role.clone() });
+    }
+    out
+}
+
+/// The marked block for `profiles`.
+pub fn render_block(session: &str, profiles: &[GeneratedProfile]) -> String {
+    let mut s = format!("{} (written by `ssotray profiles generate`; changes inside this block are replaced)\n", begin_marker(session));
+    for p in profiles {
+        s.push_str(&format!(
+            "[profile {}]\nsso_session = {session}\nsso_account_id = {}\nsso_role_name = {}\n\n",
+            p.name, p.account_id, p.role_name
+        ));
+    }
+    s.push_str(&end_marker(session));
+    s.push('\n');
+    s
+}
+
+/// The new config text: `text` with ssotray's block for `session` replaced, or appended.
+/// Also returns the profiles. Everything outside the block is kept byte for byte.
+pub fn generate(text: &str, session: &str, accounts: &[AccountRoles], template: &str) -> Result<(String, Vec<GeneratedProfile>), String> {
+    let block = find_block(text, session)?;
+    let outside = match block {
+        Some((s, e)) => format!("{}{}", &text[..s], &text[e..]),
+        None => text.to_string(),
+    };
+    let profiles = plan(session, accounts, template, &profile_names(&outside));
+    let rendered = render_block(session, &profiles);
+    let new = match block {
+        Some((s, e)) => format!("{}{rendered}{}", &text[..s], &text[e..]),
+        None => {
+            let mut t = text.to_string();
+            if !t.is_empty() {
+                if !t.ends_with('\n') {
+                    t.push('\n');
+                }
+                t.push('\n');
+            }
+            t.push_str(&rendered);
+            t
+        }
+    };
+    Ok((new, profiles))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acct(id: &str, name: &str, roles: &[&str]) -> AccountRoles {
+        AccountRoles { account_id: id.into(), account_name: name.into(), email_address: None, roles: roles.iter().map(|r| r.to_string()).collect() }
+    }
+
+    #[test]
+    fn names_from_templates_and_predictable_collisions() {
+        let accounts = [acct("222222222222", "Dev Team", &["Admin"]), acct("111111111111", "Dev Team", &["Admin", "Read"]), acct("333333333333", "", &["Admin"])];
+        let taken: BTreeSet<String> = ["333333333333.Admin".to_string()].into();
+        let names: Vec<String> = plan("s", &accounts, DEFAULT_TEMPLATE, &taken).into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["333333333333.Admin-333333333333", "Dev-Team.Admin", "Dev-Team.Read", "Dev-Team.Admin-222222222222"]);
+        assert_eq!(fill_template("<session>/<account-id>:<role-name>", "my sso", "1", "n", "R"), "my-sso1R");
+    }
+
+    const USER_TEXT: &str = "# my config\n[default]\nregion=eu-west-1\n\n  ; odd spacing\n[profile Dev-Team.Admin]\nregion = x";
+
+    #[test]
+    fn appends_then_replaces_only_its_block() {
+        let accounts = [acct("111111111111", "Dev Team", &["Admin"])];
+        let (first, profiles) = generate(USER_TEXT, "s", &accounts, DEFAULT_TEMPLATE).unwrap();
+        assert!(first.starts_with(USER_TEXT));
+        assert_eq!(profiles[0].name, "Dev-Team.Admin-111111111111", "the user's own profile keeps its name");
+        assert_eq!(
+            &first[USER_TEXT.len()..],
+            "\n\n# BEGIN ssotray profiles for sso-session s (written by `ssotray profiles generate`; changes inside this block are replaced)\n\
+             [profile Dev-Team.Admin-111111111111]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = Admin\n\n\
+             # END ssotray profiles for sso-session s\n"
+        );
+        // The user adds text after the block; a second run replaces the block only.
+        let edited = format!("{first}[profile mine]\nregion = y\n");
+        let more = [acct("111111111111", "Dev Team", &["Admin", "Read"])];
+        let (second, _) = generate(&edited, "s", &more, DEFAULT_TEMPLATE).unwrap();
+        assert!(second.starts_with(USER_TEXT));
+        assert!(second.ends_with("# END ssotray profiles for sso-session s\n[profile mine]\nregion = y\n"));
+        assert!(second.contains("[profile Dev-Team.Read]\n"));
+        assert_eq!(generate(&second, "s", &more, DEFAULT_TEMPLATE).unwrap().0, second, "idempotent");
+        // Another session's block is a separate block.
+        let (third, _) = generate(&second, "other", &more, DEFAULT_TEMPLATE).unwrap();
+        assert!(third.starts_with(&second));
+    }
+
+    #[test]
+    fn a_broken_block_is_refused() {
+        let text = "# BEGIN ssotray profiles for sso-session s (x)\n[profile a]\n";
+        assert!(generate(text, "s", &[], DEFAULT_TEMPLATE).unwrap_err().contains("has no `# END ssotray profiles for sso-session s` line"));
+        let text = "# END ssotray profiles for sso-session s\n";
+        assert!(generate(text, "s", &[], DEFAULT_TEMPLATE).is_err());
+    }
+}

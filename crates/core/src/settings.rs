@@ -1,0 +1,87 @@
+//! ssotray's own settings (`$XDG_CONFIG_HOME/ssotray/settings.toml`, else
+//! `~/.config/ssotray/settings.toml`): what the AWS config has no place for.
+//!
+//! ```toml
+//! [sessions.my-sso]
+//! browser = "firefox -P work %s"     # opens console links of this session
+//! console_link = "portal"            # or "federation" (default)
+//! console_session_duration = 7200    # seconds, 900..=43200 (default 3600)
+//! rate_limit = 20                    # portal requests per second during discovery
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How console links are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsoleLink {
+    /// AWS federation: works in any browser profile or container (default).
+    #[default]
+    Federation,
+    /// The access portal's deep link: no API call, uses the browser's portal session.
+    Portal,
+}
+
+/// Settings of one sso-session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Browser command for console links (`%s` for the URL, else appended).
+    #[serde(default)]
+    pub browser: Option<String>,
+    /// Federation or portal link.
+    #[serde(default)]
+    pub console_link: Option<ConsoleLink>,
+    /// Console session length in seconds.
+    #[serde(default)]
+    pub console_session_duration: Option<u32>,
+    /// Portal requests per second during discovery.
+    #[serde(default)]
+    pub rate_limit: Option<f64>,
+}
+
+/// All settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Per sso-session (or legacy start URL) settings.
+    #[serde(default)]
+    pub sessions: BTreeMap<String, SessionSettings>,
+}
+
+impl Settings {
+    /// Parses the settings file.
+    pub fn parse(text: &str) -> Result<Settings, String> {
+        let s: Settings = toml::from_str(text).map_err(|e| e.to_string())?;
+        for (name, session) in &s.sessions {
+            if let Some(d) = session.console_session_duration {
+                if !crate::console::SESSION_DURATION_RANGE.contains(&d) {
+                    return Err(format!("sessions.{name}.console_session_duration = {d} is outside 900..=43200 seconds"));
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// The settings of a session (defaults when none).
+    pub fn session(&self, name: &str) -> SessionSettings {
+        self.sessions.get(name).cloned().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_per_session_settings() {
+        let s = Settings::parse("[sessions.my-sso]\nbrowser = \"firefox -P work %s\"\nconsole_link = \"portal\"\nconsole_session_duration = 7200\n").unwrap();
+        let m = s.session("my-sso");
+        assert_eq!(m.browser.as_deref(), Some("firefox -P work %s"));
+        assert_eq!(m.console_link, Some(ConsoleLink::Portal));
+        assert_eq!(m.console_session_duration, Some(7200));
+        assert_eq!(s.session("other"), SessionSettings::default());
+        assert!(Settings::parse("[sessions.x]\nconsole_session_duration = 60\n").unwrap_err().contains("outside 900..=43200"));
+        assert!(Settings::parse("[sessions.x]\nbrowzer = \"x\"\n").is_err(), "typos are reported, not ignored");
+    }
+}
