@@ -169,3 +169,155 @@ pub fn python() -> PathBuf {
     );
     PathBuf::from(p)
 }
+
+/// A private headless desktop session for notification tests: Xvfb, a D-Bus session bus, the
+/// dunst notification server, and dbus-monitor recording every `Notify` call. Everything stops
+/// when it is dropped.
+pub struct Desktop {
+    children: Vec<std::process::Child>,
+    pub bus: String,
+    pub display: String,
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Desktop {
+    pub fn start() -> Desktop {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut children = Vec::new();
+        // Xvfb picks a free display and writes its number to the pipe.
+        let mut xvfb = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (apt package xvfb; scripts/test installs it)");
+        let mut line = String::new();
+        BufReader::new(xvfb.stdout.take().unwrap()).read_line(&mut line).expect("display number");
+        let display = format!(":{}", line.trim());
+        children.push(xvfb);
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).expect("bus address");
+        let bus_address = address.trim().to_string();
+        children.push(bus);
+        let log = dir.path().join("notify.log");
+        let monitor = Command::new("dbus-monitor")
+            .args(["--address", &bus_address, "type='method_call',interface='org.freedesktop.Notifications',member='Notify'", "type='method_return'"])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor");
+        children.push(monitor);
+        let dunst = Command::new("dunst")
+            .env("DISPLAY", &display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
+            .env("HOME", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dunst (apt package dunst; scripts/test installs it)");
+        children.push(dunst);
+        // Wait until the notification server owns its name on the bus.
+        for _ in 0..100 {
+            let owned = Command::new("dbus-send")
+                .args([&format!("--bus={bus_address}"), "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.Notifications"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+                .unwrap_or(false);
+            if owned {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Desktop { children, bus: bus_address, display, log, _dir: dir }
+    }
+
+    /// Environment for a program that should show notifications here.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![("DBUS_SESSION_BUS_ADDRESS".into(), self.bus.clone()), ("DISPLAY".into(), self.display.clone())]
+    }
+
+    /// Every `Notify` call so far: summary, body, actions, and the id the server answered with.
+    pub fn notifications(&self) -> Vec<Captured> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let field = |head: &str, name: &str| -> Option<String> {
+            head.split_whitespace().find_map(|w| w.strip_prefix(&format!("{name}=")).map(|v| v.trim_end_matches(';').to_string()))
+        };
+        let strings = |block: &str| -> Vec<String> {
+            block.lines().filter_map(|l| l.trim().strip_prefix("string \"").and_then(|s| s.strip_suffix('"')).map(str::to_string)).collect()
+        };
+        // dbus-monitor prints one message per block, each starting at the start of a line.
+        let blocks: Vec<&str> = text.split("\nmethod ").collect();
+        let returns: Vec<(Option<String>, Option<String>, Option<u32>)> = blocks
+            .iter()
+            .filter(|b| b.starts_with("return") || b.starts_with("method return"))
+            .map(|b| {
+                let head = b.lines().next().unwrap_or("");
+                let id = b.lines().nth(1).and_then(|l| l.trim().strip_prefix("uint32 ")).and_then(|n| n.parse().ok());
+                (field(head, "destination"), field(head, "reply_serial"), id)
+            })
+            .collect();
+        blocks
+            .iter()
+            .filter(|b| b.lines().next().is_some_and(|h| h.contains("member=Notify")))
+            .map(|call| {
+                let head = call.lines().next().unwrap_or("");
+                let (sender, serial) = (field(head, "sender"), field(head, "serial"));
+                let all = strings(call);
+                let actions_part = call.split("array [").nth(1).unwrap_or("").split(']').next().unwrap_or("");
+                let id = returns.iter().find(|r| r.0 == sender && r.1 == serial).and_then(|r| r.2);
+                Captured {
+                    app: all.first().cloned().unwrap_or_default(),
+                    summary: all.get(2).cloned().unwrap_or_default(),
+                    body: all.get(3).cloned().unwrap_or_default(),
+                    actions: strings(actions_part),
+                    id,
+                }
+            })
+            .collect()
+    }
+
+    /// Sends the signal a notification server sends when the user clicks an action.
+    pub fn click_action(&self, notification_id: u32, action: &str) {
+        let status = std::process::Command::new("dbus-send")
+            .args([
+                &format!("--bus={}", self.bus),
+                "--type=signal",
+                "/org/freedesktop/Notifications",
+                "org.freedesktop.Notifications.ActionInvoked",
+                &format!("uint32:{notification_id}"),
+                &format!("string:{action}"),
+            ])
+            .status()
+            .expect("dbus-send");
+        assert!(status.success());
+    }
+}
+
+/// One captured notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    pub app: String,
+    pub summary: String,
+    pub body: String,
+    pub actions: Vec<String>,
+    /// The id the notification server gave it.
+    pub id: Option<u32>,
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut().rev() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -5,7 +5,14 @@ use ssotray_core::access::ConsoleOptions;
 use ssotray_core::config::{AwsConfig, SsoTarget};
 use ssotray_core::discovery::{Change, DiscoveryOptions, Inventory, Progress};
 use ssotray_core::{credentials, Engine, EngineError, Selector};
+use ssotray_core::owner;
 use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+/// Whether an error is cured by logging in.
+pub fn needs_login(e: &EngineError) -> bool {
+    matches!(e, EngineError::NotLoggedIn { .. } | EngineError::SessionEnded { .. } | EngineError::Expired { .. } | EngineError::CannotRefresh { .. })
+}
 
 fn session_target(engine: &Engine, config: &AwsConfig, name: Option<String>) -> Result<SsoTarget, EngineError> {
     let selector = match name {
@@ -125,7 +132,22 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineErr
 pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), EngineError> {
     let config = engine.load_config()?;
     let (target, account_id, role_name, _) = profile_role(engine, &config, &args.profile)?;
-    let creds = engine.role_credentials(&target, &account_id, &role_name).await?;
+    let creds = match engine.role_credentials(&target, &account_id, &role_name).await {
+        Ok(c) => c,
+        Err(e) if needs_login(&e) => {
+            let stale = owner::current_fingerprint(engine, &target).await;
+            if !args.login {
+                // With a keeper running, the user hears of it once (not once per call).
+                if let Some(path) = owner::socket_path(engine) {
+                    let _ = owner::ask(&path, &owner::Request::LoginNeeded { session: target.display_name().to_string() }, Duration::from_secs(2)).await;
+                }
+                return Err(e);
+            }
+            crate::login_once(engine, &target, stale).await?;
+            engine.role_credentials(&target, &account_id, &role_name).await?
+        }
+        Err(e) => return Err(e),
+    };
     if args.env {
         let (program, rest) = args.command.split_first().expect("clap requires a command");
         let status = std::process::Command::new(program)

@@ -65,6 +65,13 @@ enum Command {
     ///
     /// Never opens a browser: a session that needs a login fails at once with the command to run.
     Credentials(CredentialsArgs),
+    /// Keep every session fresh in the foreground: refresh ahead, notify before sessions end,
+    /// and own logins for all ssotray processes (the tray app does the same in the background).
+    Keep {
+        /// Print events on stderr instead of desktop notifications.
+        #[arg(long)]
+        no_notify: bool,
+    },
     /// Manage generated profiles in ~/.aws/config.
     Profiles {
         #[command(subcommand)]
@@ -115,6 +122,10 @@ struct CredentialsArgs {
     /// The command to run with --env.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
+    /// If the session needs a login, log in (once, however many processes ask at the same time;
+    /// through the running keeper when there is one) instead of failing.
+    #[arg(long)]
+    login: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,6 +165,7 @@ struct LoginArgs {
 }
 
 mod accounts;
+mod keep;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -191,6 +203,7 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
         Command::Status { json } => status(engine, json).await,
         Command::Refresh { name } => refresh(engine, name).await,
         Command::Logout { name, all } => logout(engine, name, all).await,
+        Command::Keep { no_notify } => keep::run(engine.clone(), !no_notify).await,
         Command::Accounts { sso_session, json, refresh, rate_limit } => accounts::list(engine, sso_session, json, refresh, rate_limit).await,
         Command::Console(args) => accounts::console(engine, args).await,
         Command::Credentials(args) => accounts::credentials(engine, args).await,
@@ -198,6 +211,32 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
             accounts::generate_profiles(engine, &sso_session, dry_run, &template).await
         }
     }
+}
+
+/// Prompts during a login started on behalf of another command: stderr only (stdout may carry
+/// credentials).
+fn prompt_on_stderr(p: &LoginPrompt) {
+    match p {
+        LoginPrompt::DeviceCode { user_code, verification_uri, .. } => {
+            eprintln!("Log in: open {verification_uri} and confirm the code {user_code} (opening the browser…)")
+        }
+        LoginPrompt::Browser { .. } => eprintln!("Log in: opening the browser… (waiting for the sign-in)"),
+    }
+}
+
+/// One login for everyone who needs it now: through the running keeper when there is one, else
+/// under the session's lock file. `stale` is the token the caller could not use.
+pub(crate) async fn login_once(engine: &Engine, target: &ssotray_core::SsoTarget, stale: Option<String>) -> Result<(), EngineError> {
+    use ssotray_core::owner::{self, Reply, Request};
+    if let Some(path) = owner::socket_path(engine) {
+        let request = Request::Login { session: target.display_name().to_string(), stale: stale.clone() };
+        match owner::ask(&path, &request, std::time::Duration::from_secs(11 * 60)).await {
+            Some(Reply::Ok) => return Ok(()),
+            Some(Reply::Error { message }) => return Err(EngineError::Local(message)),
+            None => {}
+        }
+    }
+    owner::obtain_login(engine, target, stale, &LoginOptions::default(), &prompt_on_stderr).await
 }
 
 fn warn_problems(config: &AwsConfig) {
@@ -223,6 +262,22 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), EngineError> {
         },
     };
     let target = engine.resolve(&config, &selector)?;
+    // With the default flow and a keeper running, the keeper owns the login.
+    if !args.device_code && !args.no_browser {
+        if let Some(path) = ssotray_core::owner::socket_path(engine) {
+            let stale = ssotray_core::owner::current_fingerprint(engine, &target).await;
+            let request = ssotray_core::owner::Request::Login { session: target.display_name().to_string(), stale };
+            eprintln!("Asking the running ssotray keeper to log in to `{}`…", target.display_name());
+            match ssotray_core::owner::ask(&path, &request, std::time::Duration::from_secs(11 * 60)).await {
+                Some(ssotray_core::owner::Reply::Ok) => {
+                    eprintln!("Logged in to `{}`", target.display_name());
+                    return Ok(());
+                }
+                Some(ssotray_core::owner::Reply::Error { message }) => return Err(EngineError::Local(message)),
+                None => {}
+            }
+        }
+    }
     let options = LoginOptions {
         flow: args.device_code.then_some(Flow::DeviceCode),
         open_browser: !args.no_browser,
@@ -286,6 +341,28 @@ pub(crate) fn names(config: &AwsConfig) -> String {
 }
 
 fn describe(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> String {
+    let token = describe_token(status, now);
+    let local = |t: &chrono::DateTime<chrono::Utc>| t.with_timezone(&chrono::Local).format("%H:%M").to_string();
+    let session = match (&status.token, &status.ended_at, &status.session_end) {
+        (TokenState::LoggedOut, _, _) => String::new(),
+        (_, Some(at), _) => format!("; session ended at {}", local(at)),
+        (_, None, Some(end)) => {
+            use ssotray_core::state::EndSource;
+            let hours = end.length_secs as f64 / 3600.0;
+            let source = match end.source {
+                EndSource::Learned => "learned".to_string(),
+                EndSource::Configured => format!("configured {hours:.0} h"),
+                EndSource::Assumed => format!("assumed {hours:.0} h"),
+                EndSource::TokenExpiry => "legacy: token expiry".to_string(),
+            };
+            format!("; session ends ~{}, {source}", local(&end.at))
+        }
+        _ => String::new(),
+    };
+    format!("{token}{session}")
+}
+
+fn describe_token(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> String {
     let ts = ssotray_core::time::format_timestamp;
     match &status.token {
         TokenState::LoggedOut => "logged out".into(),

@@ -413,6 +413,9 @@ mod tests {
         fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
             self.inner.list_dir(path)
         }
+        fn lock(&self, path: &Path) -> io::Result<crate::os::FileLock> {
+            self.inner.lock(path)
+        }
     }
 
     #[tokio::test]

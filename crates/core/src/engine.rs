@@ -198,6 +198,12 @@ pub struct TargetStatus {
     /// The token's state.
     #[serde(flatten)]
     pub token: TokenState,
+    /// The estimated end of the portal session (legacy: the token's expiry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_end: Option<crate::state::SessionEnd>,
+    /// When the session was seen to end, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 /// What a logout did.
@@ -255,6 +261,67 @@ impl Engine {
             return Ok(PathBuf::from(d).join("ssotray"));
         }
         Ok(self.home()?.join(".cache/ssotray"))
+    }
+
+    /// `$XDG_STATE_HOME/ssotray/state.json`, else `~/.local/state/ssotray/state.json`.
+    pub fn state_path(&self) -> Result<PathBuf, EngineError> {
+        if let Some(d) = self.ctx.env.get_non_empty("XDG_STATE_HOME") {
+            return Ok(PathBuf::from(d).join("ssotray/state.json"));
+        }
+        Ok(self.home()?.join(".local/state/ssotray/state.json"))
+    }
+
+    /// ssotray's memory of sessions (empty when there is none yet).
+    pub fn load_state(&self) -> Result<crate::state::State, EngineError> {
+        let path = self.state_path()?;
+        match self.ctx.fs.read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                EngineError::Local(format!("state file `{}` cannot be read ({e}); ssotray leaves it untouched: move it away", path.display()))
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Default::default()),
+            Err(e) => Err(EngineError::Local(format!("failed to read `{}`: {e}", path.display()))),
+        }
+    }
+
+    /// Changes the record of one session under the state file's lock (several ssotray processes
+    /// may write it). A state file that cannot be parsed is left as it is.
+    pub async fn update_record(&self, name: &str, change: impl FnOnce(&mut crate::state::SessionRecord)) -> Result<crate::state::SessionRecord, EngineError> {
+        let path = self.state_path()?;
+        let _lock = crate::os::lock_file(self.ctx.fs.clone(), path.with_extension("lock"))
+            .await
+            .map_err(|e| EngineError::Local(format!("cannot lock `{}`: {e}", path.display())))?;
+        let mut state = self.load_state()?;
+        let record = state.sessions.entry(name.to_string()).or_default();
+        change(record);
+        let record = record.clone();
+        let bytes = serde_json::to_vec_pretty(&state).map_err(|e| EngineError::Local(e.to_string()))?;
+        self.ctx.fs.write_atomic(&path, &bytes, 0o600).map_err(|source| CacheError::Io { what: "write", path, source })?;
+        Ok(record)
+    }
+
+    /// Records an outcome; failing to record is worth a warning, never a failed login or refresh.
+    async fn record(&self, name: &str, change: impl FnOnce(&mut crate::state::SessionRecord)) {
+        if let Err(e) = self.update_record(name, change).await {
+            tracing::warn!(session = name, error = %e, "cannot update the state file");
+        }
+    }
+
+    fn settings_for(&self, name: &str) -> Option<crate::settings::SessionSettings> {
+        self.settings().ok().map(|s| s.session(name))
+    }
+
+    /// The advisory lock file that ssotray processes take before refreshing or logging in.
+    pub fn lock_path(&self, target: &SsoTarget) -> Result<PathBuf, EngineError> {
+        let name = cache::token_file_name(target.cache_id());
+        Ok(cache::token_cache_dir(&self.ctx.env)?.join(format!("{}.ssotray-lock", name.trim_end_matches(".json"))))
+    }
+
+    /// Takes the session's lock (waits while another ssotray process logs in or refreshes).
+    pub async fn lock_session(&self, target: &SsoTarget) -> Result<crate::os::FileLock, EngineError> {
+        let path = self.lock_path(target)?;
+        crate::os::lock_file(self.ctx.fs.clone(), path.clone())
+            .await
+            .map_err(|e| EngineError::Local(format!("cannot lock `{}`: {e}", path.display())))
     }
 
     /// Reads and parses the config file. A missing file is an empty config.
@@ -478,6 +545,7 @@ impl Engine {
             cached.refresh_token = None;
         }
         cache::write_token(&self.ctx, &path, &cached).await?;
+        self.record(target.display_name(), |r| r.logged_in(now)).await;
         Ok(cached)
     }
 
@@ -551,7 +619,10 @@ impl Engine {
         let answer = oidc.create_token(&registration, &Grant::RefreshToken(refresh_token)).await;
         let response = match answer {
             Ok(r) => r,
-            Err(ApiError::Service(e)) if e.code == ErrorCode::InvalidGrant => return Err(EngineError::SessionEnded { name }),
+            Err(ApiError::Service(e)) if e.code == ErrorCode::InvalidGrant => {
+                self.record(&name, |r| r.ended(now)).await;
+                return Err(EngineError::SessionEnded { name });
+            }
             Err(ApiError::Service(e)) if e.code == ErrorCode::InvalidClient => {
                 return Err(EngineError::CannotRefresh { name, why: "Identity Center no longer accepts the client registration".into() })
             }
@@ -569,7 +640,22 @@ impl Engine {
             ..base
         };
         cache::write_token(&self.ctx, &path, &refreshed).await?;
+        self.record(&name, |r| r.alive(now)).await;
         Ok(refreshed)
+    }
+
+    /// Refreshes only if the token still has `min_left` or less after re-reading the file under
+    /// the session's lock: another process (or tool) may have refreshed or logged in meanwhile.
+    /// Returns the token in force and whether this call refreshed it.
+    pub async fn refresh_if_due(&self, target: &SsoTarget, min_left: ChronoDuration) -> Result<(CachedToken, bool), EngineError> {
+        let _lock = self.lock_session(target).await?;
+        let path = self.token_path(target)?;
+        if let TokenFile::Token(t) = cache::read_token(&self.ctx, &path).await? {
+            if t.expires_at - self.ctx.clock.now() > min_left {
+                return Ok((t, false));
+            }
+        }
+        Ok((self.refresh(target).await?, true))
     }
 
     /// The state of one token holder.
@@ -589,6 +675,19 @@ impl Engine {
             Err(CacheError::Corrupt { reason, .. }) => TokenState::Unreadable { reason },
             Err(e) => return Err(e.into()),
         };
+        let record = self.load_state().ok().and_then(|s| s.sessions.get(target.display_name()).cloned()).unwrap_or_default();
+        let session_end = match &token {
+            TokenState::Valid { expires_at, .. } | TokenState::Expired { expires_at, .. } if target.is_legacy() => {
+                Some(crate::state::SessionEnd { at: *expires_at, source: crate::state::EndSource::TokenExpiry, length_secs: 0 })
+            }
+            _ => {
+                let configured = self
+                    .settings_for(target.display_name())
+                    .and_then(|s| s.session_length)
+                    .map(|secs| ChronoDuration::seconds(secs as i64));
+                crate::state::estimate_end(&record, configured)
+            }
+        };
         Ok(TargetStatus {
             name: target.display_name().to_string(),
             legacy: target.is_legacy(),
@@ -596,6 +695,8 @@ impl Engine {
             region: target.region.clone(),
             cache_file: path,
             token,
+            session_end,
+            ended_at: record.ended_at,
         })
     }
 

@@ -16,13 +16,16 @@ pub mod credentials;
 pub mod discovery;
 pub mod endpoints;
 pub mod engine;
+pub mod keeper;
 pub mod login;
 pub mod oidc;
 pub mod os;
+pub mod owner;
 pub mod portal;
 pub mod profiles;
 pub mod secret;
 pub mod settings;
+pub mod state;
 pub mod time;
 
 pub use config::{AwsConfig, SsoTarget};

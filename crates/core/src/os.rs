@@ -110,6 +110,25 @@ pub trait Fs: Send + Sync + std::fmt::Debug {
     fn file_mode(&self, _path: &Path) -> Option<u32> {
         None
     }
+    /// Takes an exclusive advisory lock on `path` (created, mode 0600, if missing), waiting for
+    /// it; released when the returned guard is dropped. Blocks: call from a blocking thread.
+    fn lock(&self, path: &Path) -> io::Result<FileLock>;
+}
+
+/// A held advisory lock; dropping it releases the lock.
+pub struct FileLock(#[allow(dead_code)] Box<dyn Send + Sync>);
+
+impl std::fmt::Debug for FileLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileLock")
+    }
+}
+
+/// Takes a lock without blocking the async runtime.
+pub async fn lock_file(fs: Arc<dyn Fs>, path: PathBuf) -> io::Result<FileLock> {
+    tokio::task::spawn_blocking(move || fs.lock(&path))
+        .await
+        .map_err(|e| io::Error::other(format!("lock task failed: {e}")))?
 }
 
 /// The real filesystem.
@@ -169,6 +188,22 @@ impl Fs for RealFs {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_file(path)
+    }
+
+    fn lock(&self, path: &Path) -> io::Result<FileLock> {
+        if let Some(dir) = path.parent() {
+            create_private_dir_all(dir)?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path)?;
+        file.lock()?;
+        Ok(FileLock(Box::new(file)))
     }
 
     fn file_mode(&self, path: &Path) -> Option<u32> {
@@ -262,6 +297,10 @@ impl Fs for MemFs {
             .remove(path)
             .map(|_| ())
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+    fn lock(&self, _path: &Path) -> io::Result<FileLock> {
+        // Unit tests run in one process; nothing to exclude.
+        Ok(FileLock(Box::new(())))
     }
     fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
         Ok(self

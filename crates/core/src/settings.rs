@@ -7,6 +7,11 @@
 //! console_link = "portal"            # or "federation" (default)
 //! console_session_duration = 7200    # seconds, 900..=43200 (default 3600)
 //! rate_limit = 20                    # portal requests per second during discovery
+//! session_length = 28800             # seconds; else learned from the last end, else 8 h
+//!
+//! [keeper]
+//! refresh_ahead = 1200               # refresh when less than this is left (seconds)
+//! lead_times = [1800, 300]           # notify this long before a session ends (seconds)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +44,29 @@ pub struct SessionSettings {
     /// Portal requests per second during discovery.
     #[serde(default)]
     pub rate_limit: Option<f64>,
+    /// The portal session length the administrator set, in seconds (else learned, else 8 h).
+    #[serde(default)]
+    pub session_length: Option<u32>,
+}
+
+/// Settings of the keeper (the background refresher and notifier).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeeperSettings {
+    /// Refresh when the access token has less than this left, in seconds (default 1200).
+    pub refresh_ahead: u32,
+    /// Up to this much earlier, at random, so many sessions do not refresh at once (default 120).
+    pub refresh_jitter: u32,
+    /// Notify this many seconds before a portal session ends (default 1800 and 300).
+    pub lead_times: Vec<u32>,
+    /// Re-check wall-clock deadlines at least this often, in seconds (default 60).
+    pub recheck: u32,
+}
+
+impl Default for KeeperSettings {
+    fn default() -> Self {
+        KeeperSettings { refresh_ahead: 1200, refresh_jitter: 120, lead_times: vec![1800, 300], recheck: 60 }
+    }
 }
 
 /// All settings.
@@ -47,6 +75,9 @@ pub struct Settings {
     /// Per sso-session (or legacy start URL) settings.
     #[serde(default)]
     pub sessions: BTreeMap<String, SessionSettings>,
+    /// The keeper.
+    #[serde(default)]
+    pub keeper: KeeperSettings,
 }
 
 impl Settings {
@@ -83,5 +114,7 @@ mod tests {
         assert_eq!(s.session("other"), SessionSettings::default());
         assert!(Settings::parse("[sessions.x]\nconsole_session_duration = 60\n").unwrap_err().contains("outside 900..=43200"));
         assert!(Settings::parse("[sessions.x]\nbrowzer = \"x\"\n").is_err(), "typos are reported, not ignored");
+        let k = Settings::parse("[keeper]\nlead_times = [60]\n").unwrap().keeper;
+        assert_eq!((k.lead_times, k.refresh_ahead), (vec![60], 1200));
     }
 }

@@ -5,7 +5,6 @@ use ssotray_core::{Context, Engine, Selector};
 use ssotray_tests::{bin, count, python, run, stderr, stdout, SimConfig, CONFIG};
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 fn assert_ok(o: &Output) {

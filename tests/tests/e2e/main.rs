@@ -8,6 +8,7 @@
 mod access;
 mod browser;
 pub mod cli;
+mod keeper;
 mod readers;
 mod sdk_wire;
 mod sim_binary;

@@ -1,0 +1,101 @@
+//! `ssotray keep`: the keeper in the foreground, for headless use — refreshes ahead, estimates
+//! session ends, notifies (desktop notifications when a session bus is there, else stderr), and
+//! owns logins for every `ssotray` process through its socket.
+
+use ssotray_core::keeper::{Action, Keeper, KeeperEvent, Notifier};
+use ssotray_core::owner;
+use ssotray_core::{Engine, EngineError};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Desktop notifications through the freedesktop notification server (notify-rust over D-Bus).
+/// Each notification waits for its action on a thread of its own and hands it to the keeper.
+struct DesktopNotifier {
+    actions: mpsc::UnboundedSender<(String, Action)>,
+}
+
+impl Notifier for DesktopNotifier {
+    fn notify(&self, event: &KeeperEvent) {
+        let mut n = notify_rust::Notification::new();
+        n.appname("ssotray").summary(&event.summary()).body(&event.body());
+        for a in event.actions() {
+            n.action(a.id(), a.label());
+        }
+        let session = event.session().to_string();
+        let actions = self.actions.clone();
+        let summary = event.summary();
+        std::thread::spawn(move || match n.show() {
+            Ok(handle) => {
+                tracing::debug!(id = handle.id(), "notification shown");
+                handle.wait_for_action(|id| {
+                tracing::debug!(action = id, "notification action");
+                if let Some(a) = Action::from_id(id) {
+                    let _ = actions.send((session, a));
+                }
+            })
+            }
+            Err(e) => eprintln!("ssotray: {summary} (cannot show a notification: {e})"),
+        });
+    }
+}
+
+/// Without a desktop: one line on stderr per event.
+struct StderrNotifier;
+
+impl Notifier for StderrNotifier {
+    fn notify(&self, event: &KeeperEvent) {
+        eprintln!("ssotray: {}: {}", event.summary(), event.body());
+    }
+}
+
+pub async fn run(engine: Engine, notify: bool) -> Result<(), EngineError> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let desktop = notify && engine.context().env.get_non_empty("DBUS_SESSION_BUS_ADDRESS").is_some();
+    let notifier: Arc<dyn Notifier> = if desktop { Arc::new(DesktopNotifier { actions: tx }) } else { Arc::new(StderrNotifier) };
+    let keeper = Arc::new(Keeper::new(engine.clone(), notifier));
+
+    match owner::socket_path(&engine) {
+        Some(path) => {
+            let listener = owner::bind(&path).await.map_err(EngineError::Local)?;
+            let k = keeper.clone();
+            let handler: owner::Handler = Arc::new(move |request| {
+                let k = k.clone();
+                Box::pin(async move { k.handle(request).await })
+            });
+            tokio::spawn(owner::serve(listener, handler));
+            eprintln!("ssotray keeper running; logins for all ssotray processes go through {}", path.display());
+        }
+        None => eprintln!("ssotray keeper running (no XDG_RUNTIME_DIR: other processes coordinate through lock files)"),
+    }
+
+    let k = keeper.clone();
+    tokio::spawn(async move {
+        while let Some((session, action)) = rx.recv().await {
+            let k = k.clone();
+            tokio::spawn(async move {
+                if let Err(e) = k.act(&session, action).await {
+                    eprintln!("ssotray: {} for `{session}` failed: {e}", action.label());
+                }
+            });
+        }
+    });
+
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let stop = async {
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    keeper.run(wake, stop).await;
+    if let Some(path) = owner::socket_path(&engine) {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}

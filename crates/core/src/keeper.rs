@@ -1,0 +1,575 @@
+//! The keeper: keeps every logged-in session's token fresh ahead of every AWS reader, estimates
+//! when each portal session ends, and says so in time.
+//!
+//! Deadlines are wall-clock instants, re-checked at least every `recheck` (a minute) so a laptop
+//! that slept for hours catches up at once. What to do at an instant is decided by the pure
+//! [`plan`]; [`Keeper::tick`] carries it out.
+
+use crate::cache::{self, CacheError, TokenFile};
+use crate::config::SsoTarget;
+use crate::engine::{Engine, EngineError};
+use crate::settings::KeeperSettings;
+use crate::state::{estimate_end, EndSource, SessionEnd, SessionRecord};
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Something the user should hear about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum KeeperEvent {
+    /// The portal session ends soon.
+    #[serde(rename_all = "camelCase")]
+    EndsSoon {
+        /// Session name.
+        session: String,
+        /// Estimated end.
+        ends_at: DateTime<Utc>,
+        /// Whole minutes left, rounded up.
+        minutes_left: i64,
+        /// The lead time that fired, seconds.
+        lead_secs: i64,
+        /// Where the estimate comes from.
+        source: EndSource,
+    },
+    /// The portal session has ended.
+    #[serde(rename_all = "camelCase")]
+    Ended {
+        /// Session name.
+        session: String,
+        /// When the end was seen.
+        at: DateTime<Utc>,
+    },
+    /// A refresh failed in a way only the user can fix.
+    #[serde(rename_all = "camelCase")]
+    NeedsUser {
+        /// Session name.
+        session: String,
+        /// What happened and what to do.
+        message: String,
+    },
+    /// A program asked for credentials of a session that needs a login.
+    #[serde(rename_all = "camelCase")]
+    LoginNeeded {
+        /// Session name.
+        session: String,
+    },
+}
+
+/// A notification action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Log out, then log in afresh (a new portal session with a new end).
+    Renew,
+    /// Log in.
+    Login,
+    /// Close the notification.
+    Dismiss,
+}
+
+impl Action {
+    /// The identifier sent to the notification server.
+    pub fn id(self) -> &'static str {
+        match self {
+            Action::Renew => "renew",
+            Action::Login => "login",
+            Action::Dismiss => "dismiss",
+        }
+    }
+    /// The button label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Renew => "Renew",
+            Action::Login => "Log in",
+            Action::Dismiss => "Dismiss",
+        }
+    }
+    /// The action with this identifier.
+    pub fn from_id(id: &str) -> Option<Action> {
+        [Action::Renew, Action::Login, Action::Dismiss].into_iter().find(|a| a.id() == id)
+    }
+}
+
+impl KeeperEvent {
+    /// The session it is about.
+    pub fn session(&self) -> &str {
+        match self {
+            KeeperEvent::EndsSoon { session, .. }
+            | KeeperEvent::Ended { session, .. }
+            | KeeperEvent::NeedsUser { session, .. }
+            | KeeperEvent::LoginNeeded { session } => session,
+        }
+    }
+
+    /// Notification title.
+    pub fn summary(&self) -> String {
+        match self {
+            KeeperEvent::EndsSoon { session, minutes_left, .. } => {
+                format!("Session {session} ends in {minutes_left} minute{}", if *minutes_left == 1 { "" } else { "s" })
+            }
+            KeeperEvent::Ended { session, .. } => format!("Session {session} ended"),
+            KeeperEvent::NeedsUser { session, .. } => format!("Session {session} needs you"),
+            KeeperEvent::LoginNeeded { session } => format!("Log in to {session}"),
+        }
+    }
+
+    /// Notification text.
+    pub fn body(&self) -> String {
+        let local = |t: &DateTime<Utc>| t.with_timezone(&chrono::Local).format("%H:%M").to_string();
+        match self {
+            KeeperEvent::EndsSoon { ends_at, source, .. } => {
+                let how = match source {
+                    EndSource::Learned => "estimated from your last session",
+                    EndSource::Configured => "by your session length setting",
+                    EndSource::Assumed => "assuming an 8-hour session",
+                    EndSource::TokenExpiry => "when its token expires",
+                };
+                format!("Ends around {} ({how}). Renew now to start a fresh session.", local(ends_at))
+            }
+            KeeperEvent::Ended { at, .. } => format!("Ended by {}. AWS tools cannot get credentials until you log in again.", local(at)),
+            KeeperEvent::NeedsUser { message, .. } => message.clone(),
+            KeeperEvent::LoginNeeded { .. } => "A program asked for AWS credentials. Log in to continue.".to_string(),
+        }
+    }
+
+    /// The actions offered.
+    pub fn actions(&self) -> Vec<Action> {
+        match self {
+            KeeperEvent::EndsSoon { .. } => vec![Action::Renew, Action::Dismiss],
+            KeeperEvent::Ended { .. } | KeeperEvent::LoginNeeded { .. } | KeeperEvent::NeedsUser { .. } => vec![Action::Login],
+        }
+    }
+
+    /// Sent at most once per portal session under this key.
+    pub fn key(&self) -> String {
+        match self {
+            KeeperEvent::EndsSoon { lead_secs, .. } => format!("ends-in-{lead_secs}"),
+            KeeperEvent::Ended { .. } => "ended".into(),
+            KeeperEvent::NeedsUser { .. } => "needs-user".into(),
+            KeeperEvent::LoginNeeded { .. } => "login-needed".into(),
+        }
+    }
+}
+
+/// Shows events to the user (a desktop notification, a log line).
+pub trait Notifier: Send + Sync {
+    /// Shows one event.
+    fn notify(&self, event: &KeeperEvent);
+}
+
+/// What the keeper knows of a token at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenView {
+    /// Access-token expiry.
+    pub expires_at: DateTime<Utc>,
+    /// Whether a refresh can be tried.
+    pub can_refresh: bool,
+}
+
+/// The decision for one session at one instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Refresh now.
+    pub refresh_now: bool,
+    /// Events to send now (already filtered by what was sent).
+    pub events: Vec<KeeperEvent>,
+    /// The next instant anything is due (the caller wakes no later than that, and no later than
+    /// its re-check interval).
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// What the keeper knows of one session when it plans.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// The token in the cache, if any.
+    pub token: Option<TokenView>,
+    /// ssotray's record of the session.
+    pub record: &'a SessionRecord,
+    /// The estimated end of the portal session.
+    pub end: Option<SessionEnd>,
+    /// This session's fixed random head start for refreshes.
+    pub jitter: Duration,
+    /// Refreshes held back until then after a network failure.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// Decides what is due for one session at `now`. Pure: the same inputs give the same plan.
+pub fn plan(session: &str, now: DateTime<Utc>, facts: Facts<'_>, settings: &KeeperSettings) -> Plan {
+    let Facts { token, record, end, jitter, retry_at } = facts;
+    let mut events = Vec::new();
+    let mut due: Vec<DateTime<Utc>> = Vec::new();
+    let ended = record.ended_at.is_some();
+    let mut refresh_now = false;
+    if let Some(t) = token.filter(|t| t.can_refresh && !ended) {
+        let mut refresh_at = t.expires_at - Duration::seconds(settings.refresh_ahead as i64) - jitter;
+        // After the estimated end, one refresh confirms whether the session is really over.
+        if let Some(e) = end.filter(|e| e.source != EndSource::TokenExpiry) {
+            if record.last_alive_at.is_none_or(|a| a < e.at) {
+                refresh_at = refresh_at.min(e.at + Duration::seconds(30));
+            }
+        }
+        if let Some(r) = retry_at {
+            refresh_at = refresh_at.max(r);
+        }
+        refresh_now = now >= refresh_at;
+        due.push(refresh_at);
+    }
+    if ended {
+        let ev = KeeperEvent::Ended { session: session.to_string(), at: record.ended_at.unwrap_or(now) };
+        if !record.notified.contains(&ev.key()) {
+            events.push(ev);
+        }
+    } else if let Some(e) = end {
+        // Only the most urgent lead time that has come fires; the longer ones are skipped, so a
+        // laptop waking five minutes before the end shows one notification, not two.
+        let mut leads: Vec<i64> = settings.lead_times.iter().map(|l| *l as i64).collect();
+        leads.sort_unstable();
+        let left = e.at - now;
+        if left > Duration::zero() {
+            if let Some(lead) = leads.iter().copied().find(|l| left <= Duration::seconds(*l)) {
+                let ev = KeeperEvent::EndsSoon {
+                    session: session.to_string(),
+                    ends_at: e.at,
+                    minutes_left: (left.num_seconds() + 59) / 60,
+                    lead_secs: lead,
+                    source: e.source,
+                };
+                let longer_sent = leads.iter().filter(|l| **l < lead).any(|l| record.notified.contains(&format!("ends-in-{l}")));
+                if !record.notified.contains(&ev.key()) && !longer_sent {
+                    events.push(ev);
+                }
+            }
+            due.extend(leads.iter().map(|l| e.at - Duration::seconds(*l)).filter(|t| *t > now));
+            due.push(e.at);
+        }
+    }
+    Plan { refresh_now, events, next_due: due.into_iter().filter(|t| *t > now).min() }
+}
+
+/// The keeper over an engine.
+pub struct Keeper {
+    engine: Engine,
+    notifier: Arc<dyn Notifier>,
+    jitters: Mutex<HashMap<String, Duration>>,
+    retries: Mutex<HashMap<String, (u32, DateTime<Utc>)>>,
+    logins: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Keeper {
+    /// A keeper that reports through `notifier`.
+    pub fn new(engine: Engine, notifier: Arc<dyn Notifier>) -> Self {
+        Keeper { engine, notifier, jitters: Mutex::default(), retries: Mutex::default(), logins: Mutex::default() }
+    }
+
+    fn target(&self, session: &str) -> Result<SsoTarget, EngineError> {
+        let config = self.engine.load_config()?;
+        self.engine.resolve(&config, &crate::engine::Selector::Any(session.to_string()))
+    }
+
+    /// Logs in for whoever asks, one login at a time per session: askers that arrive while a
+    /// login runs wait for it and are then served by it (see [`crate::owner::obtain_login`]).
+    pub async fn login(&self, session: &str, stale: Option<String>) -> Result<(), EngineError> {
+        let target = self.target(session)?;
+        let gate = self.logins.lock().expect("logins").entry(target.display_name().to_string()).or_default().clone();
+        let _turn = gate.lock().await;
+        crate::owner::obtain_login(&self.engine, &target, stale, &crate::engine::LoginOptions::default(), &|_| {}).await
+    }
+
+    /// Renew: log out (ending the portal session), then log in afresh, so the new session gets a
+    /// new end. Logging in inside a live portal session would not move its end.
+    pub async fn renew(&self, session: &str) -> Result<(), EngineError> {
+        let target = self.target(session)?;
+        let config = self.engine.load_config()?;
+        let gate = self.logins.lock().expect("logins").entry(target.display_name().to_string()).or_default().clone();
+        let _turn = gate.lock().await;
+        self.engine.logout(&config, &target).await?;
+        self.engine.login(&target, &crate::engine::LoginOptions::default(), &|_| {}).await.map(|_| ())
+    }
+
+    /// Carries out a notification action.
+    pub async fn act(&self, session: &str, action: Action) -> Result<(), EngineError> {
+        match action {
+            Action::Renew => self.renew(session).await,
+            Action::Login => self.login(session, None).await,
+            Action::Dismiss => Ok(()),
+        }
+    }
+
+    /// Answers a request that came over the keeper's socket.
+    pub async fn handle(&self, request: crate::owner::Request) -> crate::owner::Reply {
+        use crate::owner::{Reply, Request};
+        match request {
+            Request::Ping => Reply::Ok,
+            Request::Login { session, stale } => match self.login(&session, stale).await {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::Error { message: e.to_string() },
+            },
+            Request::LoginNeeded { session } => {
+                // "Session ended — Log in" already says it.
+                let ended_told = self.engine.load_state().ok().and_then(|s| s.sessions.get(&session).map(|r| r.notified.contains("ended"))).unwrap_or(false);
+                if !ended_told {
+                    self.emit(KeeperEvent::LoginNeeded { session }).await;
+                }
+                Reply::Ok
+            }
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn jitter(&self, session: &str, max_secs: u32) -> Duration {
+        *self
+            .jitters
+            .lock()
+            .expect("jitters")
+            .entry(session.to_string())
+            .or_insert_with(|| Duration::seconds(rand::rng().random_range(0..=max_secs as i64)))
+    }
+
+    /// Sends an event unless it was already sent for this portal session.
+    pub async fn emit(&self, event: KeeperEvent) {
+        let key = event.key();
+        let mut fresh = false;
+        let result = self
+            .engine
+            .update_record(event.session(), |r| {
+                fresh = r.notified.insert(key.clone());
+            })
+            .await;
+        if result.is_err() || fresh {
+            self.notifier.notify(&event);
+        }
+    }
+
+    /// One pass over every session: refresh what is due, send what is due. Returns the next
+    /// instant something is due.
+    pub async fn tick(&self) -> Option<DateTime<Utc>> {
+        let config = match self.engine.load_config() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the AWS config");
+                return None;
+            }
+        };
+        let settings = self.engine.settings().unwrap_or_default();
+        let mut next: Option<DateTime<Utc>> = None;
+        for target in config.targets() {
+            if let Some(t) = self.tick_session(&target, &settings).await {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    async fn tick_session(&self, target: &SsoTarget, settings: &crate::settings::Settings) -> Option<DateTime<Utc>> {
+        let name = target.display_name().to_string();
+        let now = self.engine.context().clock.now();
+        let path = self.engine.token_path(target).ok()?;
+        let token = match cache::read_token(self.engine.context(), &path).await {
+            Ok(TokenFile::Token(t)) => t,
+            Ok(TokenFile::Missing) => return None,
+            Err(CacheError::Corrupt { reason, path }) => {
+                self.emit(KeeperEvent::NeedsUser {
+                    session: name.clone(),
+                    message: format!("The token file {} cannot be read ({reason}). Move it away and log in again.", path.display()),
+                })
+                .await;
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(session = %name, error = %e, "cannot read the token file");
+                return None;
+            }
+        };
+        let record = self.engine.load_state().ok()?.sessions.get(&name).cloned().unwrap_or_default();
+        let end = if target.is_legacy() {
+            Some(SessionEnd { at: token.expires_at, source: EndSource::TokenExpiry, length_secs: 0 })
+        } else {
+            let configured = settings.session(&name).session_length.map(|s| Duration::seconds(s as i64));
+            estimate_end(&record, configured)
+        };
+        let view = TokenView { expires_at: token.expires_at, can_refresh: !target.is_legacy() && token.can_refresh(now) };
+        let retry_at = self.retries.lock().expect("retries").get(&name).map(|r| r.1);
+        let jitter = self.jitter(&name, settings.keeper.refresh_jitter);
+        let p = plan(&name, now, Facts { token: Some(view), record: &record, end, jitter, retry_at }, &settings.keeper);
+        for event in p.events {
+            self.emit(event).await;
+        }
+        if p.refresh_now {
+            let min_left = Duration::seconds(settings.keeper.refresh_ahead as i64) + jitter;
+            match self.engine.refresh_if_due(target, min_left).await {
+                Ok(_) => {
+                    self.retries.lock().expect("retries").remove(&name);
+                }
+                Err(EngineError::SessionEnded { .. }) => {
+                    tracing::info!(session = %name, "the portal session has ended");
+                    let record = self.engine.load_state().ok().and_then(|s| s.sessions.get(&name).cloned()).unwrap_or_default();
+                    self.emit(KeeperEvent::Ended { session: name.clone(), at: record.ended_at.unwrap_or(now) }).await;
+                }
+                Err(e @ (EngineError::Api { .. } | EngineError::Local(_))) => {
+                    // The network or the service: keep the token, try again later.
+                    let mut retries = self.retries.lock().expect("retries");
+                    let attempt = retries.get(&name).map_or(1, |r| r.0 + 1);
+                    let wait = Duration::seconds((10i64 << attempt.min(5)).min(300));
+                    tracing::warn!(session = %name, error = %e, retry_in_secs = wait.num_seconds(), "refresh failed; will retry");
+                    retries.insert(name.clone(), (attempt, now + wait));
+                }
+                Err(e) => {
+                    self.emit(KeeperEvent::NeedsUser { session: name.clone(), message: e.to_string() }).await;
+                }
+            }
+            // Plan again with the outcome.
+            return Some(now + Duration::seconds(1));
+        }
+        p.next_due
+    }
+
+    /// Runs until `stop` resolves: a tick, then sleep until the next due instant, never longer
+    /// than `recheck`, or until woken.
+    pub async fn run(&self, wake: Arc<tokio::sync::Notify>, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            let next = self.tick().await;
+            let recheck = self.engine.settings().map(|s| s.keeper.recheck).unwrap_or(60).max(1) as i64;
+            let now = self.engine.context().clock.now();
+            let until = next.map_or(Duration::seconds(recheck), |n| (n - now).clamp(Duration::milliseconds(200), Duration::seconds(recheck)));
+            let sleep = tokio::time::sleep(until.to_std().unwrap_or(std::time::Duration::from_secs(1)));
+            tokio::select! {
+                _ = sleep => {}
+                _ = wake.notified() => {}
+                _ = &mut stop => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap()
+    }
+
+    fn settings() -> KeeperSettings {
+        KeeperSettings::default()
+    }
+
+    /// A day with the keeper: 1-hour tokens, a wall clock that moves minute by minute, a refresh
+    /// whenever the plan says so. Returns the refresh instants and the least time left a reader saw.
+    fn simulate_day(jump: Option<(DateTime<Utc>, Duration)>) -> (Vec<DateTime<Utc>>, Duration, Vec<KeeperEvent>) {
+        let mut now = t0();
+        let mut record = SessionRecord::default();
+        record.logged_in(now);
+        let mut expires = now + Duration::hours(1);
+        let mut refreshes = Vec::new();
+        let mut least_left = Duration::hours(1);
+        let mut events = Vec::new();
+        let jitter = Duration::seconds(90);
+        let end_of_day = t0() + Duration::hours(12);
+        while now < end_of_day {
+            let end = estimate_end(&record, Some(Duration::hours(12)));
+            let p = plan("s", now, Facts { token: Some(TokenView { expires_at: expires, can_refresh: true }), record: &record, end, jitter, retry_at: None }, &settings());
+            for e in p.events {
+                record.notified.insert(e.key());
+                events.push(e);
+            }
+            if p.refresh_now {
+                expires = now + Duration::hours(1);
+                record.alive(now);
+                refreshes.push(now);
+            }
+            // A reader (the AWS CLI) looks now, after the keeper had its turn.
+            least_left = least_left.min(expires - now);
+            // The keeper wakes at the next due instant, or at the latest a minute from now.
+            let mut next = p.next_due.map_or(now + Duration::minutes(1), |d| d.min(now + Duration::minutes(1)));
+            if let Some((at, by)) = jump {
+                if now < at && next >= at {
+                    // The laptop sleeps: the next wake-up sees a clock far ahead.
+                    next = at + by;
+                }
+            }
+            now = next;
+        }
+        (refreshes, least_left, events)
+    }
+
+    #[test]
+    fn over_a_day_tokens_are_refreshed_on_time_and_never_near_expiry() {
+        let (refreshes, least_left, events) = simulate_day(None);
+        // Each 1-hour token is refreshed 20 minutes + 90 s jitter before it ends: every 38.5 min.
+        assert_eq!(refreshes[0], t0() + Duration::seconds(38 * 60 + 30));
+        for pair in refreshes.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(gap >= Duration::seconds(38 * 60 + 30) && gap <= Duration::seconds(39 * 60 + 30), "{gap}");
+        }
+        assert_eq!(refreshes.len(), 18);
+        assert!(least_left >= Duration::minutes(15), "a reader saw {least_left} left");
+        // The two lead-time notifications, each once, at their instants.
+        let leads: Vec<(i64, i64)> = events
+            .iter()
+            .map(|e| match e {
+                KeeperEvent::EndsSoon { minutes_left, lead_secs, .. } => (*lead_secs, *minutes_left),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(leads, [(1800, 30), (300, 5)]);
+    }
+
+    #[test]
+    fn a_three_hour_suspend_catches_up_at_once() {
+        let sleep_at = t0() + Duration::minutes(90);
+        let (refreshes, _, _) = simulate_day(Some((sleep_at, Duration::hours(3))));
+        let woke = sleep_at + Duration::hours(3);
+        // The first wake-up after the jump refreshes the (long expired) token at once.
+        let after: Vec<_> = refreshes.iter().filter(|r| **r >= woke).collect();
+        assert_eq!(*after[0], woke);
+    }
+
+    #[test]
+    fn an_observed_end_is_announced_once_and_stops_refreshing() {
+        let now = t0() + Duration::hours(8);
+        let mut record = SessionRecord::default();
+        record.logged_in(t0());
+        record.ended(now);
+        let view = Some(TokenView { expires_at: now + Duration::minutes(10), can_refresh: true });
+        let p = plan("s", now, Facts { token: view, record: &record, end: estimate_end(&record, None), jitter: Duration::zero(), retry_at: None }, &settings());
+        assert!(!p.refresh_now);
+        assert_eq!(p.events, [KeeperEvent::Ended { session: "s".into(), at: now }]);
+        assert_eq!(p.events[0].summary(), "Session s ended");
+        assert_eq!(p.events[0].actions(), [Action::Login]);
+        record.notified.insert("ended".into());
+        let p = plan("s", now + Duration::minutes(1), Facts { token: view, record: &record, end: None, jitter: Duration::zero(), retry_at: None }, &settings());
+        assert!(p.events.is_empty(), "never a storm");
+    }
+
+    #[test]
+    fn waking_inside_the_last_lead_time_sends_one_notification() {
+        let mut record = SessionRecord::default();
+        record.logged_in(t0());
+        let end = estimate_end(&record, None);
+        let now = t0() + Duration::hours(8) - Duration::minutes(4);
+        let view = Some(TokenView { expires_at: now + Duration::minutes(40), can_refresh: true });
+        let p = plan("my-sso", now, Facts { token: view, record: &record, end, jitter: Duration::zero(), retry_at: None }, &settings());
+        assert_eq!(p.events.len(), 1);
+        assert_eq!(p.events[0].summary(), "Session my-sso ends in 4 minutes");
+        assert_eq!(p.events[0].actions(), [Action::Renew, Action::Dismiss]);
+        assert_eq!(p.events[0].key(), "ends-in-300");
+    }
+
+    #[test]
+    fn network_failures_hold_refreshes_back() {
+        let record = SessionRecord::default();
+        let now = t0();
+        let view = Some(TokenView { expires_at: now + Duration::minutes(10), can_refresh: true });
+        let p = plan("s", now, Facts { token: view, record: &record, end: None, jitter: Duration::zero(), retry_at: Some(now + Duration::seconds(40)) }, &settings());
+        assert!(!p.refresh_now);
+        assert_eq!(p.next_due, Some(now + Duration::seconds(40)));
+    }
+}

@@ -1,0 +1,157 @@
+//! One owner for logins: the running keeper listens on a Unix domain socket
+//! (`$XDG_RUNTIME_DIR/ssotray/keeper.sock`, mode 0600 in a 0700 directory), and CLI processes ask
+//! it to log in instead of each opening a browser. One JSON object per line each way.
+//!
+//! Without a keeper, processes get the same guarantee from the session's lock file (see
+//! [`obtain_login`]). Besides the browser callback listener, this socket is the one piece of the
+//! core that opens a socket of its own.
+
+use crate::cache::{self, TokenFile};
+use crate::config::SsoTarget;
+use crate::engine::{Engine, EngineError, LoginOptions};
+use crate::login::LoginPrompt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+/// A request to the keeper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Request {
+    /// Make sure the session is logged in. With `stale`, log in only if the token in the cache is
+    /// still the one the asker found unusable (its fingerprint); another login already done is enough.
+    Login {
+        /// Session name.
+        session: String,
+        /// Fingerprint of the token the asker could not use.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stale: Option<String>,
+    },
+    /// A program needed a login and will not wait for one (notify the user, once).
+    LoginNeeded {
+        /// Session name.
+        session: String,
+    },
+    /// Is anyone there?
+    Ping,
+}
+
+/// The keeper's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum Reply {
+    /// Done.
+    Ok,
+    /// Failed, with the message to show.
+    Error {
+        /// What happened and what to do.
+        message: String,
+    },
+}
+
+/// Where the keeper listens: `$XDG_RUNTIME_DIR/ssotray/keeper.sock`; `None` without a runtime dir.
+pub fn socket_path(engine: &Engine) -> Option<PathBuf> {
+    engine.context().env.get_non_empty("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("ssotray/keeper.sock"))
+}
+
+/// A short, non-reversible fingerprint of an access token, to tell tokens apart without holding them.
+pub fn fingerprint(token: &crate::secret::Secret) -> String {
+    hex::encode(&Sha256::digest(token.expose().as_bytes())[..8])
+}
+
+/// Asks the keeper; `None` when no keeper listens.
+pub async fn ask(path: &Path, request: &Request, timeout: Duration) -> Option<Reply> {
+    let stream = UnixStream::connect(path).await.ok()?;
+    let (read, mut write) = stream.into_split();
+    let mut line = serde_json::to_string(request).ok()?;
+    line.push('\n');
+    write.write_all(line.as_bytes()).await.ok()?;
+    let mut answer = String::new();
+    let read = tokio::time::timeout(timeout, BufReader::new(read).read_line(&mut answer)).await;
+    match read {
+        Ok(Ok(n)) if n > 0 => serde_json::from_str(answer.trim()).ok(),
+        Ok(_) => Some(Reply::Error { message: "the keeper closed the connection".into() }),
+        Err(_) => Some(Reply::Error { message: format!("the keeper did not answer within {} s", timeout.as_secs()) }),
+    }
+}
+
+/// Handles one request.
+pub type Handler = Arc<dyn Fn(Request) -> Pin<Box<dyn Future<Output = Reply> + Send>> + Send + Sync>;
+
+/// Binds the socket: refuses if a keeper already answers there, replaces a stale socket file.
+pub async fn bind(path: &Path) -> Result<UnixListener, String> {
+    if ask(path, &Request::Ping, Duration::from_secs(2)).await.is_some() {
+        return Err(format!("another ssotray keeper is already running (socket `{}`)", path.display()));
+    }
+    let dir = path.parent().ok_or("socket path has no directory")?;
+    {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    }
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path).map_err(|e| format!("cannot listen on `{}`: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| format!("cannot protect `{}`: {e}", path.display()))?;
+    }
+    Ok(listener)
+}
+
+/// Serves requests until the listener fails; each connection on its own task.
+pub async fn serve(listener: UnixListener, handler: Handler) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let reply = match serde_json::from_str::<Request>(&line) {
+                    Ok(request) => handler(request).await,
+                    Err(e) => Reply::Error { message: format!("bad request: {e}") },
+                };
+                let mut out = serde_json::to_string(&reply).unwrap_or_default();
+                out.push('\n');
+                if write.write_all(out.as_bytes()).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// The fingerprint of the token in the cache now, if any.
+pub async fn current_fingerprint(engine: &Engine, target: &SsoTarget) -> Option<String> {
+    let path = engine.token_path(target).ok()?;
+    match cache::read_token(engine.context(), &path).await.ok()? {
+        TokenFile::Token(t) => Some(fingerprint(&t.access_token)),
+        TokenFile::Missing => None,
+    }
+}
+
+/// Makes sure a login happened after the asker found the token with fingerprint `stale` unusable,
+/// with one login for any number of concurrent askers: under the session's lock file, a token
+/// that changed meanwhile means someone else logged in, so no second login starts.
+pub async fn obtain_login(
+    engine: &Engine,
+    target: &SsoTarget,
+    stale: Option<String>,
+    options: &LoginOptions,
+    prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
+) -> Result<(), EngineError> {
+    let _lock = engine.lock_session(target).await?;
+    let now = current_fingerprint(engine, target).await;
+    if now.is_some() && now != stale {
+        return Ok(());
+    }
+    engine.login(target, options, prompt).await.map(|_| ())
+}

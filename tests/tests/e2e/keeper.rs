@@ -1,0 +1,268 @@
+//! The keeper against the simulator with short lifetimes: fresh tokens, a detected end, desktop
+//! notifications captured on a real notification server, Renew from a notification, one login
+//! for a hundred processes, and sharing the token file with botocore and another ssotray.
+
+use crate::cli::{auto, World};
+use ssotray_tests::{bin, count, python, run, stderr, stdout, Desktop, SimConfig, CONFIG};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status.code(), stdout(o), stderr(o));
+}
+
+/// Writes ssotray's settings for short lifetimes.
+fn settings(w: &World, text: &str) {
+    let path = w.home.path().join(".config/ssotray/settings.toml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A `BROWSER` that follows the sign-in like a person clicking Allow (the simulator auto-approves).
+fn follow_browser(dir: &std::path::Path) -> String {
+    let script = dir.join("browser.sh");
+    std::fs::write(&script, "#!/bin/sh\nexec curl -fsSL -o /dev/null \"$1\"\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    script.display().to_string()
+}
+
+struct Keep(tokio::process::Child);
+
+impl Keep {
+    fn start(w: &World, extra: &[(String, String)]) -> Keep {
+        let mut cmd = tokio::process::Command::new(bin("ssotray"));
+        cmd.arg("keep").env_clear().stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).kill_on_drop(true);
+        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+        if let Ok(v) = std::env::var("SSOTRAY_LOG") {
+            cmd.env("SSOTRAY_LOG", v);
+        }
+        for (k, v) in w.env().into_iter().chain(extra.iter().cloned()) {
+            cmd.env(k, v);
+        }
+        Keep(cmd.spawn().expect("ssotray keep"))
+    }
+
+    async fn stop(mut self) {
+        let pid = self.0.id().unwrap();
+        std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(10), self.0.wait()).await.expect("keep stops").unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+}
+
+fn runtime_dir(w: &World) -> (String, String) {
+    let dir = w.home.path().join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    ("XDG_RUNTIME_DIR".into(), dir.display().to_string())
+}
+
+fn token_left(w: &World) -> Option<chrono::Duration> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(w.home.token_file("my-sso")).ok()?).ok()?;
+    let at = ssotray_core::time::parse_timestamp(v["expiresAt"].as_str()?)?;
+    Some(at - chrono::Utc::now())
+}
+
+#[tokio::test]
+async fn keeper_keeps_tokens_fresh_detects_the_end_and_notifies() {
+    let desktop = Desktop::start();
+    // 20-second tokens, a 45-second portal session; refresh with 8 s left, notify 30 and 12 s ahead.
+    let w = World::new(CONFIG, SimConfig { access_token_ttl: Duration::from_secs(20), session_ttl: Duration::from_secs(45), ..auto() }).await;
+    settings(&w, "[keeper]\nrefresh_ahead = 8\nrefresh_jitter = 1\nlead_times = [30, 12]\nrecheck = 1\n\n[sessions.my-sso]\nsession_length = 45\n");
+    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    let logged_in = Instant::now();
+    let keep = Keep::start(&w, &desktop.env());
+
+    // While the session lives, a reader never finds less than a few seconds on the token.
+    let mut least = chrono::Duration::hours(1);
+    while logged_in.elapsed() < Duration::from_secs(42) {
+        if let Some(left) = token_left(&w) {
+            least = least.min(left);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(least >= chrono::Duration::seconds(4), "a reader saw only {least} left");
+    let refreshes = count(&w.stats().await, "CreateToken") - 1;
+    assert!((3..=6).contains(&refreshes), "refreshed {refreshes} times in 42 s of 20-second tokens");
+
+    // The end is detected and announced.
+    let state_path = w.home.path().join(".local/state/ssotray/state.json");
+    let mut ended = serde_json::Value::Null;
+    for _ in 0..120 {
+        let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap_or_default()).unwrap_or_default();
+        ended = state["sessions"]["my-sso"]["endedAt"].clone();
+        if ended.is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(ended.is_string(), "the end was recorded");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let refreshes_after_end = count(&w.stats().await, "CreateToken");
+    let o = w.ssotray(&["status"]).await;
+    assert!(stdout(&o).contains("session ended at"), "{}", stdout(&o));
+
+    let shown = desktop.notifications();
+    let summaries: Vec<&str> = shown.iter().map(|n| n.summary.as_str()).collect();
+    assert_eq!(summaries, ["Session my-sso ends in 1 minute", "Session my-sso ends in 1 minute", "Session my-sso ended"], "{shown:#?}");
+    assert!(shown.iter().all(|n| n.app == "ssotray"));
+    assert_eq!(shown[0].actions, ["renew", "Renew", "dismiss", "Dismiss"]);
+    assert!(shown[0].body.starts_with("Ends around ") && shown[0].body.contains("(by your session length setting)"), "{}", shown[0].body);
+    assert_eq!(shown[2].actions, ["login", "Log in"]);
+
+    // Nothing more: no storm, no refreshing a dead session.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(desktop.notifications().len(), 3);
+    assert_eq!(count(&w.stats().await, "CreateToken"), refreshes_after_end);
+    keep.stop().await;
+}
+
+#[tokio::test]
+async fn renew_from_the_notification_starts_a_fresh_session() {
+    let desktop = Desktop::start();
+    let w = World::new(CONFIG, SimConfig { session_ttl: Duration::from_secs(60), ..auto() }).await;
+    settings(&w, "[keeper]\nlead_times = [55]\nrecheck = 1\n\n[sessions.my-sso]\nsession_length = 60\n");
+    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut env = desktop.env();
+    env.push(("BROWSER".into(), follow_browser(tmp.path())));
+    let keep = Keep::start(&w, &env);
+    for _ in 0..80 {
+        if !desktop.notifications().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(desktop.notifications()[0].summary, "Session my-sso ends in 1 minute");
+    let before = w.home.token_json("my-sso");
+    // The user clicks Renew.
+    let id = desktop.notifications()[0].id.expect("the server's id for the notification");
+    desktop.click_action(id, "renew");
+    let mut renewed = false;
+    for _ in 0..80 {
+        let s = w.stats().await;
+        if count(&s, "Logout") == 1 && count(&s, "Authorize") == 1 && w.home.token_json("my-sso")["accessToken"] != before["accessToken"] {
+            renewed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(renewed, "Logout, then a fresh browser login: {}", w.stats().await);
+    keep.stop().await;
+}
+
+async fn hundred_logins(with_keeper: bool) {
+    // A session that has ended: every process needs a login at the same moment.
+    let w = World::new(CONFIG, SimConfig { session_ttl: Duration::from_secs(2), ..auto() }).await;
+    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let before = w.stats().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut env = w.env();
+    env.push(("BROWSER".into(), follow_browser(tmp.path())));
+    env.push(runtime_dir(&w));
+    let keep = with_keeper.then(|| {
+        let e = env.clone();
+        Keep::start(&w, &e)
+    });
+    if with_keeper {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut runs = Vec::new();
+    for i in 0..100 {
+        let env = env.clone();
+        let profile = if i % 2 == 0 { "dev" } else { "prod-ro" };
+        runs.push(tokio::spawn(async move { run(&bin("ssotray"), &["credentials", "--profile", profile, "--login"], &env).await }));
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    for r in runs {
+        let o = r.await.unwrap();
+        assert_ok(&o);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        keys.insert(v["AccessKeyId"].as_str().unwrap().to_string());
+    }
+    let s = w.stats().await;
+    let logins = (count(&s, "Authorize") + count(&s, "StartDeviceAuthorization")) - (count(&before, "Authorize") + count(&before, "StartDeviceAuthorization"));
+    assert_eq!(logins, 1, "exactly one login for 100 processes ({}): {s}", if with_keeper { "keeper" } else { "lock file" });
+    assert!(!keys.is_empty());
+    if let Some(k) = keep {
+        k.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_hundred_processes_needing_a_login_start_one_without_a_keeper() {
+    hundred_logins(false).await;
+}
+
+#[tokio::test]
+async fn a_hundred_processes_needing_a_login_start_one_through_the_keeper() {
+    hundred_logins(true).await;
+}
+
+#[tokio::test]
+async fn plain_credentials_fail_at_once_and_the_keeper_says_so_once() {
+    let desktop = Desktop::start();
+    let w = World::new(CONFIG, auto()).await;
+    let mut env = w.env();
+    env.push(runtime_dir(&w));
+    let keep = Keep::start(&w, &desktop.env().into_iter().chain(env.clone()).collect::<Vec<_>>());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..5 {
+        let o = run(&bin("ssotray"), &["credentials", "--profile", "dev"], &env).await;
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("not logged in to `my-sso`; run `ssotray login my-sso`"), "{}", stderr(&o));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shown = desktop.notifications();
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert_eq!(shown[0].summary, "Log in to my-sso");
+    assert_eq!(shown[0].actions, ["login", "Log in"]);
+    assert_eq!(count(&w.stats().await, "StartDeviceAuthorization") + count(&w.stats().await, "Authorize"), 0, "no browser, no login");
+    keep.stop().await;
+}
+
+#[tokio::test]
+async fn keeper_botocore_and_a_second_ssotray_share_the_file_for_a_minute() {
+    // 15-minute tokens: botocore (15-minute window) refreshes on every read, writing the file in
+    // place; the keeper refreshes every ten seconds; a second ssotray refreshes in a loop.
+    let w = World::new(CONFIG, SimConfig { access_token_ttl: Duration::from_secs(15 * 60), ..auto() }).await;
+    settings(&w, "[keeper]\nrefresh_ahead = 890\nrefresh_jitter = 0\nrecheck = 1\n");
+    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    let keep = Keep::start(&w, &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let botocore_loop = {
+        let env = w.env();
+        tokio::spawn(async move {
+            let script = "import botocore.session as s, sys\nfor i in range(50):\n  sess = s.Session(profile='dev')\n  sess.get_credentials().get_frozen_credentials()\n";
+            let mut n = 0;
+            while Instant::now() < deadline {
+                let o = run(&python(), &["-c", script], &env).await;
+                assert!(o.status.success(), "botocore failed: {}", stderr(&o));
+                n += 1;
+            }
+            n
+        })
+    };
+    // Another ssotray process refreshes and reads status in a loop.
+    let mut checks = 0;
+    while Instant::now() < deadline {
+        let o = w.ssotray(&["refresh", "my-sso"]).await;
+        assert_ok(&o);
+        let o = w.ssotray(&["status", "--json"]).await;
+        assert_ok(&o);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["sessions"][0]["state"], "valid", "never a false logged-out: {v}");
+        checks += 1;
+    }
+    let botocore_runs = botocore_loop.await.unwrap();
+    keep.stop().await;
+    assert!(checks > 10 && botocore_runs > 0, "{checks} checks, {botocore_runs} botocore runs");
+    // The file parses and its refresh token still works.
+    let token = w.home.token_json("my-sso");
+    assert!(token["refreshToken"].is_string());
+    assert_ok(&w.ssotray(&["refresh", "my-sso"]).await);
+}
