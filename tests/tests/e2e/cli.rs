@@ -126,6 +126,7 @@ async fn device_code_login_then_status_refresh_and_logout() {
     assert_ok(&o);
     let out = stdout(&o);
     assert!(out.contains("my-sso") && out.contains("logged in") && out.contains("can refresh"), "{out}");
+    assert!(out.contains("; session ends ~") && out.contains(", assumed 8 h"), "the estimated end and its source: {out}");
     assert!(out.contains("https://d-1234567890.awsapps.com/start") && out.contains("logged out"), "legacy start URL listed: {out}");
 
     // Another tool added a key: a refresh keeps it, replaces the access token, keeps the file private.
