@@ -321,3 +321,102 @@ impl Drop for Desktop {
         }
     }
 }
+
+/// A private D-Bus session with gnome-keyring's Secret Service, its login keyring unlocked.
+pub struct Keyring {
+    bus: std::process::Child,
+    pub address: String,
+    home: PathBuf,
+}
+
+impl Keyring {
+    /// Starts a bus and an unlocked keyring whose files live under `home`.
+    pub fn start(home: &Path) -> Keyring {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).expect("bus address");
+        std::fs::create_dir_all(home).expect("keyring home");
+        let k = Keyring { bus, address: address.trim().to_string(), home: home.to_path_buf() };
+        k.start_daemon(true);
+        k
+    }
+
+    /// (Re)starts gnome-keyring-daemon; with `unlock`, the login keyring is unlocked with a password.
+    pub fn start_daemon(&self, unlock: bool) {
+        use std::io::Write;
+        let mut cmd = std::process::Command::new("gnome-keyring-daemon");
+        cmd.args(["--replace", "--components=secrets", "--daemonize"]);
+        if unlock {
+            cmd.arg("--unlock");
+        }
+        let mut child = cmd
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("HOME", &self.home)
+            .env("XDG_DATA_HOME", self.home.join(".local/share"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (apt package gnome-keyring; scripts/test installs it)");
+        if unlock {
+            child.stdin.take().unwrap().write_all(b"test").unwrap();
+        }
+        let _ = child.wait();
+        // Ready when the default collection is the login keyring.
+        for _ in 0..100 {
+            if self.default_collection_ready() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("gnome-keyring did not come up");
+    }
+
+    fn default_collection_ready(&self) -> bool {
+        std::process::Command::new("dbus-send")
+            .args([&format!("--bus={}", self.address), "--print-reply", "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.ReadAlias", "string:default"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("/collection/login"))
+            .unwrap_or(false)
+    }
+
+    /// Runs `secret-tool` on this bus.
+    pub fn secret_tool(&self, args: &[&str]) -> Output {
+        std::process::Command::new("secret-tool").args(args).env("DBUS_SESSION_BUS_ADDRESS", &self.address).output().expect("secret-tool (apt package libsecret-tools)")
+    }
+
+    /// Locks the login keyring, as the desktop does when the screen locks.
+    pub fn lock(&self) {
+        let o = std::process::Command::new("dbus-send")
+            .args([
+                &format!("--bus={}", self.address),
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ])
+            .output()
+            .expect("dbus-send");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![("DBUS_SESSION_BUS_ADDRESS".into(), self.address.clone())]
+    }
+}
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        // The daemon exits with its bus.
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}

@@ -72,6 +72,11 @@ enum Command {
         #[arg(long)]
         no_notify: bool,
     },
+    /// Keep a session's refresh token in the OS keychain instead of ~/.aws/sso/cache.
+    Keychain {
+        #[command(subcommand)]
+        command: KeychainCommand,
+    },
     /// Manage generated profiles in ~/.aws/config.
     Profiles {
         #[command(subcommand)]
@@ -126,6 +131,25 @@ struct CredentialsArgs {
     /// through the running keeper when there is one) instead of failing.
     #[arg(long)]
     login: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum KeychainCommand {
+    /// Move the refresh token and client secret into the keychain (no new login needed).
+    Enable {
+        /// sso-session (default: the only one).
+        name: Option<String>,
+    },
+    /// Move them back into the token cache, so the AWS CLI can refresh on its own.
+    Disable {
+        /// sso-session (default: the only one).
+        name: Option<String>,
+    },
+    /// Show whether each session uses the keychain and where its refresh token is.
+    Status {
+        /// sso-session (default: all).
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -203,6 +227,7 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
         Command::Status { json } => status(engine, json).await,
         Command::Refresh { name } => refresh(engine, name).await,
         Command::Logout { name, all } => logout(engine, name, all).await,
+        Command::Keychain { command } => keychain(engine, command).await,
         Command::Keep { no_notify } => keep::run(engine.clone(), !no_notify).await,
         Command::Accounts { sso_session, json, refresh, rate_limit } => accounts::list(engine, sso_session, json, refresh, rate_limit).await,
         Command::Console(args) => accounts::console(engine, args).await,
@@ -406,6 +431,51 @@ async fn status(engine: &Engine, json: bool) -> Result<(), EngineError> {
     for s in &list {
         let kind = if s.legacy { " (legacy)" } else { "" };
         println!("{:width$}  {}{kind}", s.name, describe(s, now));
+    }
+    Ok(())
+}
+
+async fn keychain(engine: &Engine, command: KeychainCommand) -> Result<(), EngineError> {
+    let config = engine.load_config()?;
+    let pick = |name: Option<String>| -> Result<ssotray_core::SsoTarget, EngineError> {
+        let selector = match name {
+            Some(n) => Selector::Any(n),
+            None => default_selector(engine, &config)
+                .ok_or_else(|| EngineError::UnknownTarget(format!("say which session (known: {})", names(&config))))?,
+        };
+        engine.resolve(&config, &selector)
+    };
+    match command {
+        KeychainCommand::Enable { name } => {
+            let target = pick(name)?;
+            engine.keychain_enable(&target).await?;
+            eprintln!("`{}` keeps its refresh token in the OS keychain; the token cache holds only the access token", target.display_name());
+        }
+        KeychainCommand::Disable { name } => {
+            let target = pick(name)?;
+            engine.keychain_disable(&target).await?;
+            eprintln!("`{}` keeps its refresh token in the token cache again (the AWS CLI can refresh on its own)", target.display_name());
+        }
+        KeychainCommand::Status { name } => {
+            let targets = match name {
+                Some(n) => vec![pick(Some(n))?],
+                None => config.targets().into_iter().filter(|t| !t.is_legacy()).collect(),
+            };
+            for t in targets {
+                let s = engine.keychain_status(&t).await?;
+                let entry = match &s.entry {
+                    Ok(true) => "entry in the keychain".to_string(),
+                    Ok(false) => "no keychain entry".to_string(),
+                    Err(e) => format!("keychain unavailable: {}", one_line(e)),
+                };
+                println!(
+                    "{}  keychain {}; {entry}; refresh token {}in the token cache",
+                    s.session,
+                    if s.enabled { "on" } else { "off" },
+                    if s.file_has_refresh_token { "" } else { "not " }
+                );
+            }
+        }
     }
     Ok(())
 }

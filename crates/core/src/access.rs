@@ -70,7 +70,7 @@ impl Engine {
         if token.expires_at - now > TOKEN_MIN_LEFT {
             return Ok(token);
         }
-        if !target.is_legacy() && token.can_refresh(now) {
+        if !target.is_legacy() && self.refreshable(target, &token).await {
             return self.refresh(target).await;
         }
         if token.expires_at > now {

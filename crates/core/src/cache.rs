@@ -373,6 +373,7 @@ mod tests {
             env: Env::from_slice(&[("HOME", "/home/u")]),
             browser: Arc::new(crate::os::SystemBrowser::new(Env::from_slice(&[]))),
             http: crate::os::LazyHttp::default(),
+            secrets: Arc::new(crate::keychain::MemKeychain::default()),
         }
     }
 

@@ -147,6 +147,9 @@ pub enum EngineError {
     /// Another local failure.
     #[error("{0}")]
     Local(String),
+    /// The OS keychain could not be used.
+    #[error("{0}")]
+    Keychain(#[from] crate::keychain::KeychainError),
     /// A command run on the user's behalf exited with this code (the CLI exits with it too).
     #[error("the command exited with status {0}")]
     ChildExit(u8),
@@ -230,12 +233,14 @@ struct StoredRegistration {
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub(crate) ctx: Context,
+    /// Keychain secrets read in this process: the keychain is asked at most once per session.
+    pub(crate) keychain_memory: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, crate::keychain::KeychainSecrets>>>,
 }
 
 impl Engine {
     /// An engine over `ctx`.
     pub fn new(ctx: Context) -> Self {
-        Engine { ctx }
+        Engine { ctx, keychain_memory: Default::default() }
     }
 
     /// The context.
@@ -544,8 +549,8 @@ impl Engine {
             cached.registration_expires_at = None;
             cached.refresh_token = None;
         }
-        cache::write_token(&self.ctx, &path, &cached).await?;
         self.record(target.display_name(), |r| r.logged_in(now)).await;
+        self.save_token(target, &path, &cached).await?;
         Ok(cached)
     }
 
@@ -605,6 +610,15 @@ impl Engine {
             TokenFile::Token(t) => t,
         };
         let now = self.ctx.clock.now();
+        // A refresh token in the file is the newest (the AWS CLI may have logged in again);
+        // otherwise it is in the keychain.
+        let mut token = token;
+        if token.refresh_token.is_none() || token.client_secret.is_none() {
+            if let Some(k) = self.keychain_secrets_if_used(target).await? {
+                token.refresh_token = token.refresh_token.or(Some(k.refresh_token));
+                token.client_secret = token.client_secret.or(Some(k.client_secret));
+            }
+        }
         let (Some(client_id), Some(client_secret), Some(refresh_token)) =
             (token.client_id.clone(), token.client_secret.clone(), token.refresh_token.clone())
         else {
@@ -614,6 +628,7 @@ impl Engine {
             Some(t) if t > now => t,
             _ => return Err(EngineError::CannotRefresh { name, why: "the client registration has expired".into() }),
         };
+        let (used_refresh_token, used_client_secret) = (refresh_token.clone(), client_secret.clone());
         let registration = Registration { client_id, client_secret, expires_at: registration_expires_at };
         let oidc = self.oidc(target)?;
         let answer = oidc.create_token(&registration, &Grant::RefreshToken(refresh_token)).await;
@@ -636,11 +651,13 @@ impl Engine {
         let refreshed = CachedToken {
             access_token: response.access_token,
             expires_at: self.ctx.clock.now() + ChronoDuration::seconds(response.expires_in),
-            refresh_token: response.refresh_token.or(base.refresh_token.clone()),
+            // Keep the refresh token that was used when none comes back.
+            refresh_token: Some(response.refresh_token.unwrap_or(used_refresh_token)),
+            client_secret: Some(used_client_secret),
             ..base
         };
-        cache::write_token(&self.ctx, &path, &refreshed).await?;
         self.record(&name, |r| r.alive(now)).await;
+        self.save_token(target, &path, &refreshed).await?;
         Ok(refreshed)
     }
 
@@ -665,7 +682,7 @@ impl Engine {
         let token = match cache::read_token(&self.ctx, &path).await {
             Ok(TokenFile::Missing) => TokenState::LoggedOut,
             Ok(TokenFile::Token(t)) => {
-                let can_refresh = !target.is_legacy() && t.can_refresh(now);
+                let can_refresh = !target.is_legacy() && self.refreshable(target, &t).await;
                 if t.expires_at > now {
                     TokenState::Valid { expires_at: t.expires_at, can_refresh }
                 } else {
@@ -713,6 +730,9 @@ impl Engine {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(source) => return Err(CacheError::Io { what: "remove", path, source }.into()),
             }
+        }
+        if let Err(e) = self.keychain_forget(target).await {
+            tracing::warn!(session = target.display_name(), error = %e, "cannot delete the keychain entry");
         }
         let cli_dir = cache::cli_cache_dir(&self.ctx.env)?;
         for profile in &config.profiles {

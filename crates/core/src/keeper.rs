@@ -393,7 +393,7 @@ impl Keeper {
             let configured = settings.session(&name).session_length.map(|s| Duration::seconds(s as i64));
             estimate_end(&record, configured)
         };
-        let view = TokenView { expires_at: token.expires_at, can_refresh: !target.is_legacy() && token.can_refresh(now) };
+        let view = TokenView { expires_at: token.expires_at, can_refresh: !target.is_legacy() && self.engine.refreshable(target, &token).await };
         let retry_at = self.retries.lock().expect("retries").get(&name).map(|r| r.1);
         let jitter = self.jitter(&name, settings.keeper.refresh_jitter);
         let p = plan(&name, now, Facts { token: Some(view), record: &record, end, jitter, retry_at }, &settings.keeper);

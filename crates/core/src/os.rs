@@ -404,6 +404,8 @@ pub struct Context {
     /// HTTP client used for every AWS call, built on first use (a command that answers from
     /// the cache never pays for it).
     pub http: LazyHttp,
+    /// The OS keychain (touched only for sessions that keep their refresh token there).
+    pub secrets: Arc<dyn crate::keychain::SecretStore>,
 }
 
 /// An HTTP client built when first needed.
@@ -435,6 +437,7 @@ impl Context {
             browser: Arc::new(SystemBrowser::new(env.clone())),
             env,
             http: LazyHttp::default(),
+            secrets: Arc::new(crate::keychain::OsKeychain),
         }
     }
 }

@@ -47,6 +47,24 @@ pub struct SessionSettings {
     /// The portal session length the administrator set, in seconds (else learned, else 8 h).
     #[serde(default)]
     pub session_length: Option<u32>,
+    /// Keep the refresh token and client secret in the OS keychain instead of the token cache.
+    #[serde(default)]
+    pub keychain: bool,
+}
+
+/// Sets `sessions.<name>.<key>` in the settings text, keeping every other line and comment.
+pub fn set_session_value(text: &str, session: &str, key: &str, value: impl Into<toml_edit::Value>) -> Result<String, String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let sessions = doc.entry("sessions").or_insert_with(|| {
+        let mut t = toml_edit::Table::new();
+        t.set_implicit(true);
+        toml_edit::Item::Table(t)
+    });
+    let sessions = sessions.as_table_mut().ok_or("`sessions` is not a table")?;
+    let table = sessions.entry(session).or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+    let table = table.as_table_mut().ok_or_else(|| format!("`sessions.{session}` is not a table"))?;
+    table[key] = toml_edit::value(value);
+    Ok(doc.to_string())
 }
 
 /// Settings of the keeper (the background refresher and notifier).
@@ -114,6 +132,10 @@ mod tests {
         assert_eq!(s.session("other"), SessionSettings::default());
         assert!(Settings::parse("[sessions.x]\nconsole_session_duration = 60\n").unwrap_err().contains("outside 900..=43200"));
         assert!(Settings::parse("[sessions.x]\nbrowzer = \"x\"\n").is_err(), "typos are reported, not ignored");
+        let edited = set_session_value("# mine\n[sessions.a]\nbrowser = \"x\" # keep\n", "a", "keychain", true).unwrap();
+        assert_eq!(edited, "# mine\n[sessions.a]\nbrowser = \"x\" # keep\nkeychain = true\n");
+        let edited = set_session_value("", "my-sso", "keychain", false).unwrap();
+        assert!(!Settings::parse(&edited).unwrap().session("my-sso").keychain);
         let k = Settings::parse("[keeper]\nlead_times = [60]\n").unwrap().keeper;
         assert_eq!((k.lead_times, k.refresh_ahead), (vec![60], 1200));
     }

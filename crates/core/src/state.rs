@@ -27,6 +27,9 @@ pub struct SessionRecord {
     /// Session length learned from the last session seen to end, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learned_length_secs: Option<i64>,
+    /// Whether ssotray keeps this session's refresh token in the OS keychain now.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_keychain: bool,
     /// Notifications already sent for the session of `login_at` (one per event, never a storm).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub notified: BTreeSet<String>,

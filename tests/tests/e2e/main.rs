@@ -9,6 +9,7 @@ mod access;
 mod browser;
 pub mod cli;
 mod keeper;
+mod keychain;
 mod readers;
 mod sdk_wire;
 mod sim_binary;
