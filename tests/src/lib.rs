@@ -90,16 +90,19 @@ impl Home {
         serde_json::from_slice(&bytes).expect("token file is JSON")
     }
 
-    /// Every file under `~/.aws` with its bytes.
-    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
-        fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+    /// Every file under `~/.aws` with its contents, except ssotray's empty advisory lock files
+    /// (`*.ssotray-lock`, which it creates beside the token cache to coordinate refreshes).
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, String> {
+        fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
             let Ok(entries) = std::fs::read_dir(dir) else { return };
             for e in entries.flatten() {
                 let p = e.path();
                 if p.is_dir() {
                     walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "ssotray-lock") {
+                    assert_eq!(std::fs::metadata(&p).unwrap().len(), 0, "lock files stay empty");
                 } else if let Ok(b) = std::fs::read(&p) {
-                    out.insert(p, b);
+                    out.insert(p, String::from_utf8_lossy(&b).into_owned());
                 }
             }
         }
@@ -170,6 +173,31 @@ pub fn python() -> PathBuf {
     PathBuf::from(p)
 }
 
+/// A private D-Bus session bus: the daemon and its address.
+fn session_bus() -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut bus = std::process::Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dbus-daemon (apt package dbus-daemon; scripts/test installs it)");
+    let mut address = String::new();
+    BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).expect("bus address");
+    (bus, address.trim().to_string())
+}
+
+/// Asserts that a run succeeded, showing its output if not.
+pub fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status.code(), stdout(o), stderr(o));
+}
+
+/// Asserts that a run failed with exit 1 and `text` on stderr.
+pub fn assert_fails_with(o: &Output, text: &str) {
+    assert_eq!(o.status.code(), Some(1), "stdout: {}\nstderr: {}", stdout(o), stderr(o));
+    assert!(stderr(o).contains(text), "stderr lacks {text:?}:\n{}", stderr(o));
+}
+
 /// A private headless desktop session for notification tests: Xvfb, a D-Bus session bus, the
 /// dunst notification server, and dbus-monitor recording every `Notify` call. Everything stops
 /// when it is dropped.
@@ -198,15 +226,7 @@ impl Desktop {
         BufReader::new(xvfb.stdout.take().unwrap()).read_line(&mut line).expect("display number");
         let display = format!(":{}", line.trim());
         children.push(xvfb);
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).expect("bus address");
-        let bus_address = address.trim().to_string();
+        let (bus, bus_address) = session_bus();
         children.push(bus);
         let log = dir.path().join("notify.log");
         let monitor = Command::new("dbus-monitor")
@@ -332,18 +352,9 @@ pub struct Keyring {
 impl Keyring {
     /// Starts a bus and an unlocked keyring whose files live under `home`.
     pub fn start(home: &Path) -> Keyring {
-        use std::io::{BufRead, BufReader};
-        use std::process::{Command, Stdio};
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).expect("bus address");
+        let (bus, address) = session_bus();
         std::fs::create_dir_all(home).expect("keyring home");
-        let k = Keyring { bus, address: address.trim().to_string(), home: home.to_path_buf() };
+        let k = Keyring { bus, address, home: home.to_path_buf() };
         k.start_daemon(true);
         k
     }

@@ -54,9 +54,11 @@ pub async fn run(engine: Engine, notify: bool) -> Result<(), EngineError> {
     let notifier: Arc<dyn Notifier> = if desktop { Arc::new(DesktopNotifier { actions: tx }) } else { Arc::new(StderrNotifier) };
     let keeper = Arc::new(Keeper::new(engine.clone(), notifier));
 
+    let mut bound_socket = None;
     match owner::socket_path(&engine) {
         Some(path) => {
-            let listener = owner::bind(&path).await.map_err(EngineError::Local)?;
+            let owner::Bound { listener, lock } = owner::bind(&path).await.map_err(EngineError::Local)?;
+            bound_socket = Some((path.clone(), lock));
             let k = keeper.clone();
             let handler: owner::Handler = Arc::new(move |request| {
                 let k = k.clone();
@@ -94,8 +96,10 @@ pub async fn run(engine: Engine, notify: bool) -> Result<(), EngineError> {
         let _ = tokio::signal::ctrl_c().await;
     };
     keeper.run(wake, stop).await;
-    if let Some(path) = owner::socket_path(&engine) {
+    // The socket is ours (we hold the keeper lock): remove it, then let the lock go.
+    if let Some((path, lock)) = bound_socket {
         let _ = std::fs::remove_file(path);
+        drop(lock);
     }
     Ok(())
 }

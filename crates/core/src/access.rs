@@ -160,8 +160,17 @@ impl Engine {
             Err(source) => return Err(EngineError::Api { context: format!("cannot get credentials for {account_id}/{role_name}"), source }),
         };
         // Caching is a courtesy to the AWS CLI and the next call; failing to cache is not fatal.
-        if let Err(e) = self.ctx.fs.write_atomic(&path, credentials::to_cli_cache_json(&creds).as_bytes(), 0o600) {
-            tracing::warn!(path = %path.display(), error = %e, "cannot cache role credentials");
+        // A file there that is not an SSO entry ssotray can read is left alone.
+        let replaceable = match self.ctx.fs.read(&path) {
+            Ok(b) => credentials::from_cli_cache_json(&b).is_some(),
+            Err(e) => e.kind() == io::ErrorKind::NotFound,
+        };
+        if replaceable {
+            if let Err(e) = self.ctx.fs.write_atomic(&path, credentials::to_cli_cache_json(&creds).as_bytes(), 0o600) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot cache role credentials");
+            }
+        } else {
+            tracing::warn!(path = %path.display(), "not caching role credentials over a file ssotray cannot read");
         }
         Ok(creds)
     }

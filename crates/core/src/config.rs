@@ -238,6 +238,16 @@ fn profile_name(section: &str) -> Option<String> {
         .filter(|n| !n.is_empty())
 }
 
+/// A config line as it may be shown in a message: `key = …` for assignments (values can be
+/// secrets such as `aws_secret_access_key`), the first 24 characters of anything else.
+fn quote_safely(line: &str) -> String {
+    match line.split_once(['=', ':']) {
+        Some((key, _)) if !key.trim().is_empty() => format!("{} = …", key.trim()),
+        _ if line.chars().count() > 24 => format!("{}…", line.chars().take(24).collect::<String>()),
+        _ => line.to_string(),
+    }
+}
+
 /// Why a line of an AWS config file cannot be read, if it cannot.
 fn unreadable_line(line: &str, after_key: bool) -> Option<&'static str> {
     let trimmed = line.trim();
@@ -279,8 +289,9 @@ fn parse_ini_skipping_bad_lines(text: &str, problems: &mut Vec<ConfigProblem>) -
                     section: String::new(),
                     key: None,
                     message: format!(
-                        "line {} is indented, so AWS tools read it as part of the value on the line above: `{trimmed}`; remove the indentation",
-                        index + 1
+                        "line {} is indented, so AWS tools read it as part of the value on the line above: `{}`; remove the indentation",
+                        index + 1,
+                        quote_safely(trimmed)
                     ),
                 });
             }
@@ -304,7 +315,7 @@ fn parse_ini_skipping_bad_lines(text: &str, problems: &mut Vec<ConfigProblem>) -
                     message: format!(
                         "line {} of the config file cannot be read ({why}): `{}`; fix or remove that line (ssotray skipped it)",
                         index + 1,
-                        line.trim()
+                        quote_safely(line.trim())
                     ),
                 });
                 if line.trim().starts_with('[') {
@@ -663,8 +674,15 @@ s3 =
         // An accidental indent is reported, and the key it holds is not taken (botocore does not either).
         let c = parse("[sso-session s]\nsso_start_url = https://x.awsapps.com/start\n   sso_region = us-east-1\n");
         let p: Vec<String> = c.problems.iter().map(|p| p.to_string()).collect();
-        assert_eq!(p[0], "line 3 is indented, so AWS tools read it as part of the value on the line above: `sso_region = us-east-1`; remove the indentation");
+        assert_eq!(p[0], "line 3 is indented, so AWS tools read it as part of the value on the line above: `sso_region = …`; remove the indentation");
         assert!(p[1].starts_with("[sso-session s] `sso_region`: missing"), "{p:?}");
+    }
+
+    #[test]
+    fn quoted_lines_never_show_values() {
+        assert_eq!(quote_safely("aws_secret_access_key = wJalrXUtnFEMI"), "aws_secret_access_key = …");
+        assert_eq!(quote_safely("AKIAIOSFODNN7EXAMPLEwJalrXUtnFEMIK7MDENG"), "AKIAIOSFODNN7EXAMPLEwJal…");
+        assert_eq!(quote_safely("[profile x"), "[profile x");
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter of `per_second` calls; 0 or less means unlimited.
     pub fn new(per_second: f64) -> Self {
-        let interval = (per_second > 0.0).then(|| Duration::from_secs_f64(1.0 / per_second));
+        // At least one call a minute, at most a million a second: no absurd or non-finite intervals.
+        let interval = (per_second > 0.0 && per_second.is_finite()).then(|| Duration::from_secs_f64(1.0 / per_second.clamp(1.0 / 60.0, 1e6)));
         RateLimiter { interval, next: Mutex::new(Instant::now()) }
     }
 

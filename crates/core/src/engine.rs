@@ -19,6 +19,8 @@ use std::time::Duration;
 
 /// A registration is reused only while more than this is left (as the AWS CLI does).
 pub const REGISTRATION_MIN_LEFT: ChronoDuration = ChronoDuration::minutes(15);
+/// Lifetimes from the network are clamped to this (a year) so absurd values cannot overflow.
+const MAX_LIFETIME_SECS: i64 = 366 * 24 * 3600;
 /// How long the browser flow waits for the user.
 pub const BROWSER_LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -235,12 +237,14 @@ pub struct Engine {
     pub(crate) ctx: Context,
     /// Keychain secrets read in this process: the keychain is asked at most once per session.
     pub(crate) keychain_memory: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, crate::keychain::KeychainSecrets>>>,
+    /// The access token (fingerprint) whose refresh was last refused, per session.
+    refused_tokens: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 impl Engine {
     /// An engine over `ctx`.
     pub fn new(ctx: Context) -> Self {
-        Engine { ctx, keychain_memory: Default::default() }
+        Engine { ctx, keychain_memory: Default::default(), refused_tokens: Default::default() }
     }
 
     /// The context.
@@ -535,7 +539,7 @@ impl Engine {
             start_url: Some(target.start_url.clone()),
             region: Some(target.region.clone()),
             access_token: token.access_token,
-            expires_at: now + ChronoDuration::seconds(token.expires_in),
+            expires_at: now + ChronoDuration::seconds(token.expires_in.clamp(0, MAX_LIFETIME_SECS)),
             client_id: Some(registration.client_id),
             client_secret: Some(registration.client_secret),
             registration_expires_at: Some(registration.expires_at),
@@ -598,8 +602,40 @@ impl Engine {
     }
 
     /// Refreshes the access token with the cached refresh token and rewrites the cache file,
-    /// keeping the old refresh token when the server returns none.
+    /// keeping the old refresh token when the server returns none. Runs under the session's lock.
     pub async fn refresh(&self, target: &SsoTarget) -> Result<CachedToken, EngineError> {
+        let _lock = self.lock_session(target).await?;
+        self.refresh_locked(target).await
+    }
+
+    async fn refresh_locked(&self, target: &SsoTarget) -> Result<CachedToken, EngineError> {
+        let mut result = self.refresh_once(target).await;
+        // A refresh token remembered from the keychain may have been rotated by another process
+        // since: read the keychain again and try once more before concluding the session ended.
+        if matches!(result, Err(EngineError::SessionEnded { .. })) && self.forget_keychain_memory(target) {
+            result = self.refresh_once(target).await;
+        }
+        if let Err(EngineError::SessionEnded { name }) = result {
+            // Another tool may have refreshed or logged in while this request was out.
+            let path = self.token_path(target)?;
+            let now = self.ctx.clock.now();
+            if let TokenFile::Token(t) = cache::read_token(&self.ctx, &path).await? {
+                if t.expires_at > now && Some(crate::owner::fingerprint(&t.access_token)) != self.last_refresh_attempt(target) {
+                    return Ok(t);
+                }
+                let fp = crate::owner::fingerprint(&t.access_token);
+                self.record(&name, |r| {
+                    r.ended(now);
+                    r.ended_token.get_or_insert(fp);
+                })
+                .await;
+            }
+            return Err(EngineError::SessionEnded { name });
+        }
+        result
+    }
+
+    async fn refresh_once(&self, target: &SsoTarget) -> Result<CachedToken, EngineError> {
         let name = target.display_name().to_string();
         if target.is_legacy() {
             return Err(EngineError::CannotRefresh { name, why: "legacy profiles without an sso-session cannot refresh".into() });
@@ -635,7 +671,7 @@ impl Engine {
         let response = match answer {
             Ok(r) => r,
             Err(ApiError::Service(e)) if e.code == ErrorCode::InvalidGrant => {
-                self.record(&name, |r| r.ended(now)).await;
+                self.remember_refresh_attempt(target, &token.access_token);
                 return Err(EngineError::SessionEnded { name });
             }
             Err(ApiError::Service(e)) if e.code == ErrorCode::InvalidClient => {
@@ -644,13 +680,16 @@ impl Engine {
             Err(source) => return Err(EngineError::Api { context: format!("cannot refresh `{name}`"), source }),
         };
         // Re-read right before writing: keep what other tools changed meanwhile (their extra keys).
+        // A different access token means another tool refreshed or logged in while this request
+        // was out: its file is coherent, so it stays. A missing file means a logout: no rewrite.
         let base = match cache::read_token(&self.ctx, &path).await? {
+            TokenFile::Token(t) if t.access_token != token.access_token => return Ok(t),
             TokenFile::Token(t) => t,
-            TokenFile::Missing => token,
+            TokenFile::Missing => return Err(EngineError::NotLoggedIn { name }),
         };
         let refreshed = CachedToken {
             access_token: response.access_token,
-            expires_at: self.ctx.clock.now() + ChronoDuration::seconds(response.expires_in),
+            expires_at: self.ctx.clock.now() + ChronoDuration::seconds(response.expires_in.clamp(0, MAX_LIFETIME_SECS)),
             // Keep the refresh token that was used when none comes back.
             refresh_token: Some(response.refresh_token.unwrap_or(used_refresh_token)),
             client_secret: Some(used_client_secret),
@@ -666,13 +705,38 @@ impl Engine {
     /// Returns the token in force and whether this call refreshed it.
     pub async fn refresh_if_due(&self, target: &SsoTarget, min_left: ChronoDuration) -> Result<(CachedToken, bool), EngineError> {
         let _lock = self.lock_session(target).await?;
+        self.refresh_if_due_locked(target, min_left).await
+    }
+
+    /// Like [`Engine::refresh_if_due`], but `None` at once when another holder has the session's
+    /// lock (a login in progress): the keeper then tries again later instead of waiting.
+    pub async fn try_refresh_if_due(&self, target: &SsoTarget, min_left: ChronoDuration) -> Result<Option<(CachedToken, bool)>, EngineError> {
+        let path = self.lock_path(target)?;
+        let fs = self.ctx.fs.clone();
+        let lock = tokio::task::spawn_blocking(move || fs.try_lock(&path))
+            .await
+            .map_err(|e| EngineError::Local(format!("lock task failed: {e}")))?
+            .map_err(|e| EngineError::Local(format!("cannot lock the session: {e}")))?;
+        let Some(_lock) = lock else { return Ok(None) };
+        self.refresh_if_due_locked(target, min_left).await.map(Some)
+    }
+
+    async fn refresh_if_due_locked(&self, target: &SsoTarget, min_left: ChronoDuration) -> Result<(CachedToken, bool), EngineError> {
         let path = self.token_path(target)?;
         if let TokenFile::Token(t) = cache::read_token(&self.ctx, &path).await? {
             if t.expires_at - self.ctx.clock.now() > min_left {
                 return Ok((t, false));
             }
         }
-        Ok((self.refresh(target).await?, true))
+        Ok((self.refresh_locked(target).await?, true))
+    }
+
+    fn remember_refresh_attempt(&self, target: &SsoTarget, token: &Secret) {
+        self.refused_tokens.lock().expect("refused").insert(target.display_name().to_string(), crate::owner::fingerprint(token));
+    }
+
+    fn last_refresh_attempt(&self, target: &SsoTarget) -> Option<String> {
+        self.refused_tokens.lock().expect("refused").get(target.display_name()).cloned()
     }
 
     /// The state of one token holder.

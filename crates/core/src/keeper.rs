@@ -255,12 +255,18 @@ pub struct Keeper {
     jitters: Mutex<HashMap<String, Duration>>,
     retries: Mutex<HashMap<String, (u32, DateTime<Utc>)>>,
     logins: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Events sent by this process (session, event key, login time): no repeats even when the
+    /// state file cannot record them.
+    sent: Mutex<std::collections::HashSet<SentKey>>,
 }
+
+/// An event sent: session, event key, and the login time of the portal session it was about.
+type SentKey = (String, String, Option<DateTime<Utc>>);
 
 impl Keeper {
     /// A keeper that reports through `notifier`.
     pub fn new(engine: Engine, notifier: Arc<dyn Notifier>) -> Self {
-        Keeper { engine, notifier, jitters: Mutex::default(), retries: Mutex::default(), logins: Mutex::default() }
+        Keeper { engine, notifier, jitters: Mutex::default(), retries: Mutex::default(), logins: Mutex::default(), sent: Mutex::default() }
     }
 
     fn target(&self, session: &str) -> Result<SsoTarget, EngineError> {
@@ -292,7 +298,12 @@ impl Keeper {
     pub async fn act(&self, session: &str, action: Action) -> Result<(), EngineError> {
         match action {
             Action::Renew => self.renew(session).await,
-            Action::Login => self.login(session, None).await,
+            Action::Login => {
+                // The user asked: log in unless the token changes while waiting for the turn.
+                let target = self.target(session)?;
+                let stale = crate::owner::current_fingerprint(&self.engine, &target).await;
+                self.login(session, stale).await
+            }
             Action::Dismiss => Ok(()),
         }
     }
@@ -335,13 +346,16 @@ impl Keeper {
     pub async fn emit(&self, event: KeeperEvent) {
         let key = event.key();
         let mut fresh = false;
+        let mut login_at = None;
         let result = self
             .engine
             .update_record(event.session(), |r| {
                 fresh = r.notified.insert(key.clone());
+                login_at = r.login_at;
             })
             .await;
-        if result.is_err() || fresh {
+        let here = self.sent.lock().expect("sent").insert((event.session().to_string(), key, login_at));
+        if (result.is_ok() && fresh) || (result.is_err() && here) {
             self.notifier.notify(&event);
         }
     }
@@ -386,14 +400,36 @@ impl Keeper {
                 return None;
             }
         };
-        let record = self.engine.load_state().ok()?.sessions.get(&name).cloned().unwrap_or_default();
+        let state = self.engine.load_state().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the state file; going on without it");
+            Default::default()
+        });
+        let mut record = state.sessions.get(&name).cloned().unwrap_or_default();
+        // Seen ended, but the token changed since: another tool logged in again, a new session.
+        let fingerprint = crate::owner::fingerprint(&token.access_token);
+        if record.ended_at.is_some() && record.ended_token.as_ref().is_some_and(|t| *t != fingerprint) {
+            if let Ok(r) = self.engine.update_record(&name, |r| r.logged_in(now)).await {
+                record = r;
+            }
+        }
         let end = if target.is_legacy() {
             Some(SessionEnd { at: token.expires_at, source: EndSource::TokenExpiry, length_secs: 0 })
         } else {
             let configured = settings.session(&name).session_length.map(|s| Duration::seconds(s as i64));
             estimate_end(&record, configured)
         };
-        let view = TokenView { expires_at: token.expires_at, can_refresh: !target.is_legacy() && self.engine.refreshable(target, &token).await };
+        let can_refresh = if target.is_legacy() {
+            false
+        } else {
+            match self.engine.refreshable_checked(target, &token).await {
+                Ok(c) => c,
+                Err(e) => {
+                    self.emit(KeeperEvent::NeedsUser { session: name.clone(), message: format!("{e}. Until then its token cannot be refreshed.") }).await;
+                    false
+                }
+            }
+        };
+        let view = TokenView { expires_at: token.expires_at, can_refresh };
         let retry_at = self.retries.lock().expect("retries").get(&name).map(|r| r.1);
         let jitter = self.jitter(&name, settings.keeper.refresh_jitter);
         let p = plan(&name, now, Facts { token: Some(view), record: &record, end, jitter, retry_at }, &settings.keeper);
@@ -402,9 +438,13 @@ impl Keeper {
         }
         if p.refresh_now {
             let min_left = Duration::seconds(settings.keeper.refresh_ahead as i64) + jitter;
-            match self.engine.refresh_if_due(target, min_left).await {
-                Ok(_) => {
+            match self.engine.try_refresh_if_due(target, min_left).await {
+                Ok(Some(_)) => {
                     self.retries.lock().expect("retries").remove(&name);
+                }
+                Ok(None) => {
+                    // Another holder (a login in progress) has the session: look again shortly.
+                    return Some(now + Duration::seconds(5));
                 }
                 Err(EngineError::SessionEnded { .. }) => {
                     tracing::info!(session = %name, "the portal session has ended");

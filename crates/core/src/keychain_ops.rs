@@ -23,9 +23,22 @@ pub struct KeychainStatus {
 }
 
 impl Engine {
-    /// Whether the session keeps its secrets in the keychain (the setting).
+    /// Whether the session keeps its secrets in the keychain: the setting; if the settings file
+    /// cannot be read, whatever ssotray last did (never a silent move back into the file).
     pub fn keychain_enabled(&self, target: &SsoTarget) -> bool {
-        self.settings().map(|s| s.session(target.display_name()).keychain).unwrap_or(false)
+        match self.settings() {
+            Ok(s) => s.session(target.display_name()).keychain,
+            Err(_) => self.recorded_in_keychain(target),
+        }
+    }
+
+    fn recorded_in_keychain(&self, target: &SsoTarget) -> bool {
+        self.load_state().ok().and_then(|s| s.sessions.get(target.display_name()).map(|r| r.in_keychain)).unwrap_or(false)
+    }
+
+    /// Drops this process's copy of the session's keychain secrets; `true` if there was one.
+    pub(crate) fn forget_keychain_memory(&self, target: &SsoTarget) -> bool {
+        self.keychain_memory.lock().expect("keychain memory").remove(target.display_name()).is_some()
     }
 
     fn keychain_account(target: &SsoTarget) -> String {
@@ -56,8 +69,7 @@ impl Engine {
     /// ssotray put there and has not taken back); `None` otherwise, without asking the keychain.
     pub(crate) async fn keychain_secrets_if_used(&self, target: &SsoTarget) -> Result<Option<KeychainSecrets>, EngineError> {
         let in_memory = self.keychain_memory.lock().expect("keychain memory").contains_key(target.display_name());
-        let recorded = self.load_state().ok().and_then(|s| s.sessions.get(target.display_name()).map(|r| r.in_keychain)).unwrap_or(false);
-        if !(in_memory || recorded || self.keychain_enabled(target)) {
+        if !(in_memory || self.recorded_in_keychain(target) || self.keychain_enabled(target)) {
             return Ok(None);
         }
         Ok(self.keychain_secrets(target).await?)
@@ -75,9 +87,8 @@ impl Engine {
 
     /// Deletes the session's keychain entry (and this process's copy).
     pub async fn keychain_forget(&self, target: &SsoTarget) -> Result<bool, KeychainError> {
-        let in_memory = self.keychain_memory.lock().expect("keychain memory").remove(target.display_name()).is_some();
-        let recorded = self.load_state().ok().and_then(|s| s.sessions.get(target.display_name()).map(|r| r.in_keychain)).unwrap_or(false);
-        if !(in_memory || recorded || self.keychain_enabled(target)) {
+        let in_memory = self.forget_keychain_memory(target);
+        if !(in_memory || self.recorded_in_keychain(target) || self.keychain_enabled(target)) {
             return Ok(false);
         }
         let account = Self::keychain_account(target);
@@ -92,13 +103,11 @@ impl Engine {
     pub(crate) async fn save_token(&self, target: &SsoTarget, path: &Path, token: &CachedToken) -> Result<(), EngineError> {
         if !self.keychain_enabled(target) || target.is_legacy() {
             cache::write_token(&self.ctx, path, token).await?;
-            // Turned off with the secrets back in the file: the keychain copy is no longer needed.
-            if token.refresh_token.is_some() {
-                let recorded = self.load_state().ok().and_then(|s| s.sessions.get(target.display_name()).map(|r| r.in_keychain)).unwrap_or(false);
-                if recorded {
-                    if let Err(e) = self.keychain_forget(target).await {
-                        tracing::warn!(session = target.display_name(), error = %e, "cannot delete the keychain entry");
-                    }
+            // Turned off (by a readable setting) with the secrets back in the file: the keychain
+            // copy is no longer needed.
+            if token.refresh_token.is_some() && self.settings().is_ok() && self.recorded_in_keychain(target) {
+                if let Err(e) = self.keychain_forget(target).await {
+                    tracing::warn!(session = target.display_name(), error = %e, "cannot delete the keychain entry");
                 }
             }
             return Ok(());
@@ -116,12 +125,17 @@ impl Engine {
 
     /// Whether a refresh can be tried: the file has what it needs, or the keychain does.
     pub async fn refreshable(&self, target: &SsoTarget, token: &CachedToken) -> bool {
+        self.refreshable_checked(target, token).await.unwrap_or(false)
+    }
+
+    /// Like [`Engine::refreshable`], but says when the keychain could not be asked.
+    pub async fn refreshable_checked(&self, target: &SsoTarget, token: &CachedToken) -> Result<bool, EngineError> {
         let now = self.ctx.clock.now();
         if token.can_refresh(now) {
-            return true;
+            return Ok(true);
         }
         let registration_ok = token.client_id.is_some() && token.registration_expires_at.is_some_and(|t| t > now);
-        registration_ok && matches!(self.keychain_secrets_if_used(target).await, Ok(Some(_)))
+        Ok(registration_ok && self.keychain_secrets_if_used(target).await?.is_some())
     }
 
     async fn set_setting(&self, target: &SsoTarget, on: bool) -> Result<(), EngineError> {
@@ -290,6 +304,21 @@ mod tests {
         assert!(keychain.get("my-sso https://d-1234567890.awsapps.com/start").unwrap().is_some(), "not lost");
         fresh.keychain_disable(&target).await.unwrap();
         assert!(file(&engine, &fs, &target).contains("aor-1"));
+    }
+
+    #[tokio::test]
+    async fn a_broken_settings_file_never_moves_secrets_back_into_the_file() {
+        let (engine, fs, keychain, target) = world();
+        engine.keychain_enable(&target).await.unwrap();
+        fs.put("/home/u/.config/ssotray/settings.toml", "[sessions.my-sso]\nkeychian = true\n");
+        let path = engine.token_path(&target).unwrap();
+        let mut token = CachedToken::from_json(&fs.read(&path).unwrap()).unwrap();
+        token.refresh_token = Some(Secret::new("aor-2"));
+        token.client_secret = Some(Secret::new("csec"));
+        engine.save_token(&target, &path, &token).await.unwrap();
+        let text = file(&engine, &fs, &target);
+        assert!(!text.contains("aor-2"), "{text}");
+        assert!(keychain.get("my-sso https://d-1234567890.awsapps.com/start").unwrap().unwrap().contains("aor-2"));
     }
 
     #[tokio::test]

@@ -69,15 +69,16 @@ pub async fn poll_device_token(
     registration: &Registration,
     authorization: &DeviceAuthorization,
 ) -> Result<TokenResponse, LoginError> {
-    let mut interval = authorization.interval.filter(|i| *i > 0).unwrap_or(5) as u64;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(authorization.expires_in.max(1) as u64);
+    // Bounded so that absurd server values cannot overflow the clock arithmetic.
+    let mut interval = authorization.interval.filter(|i| *i > 0).unwrap_or(5).min(600) as u64;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(authorization.expires_in.clamp(1, 24 * 3600) as u64);
     let grant = Grant::DeviceCode(authorization.device_code.clone());
     loop {
         match oidc.create_token(registration, &grant).await {
             Ok(token) => return Ok(token),
             Err(ApiError::Service(e)) => match e.code {
                 ErrorCode::AuthorizationPending => {}
-                ErrorCode::SlowDown => interval += 5,
+                ErrorCode::SlowDown => interval = (interval + 5).min(600),
                 ErrorCode::ExpiredToken => return Err(LoginError::DeviceCodeExpired),
                 ErrorCode::AccessDenied => return Err(LoginError::Denied),
                 _ => return Err(LoginError::Api(ApiError::Service(e))),

@@ -113,6 +113,10 @@ pub trait Fs: Send + Sync + std::fmt::Debug {
     /// Takes an exclusive advisory lock on `path` (created, mode 0600, if missing), waiting for
     /// it; released when the returned guard is dropped. Blocks: call from a blocking thread.
     fn lock(&self, path: &Path) -> io::Result<FileLock>;
+    /// Like [`Fs::lock`], but `None` at once when another holder has it.
+    fn try_lock(&self, path: &Path) -> io::Result<Option<FileLock>> {
+        self.lock(path).map(Some)
+    }
 }
 
 /// A held advisory lock; dropping it releases the lock.
@@ -191,19 +195,18 @@ impl Fs for RealFs {
     }
 
     fn lock(&self, path: &Path) -> io::Result<FileLock> {
-        if let Some(dir) = path.parent() {
-            create_private_dir_all(dir)?;
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(path)?;
+        let file = open_lock_file(path)?;
         file.lock()?;
         Ok(FileLock(Box::new(file)))
+    }
+
+    fn try_lock(&self, path: &Path) -> io::Result<Option<FileLock>> {
+        let file = open_lock_file(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock(Box::new(file)))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
     }
 
     fn file_mode(&self, path: &Path) -> Option<u32> {
@@ -236,6 +239,21 @@ impl Fs for RealFs {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Opens (creating, mode 0600) a lock file, and its directory (0700) if needed.
+pub fn open_lock_file(path: &Path) -> io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        create_private_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 fn create_private_dir_all(dir: &Path) -> io::Result<()> {
@@ -337,7 +355,7 @@ pub fn spawn_browser_command(entry: &str, url: &str) -> io::Result<()> {
             });
             Ok(())
         }
-        Err(e) => Err(io::Error::new(e.kind(), format!("could not start browser `{program}`: {e}"))),
+        Err(e) => Err(io::Error::new(e.kind(), format!("could not start browser `{program}` ({:?})", e.kind()))),
     }
 }
 
@@ -386,7 +404,9 @@ impl Browser for SystemBrowser {
             return Err(last_error
                 .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "BROWSER is empty")));
         }
-        open::that_detached(url)
+        // The opener's own error text quotes its command line, which holds the URL (a
+        // credential for console links): keep only the kind of failure.
+        open::that_detached(url).map_err(|e| io::Error::new(e.kind(), format!("the system's URL opener failed ({:?})", e.kind())))
     }
 }
 
@@ -471,6 +491,15 @@ mod tests {
             ))
         );
         assert_eq!(browser_command("  ", url), None);
+    }
+
+    #[test]
+    fn a_browser_that_fails_to_start_does_not_repeat_the_url() {
+        let url = "https://signin.example/federation?Action=login&SigninToken=secret-token";
+        let browser = SystemBrowser::new(Env::from_slice(&[("BROWSER", "/nonexistent/browser --flag")]));
+        let err = browser.open(url).unwrap_err().to_string();
+        assert!(err.contains("could not start browser `/nonexistent/browser`"), "{err}");
+        assert!(!err.contains("secret-token"), "{err}");
     }
 
     #[cfg(unix)]

@@ -84,10 +84,26 @@ pub async fn ask(path: &Path, request: &Request, timeout: Duration) -> Option<Re
 /// Handles one request.
 pub type Handler = Arc<dyn Fn(Request) -> Pin<Box<dyn Future<Output = Reply> + Send>> + Send + Sync>;
 
-/// Binds the socket: refuses if a keeper already answers there, replaces a stale socket file.
-pub async fn bind(path: &Path) -> Result<UnixListener, String> {
-    if ask(path, &Request::Ping, Duration::from_secs(2)).await.is_some() {
-        return Err(format!("another ssotray keeper is already running (socket `{}`)", path.display()));
+/// The socket of a running keeper and the lock that makes it the only one.
+#[derive(Debug)]
+pub struct Bound {
+    /// The listening socket.
+    pub listener: UnixListener,
+    /// Held while the keeper runs; released when dropped.
+    pub lock: std::fs::File,
+}
+
+/// Binds the socket: refuses if another keeper holds `keeper.lock` beside it, replaces a stale
+/// socket file. The lock is held for as long as the returned value lives.
+pub async fn bind(path: &Path) -> Result<Bound, String> {
+    let lock_path = path.with_extension("lock");
+    let lock = crate::os::open_lock_file(&lock_path).map_err(|e| format!("cannot open `{}`: {e}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(format!("another ssotray keeper is already running (socket `{}`)", path.display()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(format!("cannot lock `{}`: {e}", lock_path.display())),
     }
     let dir = path.parent().ok_or("socket path has no directory")?;
     {
@@ -104,7 +120,7 @@ pub async fn bind(path: &Path) -> Result<UnixListener, String> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| format!("cannot protect `{}`: {e}", path.display()))?;
     }
-    Ok(listener)
+    Ok(Bound { listener, lock })
 }
 
 /// Serves requests until the listener fails; each connection on its own task.

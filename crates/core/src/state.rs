@@ -24,6 +24,10 @@ pub struct SessionRecord {
     /// When the session was seen to have ended (refresh refused), for the session of `login_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<DateTime<Utc>>,
+    /// Fingerprint of the access token in force when the end was seen: a different token later
+    /// means someone (another tool) logged in again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_token: Option<String>,
     /// Session length learned from the last session seen to end, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learned_length_secs: Option<i64>,
@@ -41,6 +45,7 @@ impl SessionRecord {
         self.login_at = Some(now);
         self.last_alive_at = Some(now);
         self.ended_at = None;
+        self.ended_token = None;
         self.notified.clear();
     }
 

@@ -2,19 +2,12 @@
 
 use crate::cli::{auto, World};
 use ssotray_core::{Context, Engine, Selector};
-use ssotray_tests::{bin, count, python, run, stderr, stdout, SimConfig, CONFIG};
+use ssotray_tests::{assert_fails_with, assert_ok, bin, count, python, run, stderr, stdout, SimConfig, CONFIG};
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status.code(), stdout(o), stderr(o));
-}
 
-fn assert_fails_with(o: &Output, text: &str) {
-    assert_eq!(o.status.code(), Some(1), "stdout: {}\nstderr: {}", stdout(o), stderr(o));
-    assert!(stderr(o).contains(text), "stderr lacks {text:?}:\n{}", stderr(o));
-}
 
 async fn logged_in(sim: SimConfig) -> World {
     let w = World::new(CONFIG, sim).await;
@@ -151,6 +144,19 @@ async fn credentials_are_cached_for_the_aws_cli_and_reused() {
     // `ssotray logout` clears them like `aws sso logout`.
     assert_ok(&w.ssotray(&["logout", "my-sso"]).await);
     assert!(!file.exists());
+}
+
+#[tokio::test]
+async fn a_cli_cache_file_ssotray_cannot_read_is_left_alone() {
+    let w = logged_in(auto()).await;
+    let target = ssotray_core::SsoTarget { session_name: Some("my-sso".into()), start_url: String::new(), region: String::new(), scopes: vec![] };
+    let file = w.home.aws().join("cli/cache").join(ssotray_core::cache::role_credential_cache_file_name("111111111111", "AdministratorAccess", &target));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "{\"half\": ").unwrap();
+    let o = w.ssotray(&["credentials", "--profile", "dev"]).await;
+    assert_ok(&o);
+    assert!(json(&o)["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"half\": ");
 }
 
 #[tokio::test]

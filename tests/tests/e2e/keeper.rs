@@ -3,13 +3,10 @@
 //! for a hundred processes, and sharing the token file with botocore and another ssotray.
 
 use crate::cli::{auto, World};
-use ssotray_tests::{bin, count, python, run, stderr, stdout, Desktop, SimConfig, CONFIG};
-use std::process::{Output, Stdio};
+use ssotray_tests::{assert_ok, bin, count, python, run, stderr, stdout, Desktop, SimConfig, CONFIG};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status.code(), stdout(o), stderr(o));
-}
 
 /// Writes ssotray's settings for short lifetimes.
 fn settings(w: &World, text: &str) {

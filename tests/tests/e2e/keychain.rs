@@ -1,18 +1,11 @@
 //! Refresh tokens in a real Secret Service (gnome-keyring on a private D-Bus session bus).
 
 use crate::cli::{auto, World};
-use ssotray_tests::{bin, count, python, run, stderr, stdout, Keyring, SimConfig, CONFIG};
+use ssotray_tests::{assert_fails_with, assert_ok, bin, count, python, run, stderr, stdout, Keyring, SimConfig, CONFIG};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status.code(), stdout(o), stderr(o));
-}
 
-fn assert_fails_with(o: &Output, text: &str) {
-    assert_eq!(o.status.code(), Some(1), "stdout: {}\nstderr: {}", stdout(o), stderr(o));
-    assert!(stderr(o).contains(text), "stderr lacks {text:?}:\n{}", stderr(o));
-}
 
 struct Setup {
     w: World,

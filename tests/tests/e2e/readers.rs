@@ -2,13 +2,10 @@
 //! they rewrote: aws-sdk-rust's `aws-config` (through a probe program) and botocore (boto3).
 
 use crate::cli::{auto, World};
-use ssotray_tests::{bin, count, python, run, stderr, stdout, SimConfig, CONFIG};
+use ssotray_tests::{assert_ok, bin, count, python, run, stdout, SimConfig, CONFIG};
 use std::process::Output;
 use std::time::Duration;
 
-fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status.code(), stdout(o), stderr(o));
-}
 
 async fn aws_config_probe(w: &World, profile: &str) -> Output {
     let mut env = w.env();
