@@ -390,6 +390,12 @@ impl Keyring {
         panic!("gnome-keyring did not come up");
     }
 
+    /// Whether the Secret Service answers with an unlocked-or-not login collection (a positive
+    /// control before checking that an entry is absent).
+    pub fn alive(&self) -> bool {
+        self.default_collection_ready()
+    }
+
     fn default_collection_ready(&self) -> bool {
         std::process::Command::new("dbus-send")
             .args([&format!("--bus={}", self.address), "--print-reply", "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.ReadAlias", "string:default"])

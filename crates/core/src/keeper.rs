@@ -248,6 +248,15 @@ pub fn plan(session: &str, now: DateTime<Utc>, facts: Facts<'_>, settings: &Keep
     Plan { refresh_now, events, next_due: due.into_iter().filter(|t| *t > now).min() }
 }
 
+/// How long the keeper sleeps: until the next due instant, but never longer than `recheck`
+/// seconds (a suspended laptop's monotonic timers stop; the wall clock does not) and never
+/// less than 200 ms.
+pub fn sleep_for(now: DateTime<Utc>, next_due: Option<DateTime<Utc>>, recheck: i64) -> std::time::Duration {
+    let cap = Duration::seconds(recheck.max(1));
+    let until = next_due.map_or(cap, |n| (n - now).clamp(Duration::milliseconds(200), cap));
+    until.to_std().unwrap_or(std::time::Duration::from_secs(1))
+}
+
 /// The keeper over an engine.
 pub struct Keeper {
     engine: Engine,
@@ -477,8 +486,7 @@ impl Keeper {
             let next = self.tick().await;
             let recheck = self.engine.settings().map(|s| s.keeper.recheck).unwrap_or(60).max(1) as i64;
             let now = self.engine.context().clock.now();
-            let until = next.map_or(Duration::seconds(recheck), |n| (n - now).clamp(Duration::milliseconds(200), Duration::seconds(recheck)));
-            let sleep = tokio::time::sleep(until.to_std().unwrap_or(std::time::Duration::from_secs(1)));
+            let sleep = tokio::time::sleep(sleep_for(now, next, recheck));
             tokio::select! {
                 _ = sleep => {}
                 _ = wake.notified() => {}
@@ -601,6 +609,17 @@ mod tests {
         assert_eq!(p.events[0].summary(), "Session my-sso ends in 4 minutes");
         assert_eq!(p.events[0].actions(), [Action::Renew, Action::Dismiss]);
         assert_eq!(p.events[0].key(), "ends-in-300");
+    }
+
+    #[test]
+    fn the_keeper_never_sleeps_past_the_recheck_interval() {
+        let now = t0();
+        let secs = |d: std::time::Duration| d.as_millis();
+        assert_eq!(secs(sleep_for(now, Some(now + Duration::hours(3)), 60)), 60_000);
+        assert_eq!(secs(sleep_for(now, None, 60)), 60_000);
+        assert_eq!(secs(sleep_for(now, Some(now + Duration::seconds(5)), 60)), 5_000);
+        // A deadline already past (the clock jumped): wake almost at once.
+        assert_eq!(secs(sleep_for(now, Some(now - Duration::hours(3)), 60)), 200);
     }
 
     #[test]

@@ -174,6 +174,12 @@ impl Fs for RealFs {
             #[cfg(not(unix))]
             let _ = mode;
             let mut file = options.open(&tmp)?;
+            // Exactly `mode`, whatever the umask (a config file keeps the mode it had).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            }
             file.write_all(data)?;
             file.sync_all()?;
             drop(file);

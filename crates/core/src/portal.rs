@@ -214,11 +214,16 @@ mod tests {
     #[test]
     fn backoff_grows_and_is_capped() {
         let p = RetryPolicy { max_attempts: 5, base: Duration::from_millis(100), cap: Duration::from_millis(450) };
+        let mut largest = Duration::ZERO;
         for _ in 0..200 {
             assert!(p.backoff(1) <= Duration::from_millis(100));
-            assert!(p.backoff(3) <= Duration::from_millis(400));
+            let third = p.backoff(3);
+            assert!(third <= Duration::from_millis(400));
+            largest = largest.max(third);
             assert!(p.backoff(30) <= Duration::from_millis(450));
         }
+        // Jitter is spread over the whole range: 200 draws all below half would be a broken backoff.
+        assert!(largest > Duration::from_millis(200), "{largest:?}");
     }
 
     #[test]

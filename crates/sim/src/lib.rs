@@ -4,7 +4,8 @@
 //! `/authorize`), the access portal API (`/assignment/accounts`, `/assignment/roles`,
 //! `/federation/credentials`, `/logout`), console federation (`/federation?Action=…`) with a fake
 //! console page, the pages a person uses (consent and device pages), and `/_sim/stats`.
-//! The wire format follows the AWS models (see `shared/spec/identity-center.md`): real AWS SDKs
+//! The wire format follows the AWS models (see the team's reference, `../shared/spec/identity-center.md`
+//! beside this repository): real AWS SDKs
 //! are pointed at it in the tests.
 
 #![deny(missing_docs)]

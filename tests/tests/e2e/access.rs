@@ -170,7 +170,7 @@ async fn credentials_close_to_expiry_are_fetched_anew() {
 
 #[tokio::test]
 async fn credentials_never_open_a_browser_and_say_how_to_log_in() {
-    let w = World::new(CONFIG, SimConfig { session_ttl: Duration::from_secs(2), ..auto() }).await;
+    let w = World::new(CONFIG, auto()).await;
     let tmp = tempfile::tempdir().unwrap();
     let marker = tmp.path().join("opened");
     let mut env = w.env();
@@ -180,7 +180,7 @@ async fn credentials_never_open_a_browser_and_say_how_to_log_in() {
     assert!(stdout(&o).is_empty());
 
     assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    w.sim.end_all_sessions();
     let o = run(&bin("ssotray"), &["credentials", "--profile", "prod-ro"], &env).await;
     assert_fails_with(&o, "the portal session of `my-sso` has ended; run `ssotray login my-sso`");
     assert!(stdout(&o).is_empty(), "never stale credentials");

@@ -35,7 +35,7 @@ impl Chromium {
         );
         let url = format!("http://127.0.0.1:{port}");
         let mut last = None;
-        for _ in 0..50 {
+        for _ in 0..300 {
             match fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url).await {
                 Ok(client) => return Chromium { client, driver, _profile: profile },
                 Err(e) => last = Some(e),

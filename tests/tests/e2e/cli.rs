@@ -292,9 +292,9 @@ async fn expired_device_code_fails_cleanly() {
 
 #[tokio::test]
 async fn ended_session_says_log_in_again_and_keeps_the_file() {
-    let w = World::new(CONFIG, SimConfig { session_ttl: Duration::from_secs(2), ..auto() }).await;
+    let w = World::new(CONFIG, auto()).await;
     assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    w.sim.end_all_sessions();
     let before = w.home.snapshot();
     let o = w.ssotray(&["refresh", "my-sso"]).await;
     assert_fails_with(&o, "the portal session of `my-sso` has ended; run `ssotray login my-sso` to start a new one");
@@ -305,10 +305,8 @@ async fn ended_session_says_log_in_again_and_keeps_the_file() {
 async fn simulator_down_is_a_network_error_not_a_logout() {
     let w = World::new(CONFIG, auto()).await;
     assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    // Port 1 (tcpmux) has no listener here: connections are refused at once.
+    let dead = "http://127.0.0.1:1".to_string();
     let env = w.home.env(&dead);
     let before = w.home.snapshot();
     let o = run(&bin("ssotray"), &["refresh", "my-sso"], &env).await;
@@ -367,7 +365,23 @@ async fn usage_errors_exit_2_and_every_command_has_help() {
     let w = World::new(CONFIG, auto()).await;
     let o = w.ssotray(&["login", "--no-such-flag"]).await;
     assert_eq!(o.status.code(), Some(2));
-    for cmd in [&["--help"][..], &["login", "--help"], &["status", "--help"], &["refresh", "--help"], &["logout", "--help"]] {
+    let commands: [&[&str]; 14] = [
+        &["--help"],
+        &["login", "--help"],
+        &["status", "--help"],
+        &["refresh", "--help"],
+        &["logout", "--help"],
+        &["accounts", "--help"],
+        &["console", "--help"],
+        &["credentials", "--help"],
+        &["keep", "--help"],
+        &["keychain", "--help"],
+        &["keychain", "enable", "--help"],
+        &["keychain", "status", "--help"],
+        &["profiles", "--help"],
+        &["profiles", "generate", "--help"],
+    ];
+    for cmd in commands {
         let o = w.ssotray(cmd).await;
         assert_ok(&o);
         assert!(stdout(&o).contains("Usage: ssotray"), "{cmd:?}");

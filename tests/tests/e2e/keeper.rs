@@ -51,6 +51,18 @@ impl Keep {
     }
 }
 
+/// Waits until the keeper listens on its socket.
+async fn wait_for_socket(runtime: &str) {
+    let socket = std::path::Path::new(runtime).join("ssotray/keeper.sock");
+    for _ in 0..200 {
+        if socket.exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the keeper never listened on {}", socket.display());
+}
+
 fn runtime_dir(w: &World) -> (String, String) {
     let dir = w.home.path().join("run");
     std::fs::create_dir_all(&dir).unwrap();
@@ -66,9 +78,9 @@ fn token_left(w: &World) -> Option<chrono::Duration> {
 #[tokio::test]
 async fn keeper_keeps_tokens_fresh_detects_the_end_and_notifies() {
     let desktop = Desktop::start();
-    // 20-second tokens, a 45-second portal session; refresh with 8 s left, notify 30 and 12 s ahead.
+    // 20-second tokens, a 45-second portal session; refresh with 10 s left, notify 30 and 12 s ahead.
     let w = World::new(CONFIG, SimConfig { access_token_ttl: Duration::from_secs(20), session_ttl: Duration::from_secs(45), ..auto() }).await;
-    settings(&w, "[keeper]\nrefresh_ahead = 8\nrefresh_jitter = 1\nlead_times = [30, 12]\nrecheck = 1\n\n[sessions.my-sso]\nsession_length = 45\n");
+    settings(&w, "[keeper]\nrefresh_ahead = 10\nrefresh_jitter = 1\nlead_times = [30, 12]\nrecheck = 1\n\n[sessions.my-sso]\nsession_length = 45\n");
     assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
     let logged_in = Instant::now();
     let keep = Keep::start(&w, &desktop.env());
@@ -83,7 +95,7 @@ async fn keeper_keeps_tokens_fresh_detects_the_end_and_notifies() {
     }
     assert!(least >= chrono::Duration::seconds(4), "a reader saw only {least} left");
     let refreshes = count(&w.stats().await, "CreateToken") - 1;
-    assert!((3..=6).contains(&refreshes), "refreshed {refreshes} times in 42 s of 20-second tokens");
+    assert!((3..=7).contains(&refreshes), "refreshed {refreshes} times in 42 s of 20-second tokens");
 
     // The end is detected and announced.
     let state_path = w.home.path().join(".local/state/ssotray/state.json");
@@ -135,11 +147,13 @@ async fn renew_from_the_notification_starts_a_fresh_session() {
     }
     assert_eq!(desktop.notifications()[0].summary, "Session my-sso ends in 1 minute");
     let before = w.home.token_json("my-sso");
-    // The user clicks Renew.
+    // The user clicks Renew. (Clicked again if the keeper was not yet listening for the click.)
     let id = desktop.notifications()[0].id.expect("the server's id for the notification");
-    desktop.click_action(id, "renew");
     let mut renewed = false;
-    for _ in 0..80 {
+    for attempt in 0..80 {
+        if attempt % 8 == 0 && count(&w.stats().await, "Logout") == 0 {
+            desktop.click_action(id, "renew");
+        }
         let s = w.stats().await;
         if count(&s, "Logout") == 1 && count(&s, "Authorize") == 1 && w.home.token_json("my-sso")["accessToken"] != before["accessToken"] {
             renewed = true;
@@ -152,21 +166,24 @@ async fn renew_from_the_notification_starts_a_fresh_session() {
 }
 
 async fn hundred_logins(with_keeper: bool) {
-    // A session that has ended: every process needs a login at the same moment.
-    let w = World::new(CONFIG, SimConfig { session_ttl: Duration::from_secs(2), ..auto() }).await;
+    // A session that has ended: every process needs a login at the same moment. (Ended by the
+    // administrator, so the new session the login starts lasts as long as a normal one.)
+    let w = World::new(CONFIG, auto()).await;
     assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    w.sim.end_all_sessions();
     let before = w.stats().await;
     let tmp = tempfile::tempdir().unwrap();
+    let runtime = runtime_dir(&w);
+    let browser = ("BROWSER".to_string(), follow_browser(tmp.path()));
     let mut env = w.env();
-    env.push(("BROWSER".into(), follow_browser(tmp.path())));
-    env.push(runtime_dir(&w));
-    let keep = with_keeper.then(|| {
-        let e = env.clone();
-        Keep::start(&w, &e)
-    });
+    env.push(runtime.clone());
+    let keep = with_keeper.then(|| Keep::start(&w, &[runtime.clone(), browser.clone()]));
     if with_keeper {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        wait_for_socket(&runtime.1).await;
+        // Only the keeper can open a browser: a login by any of the hundred would fail.
+        env.push(("BROWSER".into(), "false".into()));
+    } else {
+        env.push(browser);
     }
     let mut runs = Vec::new();
     for i in 0..100 {
@@ -184,7 +201,7 @@ async fn hundred_logins(with_keeper: bool) {
     let s = w.stats().await;
     let logins = (count(&s, "Authorize") + count(&s, "StartDeviceAuthorization")) - (count(&before, "Authorize") + count(&before, "StartDeviceAuthorization"));
     assert_eq!(logins, 1, "exactly one login for 100 processes ({}): {s}", if with_keeper { "keeper" } else { "lock file" });
-    assert!(!keys.is_empty());
+    assert!(keys.len() >= 2, "credentials for both profiles: {keys:?}");
     if let Some(k) = keep {
         k.stop().await;
     }
@@ -207,13 +224,20 @@ async fn plain_credentials_fail_at_once_and_the_keeper_says_so_once() {
     let mut env = w.env();
     env.push(runtime_dir(&w));
     let keep = Keep::start(&w, &desktop.env().into_iter().chain(env.clone()).collect::<Vec<_>>());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_socket(&env.last().unwrap().1).await;
     for _ in 0..5 {
         let o = run(&bin("ssotray"), &["credentials", "--profile", "dev"], &env).await;
         assert_eq!(o.status.code(), Some(1));
         assert!(stderr(&o).contains("not logged in to `my-sso`; run `ssotray login my-sso`"), "{}", stderr(&o));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..100 {
+        if !desktop.notifications().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A grace period for any duplicate to show up.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let shown = desktop.notifications();
     assert_eq!(shown.len(), 1, "{shown:#?}");
     assert_eq!(shown[0].summary, "Log in to my-sso");

@@ -74,6 +74,7 @@ async fn the_refresh_token_lives_in_the_keychain_and_aws_readers_still_work() {
 
     // Logout removes the entry.
     assert_ok(&s.ssotray(&["logout", "my-sso"]).await);
+    assert!(s.keyring.alive());
     assert!(!s.entry().contains(ACCOUNT), "{}", s.entry());
 }
 
@@ -86,6 +87,7 @@ async fn disabling_restores_a_file_the_aws_cli_can_refresh_alone() {
     let o = s.ssotray(&["keychain", "disable", "my-sso"]).await;
     assert_ok(&o);
     assert!(s.file().contains("\"refreshToken\": \"aor-") && s.file().contains("\"clientSecret\": "));
+    assert!(s.keyring.alive());
     assert!(!s.entry().contains(ACCOUNT));
     let before = count(&s.w.stats().await, "CreateToken");
     let script = "import boto3; c=boto3.Session(profile_name='dev').get_credentials().get_frozen_credentials(); print(c.access_key)";
@@ -109,13 +111,14 @@ async fn disabling_restores_a_file_the_aws_cli_can_refresh_alone() {
 
 #[tokio::test]
 async fn a_locked_keychain_gives_the_message_and_loses_nothing() {
-    let s = Setup::new(SimConfig { access_token_ttl: Duration::from_secs(20), ..auto() }).await;
+    // Strict rotation: every refresh token works once, so "nothing lost" means the newest one
+    // always survives somewhere ssotray can reach.
+    let s = Setup::new(SimConfig { access_token_ttl: Duration::from_secs(20), strict_rotation: true, ..auto() }).await;
     assert_ok(&s.ssotray(&["keychain", "enable", "my-sso"]).await);
     let settings = s.w.home.path().join(".config/ssotray/settings.toml");
     let text = std::fs::read_to_string(&settings).unwrap();
     std::fs::write(&settings, format!("{text}\n[keeper]\nrefresh_ahead = 15\nrefresh_jitter = 0\nrecheck = 1\n")).unwrap();
 
-    // A keeper that read the keychain once keeps refreshing after the keychain locks.
     let mut cmd = tokio::process::Command::new(bin("ssotray"));
     cmd.arg("keep").arg("--no-notify").env_clear().stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
     cmd.env("PATH", std::env::var("PATH").unwrap_or_default()).envs(s.env());
@@ -123,7 +126,7 @@ async fn a_locked_keychain_gives_the_message_and_loses_nothing() {
     let wait_refreshes = |n: u64| {
         let w = &s.w;
         async move {
-            for _ in 0..120 {
+            for _ in 0..160 {
                 if count(&w.stats().await, "CreateToken") >= n {
                     return true;
                 }
@@ -133,26 +136,39 @@ async fn a_locked_keychain_gives_the_message_and_loses_nothing() {
         }
     };
     assert!(wait_refreshes(2).await, "the keeper refreshed from the keychain");
+
+    // The keychain locks (screen lock): the keeper goes on refreshing from memory.
     s.keyring.lock();
     let after_lock = count(&s.w.stats().await, "CreateToken");
-    assert!(wait_refreshes(after_lock + 1).await, "and again from memory with the keychain locked");
-    keep.kill().await.unwrap();
+    assert!(wait_refreshes(after_lock + 1).await, "refreshed from memory with the keychain locked");
     assert!(!s.file().contains("refreshToken"), "never silently back into the file");
 
-    // A new process meets the locked keychain: a clear message, and nothing changes.
-    let before = s.file();
+    // Another process meets the locked keychain: a clear message, no secret written.
     let o = s.ssotray(&["refresh", "my-sso"]).await;
     assert_fails_with(&o, "the OS keychain is not available or is locked");
     assert!(stderr(&o).contains("unlock it"));
-    assert_eq!(s.file(), before);
+    assert!(!s.file().contains("refreshToken"));
+    // Turning the setting off still works: the running keeper, which holds the newest refresh
+    // token in memory, writes it back into the file at its next refresh.
     let o = s.ssotray(&["keychain", "disable", "my-sso"]).await;
     assert_fails_with(&o, "keychain use for `my-sso` is now off, but the OS keychain is not available or is locked");
+    let mut back = false;
+    for _ in 0..160 {
+        if s.file().contains("\"refreshToken\": ") {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(back, "the keeper wrote the refresh token back: {}", s.file());
+    keep.kill().await.unwrap();
 
-    // Unlocked again (the user logs in to the desktop): the entry is there, and turning the
-    // setting off now moves it back.
+    // Unlocked again (the user logs back in): the old entry is still there and goes away on
+    // `disable`, the file keeps the newest token, and it works.
     s.keyring.start_daemon(true);
     assert!(s.entry().contains(ACCOUNT), "not lost: {}", s.entry());
     assert_ok(&s.ssotray(&["keychain", "disable", "my-sso"]).await);
-    assert!(s.file().contains("\"refreshToken\": "));
+    assert!(s.keyring.alive());
+    assert!(!s.entry().contains(ACCOUNT));
     assert_ok(&s.ssotray(&["refresh", "my-sso"]).await);
 }

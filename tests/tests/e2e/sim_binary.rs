@@ -9,6 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 struct Sim {
     child: tokio::process::Child,
     base: String,
+    rest_of_stdout: tokio::task::JoinHandle<String>,
 }
 
 async fn start(args: &[&str]) -> Sim {
@@ -23,15 +24,14 @@ async fn start(args: &[&str]) -> Sim {
     let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().unwrap();
     let base = line.strip_prefix("ssotray-sim listening on ").unwrap_or_else(|| panic!("{line}")).to_string();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    // Exactly one line: nothing else comes on stdout.
-    let rest = lines.into_inner();
-    tokio::spawn(async move {
-        let mut rest = rest;
+    // Whatever else comes on stdout is collected and checked when the simulator stops.
+    let mut rest = lines.into_inner();
+    let rest_of_stdout = tokio::spawn(async move {
         let mut extra = String::new();
         let _ = rest.read_to_string(&mut extra).await;
-        assert!(extra.is_empty(), "more stdout: {extra}");
+        extra
     });
-    Sim { child, base }
+    Sim { child, base, rest_of_stdout }
 }
 
 async fn stop(mut sim: Sim) {
@@ -39,6 +39,8 @@ async fn stop(mut sim: Sim) {
     std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     let status = tokio::time::timeout(Duration::from_secs(10), sim.child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "{status:?}");
+    let extra = sim.rest_of_stdout.await.unwrap();
+    assert!(extra.is_empty(), "exactly one line on stdout; more came: {extra}");
 }
 
 async fn register(base: &str) -> serde_json::Value {
