@@ -132,10 +132,13 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineErr
 pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), EngineError> {
     let config = engine.load_config()?;
     let (target, account_id, role_name, _) = profile_role(engine, &config, &args.profile)?;
+    // The token this attempt will use, taken before it: if it turns out unusable, a login is
+    // needed only if nobody replaced it meanwhile (read after the failure, it could already be
+    // the new one, and a second login would start).
+    let stale = owner::current_fingerprint(engine, &target).await;
     let creds = match engine.role_credentials(&target, &account_id, &role_name).await {
         Ok(c) => c,
         Err(e) if needs_login(&e) => {
-            let stale = owner::current_fingerprint(engine, &target).await;
             if !args.login {
                 // With a keeper running, the user hears of it once (not once per call).
                 if let Some(path) = owner::socket_path(engine) {
