@@ -8,37 +8,6 @@ use ssotray_core::{Engine, EngineError};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Desktop notifications through the freedesktop notification server (notify-rust over D-Bus).
-/// Each notification waits for its action on a thread of its own and hands it to the keeper.
-struct DesktopNotifier {
-    actions: mpsc::UnboundedSender<(String, Action)>,
-}
-
-impl Notifier for DesktopNotifier {
-    fn notify(&self, event: &KeeperEvent) {
-        let mut n = notify_rust::Notification::new();
-        n.appname("ssotray").summary(&event.summary()).body(&event.body());
-        for a in event.actions() {
-            n.action(a.id(), a.label());
-        }
-        let session = event.session().to_string();
-        let actions = self.actions.clone();
-        let summary = event.summary();
-        std::thread::spawn(move || match n.show() {
-            Ok(handle) => {
-                tracing::debug!(id = handle.id(), "notification shown");
-                handle.wait_for_action(|id| {
-                tracing::debug!(action = id, "notification action");
-                if let Some(a) = Action::from_id(id) {
-                    let _ = actions.send((session, a));
-                }
-            })
-            }
-            Err(e) => eprintln!("ssotray: {summary} (cannot show a notification: {e})"),
-        });
-    }
-}
-
 /// Without a desktop: one line on stderr per event.
 struct StderrNotifier;
 
@@ -51,7 +20,7 @@ impl Notifier for StderrNotifier {
 pub async fn run(engine: Engine, notify: bool) -> Result<(), EngineError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let desktop = notify && engine.context().env.get_non_empty("DBUS_SESSION_BUS_ADDRESS").is_some();
-    let notifier: Arc<dyn Notifier> = if desktop { Arc::new(DesktopNotifier { actions: tx }) } else { Arc::new(StderrNotifier) };
+    let notifier: Arc<dyn Notifier> = if desktop { Arc::new(ssotray_core::desktop_notify::DesktopNotifier::new(tx)) } else { Arc::new(StderrNotifier) };
     let keeper = Arc::new(Keeper::new(engine.clone(), notifier));
 
     let mut bound_socket = None;

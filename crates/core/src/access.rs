@@ -221,6 +221,21 @@ impl Engine {
         Ok((current, new, profiles))
     }
 
+    /// Appends an `[sso-session]` section to the AWS config (every other byte stays) and returns
+    /// the new session's target.
+    pub fn add_sso_session(&self, name: &str, start_url: &str, region: &str) -> Result<SsoTarget, EngineError> {
+        let config = self.load_config()?;
+        let current = match self.ctx.fs.read(&config.path) {
+            Ok(b) => String::from_utf8(b).map_err(|_| EngineError::Local(format!("`{}` is not UTF-8 text; ssotray will not rewrite it", config.path.display())))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(EngineError::ConfigIo { path: config.path.clone(), source }),
+        };
+        let new = crate::config::append_sso_session(&current, name, start_url, region).map_err(EngineError::Local)?;
+        self.write_config(&config, &current, &new)?;
+        let config = self.load_config()?;
+        self.resolve(&config, &crate::engine::Selector::Session(name.trim().to_string()))
+    }
+
     /// Writes the config planned by [`Engine::plan_profiles`], atomically, keeping the file's
     /// mode; refuses if the file changed since it was read.
     pub fn write_config(&self, config: &AwsConfig, expected_current: &str, new: &str) -> Result<(), EngineError> {

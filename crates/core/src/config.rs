@@ -219,6 +219,38 @@ impl AwsConfig {
     }
 }
 
+/// The config text with a new `[sso-session NAME]` section appended; every existing byte stays.
+/// Refuses a name already in use, a non-https start URL, or an empty region.
+pub fn append_sso_session(text: &str, name: &str, start_url: &str, region: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() || name.contains([' ', ']', '[', '\n']) {
+        return Err("the session name must be one word, like `my-sso`".into());
+    }
+    if let Some(p) = validate_start_url("", "sso_start_url", start_url.trim()) {
+        return Err(p.message);
+    }
+    let region = region.trim();
+    if region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err("the region must look like `us-east-1`".into());
+    }
+    let existing = AwsConfig::parse(PathBuf::new(), text);
+    if existing.session(name).is_some() || existing.problems.iter().any(|p| p.section == format!("sso-session {name}")) {
+        return Err(format!("an [sso-session {name}] section already exists; pick another name"));
+    }
+    let mut out = text.to_string();
+    if !out.is_empty() {
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "[sso-session {name}]\nsso_start_url = {}\nsso_region = {region}\nsso_registration_scopes = sso:account:access\n",
+        start_url.trim()
+    ));
+    Ok(out)
+}
+
 fn session_target(s: &SsoSession) -> SsoTarget {
     SsoTarget {
         session_name: Some(s.name.clone()),
@@ -676,6 +708,18 @@ s3 =
         let p: Vec<String> = c.problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(p[0], "line 3 is indented, so AWS tools read it as part of the value on the line above: `sso_region = …`; remove the indentation");
         assert!(p[1].starts_with("[sso-session s] `sso_region`: missing"), "{p:?}");
+    }
+
+    #[test]
+    fn a_new_session_is_appended_and_nothing_else_changes() {
+        let out = append_sso_session(GOOD, "work", "https://d-9.awsapps.com/start", "eu-west-1").unwrap();
+        assert!(out.starts_with(GOOD));
+        assert_eq!(&out[GOOD.len()..], "\n[sso-session work]\nsso_start_url = https://d-9.awsapps.com/start\nsso_region = eu-west-1\nsso_registration_scopes = sso:account:access\n");
+        assert!(parse(&out).session("work").is_some());
+        assert!(append_sso_session(GOOD, "my-sso", "https://x/start", "us-east-1").unwrap_err().contains("already exists"));
+        assert!(append_sso_session(GOOD, "w", "http://x/start", "us-east-1").unwrap_err().contains("must use https"));
+        assert!(append_sso_session("", "two words", "https://x/start", "us-east-1").is_err());
+        assert_eq!(append_sso_session("", "a", "https://x/start", "us-east-1").unwrap(), "[sso-session a]\nsso_start_url = https://x/start\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n");
     }
 
     #[test]

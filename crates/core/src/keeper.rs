@@ -67,6 +67,8 @@ pub enum Action {
     Login,
     /// Close the notification.
     Dismiss,
+    /// A click on the notification itself: open the app (the shell does that).
+    Open,
 }
 
 impl Action {
@@ -76,6 +78,7 @@ impl Action {
             Action::Renew => "renew",
             Action::Login => "login",
             Action::Dismiss => "dismiss",
+            Action::Open => "default",
         }
     }
     /// The button label.
@@ -84,11 +87,12 @@ impl Action {
             Action::Renew => "Renew",
             Action::Login => "Log in",
             Action::Dismiss => "Dismiss",
+            Action::Open => "Open ssotray",
         }
     }
     /// The action with this identifier.
     pub fn from_id(id: &str) -> Option<Action> {
-        [Action::Renew, Action::Login, Action::Dismiss].into_iter().find(|a| a.id() == id)
+        [Action::Renew, Action::Login, Action::Dismiss, Action::Open].into_iter().find(|a| a.id() == id)
     }
 }
 
@@ -313,7 +317,7 @@ impl Keeper {
                 let stale = crate::owner::current_fingerprint(&self.engine, &target).await;
                 self.login(session, stale).await
             }
-            Action::Dismiss => Ok(()),
+            Action::Dismiss | Action::Open => Ok(()),
         }
     }
 

@@ -139,14 +139,20 @@ impl Engine {
     }
 
     async fn set_setting(&self, target: &SsoTarget, on: bool) -> Result<(), EngineError> {
+        let name = target.display_name().to_string();
+        self.edit_settings(|text| crate::settings::set_session_value(text, &name, "keychain", on))
+    }
+
+    /// Edits ssotray's settings file (kept comments and all) and writes it back atomically.
+    pub fn edit_settings(&self, edit: impl FnOnce(&str) -> Result<String, String>) -> Result<(), EngineError> {
         let path = self.settings_path()?;
         let text = match self.ctx.fs.read(&path) {
             Ok(b) => String::from_utf8(b).map_err(|_| EngineError::Local(format!("`{}` is not UTF-8; fix it", path.display())))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(EngineError::Local(format!("failed to read `{}`: {e}", path.display()))),
         };
-        let new = crate::settings::set_session_value(&text, target.display_name(), "keychain", on)
-            .map_err(|e| EngineError::Local(format!("settings file `{}` cannot be edited ({e}); fix it or move it away", path.display())))?;
+        let new = edit(&text).map_err(|e| EngineError::Local(format!("settings file `{}` cannot be edited ({e}); fix it or move it away", path.display())))?;
+        crate::settings::Settings::parse(&new).map_err(|e| EngineError::Local(format!("that setting is not valid: {e}")))?;
         self.ctx
             .fs
             .write_atomic(&path, new.as_bytes(), 0o600)

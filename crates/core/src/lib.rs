@@ -14,6 +14,7 @@ pub mod config;
 pub mod console;
 pub mod credentials;
 pub mod discovery;
+pub mod desktop_notify;
 pub mod endpoints;
 pub mod engine;
 pub mod keeper;

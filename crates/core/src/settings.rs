@@ -50,21 +50,45 @@ pub struct SessionSettings {
     /// Keep the refresh token and client secret in the OS keychain instead of the token cache.
     #[serde(default)]
     pub keychain: bool,
+    /// The login flow the app uses for this session (default: browser for sso-sessions).
+    #[serde(default)]
+    pub login_flow: Option<crate::engine::Flow>,
+}
+
+/// A TOML value, for [`set_value`].
+pub type TomlValue = toml_edit::Value;
+/// A TOML array, for [`set_value`].
+pub type TomlArray = toml_edit::Array;
+
+/// Sets `[table] key = value` (`table` may be dotted, e.g. `sessions.my-sso`) in settings text,
+/// keeping every other line and comment; `None` removes the key.
+pub fn set_value(text: &str, table: &[&str], key: &str, value: Option<toml_edit::Value>) -> Result<String, String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let mut item = doc.as_item_mut();
+    for (i, part) in table.iter().enumerate() {
+        let t = item.as_table_like_mut().ok_or_else(|| format!("`{}` is not a table", table[..i].join(".")))?;
+        if t.get(part).is_none() {
+            let mut new = toml_edit::Table::new();
+            new.set_implicit(i + 1 < table.len());
+            t.insert(part, toml_edit::Item::Table(new));
+        }
+        item = t.get_mut(part).expect("just inserted");
+    }
+    let t = item.as_table_like_mut().ok_or_else(|| format!("`{}` is not a table", table.join(".")))?;
+    match value {
+        Some(v) => {
+            t.insert(key, toml_edit::Item::Value(v));
+        }
+        None => {
+            t.remove(key);
+        }
+    }
+    Ok(doc.to_string())
 }
 
 /// Sets `sessions.<name>.<key>` in the settings text, keeping every other line and comment.
 pub fn set_session_value(text: &str, session: &str, key: &str, value: impl Into<toml_edit::Value>) -> Result<String, String> {
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
-    let sessions = doc.entry("sessions").or_insert_with(|| {
-        let mut t = toml_edit::Table::new();
-        t.set_implicit(true);
-        toml_edit::Item::Table(t)
-    });
-    let sessions = sessions.as_table_mut().ok_or("`sessions` is not a table")?;
-    let table = sessions.entry(session).or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-    let table = table.as_table_mut().ok_or_else(|| format!("`sessions.{session}` is not a table"))?;
-    table[key] = toml_edit::value(value);
-    Ok(doc.to_string())
+    set_value(text, &["sessions", session], key, Some(value.into()))
 }
 
 /// Settings of the keeper (the background refresher and notifier).

@@ -1,0 +1,360 @@
+//! The app's state over the core: sessions as the window and the tray show them, logins in
+//! progress, favorites and recently used roles, and every action the menu and window offer.
+//! Tokens, credentials and sign-in URLs never leave Rust except into the clipboard on request.
+
+use crate::menu::{MenuInput, RoleRef, SessionState, SessionView};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ssotray_core::access::ConsoleOptions;
+use ssotray_core::discovery::{AccountRoles, Progress};
+use ssotray_core::engine::LogoutReport;
+use ssotray_core::login::LoginPrompt;
+use ssotray_core::state::SessionEnd;
+use ssotray_core::{Engine, EngineError, Flow, LoginOptions, Secret, Selector, SsoTarget, TokenState};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A login in progress, as the window shows it (nothing secret: the user code is typed by people).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Pending {
+    /// Waiting for the browser sign-in.
+    Browser,
+    /// Waiting for a device code to be confirmed.
+    #[serde(rename_all = "camelCase")]
+    DeviceCode {
+        /// The code.
+        user_code: String,
+        /// The page to open.
+        verification_uri: String,
+    },
+}
+
+/// Favorites and recently used roles, kept in ssotray's state directory.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Prefs {
+    /// Favorite roles.
+    #[serde(default)]
+    pub favorites: Vec<RoleRef>,
+    /// Recently used roles, newest first.
+    #[serde(default)]
+    pub recent: Vec<RoleRef>,
+}
+
+/// One session for the window.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDto {
+    name: String,
+    start_url: String,
+    region: String,
+    legacy: bool,
+    #[serde(flatten)]
+    token: TokenState,
+    session_end: Option<SessionEnd>,
+    ended_at: Option<DateTime<Utc>>,
+    pending: Option<Pending>,
+    error: Option<String>,
+    accounts: Vec<AccountRoles>,
+    fetched_at: Option<DateTime<Utc>>,
+    progress: Option<(usize, usize)>,
+}
+
+/// Everything the window shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateDto {
+    now: DateTime<Utc>,
+    sessions: Vec<SessionDto>,
+    favorites: Vec<RoleRef>,
+    recent: Vec<RoleRef>,
+    config_problems: Vec<String>,
+    demo: bool,
+}
+
+/// The app.
+pub struct App {
+    /// The engine.
+    pub engine: Engine,
+    pending: Mutex<HashMap<String, Pending>>,
+    errors: Mutex<HashMap<String, String>>,
+    progress: Mutex<HashMap<String, (usize, usize)>>,
+    prefs: Mutex<Prefs>,
+    /// Whether this is the demo against the built-in simulator.
+    pub demo: bool,
+}
+
+/// An error for the window: what happened and what to do.
+#[derive(Debug, Serialize)]
+pub struct CmdError {
+    code: &'static str,
+    message: String,
+}
+
+impl From<EngineError> for CmdError {
+    fn from(e: EngineError) -> Self {
+        let code = match &e {
+            EngineError::NotLoggedIn { .. } | EngineError::SessionEnded { .. } | EngineError::Expired { .. } => "login-needed",
+            EngineError::Keychain(_) => "keychain",
+            EngineError::Api { .. } => "network",
+            _ => "error",
+        };
+        CmdError { code, message: e.to_string() }
+    }
+}
+
+impl CmdError {
+    /// An error with a message.
+    pub fn msg(message: impl Into<String>) -> Self {
+        CmdError { code: "error", message: message.into() }
+    }
+}
+
+impl App {
+    /// The app over an engine and its keeper.
+    pub fn new(engine: Engine, demo: bool) -> App {
+        let app = App { engine, pending: Mutex::default(), errors: Mutex::default(), progress: Mutex::default(), prefs: Mutex::default(), demo };
+        *app.prefs.lock().expect("prefs") = app.load_prefs();
+        app
+    }
+
+    fn prefs_path(&self) -> Option<std::path::PathBuf> {
+        self.engine.state_path().ok().map(|p| p.with_file_name("app.json"))
+    }
+
+    fn load_prefs(&self) -> Prefs {
+        self.prefs_path().and_then(|p| self.engine.context().fs.read(&p).ok()).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    fn save_prefs(&self) {
+        let prefs = self.prefs.lock().expect("prefs").clone();
+        if let (Some(path), Ok(bytes)) = (self.prefs_path(), serde_json::to_vec_pretty(&prefs)) {
+            let _ = self.engine.context().fs.write_atomic(&path, &bytes, 0o600);
+        }
+    }
+
+    /// The target of a session name.
+    pub fn target(&self, session: &str) -> Result<SsoTarget, CmdError> {
+        let config = self.engine.load_config()?;
+        Ok(self.engine.resolve(&config, &Selector::Any(session.to_string()))?)
+    }
+
+    /// What the window shows.
+    pub async fn state(&self) -> StateDto {
+        let now = self.engine.context().clock.now();
+        let config = self.engine.load_config().unwrap_or_default();
+        let mut sessions = Vec::new();
+        for target in config.targets() {
+            let Ok(status) = self.engine.status(&target).await else { continue };
+            let inventory = self.engine.cached_inventory(&target).ok().flatten();
+            let name = target.display_name().to_string();
+            sessions.push(SessionDto {
+                name: name.clone(),
+                start_url: target.start_url.clone(),
+                region: target.region.clone(),
+                legacy: target.is_legacy(),
+                token: status.token,
+                session_end: status.session_end,
+                ended_at: status.ended_at,
+                pending: self.pending.lock().expect("pending").get(&name).cloned(),
+                error: self.errors.lock().expect("errors").get(&name).cloned(),
+                fetched_at: inventory.as_ref().map(|i| i.fetched_at),
+                accounts: inventory.map(|i| i.accounts).unwrap_or_default(),
+                progress: self.progress.lock().expect("progress").get(&name).copied(),
+            });
+        }
+        let prefs = self.prefs.lock().expect("prefs").clone();
+        StateDto {
+            now,
+            sessions,
+            favorites: prefs.favorites,
+            recent: prefs.recent,
+            config_problems: config.problems.iter().map(|p| p.to_string()).collect(),
+            demo: self.demo,
+        }
+    }
+
+    /// What the tray menu is made from.
+    pub async fn menu_input(&self) -> MenuInput {
+        let state = self.state().await;
+        let settings = self.engine.settings().unwrap_or_default();
+        let first_lead = settings.keeper.lead_times.iter().copied().max().unwrap_or(1800) as i64;
+        let sessions = state
+            .sessions
+            .iter()
+            .filter(|s| !s.legacy)
+            .map(|s| {
+                let state = if s.pending.is_some() {
+                    SessionState::LoggingIn
+                } else if let Some(at) = s.ended_at {
+                    SessionState::Ended { at }
+                } else {
+                    match &s.token {
+                        TokenState::LoggedOut | TokenState::Unreadable { .. } => SessionState::LoggedOut,
+                        TokenState::Expired { expires_at, can_refresh: false } => SessionState::Ended { at: *expires_at },
+                        TokenState::Valid { expires_at, .. } | TokenState::Expired { expires_at, .. } => {
+                            SessionState::Active { ends_at: s.session_end.map(|e| e.at).unwrap_or(*expires_at) }
+                        }
+                    }
+                };
+                SessionView { name: s.name.clone(), state, accounts: s.accounts.clone() }
+            })
+            .collect();
+        MenuInput { now: state.now, sessions, favorites: state.favorites, recent: state.recent, warn_within: chrono::Duration::seconds(first_lead) }
+    }
+
+    fn set_error(&self, session: &str, error: Option<String>) {
+        let mut errors = self.errors.lock().expect("errors");
+        match error {
+            Some(e) => errors.insert(session.to_string(), e),
+            None => errors.remove(session),
+        };
+    }
+
+    /// Logs in (the flow from the session's setting, else AWS CLI v2's default), showing the
+    /// device code or "waiting for the browser" while it runs.
+    pub async fn login(&self, session: &str, flow: Option<Flow>) -> Result<(), CmdError> {
+        let target = self.target(session)?;
+        let name = target.display_name().to_string();
+        let flow = flow.or(self.engine.settings().ok().and_then(|s| s.session(&name).login_flow));
+        self.pending.lock().expect("pending").insert(name.clone(), Pending::Browser);
+        self.set_error(&name, None);
+        let pending = &self.pending;
+        let pending_name = name.clone();
+        let prompt = move |p: &LoginPrompt| {
+            let shown = match p {
+                LoginPrompt::Browser { .. } => Pending::Browser,
+                LoginPrompt::DeviceCode { user_code, verification_uri, .. } => {
+                    Pending::DeviceCode { user_code: user_code.clone(), verification_uri: verification_uri.clone() }
+                }
+            };
+            pending.lock().expect("pending").insert(pending_name.clone(), shown);
+        };
+        let options = LoginOptions { flow, ..LoginOptions::default() };
+        let result = self.engine.login(&target, &options, &prompt).await;
+        self.pending.lock().expect("pending").remove(&name);
+        match result {
+            Ok(_) => {
+                if self.engine.cached_inventory(&target).ok().flatten().is_none() {
+                    let _ = self.refresh_accounts(&name).await;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.set_error(&name, Some(e.to_string()));
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Logs out.
+    pub async fn logout(&self, session: &str) -> Result<LogoutReport, CmdError> {
+        let target = self.target(session)?;
+        let config = self.engine.load_config()?;
+        Ok(self.engine.logout(&config, &target).await?)
+    }
+
+    /// Renew: log out, then log in afresh (a new portal session, so a new end).
+    pub async fn renew(&self, session: &str) -> Result<(), CmdError> {
+        self.logout(session).await?;
+        self.login(session, None).await
+    }
+
+    /// Lists accounts and roles now, with progress.
+    pub async fn refresh_accounts(&self, session: &str) -> Result<(), CmdError> {
+        let target = self.target(session)?;
+        let name = target.display_name().to_string();
+        let progress = &self.progress;
+        let progress_name = name.clone();
+        let report = move |p: Progress| {
+            progress.lock().expect("progress").insert(progress_name.clone(), (p.roles_done, p.accounts_listed));
+        };
+        let result = self.engine.discover(&target, None, &report).await;
+        self.progress.lock().expect("progress").remove(&name);
+        match result {
+            Ok(_) => {
+                self.set_error(&name, None);
+                Ok(())
+            }
+            Err(e) => {
+                self.set_error(&name, Some(e.to_string()));
+                Err(e.into())
+            }
+        }
+    }
+
+    fn used(&self, role: &RoleRef) {
+        {
+            let mut prefs = self.prefs.lock().expect("prefs");
+            prefs.recent.retain(|r| r != role);
+            prefs.recent.insert(0, role.clone());
+            prefs.recent.truncate(10);
+        }
+        self.save_prefs();
+    }
+
+    /// A role's console link (a credential: it goes to the browser or the clipboard only).
+    pub async fn console_url(&self, role: &RoleRef) -> Result<Secret, CmdError> {
+        let target = self.target(&role.session)?;
+        let config = self.engine.load_config()?;
+        let region = config
+            .profiles
+            .iter()
+            .find(|p| p.account_id.as_deref() == Some(role.account_id.as_str()) && p.role_name.as_deref() == Some(role.role_name.as_str()) && config.target_of(p).as_ref() == Some(&target))
+            .and_then(|p| p.region.clone());
+        let url = self.engine.console_url(&target, &role.account_id, &role.role_name, &ConsoleOptions { region, ..ConsoleOptions::default() }).await?;
+        self.used(role);
+        Ok(url)
+    }
+
+    /// Opens a role's console in the session's browser.
+    pub async fn open_console(&self, role: &RoleRef) -> Result<(), CmdError> {
+        let url = self.console_url(role).await?;
+        let target = self.target(&role.session)?;
+        Ok(self.engine.open_for_session(&target, &url)?)
+    }
+
+    /// A role's credentials as shell exports (for the clipboard).
+    pub async fn credentials_exports(&self, role: &RoleRef) -> Result<Secret, CmdError> {
+        let target = self.target(&role.session)?;
+        let creds = self.engine.role_credentials(&target, &role.account_id, &role.role_name).await?;
+        self.used(role);
+        Ok(Secret::new(ssotray_core::credentials::shell_exports(&creds)))
+    }
+
+    /// The profile name of a role: an existing profile for it, else the generated name.
+    pub fn profile_name(&self, role: &RoleRef) -> Result<String, CmdError> {
+        let target = self.target(&role.session)?;
+        let config = self.engine.load_config()?;
+        let existing = config.profiles.iter().find(|p| {
+            p.account_id.as_deref() == Some(role.account_id.as_str()) && p.role_name.as_deref() == Some(role.role_name.as_str()) && config.target_of(p).as_ref() == Some(&target)
+        });
+        Ok(match existing {
+            Some(p) => p.name.clone(),
+            None => ssotray_core::profiles::fill_template(ssotray_core::profiles::DEFAULT_TEMPLATE, &role.session, &role.account_id, &role.account_name, &role.role_name),
+        })
+    }
+
+    /// Adds or removes a favorite.
+    pub fn toggle_favorite(&self, role: &RoleRef) {
+        {
+            let mut prefs = self.prefs.lock().expect("prefs");
+            if prefs.favorites.contains(role) {
+                prefs.favorites.retain(|r| r != role);
+            } else {
+                prefs.favorites.push(role.clone());
+            }
+        }
+        self.save_prefs();
+    }
+
+    /// Opens the page of a pending device-code login in the browser.
+    pub fn open_login_page(&self, session: &str) -> Result<(), CmdError> {
+        let uri = match self.pending.lock().expect("pending").get(session) {
+            Some(Pending::DeviceCode { verification_uri, .. }) => verification_uri.clone(),
+            _ => return Err(CmdError::msg("no device-code login is waiting")),
+        };
+        Ok(self.engine.context().browser.open(&uri).map_err(EngineError::Browser)?)
+    }
+}
+

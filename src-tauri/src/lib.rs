@@ -1,0 +1,150 @@
+//! ssotray-app: the Tauri 2 tray shell over ssotray-core. It only knows Tauri: the tray and its
+//! menu, the window, commands, notifications' actions. Everything else is the core's.
+
+mod app;
+mod commands;
+mod demo;
+pub mod menu;
+mod tray;
+
+use app::App;
+use ssotray_core::keeper::{Action, Keeper};
+use ssotray_core::{Context, Engine};
+use std::sync::Arc;
+use tauri::tray::TrayIconBuilder;
+use tauri::{Manager, RunEvent};
+
+/// Runs the app (`--demo`: against the built-in simulator in a throwaway home).
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SSOTRAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
+        .init();
+    let demo_mode = std::env::args().any(|a| a == "--demo");
+    // `--open`: show the window at start (the tray alone otherwise).
+    let open_window = std::env::args().any(|a| a == "--open");
+
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_window(app, "sessions")))
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .manage(tray::LastMenu::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::get_state,
+            commands::login,
+            commands::cancel_login,
+            commands::logout,
+            commands::renew,
+            commands::refresh_accounts,
+            commands::open_console,
+            commands::copy_console_url,
+            commands::copy_credentials,
+            commands::copy_profile_name,
+            commands::copy_text,
+            commands::toggle_favorite,
+            commands::get_settings,
+            commands::save_settings,
+            commands::add_identity_center,
+            commands::generate_profiles,
+            commands::open_login_page,
+        ])
+        .setup(move |tauri_app| {
+            let handle = tauri_app.handle().clone();
+            let (context, demo) = if demo_mode {
+                let demo = tauri::async_runtime::block_on(demo::Demo::start())?;
+                (demo.context(), Some(demo))
+            } else {
+                (Context::real(), None)
+            };
+            let engine = Engine::new(context);
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let notifier: Arc<dyn ssotray_core::keeper::Notifier> = Arc::new(ssotray_core::desktop_notify::DesktopNotifier::new(tx).opening_on_click());
+            let keeper = Arc::new(Keeper::new(engine.clone(), notifier));
+            let app = Arc::new(App::new(engine.clone(), demo.is_some()));
+            tauri_app.manage(app.clone());
+            if let Some(d) = demo {
+                tauri_app.manage(d);
+            }
+
+            let tray = TrayIconBuilder::with_id(tray::TRAY_ID)
+                .icon(tray::icon(menu::IconState::Ok))
+                .tooltip("ssotray")
+                .show_menu_on_left_click(true)
+                .on_menu_event(|app, event| tray::on_menu_event(app, event.id().as_ref()))
+                .build(tauri_app)?;
+            let _ = tray;
+
+            // The keeper: refresh ahead, notify, own logins for every ssotray process.
+            let wake = Arc::new(tokio::sync::Notify::new());
+            {
+                let keeper = keeper.clone();
+                let wake = wake.clone();
+                tauri::async_runtime::spawn(async move { keeper.run(wake, std::future::pending()).await });
+            }
+            if let Some(path) = ssotray_core::owner::socket_path(&engine) {
+                let keeper = keeper.clone();
+                tauri::async_runtime::spawn(async move {
+                    match ssotray_core::owner::bind(&path).await {
+                        Ok(bound) => {
+                            let ssotray_core::owner::Bound { listener, lock } = bound;
+                            let handler: ssotray_core::owner::Handler = Arc::new(move |request| {
+                                let k = keeper.clone();
+                                Box::pin(async move { k.handle(request).await })
+                            });
+                            ssotray_core::owner::serve(listener, handler).await;
+                            drop(lock);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "not owning logins"),
+                    }
+                });
+            }
+            // Notification actions.
+            {
+                let handle = handle.clone();
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    while let Some((session, action)) = rx.recv().await {
+                        let app = app.clone();
+                        let handle = handle.clone();
+                        tauri::async_runtime::spawn(async move {
+                            let result = match action {
+                                Action::Renew => app.renew(&session).await,
+                                Action::Login => app.login(&session, None).await,
+                                Action::Open => {
+                                    tray::show_window(&handle, "sessions");
+                                    Ok(())
+                                }
+                                Action::Dismiss => Ok(()),
+                            };
+                            if let Err(e) = result {
+                                tracing::warn!(error = ?e, "notification action failed");
+                            }
+                            tray::refresh(&handle).await;
+                        });
+                    }
+                });
+            }
+            if open_window {
+                tray::show_window(&handle, "sessions");
+            }
+            // The menu follows the state (labels count minutes): rebuilt when its text changes.
+            {
+                let handle = handle.clone();
+                tauri::async_runtime::spawn(async move {
+                    loop {
+                        tray::refresh(&handle).await;
+                        tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+                    }
+                });
+            }
+            Ok(())
+        });
+
+    let app = builder.build(tauri::generate_context!()).expect("the app builds");
+    app.run(|_handle, event| {
+        // Closing the window does not quit: the tray stays.
+        if let RunEvent::ExitRequested { code: None, api, .. } = event {
+            api.prevent_exit();
+        }
+    });
+}

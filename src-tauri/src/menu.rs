@@ -1,0 +1,390 @@
+//! The tray menu as data: a pure function of what the app knows, so it is tested as text and
+//! turned into Tauri menu items in one small place (`tray.rs`).
+
+use chrono::{DateTime, Duration, Local, Utc};
+use ssotray_core::discovery::AccountRoles;
+
+/// Accounts shown in a session's submenu before it points to the window's search.
+pub const MAX_ACCOUNTS_IN_MENU: usize = 25;
+
+/// A role of an account of a session.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleRef {
+    /// sso-session.
+    pub session: String,
+    /// Account id.
+    pub account_id: String,
+    /// Account name.
+    pub account_name: String,
+    /// Role name.
+    pub role_name: String,
+}
+
+/// A session as the menu shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionView {
+    /// Name.
+    pub name: String,
+    /// State.
+    pub state: SessionState,
+    /// Known accounts and roles.
+    pub accounts: Vec<AccountRoles>,
+}
+
+/// The user-visible state of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionState {
+    /// No token.
+    LoggedOut,
+    /// Logged in; the portal session is estimated to end at `ends_at`.
+    Active {
+        /// Estimated end (or the token's expiry when nothing better is known).
+        ends_at: DateTime<Utc>,
+    },
+    /// The portal session ended (or the token expired and cannot be refreshed).
+    Ended {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A login is in progress.
+    LoggingIn,
+}
+
+/// What the menu is made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MenuInput {
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// Sessions in config order.
+    pub sessions: Vec<SessionView>,
+    /// Favorite roles.
+    pub favorites: Vec<RoleRef>,
+    /// Recently used roles (newest first).
+    pub recent: Vec<RoleRef>,
+    /// The first notification lead time: a session ending sooner turns the icon amber.
+    pub warn_within: Duration,
+}
+
+/// What a menu item does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemId {
+    /// Log in to a session.
+    Login(String),
+    /// Renew a session (log out, log in).
+    Renew(String),
+    /// Log out.
+    Logout(String),
+    /// Open a role's console.
+    OpenConsole(RoleRef),
+    /// Copy a role's console URL.
+    CopyConsoleUrl(RoleRef),
+    /// Copy a role's credentials as shell exports.
+    CopyCredentials(RoleRef),
+    /// Copy a role's profile name.
+    CopyProfileName(RoleRef),
+    /// Open the window on the accounts search of a session.
+    Search(String),
+    /// Open the window.
+    Open,
+    /// Open the settings.
+    Settings,
+    /// Quit.
+    Quit,
+}
+
+impl ItemId {
+    /// The id string Tauri carries.
+    pub fn encode(&self) -> String {
+        let role = |kind: &str, r: &RoleRef| format!("{kind}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}", r.session, r.account_id, r.account_name, r.role_name);
+        match self {
+            ItemId::Login(s) => format!("login\u{1f}{s}"),
+            ItemId::Renew(s) => format!("renew\u{1f}{s}"),
+            ItemId::Logout(s) => format!("logout\u{1f}{s}"),
+            ItemId::OpenConsole(r) => role("console", r),
+            ItemId::CopyConsoleUrl(r) => role("url", r),
+            ItemId::CopyCredentials(r) => role("creds", r),
+            ItemId::CopyProfileName(r) => role("profile", r),
+            ItemId::Search(s) => format!("search\u{1f}{s}"),
+            ItemId::Open => "open".into(),
+            ItemId::Settings => "settings".into(),
+            ItemId::Quit => "quit".into(),
+        }
+    }
+
+    /// Parses an id string.
+    pub fn decode(id: &str) -> Option<ItemId> {
+        let parts: Vec<&str> = id.split('\u{1f}').collect();
+        let role = || -> Option<RoleRef> {
+            Some(RoleRef { session: parts.get(1)?.to_string(), account_id: parts.get(2)?.to_string(), account_name: parts.get(3)?.to_string(), role_name: parts.get(4)?.to_string() })
+        };
+        Some(match parts.first()? {
+            &"login" => ItemId::Login(parts.get(1)?.to_string()),
+            &"renew" => ItemId::Renew(parts.get(1)?.to_string()),
+            &"logout" => ItemId::Logout(parts.get(1)?.to_string()),
+            &"console" => ItemId::OpenConsole(role()?),
+            &"url" => ItemId::CopyConsoleUrl(role()?),
+            &"creds" => ItemId::CopyCredentials(role()?),
+            &"profile" => ItemId::CopyProfileName(role()?),
+            &"search" => ItemId::Search(parts.get(1)?.to_string()),
+            &"open" => ItemId::Open,
+            &"settings" => ItemId::Settings,
+            &"quit" => ItemId::Quit,
+            _ => return None,
+        })
+    }
+}
+
+/// One entry of the menu.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    /// A clickable item (`None`: a disabled label).
+    Item {
+        /// What it does.
+        id: Option<ItemId>,
+        /// Text.
+        label: String,
+    },
+    /// A separator.
+    Separator,
+    /// A submenu.
+    Submenu {
+        /// Text.
+        label: String,
+        /// Entries.
+        entries: Vec<Entry>,
+    },
+}
+
+fn item(id: ItemId, label: impl Into<String>) -> Entry {
+    Entry::Item { id: Some(id), label: label.into() }
+}
+
+fn label(text: impl Into<String>) -> Entry {
+    Entry::Item { id: None, label: text.into() }
+}
+
+/// "6 h 12 min", "45 min", "less than a minute".
+pub fn duration_text(d: Duration) -> String {
+    let minutes = d.num_minutes();
+    match (minutes / 60, minutes % 60) {
+        (_, _) if d < Duration::minutes(1) => "less than a minute".into(),
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// The headline of a session.
+pub fn session_label(s: &SessionView, now: DateTime<Utc>) -> String {
+    match &s.state {
+        SessionState::LoggedOut => format!("{} — logged out", s.name),
+        SessionState::LoggingIn => format!("{} — logging in…", s.name),
+        SessionState::Active { ends_at } => format!("{} — {} left", s.name, duration_text(*ends_at - now)),
+        SessionState::Ended { at } => format!("{} — ended at {}", s.name, at.with_timezone(&Local).format("%H:%M")),
+    }
+}
+
+fn role_entries(r: &RoleRef) -> Vec<Entry> {
+    vec![
+        item(ItemId::OpenConsole(r.clone()), "Open console"),
+        item(ItemId::CopyConsoleUrl(r.clone()), "Copy console URL"),
+        item(ItemId::CopyCredentials(r.clone()), "Copy credentials as shell exports"),
+        item(ItemId::CopyProfileName(r.clone()), "Copy profile name"),
+    ]
+}
+
+/// The menu.
+pub fn menu_model(input: &MenuInput) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let quick: Vec<(&str, &RoleRef)> = input
+        .favorites
+        .iter()
+        .map(|r| ("★", r))
+        .chain(input.recent.iter().filter(|r| !input.favorites.contains(r)).take(5).map(|r| ("↺", r)))
+        .collect();
+    for (mark, r) in &quick {
+        out.push(item(ItemId::OpenConsole((*r).clone()), format!("{mark} {} / {}", r.account_name, r.role_name)));
+    }
+    if !quick.is_empty() {
+        out.push(Entry::Separator);
+    }
+    for s in &input.sessions {
+        out.push(label(session_label(s, input.now)));
+        match s.state {
+            SessionState::LoggedOut | SessionState::Ended { .. } => out.push(item(ItemId::Login(s.name.clone()), "Log in")),
+            SessionState::Active { .. } => {
+                out.push(item(ItemId::Renew(s.name.clone()), "Renew session"));
+                out.push(item(ItemId::Logout(s.name.clone()), "Log out"));
+            }
+            SessionState::LoggingIn => {}
+        }
+        if !s.accounts.is_empty() {
+            let mut accounts: Vec<Entry> = s
+                .accounts
+                .iter()
+                .take(MAX_ACCOUNTS_IN_MENU)
+                .map(|a| Entry::Submenu {
+                    label: format!("{} ({})", a.account_name, a.account_id),
+                    entries: a
+                        .roles
+                        .iter()
+                        .map(|role| {
+                            let r = RoleRef { session: s.name.clone(), account_id: a.account_id.clone(), account_name: a.account_name.clone(), role_name: role.clone() };
+                            Entry::Submenu { label: role.clone(), entries: role_entries(&r) }
+                        })
+                        .collect(),
+                })
+                .collect();
+            if s.accounts.len() > MAX_ACCOUNTS_IN_MENU {
+                accounts.push(Entry::Separator);
+                accounts.push(item(ItemId::Search(s.name.clone()), format!("Search all {} accounts…", s.accounts.len())));
+            }
+            out.push(Entry::Submenu { label: "Accounts".into(), entries: accounts });
+        }
+        out.push(Entry::Separator);
+    }
+    out.push(item(ItemId::Open, "Open ssotray…"));
+    out.push(item(ItemId::Settings, "Settings…"));
+    out.push(item(ItemId::Quit, "Quit"));
+    out
+}
+
+/// The three icon variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IconState {
+    /// Every session fine.
+    Ok,
+    /// Something ends within the first lead time.
+    Warn,
+    /// A session ended or needs a login.
+    Error,
+}
+
+/// Which icon the tray shows.
+pub fn icon_state(input: &MenuInput) -> IconState {
+    let mut state = IconState::Ok;
+    for s in &input.sessions {
+        match s.state {
+            SessionState::Ended { .. } => return IconState::Error,
+            SessionState::Active { ends_at } if ends_at - input.now <= input.warn_within => state = IconState::Warn,
+            _ => {}
+        }
+    }
+    state
+}
+
+/// The menu as indented text, for tests and the saved "menu state".
+pub fn render(entries: &[Entry]) -> String {
+    fn walk(entries: &[Entry], depth: usize, out: &mut String) {
+        for e in entries {
+            let pad = "  ".repeat(depth);
+            match e {
+                Entry::Item { id: Some(_), label } => out.push_str(&format!("{pad}{label}\n")),
+                Entry::Item { id: None, label } => out.push_str(&format!("{pad}[{label}]\n")),
+                Entry::Separator => out.push_str(&format!("{pad}---\n")),
+                Entry::Submenu { label, entries } => {
+                    out.push_str(&format!("{pad}{label} >\n"));
+                    walk(entries, depth + 1, out);
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(entries, 0, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap()
+    }
+
+    fn acct(id: &str, name: &str, roles: &[&str]) -> AccountRoles {
+        AccountRoles { account_id: id.into(), account_name: name.into(), email_address: None, roles: roles.iter().map(|r| r.to_string()).collect() }
+    }
+
+    fn input() -> MenuInput {
+        MenuInput {
+            now: now(),
+            sessions: vec![
+                SessionView { name: "my-sso".into(), state: SessionState::Active { ends_at: now() + Duration::minutes(372) }, accounts: vec![acct("111111111111", "dev", &["Admin", "ReadOnly"])] },
+                SessionView { name: "other".into(), state: SessionState::LoggedOut, accounts: vec![] },
+            ],
+            favorites: vec![RoleRef { session: "my-sso".into(), account_id: "111111111111".into(), account_name: "dev".into(), role_name: "Admin".into() }],
+            recent: vec![],
+            warn_within: Duration::minutes(30),
+        }
+    }
+
+    #[test]
+    fn snapshot_of_a_typical_menu() {
+        let expected = "\
+★ dev / Admin
+---
+[my-sso — 6 h 12 min left]
+Renew session
+Log out
+Accounts >
+  dev (111111111111) >
+    Admin >
+      Open console
+      Copy console URL
+      Copy credentials as shell exports
+      Copy profile name
+    ReadOnly >
+      Open console
+      Copy console URL
+      Copy credentials as shell exports
+      Copy profile name
+---
+[other — logged out]
+Log in
+---
+Open ssotray…
+Settings…
+Quit
+";
+        assert_eq!(render(&menu_model(&input())), expected);
+        assert_eq!(icon_state(&input()), IconState::Ok);
+    }
+
+    #[test]
+    fn icon_and_labels_follow_the_state() {
+        let mut i = input();
+        i.sessions[0].state = SessionState::Active { ends_at: now() + Duration::minutes(20) };
+        assert_eq!(icon_state(&i), IconState::Warn);
+        assert!(render(&menu_model(&i)).contains("[my-sso — 20 min left]"));
+        i.sessions[0].state = SessionState::Ended { at: now() };
+        assert_eq!(icon_state(&i), IconState::Error);
+        let text = render(&menu_model(&i));
+        assert!(text.contains("[my-sso — ended at ") && text.contains("]\nLog in\n"), "{text}");
+    }
+
+    #[test]
+    fn large_orgs_are_capped_and_point_to_search() {
+        let mut i = input();
+        i.sessions[0].accounts = (0..1000).map(|n| acct(&format!("{:012}", n), &format!("a{n:04}"), &["R"])).collect();
+        let text = render(&menu_model(&i));
+        assert_eq!(text.matches("  a0").count(), MAX_ACCOUNTS_IN_MENU);
+        assert!(text.contains("  Search all 1000 accounts…\n"));
+    }
+
+    #[test]
+    fn ids_round_trip() {
+        for id in menu_model(&input()).iter().flat_map(|e| match e {
+            Entry::Item { id: Some(id), .. } => vec![id.clone()],
+            _ => vec![],
+        }) {
+            assert_eq!(ItemId::decode(&id.encode()), Some(id));
+        }
+        let r = input().favorites[0].clone();
+        assert_eq!(ItemId::decode(&ItemId::CopyCredentials(r.clone()).encode()), Some(ItemId::CopyCredentials(r)));
+        assert_eq!(duration_text(Duration::seconds(30)), "less than a minute");
+        assert_eq!(duration_text(Duration::minutes(120)), "2 h");
+    }
+}

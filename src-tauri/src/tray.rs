@@ -1,0 +1,139 @@
+//! The tray icon and its menu: the model from `menu.rs` turned into Tauri items, clicks turned
+//! into app actions, the icon turned to the state's variant, and the clipboard.
+
+use crate::app::{App, CmdError};
+use crate::menu::{icon_state, menu_model, render, Entry, IconState, ItemId};
+use std::sync::{Arc, Mutex};
+use tauri::image::Image;
+use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
+use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri_plugin_clipboard_manager::ClipboardExt as _;
+
+/// The tray icon's id.
+pub const TRAY_ID: &str = "ssotray";
+
+/// The menu text last built, so the menu is rebuilt only when it changes.
+#[derive(Default)]
+pub struct LastMenu(pub Mutex<String>);
+
+/// The icon of a state.
+pub fn icon(state: IconState) -> Image<'static> {
+    let bytes: &'static [u8] = match state {
+        IconState::Ok => include_bytes!("../../icons/tray-ok.png"),
+        IconState::Warn => include_bytes!("../../icons/tray-warn.png"),
+        IconState::Error => include_bytes!("../../icons/tray-error.png"),
+    };
+    Image::from_bytes(bytes).expect("the tray icons are valid PNGs")
+}
+
+fn build<R: Runtime>(app: &AppHandle<R>, entries: &[Entry]) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {
+    let mut items: Vec<Box<dyn IsMenuItem<R>>> = Vec::new();
+    for e in entries {
+        match e {
+            Entry::Item { id: Some(id), label } => items.push(Box::new(MenuItem::with_id(app, id.encode(), label, true, None::<&str>)?)),
+            Entry::Item { id: None, label } => items.push(Box::new(MenuItem::new(app, label, false, None::<&str>)?)),
+            Entry::Separator => items.push(Box::new(PredefinedMenuItem::separator(app)?)),
+            Entry::Submenu { label, entries } => {
+                let children = build(app, entries)?;
+                let refs: Vec<&dyn IsMenuItem<R>> = children.iter().map(|c| c.as_ref()).collect();
+                items.push(Box::new(Submenu::with_items(app, label, true, &refs)?));
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// Builds the Tauri menu of a model.
+pub fn menu<R: Runtime>(app: &AppHandle<R>, entries: &[Entry]) -> tauri::Result<Menu<R>> {
+    let items = build(app, entries)?;
+    let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|c| c.as_ref()).collect();
+    Menu::with_items(app, &refs)
+}
+
+/// Rebuilds the menu (when its text changed) and sets the icon.
+pub async fn refresh(handle: &AppHandle) {
+    let app = handle.state::<Arc<App>>().inner().clone();
+    let input = app.menu_input().await;
+    let entries = menu_model(&input);
+    let text = render(&entries);
+    let Some(tray) = handle.tray_by_id(TRAY_ID) else { return };
+    let _ = tray.set_icon(Some(icon(icon_state(&input))));
+    let last = handle.state::<LastMenu>();
+    let mut last = last.0.lock().expect("last menu");
+    if *last != text {
+        if let Ok(m) = menu(handle, &entries) {
+            let _ = tray.set_menu(Some(m));
+            *last = text;
+        }
+    }
+}
+
+/// Shows the window on a view (`sessions`, `accounts`, `settings`, `add`), creating it if needed.
+pub fn show_window(handle: &AppHandle, view: &str) {
+    if let Some(w) = handle.get_webview_window("main") {
+        let _ = w.eval(format!("location.hash = {:?}", view));
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+        return;
+    }
+    let url = WebviewUrl::App(format!("index.html#{view}").into());
+    if let Err(e) = WebviewWindowBuilder::new(handle, "main", url).title("ssotray").inner_size(980.0, 700.0).build() {
+        tracing::warn!(error = %e, "cannot open the window");
+    }
+}
+
+/// Copies text the user asked for.
+pub fn copy_text(handle: &AppHandle, text: String) -> Result<(), CmdError> {
+    handle.clipboard().write_text(text).map_err(|e| CmdError::msg(format!("cannot use the clipboard: {e}")))
+}
+
+/// Copies a credential, and clears it from the clipboard after 60 s if it is still there.
+pub fn copy_secret(handle: &AppHandle, text: String) -> Result<(), CmdError> {
+    copy_text(handle, text.clone())?;
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        if handle.clipboard().read_text().ok().as_deref() == Some(text.as_str()) {
+            let _ = handle.clipboard().write_text(String::new());
+        }
+    });
+    Ok(())
+}
+
+/// Carries out a menu click.
+pub fn on_menu_event(handle: &AppHandle, id: &str) {
+    let Some(item) = ItemId::decode(id) else { return };
+    let app = handle.state::<Arc<App>>().inner().clone();
+    let handle = handle.clone();
+    match item {
+        ItemId::Quit => handle.exit(0),
+        ItemId::Open => show_window(&handle, "sessions"),
+        ItemId::Settings => show_window(&handle, "settings"),
+        ItemId::Search(_) => show_window(&handle, "accounts"),
+        other => {
+            tauri::async_runtime::spawn(async move {
+                let result = match &other {
+                    ItemId::Login(s) => app.login(s, None).await,
+                    ItemId::Renew(s) => app.renew(s).await,
+                    ItemId::Logout(s) => app.logout(s).await.map(|_| ()),
+                    ItemId::OpenConsole(r) => app.open_console(r).await,
+                    ItemId::CopyConsoleUrl(r) => match app.console_url(r).await {
+                        Ok(url) => copy_secret(&handle, url.expose().to_string()),
+                        Err(e) => Err(e),
+                    },
+                    ItemId::CopyCredentials(r) => match app.credentials_exports(r).await {
+                        Ok(t) => copy_secret(&handle, t.expose().to_string()),
+                        Err(e) => Err(e),
+                    },
+                    ItemId::CopyProfileName(r) => app.profile_name(r).and_then(|n| copy_text(&handle, n)),
+                    _ => Ok(()),
+                };
+                if let Err(e) = result {
+                    tracing::warn!(error = ?e, "menu action failed");
+                }
+                refresh(&handle).await;
+            });
+        }
+    }
+}

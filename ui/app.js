@@ -1,0 +1,257 @@
+// @ts-check
+// The ssotray window: sessions with live countdowns, accounts and roles with instant search,
+// settings, and adding an Identity Center. All calls go through ipc.js.
+import { ipc } from './ipc.js';
+
+/** @typedef {import('./ipc.js').StateDto} StateDto */
+/** @typedef {import('./ipc.js').RoleRef} RoleRef */
+
+const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
+
+/** @type {StateDto | null} */
+let state = null;
+/** @type {{role: RoleRef, text: string}[]} */
+let index = [];
+let indexKey = '';
+
+function toast(/** @type {string} */ text) {
+  $('#toast').textContent = text;
+  setTimeout(() => { if ($('#toast').textContent === text) $('#toast').textContent = ''; }, 4000);
+}
+
+async function act(/** @type {() => Promise<unknown>} */ f, /** @type {string} */ done = '') {
+  try {
+    await f();
+    if (done) toast(done);
+  } catch (e) {
+    toast(/** @type {any} */ (e).message || String(e));
+  }
+  await refresh();
+}
+
+/** "6 h 12 min", "12 min 05 s" */
+function left(/** @type {number} */ ms) {
+  if (ms <= 0) return 'expired';
+  const s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  return h > 0 ? `${h} h ${m} min` : `${m} min ${String(sec).padStart(2, '0')} s`;
+}
+
+function el(/** @type {string} */ tag, /** @type {Record<string, string>} */ attrs = {}, /** @type {(Node|string)[]} */ children = []) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function button(/** @type {string} */ text, /** @type {string} */ cls, /** @type {() => void} */ onClick) {
+  const b = el('button', { class: cls }, [text]);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function renderSessions() {
+  if (!state) return;
+  $('#demo-badge').hidden = !state.demo;
+  $('#problems').replaceChildren(...state.configProblems.map((p) => el('p', { class: 'error' }, [`~/.aws/config: ${p}`])));
+  const now = Date.now();
+  const cards = state.sessions.map((s) => {
+    const card = el('div', { class: 'card session', id: `session-${s.name.replace(/[^A-Za-z0-9_-]/g, '_')}` });
+    card.append(el('h2', {}, [s.name + (s.legacy ? ' (legacy profile)' : '')]), el('p', { class: 'start-url' }, [`${s.startUrl} · ${s.region}`]));
+    const status = el('p', { class: 'status' });
+    if (s.pending) {
+      if (s.pending.kind === 'device-code') {
+        const code = s.pending.userCode;
+        status.append(`Waiting for approval: open ${s.pending.verificationUri} and confirm the code `, el('span', { class: 'code user-code' }, [code]), ' ',
+          button('Copy code', 'copy-code', () => act(() => ipc.copyText(code), 'Code copied')),
+          button('Open the page', 'open-page', () => act(() => ipc.openLoginPage(s.name))));
+      } else {
+        status.append('Waiting for the browser sign-in…');
+      }
+    } else if (s.endedAt) {
+      status.append(el('span', { class: 'state-bad' }, [`Session ended at ${new Date(s.endedAt).toLocaleTimeString()}`]));
+    } else if (s.state === 'valid' && s.expiresAt) {
+      const access = new Date(s.expiresAt).getTime() - now;
+      status.append(el('span', { class: 'state-ok access-left' }, [`Access token: ${left(access)} left`]));
+      if (s.sessionEnd) {
+        const end = new Date(s.sessionEnd.at).getTime();
+        const source = { learned: 'learned from your last session', configured: 'your setting', assumed: 'assuming 8 h', 'token-expiry': 'token expiry' }[s.sessionEnd.source];
+        const cls = end - now < 30 * 60 * 1000 ? 'state-warn' : 'state-ok';
+        status.append(' · ', el('span', { class: `${cls} session-left` }, [`Session: ${left(end - now)} left (ends ~${new Date(end).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}, ${source})`]));
+      }
+    } else if (s.state === 'expired') {
+      status.append(el('span', { class: 'state-warn' }, [s.canRefresh ? 'Access token expired; refreshing…' : 'Access token expired: log in again']));
+    } else if (s.state === 'unreadable') {
+      status.append(el('span', { class: 'state-bad' }, [`Token file unreadable (${s.reason}); move it away and log in again`]));
+    } else {
+      status.append(el('span', { class: 'state-bad' }, ['Logged out']));
+    }
+    card.append(status);
+    if (s.error) card.append(el('p', { class: 'error' }, [s.error]));
+    const buttons = el('p', { class: 'actions' });
+    const loggedIn = s.state === 'valid' && !s.endedAt;
+    if (!s.pending) {
+      if (!loggedIn) {
+        buttons.append(button('Log in', 'login', () => act(() => ipc.login(s.name))));
+        buttons.append(button('Log in with a device code', 'login-device', () => act(() => ipc.login(s.name, 'device-code'))));
+      } else {
+        buttons.append(button('Renew session', 'renew', () => act(() => ipc.renew(s.name))));
+        buttons.append(button('Log out', 'logout', () => act(() => ipc.logout(s.name), 'Logged out')));
+      }
+    }
+    card.append(buttons);
+    return card;
+  });
+  $('#sessions').replaceChildren(...(cards.length ? cards : [el('p', {}, ['No sso-sessions yet: add one under “Add Identity Center”.'])]));
+}
+
+function roleRow(/** @type {RoleRef} */ role, /** @type {boolean} */ favorite) {
+  const row = el('tr', { class: 'role-row' });
+  row.append(
+    el('td', {}, [button(favorite ? '★' : '☆', 'favorite', () => act(() => ipc.toggleFavorite(role)))]),
+    el('td', { class: 'account' }, [`${role.accountName} (${role.accountId})`]),
+    el('td', { class: 'role' }, [role.roleName]),
+    el('td', {}, [
+      button('Open console', 'open-console', () => act(() => ipc.openConsole(role), 'Console opened')),
+      button('Copy URL', 'copy-url', () => act(() => ipc.copyConsoleUrl(role), 'Console URL copied (cleared in 60 s)')),
+      button('Copy credentials', 'copy-creds', () => act(() => ipc.copyCredentials(role), 'Credentials copied (cleared in 60 s)')),
+      button('Copy profile', 'copy-profile', () => act(() => ipc.copyProfileName(role), 'Profile name copied')),
+    ]),
+  );
+  return row;
+}
+
+function rebuildIndex() {
+  if (!state) return;
+  const key = state.sessions.map((s) => `${s.name}:${s.fetchedAt}`).join('|');
+  if (key === indexKey) return;
+  indexKey = key;
+  index = [];
+  for (const s of state.sessions) {
+    for (const a of s.accounts) {
+      for (const r of a.roles) {
+        const role = { session: s.name, accountId: a.accountId, accountName: a.accountName, roleName: r };
+        index.push({ role, text: `${s.name} ${a.accountName} ${a.accountId} ${r}`.toLowerCase() });
+      }
+    }
+  }
+}
+
+const MAX_ROWS = 200;
+function renderAccounts() {
+  if (!state) return;
+  rebuildIndex();
+  const select = /** @type {HTMLSelectElement} */ ($('#accounts-session'));
+  const names = state.sessions.filter((s) => !s.legacy).map((s) => s.name);
+  if (select.options.length !== names.length) select.replaceChildren(...names.map((n) => el('option', { value: n }, [n])));
+  const current = state.sessions.find((s) => s.name === select.value);
+  $('#accounts-info').textContent = current
+    ? current.progress ? `Listing roles: ${current.progress[0]} of ${current.progress[1]} accounts…`
+      : current.fetchedAt ? `Last refreshed ${new Date(current.fetchedAt).toLocaleTimeString()}` : 'Not listed yet'
+    : '';
+  const isFavorite = (/** @type {RoleRef} */ r) => state?.favorites.some((f) => f.session === r.session && f.accountId === r.accountId && f.roleName === r.roleName) ?? false;
+  $('#favorites').replaceChildren(...(state.favorites.length ? [el('h2', {}, ['Favorites']), el('table', {}, [el('tbody', {}, state.favorites.map((r) => roleRow(r, true)))])] : []));
+  const words = (/** @type {HTMLInputElement} */ ($('#search'))).value.toLowerCase().split(/\s+/).filter(Boolean);
+  const matches = [];
+  for (const entry of index) {
+    if (words.every((w) => entry.text.includes(w))) {
+      matches.push(entry.role);
+      if (matches.length > MAX_ROWS) break;
+    }
+  }
+  $('#roles tbody').replaceChildren(...matches.slice(0, MAX_ROWS).map((r) => roleRow(r, isFavorite(r))));
+  $('#roles-more').textContent = matches.length > MAX_ROWS ? `Showing the first ${MAX_ROWS}: type more to narrow it down.` : `${matches.length} role(s)`;
+}
+
+async function loadSettings() {
+  const s = await ipc.getSettings();
+  (/** @type {HTMLInputElement} */ ($('#lead-times'))).value = s.leadTimesMinutes.join(', ');
+  (/** @type {HTMLInputElement} */ ($('#autostart'))).checked = s.autostart;
+  $('#session-settings').replaceChildren(...s.sessions.map((x) => {
+    const f = el('fieldset', { 'data-session': x.name }, [el('legend', {}, [x.name])]);
+    f.innerHTML += `
+      <label>Portal session length (hours; empty: learned, else 8) <input name="length" value="${x.sessionLengthHours ?? ''}"></label>
+      <label>Login flow <select name="flow"><option value="">browser (default)</option><option value="device-code">device code</option></select></label>
+      <label>Console links <select name="link"><option value="federation">federation</option><option value="portal">portal link</option></select></label>
+      <label>Console session (minutes, 15 to 720) <input name="duration" value="${Math.round(x.consoleSessionDuration / 60)}"></label>
+      <label>Browser command for this session's consoles <input name="browser"></label>
+      <label><input type="checkbox" name="keychain"> Keep the refresh token in the OS keychain</label>`;
+    /** @type {HTMLSelectElement} */ (f.querySelector('[name=flow]')).value = x.loginFlow ?? '';
+    /** @type {HTMLSelectElement} */ (f.querySelector('[name=link]')).value = x.consoleLink;
+    /** @type {HTMLInputElement} */ (f.querySelector('[name=browser]')).value = x.browser ?? '';
+    /** @type {HTMLInputElement} */ (f.querySelector('[name=keychain]')).checked = x.keychain;
+    return f;
+  }));
+}
+
+async function saveSettings(/** @type {Event} */ ev) {
+  ev.preventDefault();
+  const leads = (/** @type {HTMLInputElement} */ ($('#lead-times'))).value.split(',').map((x) => parseInt(x, 10)).filter((x) => x > 0);
+  const sessions = [...document.querySelectorAll('#session-settings fieldset')].map((f) => {
+    const v = (/** @type {string} */ n) => /** @type {HTMLInputElement} */ (f.querySelector(`[name=${n}]`)).value;
+    const length = parseFloat(v('length'));
+    return {
+      name: /** @type {HTMLElement} */ (f).dataset.session ?? '',
+      sessionLengthHours: Number.isFinite(length) ? length : null,
+      loginFlow: v('flow') || null,
+      consoleLink: v('link'),
+      consoleSessionDuration: Math.min(720, Math.max(15, parseInt(v('duration'), 10) || 60)) * 60,
+      browser: v('browser') || null,
+      keychain: /** @type {HTMLInputElement} */ (f.querySelector('[name=keychain]')).checked,
+    };
+  });
+  try {
+    await ipc.saveSettings(/** @type {any} */ ({ leadTimesMinutes: leads, autostart: /** @type {HTMLInputElement} */ ($('#autostart')).checked, sessions }));
+    $('#settings-status').textContent = 'Saved';
+  } catch (e) {
+    $('#settings-status').textContent = /** @type {any} */ (e).message || String(e);
+  }
+}
+
+let added = '';
+async function addIdentityCenter(/** @type {Event} */ ev) {
+  ev.preventDefault();
+  const v = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ ($(id)).value.trim();
+  try {
+    await ipc.addIdentityCenter(v('#add-name'), v('#add-start-url'), v('#add-region'));
+    added = v('#add-name');
+    $('#add-status').textContent = `Added [sso-session ${added}] to ~/.aws/config. Log in, then generate profiles if you like.`;
+    $('#add-next').hidden = false;
+  } catch (e) {
+    toast(/** @type {any} */ (e).message || String(e));
+  }
+  await refresh();
+}
+
+function showView() {
+  const view = (location.hash || '#sessions').slice(1);
+  for (const v of ['sessions', 'accounts', 'settings', 'add']) {
+    $(`#view-${v}`).hidden = v !== view;
+    $(`#nav-${v}`).classList.toggle('active', v === view);
+  }
+  if (view === 'settings') loadSettings().catch((e) => toast(String(e)));
+}
+
+async function refresh() {
+  try {
+    state = await ipc.getState();
+  } catch (e) {
+    toast(String(e));
+    return;
+  }
+  renderSessions();
+  renderAccounts();
+}
+
+window.addEventListener('hashchange', showView);
+$('#search').addEventListener('input', () => renderAccounts());
+$('#accounts-session').addEventListener('change', () => renderAccounts());
+$('#refresh-accounts').addEventListener('click', () => act(() => ipc.refreshAccounts(/** @type {HTMLSelectElement} */ ($('#accounts-session')).value)));
+$('#settings-form').addEventListener('submit', saveSettings);
+$('#add-form').addEventListener('submit', addIdentityCenter);
+$('#add-login').addEventListener('click', () => act(() => ipc.login(added)));
+$('#add-profiles').addEventListener('click', () => act(async () => toast(`${await ipc.generateProfiles(added)} profile(s) written`)));
+showView();
+refresh();
+// Countdowns tick every second; the state is read again every two.
+setInterval(renderSessions, 1000);
+setInterval(refresh, 2000);

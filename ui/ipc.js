@@ -1,0 +1,47 @@
+// @ts-check
+// Every call from the window to ssotray's Rust side, in one typed module. The webview never
+// receives a token, secret, credential or sign-in URL: copying happens in Rust.
+
+/** @typedef {{session: string, accountId: string, accountName: string, roleName: string}} RoleRef */
+/** @typedef {{accountId: string, accountName: string, emailAddress?: string, roles: string[]}} AccountRoles */
+/** @typedef {{kind: 'browser'} | {kind: 'device-code', userCode: string, verificationUri: string}} Pending */
+/** @typedef {{at: string, source: 'configured'|'learned'|'assumed'|'token-expiry', lengthSecs: number}} SessionEnd */
+/** @typedef {{name: string, startUrl: string, region: string, legacy: boolean, state: 'logged-out'|'valid'|'expired'|'unreadable',
+ *   expiresAt?: string, canRefresh?: boolean, reason?: string, sessionEnd?: SessionEnd|null, endedAt?: string|null,
+ *   pending?: Pending|null, error?: string|null, accounts: AccountRoles[], fetchedAt?: string|null, progress?: [number, number]|null}} SessionDto */
+/** @typedef {{now: string, sessions: SessionDto[], favorites: RoleRef[], recent: RoleRef[], configProblems: string[], demo: boolean}} StateDto */
+/** @typedef {{name: string, sessionLengthHours: number|null, loginFlow: 'browser'|'device-code'|null, consoleLink: 'federation'|'portal',
+ *   consoleSessionDuration: number, browser: string|null, keychain: boolean}} SessionSettings */
+/** @typedef {{leadTimesMinutes: number[], autostart: boolean, sessions: SessionSettings[]}} Settings */
+
+/**
+ * @template T
+ * @param {string} cmd
+ * @param {Record<string, unknown>} [args]
+ * @returns {Promise<T>}
+ */
+function invoke(cmd, args = {}) {
+  // Tauri's IPC entry point (withGlobalTauri is off: no global API object is exposed).
+  // @ts-ignore
+  return window.__TAURI_INTERNALS__.invoke(cmd, args);
+}
+
+export const ipc = {
+  /** @returns {Promise<StateDto>} */ getState: () => invoke('get_state'),
+  /** @param {string} session @param {'browser'|'device-code'|null} [flow] */ login: (session, flow = null) => invoke('login', { session, flow }),
+  /** @param {string} session */ logout: (session) => invoke('logout', { session }),
+  /** @param {string} session */ renew: (session) => invoke('renew', { session }),
+  /** @param {string} session */ refreshAccounts: (session) => invoke('refresh_accounts', { session }),
+  /** @param {RoleRef} role */ openConsole: (role) => invoke('open_console', { role }),
+  /** @param {RoleRef} role */ copyConsoleUrl: (role) => invoke('copy_console_url', { role }),
+  /** @param {RoleRef} role */ copyCredentials: (role) => invoke('copy_credentials', { role }),
+  /** @param {RoleRef} role */ copyProfileName: (role) => invoke('copy_profile_name', { role }),
+  /** @param {string} session */ openLoginPage: (session) => invoke('open_login_page', { session }),
+  /** @param {string} text */ copyText: (text) => invoke('copy_text', { text }),
+  /** @param {RoleRef} role */ toggleFavorite: (role) => invoke('toggle_favorite', { role }),
+  /** @returns {Promise<Settings>} */ getSettings: () => invoke('get_settings'),
+  /** @param {Settings} settings */ saveSettings: (settings) => invoke('save_settings', { settings }),
+  /** @param {string} name @param {string} startUrl @param {string} region */
+  addIdentityCenter: (name, startUrl, region) => invoke('add_identity_center', { name, startUrl, region }),
+  /** @param {string} session @returns {Promise<number>} */ generateProfiles: (session) => invoke('generate_profiles', { session }),
+};
