@@ -245,6 +245,15 @@ impl Desktop {
             .spawn()
             .expect("dunst (apt package dunst; scripts/test installs it)");
         children.push(dunst);
+        // The tray host side a desktop panel runs (org.kde.StatusNotifierWatcher).
+        if let Ok(watcher) = Command::new("status-notifier-watcher")
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            children.push(watcher);
+        }
         // Wait until the notification server owns its name on the bus.
         for _ in 0..100 {
             let owned = Command::new("dbus-send")
@@ -258,6 +267,29 @@ impl Desktop {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         Desktop { children, bus: bus_address, display, log, _dir: dir }
+    }
+
+    /// Saves a screenshot of the whole screen.
+    pub fn screenshot(&self, path: &Path) {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let ok = std::process::Command::new("import")
+            .args(["-display", &self.display, "-window", "root", &path.display().to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "screenshot {}", path.display());
+    }
+
+    /// Runs `gdbus` on this bus and returns its output.
+    pub fn gdbus(&self, args: &[&str]) -> String {
+        // `gdbus SUBCOMMAND --address BUS …`
+        let mut all: Vec<&str> = args[..1].to_vec();
+        all.extend(["--address", self.bus.as_str()]);
+        all.extend(&args[1..]);
+        let o = std::process::Command::new("gdbus").args(&all).output().expect("gdbus");
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
     }
 
     /// Environment for a program that should show notifications here.
@@ -320,6 +352,12 @@ impl Desktop {
             .expect("dbus-send");
         assert!(status.success());
     }
+}
+
+/// Where test runs save screenshots and the menu state: `<target dir>/screenshots`.
+pub fn screenshots_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent().and_then(Path::parent).and_then(Path::parent).expect("target dir").join("screenshots")
 }
 
 /// One captured notification.

@@ -2,7 +2,7 @@
 //! session ends, notifies (desktop notifications when a session bus is there, else stderr), and
 //! owns logins for every `ssotray` process through its socket.
 
-use ssotray_core::keeper::{Action, Keeper, KeeperEvent, Notifier};
+use ssotray_core::keeper::{Keeper, KeeperEvent, Notifier};
 use ssotray_core::owner;
 use ssotray_core::{Engine, EngineError};
 use std::sync::Arc;

@@ -6,6 +6,7 @@
 #![allow(missing_docs)] // test helpers shared between modules
 
 mod access;
+mod app;
 mod browser;
 pub mod cli;
 mod keeper;

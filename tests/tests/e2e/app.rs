@@ -1,0 +1,171 @@
+//! The tray app for real: its webview driven through tauri-driver + WebKitWebDriver, its tray
+//! menu driven over D-Bus exactly as a panel does (StatusNotifierItem + com.canonical.dbusmenu),
+//! its notifications captured on a real notification server. Screenshots and the menu state are
+//! saved under `<target>/screenshots`.
+
+use crate::cli::World;
+use ssotray_tests::{bin, count, screenshots_dir, Desktop, SimConfig, CONFIG};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// A `BROWSER` that records every URL and follows sign-in URLs (`/authorize`) like a person
+/// who clicks Allow on an auto-approving Identity Center.
+fn browser_script(dir: &Path) -> (PathBuf, PathBuf) {
+    let log = dir.join("opened.txt");
+    let script = dir.join("browser.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\ncase \"$1\" in *'/authorize?'*) exec curl -fsSL -o /dev/null \"$1\";; esac\n", log.display()),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (script, log)
+}
+
+fn opened(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log).unwrap_or_default().lines().map(str::to_string).collect()
+}
+
+async fn wait_until<F: FnMut() -> bool>(what: &str, secs: u64, mut f: F) {
+    for _ in 0..secs * 10 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn app_env(w: &World, desktop: &Desktop, browser: &Path) -> Vec<(String, String)> {
+    let runtime = w.home.path().join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut env = w.env();
+    env.extend(desktop.env());
+    env.push(("BROWSER".into(), browser.display().to_string()));
+    env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+    env.push(("XDG_CONFIG_HOME".into(), w.home.path().join(".config").display().to_string()));
+    env.push(("XDG_STATE_HOME".into(), w.home.path().join(".local/state").display().to_string()));
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    env
+}
+
+/// The tray item's menu, read over D-Bus as a panel does.
+struct TrayMenu<'a> {
+    desktop: &'a Desktop,
+    bus_name: String,
+    path: String,
+}
+
+impl<'a> TrayMenu<'a> {
+    async fn find(desktop: &'a Desktop) -> TrayMenu<'a> {
+        let mut items = String::new();
+        wait_until("the tray item to register with the StatusNotifierWatcher", 60, || {
+            items = desktop.gdbus(&["call", "--dest", "org.kde.StatusNotifierWatcher", "--object-path", "/StatusNotifierWatcher", "--method", "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems"]);
+            items.contains("':")
+        })
+        .await;
+        let item = items.split('\'').nth(1).unwrap().to_string();
+        let (bus_name, item_path) = match item.split_once('/') {
+            Some((b, p)) => (b.to_string(), format!("/{p}")),
+            None => (item.clone(), String::new()),
+        };
+        let item_path = if item_path.is_empty() {
+            // libayatana registers its bus name only: find the item's object path.
+            let tree = std::process::Command::new("busctl").args([&format!("--address={}", desktop.bus), "tree", "--list", &bus_name]).output().unwrap();
+            String::from_utf8_lossy(&tree.stdout).lines().find(|l| l.contains("NotificationItem/") && !l.ends_with("/Menu")).unwrap_or_default().trim().to_string()
+        } else {
+            item_path
+        };
+        let menu = desktop.gdbus(&["call", "--dest", &bus_name, "--object-path", &item_path, "--method", "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierItem", "Menu"]);
+        let path = menu.split('\'').nth(1).expect("menu path").to_string();
+        TrayMenu { desktop, bus_name, path }
+    }
+
+    /// (id, label) of every item, depth-first, as the layout lists them.
+    fn items(&self) -> Vec<(i32, String)> {
+        let layout = self.desktop.gdbus(&["call", "--dest", &self.bus_name, "--object-path", &self.path, "--method", "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "@as []"]);
+        let mut out = Vec::new();
+        let mut rest = layout.as_str();
+        while let Some(i) = rest.find("'label': <'") {
+            let before = &rest[..i];
+            let id = before.rfind('(').and_then(|p| before[p + 1..].split(',').next()).and_then(|n| n.trim().parse().ok()).unwrap_or(-1);
+            let after = &rest[i + 11..];
+            let end = after.find("'>").unwrap_or(0);
+            out.push((id, after[..end].replace("\\\\", "\\")));
+            rest = &after[end..];
+        }
+        out
+    }
+
+    fn labels(&self) -> Vec<String> {
+        self.items().into_iter().map(|(_, l)| l).collect()
+    }
+
+    fn click(&self, label: &str) {
+        let (id, _) = self.items().into_iter().find(|(_, l)| l == label).unwrap_or_else(|| panic!("no menu item {label:?} in {:?}", self.labels()));
+        let status = std::process::Command::new("dbus-send")
+            .args([&format!("--bus={}", self.desktop.bus), "--print-reply", &format!("--dest={}", self.bus_name), &self.path, "com.canonical.dbusmenu.Event", &format!("int32:{id}"), "string:clicked", "variant:int32:0", "uint32:0"])
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    }
+}
+
+#[tokio::test]
+async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits() {
+    let desktop = Desktop::start();
+    let w = World::new(CONFIG, SimConfig { auto_approve: true, ..SimConfig::default() }).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, log) = browser_script(tmp.path());
+    let mut app = tokio::process::Command::new(bin("ssotray-app"))
+        .env_clear()
+        .envs(app_env(&w, &desktop, &browser))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ssotray-app");
+    let menu = TrayMenu::find(&desktop).await;
+    wait_until("the first menu", 30, || menu.labels().iter().any(|l| l == "my-sso — logged out")).await;
+    let labels = menu.labels();
+    for expected in ["Log in", "Open ssotray…", "Settings…", "Quit"] {
+        assert!(labels.iter().any(|l| l == expected), "{expected} in {labels:?}");
+    }
+
+    // Log in from the menu: the browser sign-in runs, the menu follows.
+    menu.click("Log in");
+    wait_until("the login", 60, || w.home.token_file("my-sso").exists()).await;
+    wait_until("the menu after the login", 60, || menu.labels().iter().any(|l| l.starts_with("my-sso — ") && l.ends_with(" left"))).await;
+    wait_until("the accounts submenu", 60, || menu.labels().iter().any(|l| l == "Open console")).await;
+    let layout = menu.labels().join("\n");
+    assert!(layout.contains("Renew session") && layout.contains("Log out") && layout.contains("dev (111111111111)"), "{layout}");
+    std::fs::create_dir_all(screenshots_dir()).unwrap();
+    std::fs::write(screenshots_dir().join("tray-menu.txt"), &layout).unwrap();
+
+    // Open a console: the first role of the first account.
+    menu.click("Open console");
+    wait_until("the console URL in the browser", 30, || opened(&log).iter().any(|u| u.contains("Action=login"))).await;
+    let url = opened(&log).into_iter().find(|u| u.contains("Action=login")).unwrap();
+    let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(html.contains("<span id=\"account-id\">111111111111</span>") && html.contains("<span id=\"role-name\">AdministratorAccess</span>"), "{html}");
+
+    // Renew: Logout, then a fresh login.
+    let before = w.home.token_json("my-sso");
+    menu.click("Renew session");
+    wait_until("the renewal", 60, || {
+        std::fs::read(w.home.token_file("my-sso")).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).is_some_and(|t| t["accessToken"] != before["accessToken"])
+    })
+    .await;
+    let s = w.stats().await;
+    assert_eq!((count(&s, "Logout"), count(&s, "Authorize")), (1, 2), "{s}");
+
+    menu.click("Quit");
+    let status = tokio::time::timeout(Duration::from_secs(20), app.wait()).await.expect("the app quits").unwrap();
+    assert!(status.success(), "{status:?}");
+}
