@@ -169,3 +169,189 @@ async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits
     let status = tokio::time::timeout(Duration::from_secs(20), app.wait()).await.expect("the app quits").unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// tauri-driver (over WebKitWebDriver) with a WebDriver session in the app's own webview.
+struct Webview {
+    client: fantoccini::Client,
+    _driver: tokio::process::Child,
+}
+
+impl Webview {
+    async fn start(env: &[(String, String)]) -> Webview {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let native = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = tokio::process::Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string(), "--native-driver", "/usr/bin/WebKitWebDriver"])
+            .env_clear()
+            .envs(env.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tauri-driver (scripts/test installs it with cargo install)");
+        let mut caps = serde_json::Map::new();
+        caps.insert("tauri:options".into(), serde_json::json!({"application": bin("ssotray-app"), "args": ["--open"]}));
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..300 {
+            match fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => return Webview { client, _driver: driver },
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("no WebDriver session with the app: {last:?}");
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        for _ in 0..300 {
+            if let Ok(e) = self.client.find(fantoccini::Locator::Css(css)).await {
+                if e.is_displayed().await.unwrap_or(false) {
+                    return e;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no visible {css}");
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap_or_default()
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        for _ in 0..600 {
+            if let Ok(e) = self.client.find(fantoccini::Locator::Css(css)).await {
+                let t = e.text().await.unwrap_or_default();
+                if t.contains(needle) {
+                    return t;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed {needle:?}");
+    }
+
+    async fn no_secrets_on_the_page(&self) {
+        let source = self.client.source().await.unwrap();
+        for secret in ["aoa-", "aor-", "csec-", "SigninToken", "ASIA"] {
+            assert!(!source.contains(secret), "{secret} reached the webview");
+        }
+    }
+}
+
+/// Chromium clicks Allow on the simulator's sign-in page (the user's browser).
+async fn chromium_allows(url: &str) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut driver = tokio::process::Command::new("chromedriver").arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({"args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.path().display())]}),
+    );
+    let mut client = None;
+    for _ in 0..300 {
+        if let Ok(c) = fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+            client = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let c = client.expect("a Chromium session");
+    c.goto(url).await.unwrap();
+    c.find(fantoccini::Locator::Id("allow")).await.unwrap().click().await.unwrap();
+    for _ in 0..100 {
+        if c.source().await.unwrap_or_default().contains("You can close this tab") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = c.close().await;
+    let _ = driver.kill().await;
+}
+
+#[tokio::test]
+async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_console() {
+    let desktop = Desktop::start();
+    // No sso-session yet: the user adds one from the window.
+    let original = "# my config\n[default]\nregion = eu-west-1\n";
+    let w = World::new(original, SimConfig::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("opened.txt");
+    let browser = tmp.path().join("browser.sh");
+    std::fs::write(&browser, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display())).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let shots = screenshots_dir();
+    let view = Webview::start(&app_env(&w, &desktop, &browser)).await;
+
+    // Add an Identity Center.
+    view.click("#nav-add").await;
+    view.type_into("#add-start-url", "https://d-1234567890.awsapps.com/start").await;
+    view.type_into("#add-region", "us-east-1").await;
+    view.type_into("#add-name", "my-sso").await;
+    desktop.screenshot(&shots.join("add-identity-center.png"));
+    view.click("#add-submit").await;
+    view.wait_text("#add-status", "Added [sso-session my-sso]").await;
+    let config = std::fs::read_to_string(w.home.aws().join("config")).unwrap();
+    assert!(config.starts_with(original), "no other byte changed: {config}");
+    assert!(config.contains("\n[sso-session my-sso]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = us-east-1\n"), "{config}");
+
+    // Log in with the browser flow: Chromium clicks Allow on the sign-in page.
+    view.click("#add-login").await;
+    wait_until("the browser to be asked to sign in", 30, || opened(&log).iter().any(|u| u.contains("/authorize?"))).await;
+    let authorize = opened(&log).into_iter().find(|u| u.contains("/authorize?")).unwrap();
+    chromium_allows(&authorize).await;
+    wait_until("the token", 60, || w.home.token_file("my-sso").exists()).await;
+    view.click("#nav-sessions").await;
+    let countdown = view.wait_text("#session-my-sso .access-left", " left").await;
+    assert!(countdown.starts_with("Access token: 59 min") || countdown.starts_with("Access token: 1 h"), "{countdown}");
+    view.wait_text("#session-my-sso .session-left", "assuming 8 h").await;
+    desktop.screenshot(&shots.join("sessions.png"));
+    view.no_secrets_on_the_page().await;
+
+    // Log out, then log in with a device code (approved on the device page).
+    view.click("#session-my-sso .logout").await;
+    view.click("#session-my-sso .login-device").await;
+    let code = view.text("#session-my-sso .user-code").await;
+    assert_eq!(code.len(), 9, "{code}");
+    desktop.screenshot(&shots.join("device-code.png"));
+    let r = reqwest::Client::new().post(format!("{}/device", w.sim.base_url)).form(&[("user_code", code.as_str()), ("decision", "allow")]).send().await.unwrap();
+    assert!(r.status().is_success());
+    view.wait_text("#session-my-sso .access-left", " left").await;
+
+    // Search the roles and open a console.
+    view.click("#nav-accounts").await;
+    view.wait_text("#roles-more", "5 role(s)").await;
+    view.type_into("#search", "prod read").await;
+    view.wait_text("#roles-more", "1 role(s)").await;
+    let row = view.text("#roles tbody tr").await;
+    assert!(row.contains("prod (333333333333)") && row.contains("ReadOnlyAccess"), "{row}");
+    desktop.screenshot(&shots.join("accounts.png"));
+    view.click("#roles tbody tr .open-console").await;
+    wait_until("the console URL", 30, || opened(&log).iter().any(|u| u.contains("Action=login"))).await;
+    let url = opened(&log).into_iter().find(|u| u.contains("Action=login")).unwrap();
+    let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(html.contains("<span id=\"account-id\">333333333333</span>") && html.contains("<span id=\"role-name\">ReadOnlyAccess</span>"), "{html}");
+    view.no_secrets_on_the_page().await;
+
+    view.click("#nav-settings").await;
+    view.find("#session-settings fieldset").await;
+    desktop.screenshot(&shots.join("settings.png"));
+    let _ = view.client.close().await;
+}
