@@ -271,6 +271,8 @@ impl Desktop {
 
     /// Saves a screenshot of the whole screen.
     pub fn screenshot(&self, path: &Path) {
+        // Let the webview finish painting what the test just waited for.
+        std::thread::sleep(std::time::Duration::from_millis(500));
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }

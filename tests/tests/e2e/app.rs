@@ -355,3 +355,69 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     desktop.screenshot(&shots.join("settings.png"));
     let _ = view.client.close().await;
 }
+
+#[tokio::test]
+async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
+    let desktop = Desktop::start();
+    let w = World::new(CONFIG, SimConfig { auto_approve: true, session_ttl: Duration::from_secs(120), ..SimConfig::default() }).await;
+    let settings = w.home.path().join(".config/ssotray/settings.toml");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, "[keeper]\nlead_times = [110]\nrecheck = 1\n\n[sessions.my-sso]\nsession_length = 120\n").unwrap();
+    let o = w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await;
+    assert!(o.status.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let _app = tokio::process::Command::new(bin("ssotray-app"))
+        .env_clear()
+        .envs(app_env(&w, &desktop, &browser))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    wait_until("the notification", 60, || !desktop.notifications().is_empty()).await;
+    let n = desktop.notifications()[0].clone();
+    assert_eq!(n.app, "ssotray");
+    assert_eq!(n.summary, "Session my-sso ends in 2 minutes");
+    // Renew and Dismiss, and a click on the notification itself opens the app.
+    assert_eq!(n.actions, ["renew", "Renew", "dismiss", "Dismiss", "default", "Open ssotray"]);
+    let before = w.home.token_json("my-sso");
+    let id = n.id.expect("notification id");
+    let mut renewed = false;
+    for attempt in 0..100 {
+        if attempt % 10 == 0 && count(&w.stats().await, "Logout") == 0 {
+            desktop.click_action(id, "renew");
+        }
+        let now = std::fs::read(w.home.token_file("my-sso")).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        if count(&w.stats().await, "Logout") == 1 && now.is_some_and(|t| t["accessToken"] != before["accessToken"]) {
+            renewed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(renewed, "Renew from the notification: {}", w.stats().await);
+    assert_eq!(count(&w.stats().await, "Authorize"), 1, "a fresh browser login after the logout");
+}
+
+#[tokio::test]
+async fn a_second_launch_hands_over_to_the_first() {
+    let desktop = Desktop::start();
+    let w = World::new(CONFIG, SimConfig::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let env = app_env(&w, &desktop, &browser);
+    let spawn = || tokio::process::Command::new(bin("ssotray-app")).env_clear().envs(env.clone()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().unwrap();
+    let mut first = spawn();
+    let _menu = TrayMenu::find(&desktop).await;
+    let windows = |desktop: &Desktop| {
+        let o = std::process::Command::new("xdotool").args(["search", "--onlyvisible", "--name", "^ssotray$"]).env("DISPLAY", &desktop.display).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).lines().count()
+    };
+    assert_eq!(windows(&desktop), 0, "the app starts with no window");
+    let mut second = spawn();
+    let status = tokio::time::timeout(Duration::from_secs(30), second.wait()).await.expect("the second launch ends").unwrap();
+    assert!(status.success(), "{status:?}");
+    wait_until("the first instance to show its window", 30, || windows(&desktop) == 1).await;
+    assert!(first.try_wait().unwrap().is_none(), "the first instance keeps running");
+}
