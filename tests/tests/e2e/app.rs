@@ -353,6 +353,13 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     view.click("#nav-settings").await;
     view.find("#session-settings fieldset").await;
     desktop.screenshot(&shots.join("settings.png"));
+    // Start at login, through the autostart plugin: a desktop entry in ~/.config/autostart.
+    view.click("#autostart").await;
+    view.click("#save-settings").await;
+    view.wait_text("#settings-status", "Saved").await;
+    let autostart = w.home.path().join(".config/autostart");
+    let entries: Vec<_> = std::fs::read_dir(&autostart).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    assert!(entries.iter().any(|p| p.extension().is_some_and(|x| x == "desktop")), "{entries:?}");
     let _ = view.client.close().await;
 }
 
@@ -420,4 +427,31 @@ async fn a_second_launch_hands_over_to_the_first() {
     assert!(status.success(), "{status:?}");
     wait_until("the first instance to show its window", 30, || windows(&desktop) == 1).await;
     assert!(first.try_wait().unwrap().is_none(), "the first instance keeps running");
+}
+
+#[tokio::test]
+async fn copied_credentials_leave_the_clipboard_after_a_minute() {
+    let desktop = Desktop::start();
+    let w = World::new(CONFIG, SimConfig { auto_approve: true, ..SimConfig::default() }).await;
+    let o = w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await;
+    assert!(o.status.success());
+    let o = w.ssotray(&["accounts", "--refresh"]).await;
+    assert!(o.status.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let _app = tokio::process::Command::new(bin("ssotray-app")).env_clear().envs(app_env(&w, &desktop, &browser)).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().unwrap();
+    let menu = TrayMenu::find(&desktop).await;
+    wait_until("the accounts in the menu", 60, || menu.labels().iter().any(|l| l == "Copy credentials as shell exports")).await;
+    let clipboard = || {
+        let o = std::process::Command::new("xclip").args(["-o", "-selection", "clipboard"]).env("DISPLAY", &desktop.display).output().expect("xclip (apt package xclip)");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    menu.click("Copy credentials as shell exports");
+    wait_until("the credentials in the clipboard", 30, || clipboard().starts_with("export AWS_ACCESS_KEY_ID='ASIA")).await;
+    tokio::time::sleep(Duration::from_secs(55)).await;
+    assert!(clipboard().starts_with("export AWS_ACCESS_KEY_ID="), "still there before the minute is up");
+    wait_until("the clipboard to be cleared", 20, || clipboard().is_empty()).await;
+    // Something the user copied afterwards is never touched.
+    menu.click("Copy profile name");
+    wait_until("the profile name", 30, || clipboard() == "dev").await;
 }
