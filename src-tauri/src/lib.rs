@@ -66,8 +66,18 @@ pub fn run() {
                 tauri_app.manage(d);
             }
 
+            // A first menu at once: the indicator registers with the panel only once it has one;
+            // the full menu follows as soon as the state is read.
+            let first_menu = tray::menu(&handle, &menu::menu_model(&menu::MenuInput {
+                now: chrono::Utc::now(),
+                sessions: Vec::new(),
+                favorites: Vec::new(),
+                recent: Vec::new(),
+                warn_within: chrono::Duration::zero(),
+            }))?;
             let tray = TrayIconBuilder::with_id(tray::TRAY_ID)
                 .icon(tray::icon(menu::IconState::Ok))
+                .menu(&first_menu)
                 .tooltip("ssotray")
                 .show_menu_on_left_click(true)
                 .on_menu_event(|app, event| tray::on_menu_event(app, event.id().as_ref()))
@@ -127,13 +137,17 @@ pub fn run() {
             if open_window {
                 tray::show_window(&handle, "sessions");
             }
-            // The menu follows the state (labels count minutes): rebuilt when its text changes.
+            // The menu follows the state: its labels count minutes, so it is looked at once a
+            // minute, just after the minute turns, and rebuilt only when its text changed.
+            // (Actions refresh it at once.)
             {
                 let handle = handle.clone();
                 tauri::async_runtime::spawn(async move {
                     loop {
                         tray::refresh(&handle).await;
-                        tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+                        let now = chrono::Utc::now();
+                        let into_minute = now.timestamp_subsec_millis() as u64 + 1000 * (now.timestamp() % 60) as u64;
+                        tokio::time::sleep(std::time::Duration::from_millis(60_000 - into_minute + 50)).await;
                     }
                 });
             }

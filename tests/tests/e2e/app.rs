@@ -455,3 +455,26 @@ async fn copied_credentials_leave_the_clipboard_after_a_minute() {
     menu.click("Copy profile name");
     wait_until("the profile name", 30, || clipboard() == "dev").await;
 }
+
+#[tokio::test]
+async fn the_demo_runs_against_the_built_in_simulator_and_leaves_home_alone() {
+    let desktop = Desktop::start();
+    // The user's own (empty) home: the demo must not write to it.
+    let w = World::new("", SimConfig::default()).await;
+    let before = w.home.snapshot();
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let _app = tokio::process::Command::new(bin("ssotray-app"))
+        .arg("--demo")
+        .env_clear()
+        .envs(app_env(&w, &desktop, &browser))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let menu = TrayMenu::find(&desktop).await;
+    wait_until("the demo session in the menu", 30, || menu.labels().iter().any(|l| l == "demo — logged out")).await;
+    assert_eq!(w.home.snapshot(), before);
+}

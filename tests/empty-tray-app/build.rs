@@ -1,0 +1,4 @@
+//! Tauri's build step (no commands).
+fn main() {
+    tauri_build::build();
+}

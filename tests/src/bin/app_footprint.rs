@@ -1,0 +1,181 @@
+//! The tray app's footprint against an empty Tauri 2 tray app, measured in the same run on a
+//! private headless desktop (Xvfb, D-Bus session, StatusNotifierWatcher): launch to tray
+//! registration, process-tree RSS and private dirty memory after 10 s idle, CPU ticks over a 20 s
+//! idle window, and memory after opening and closing the window. Printed as ratios.
+//! Run with `scripts/bench app` (release builds).
+
+use ssotray_tests::{Desktop, Home, CONFIG};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Every process in the tree rooted at `pid`.
+fn tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for e in dir.flatten() {
+                let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+                let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+                let ppid: u32 = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+                if ppid == parent && !all.contains(&child) {
+                    all.push(child);
+                }
+            }
+        }
+        i += 1;
+    }
+    all
+}
+
+/// (RSS, private dirty) of the tree in KiB, from smaps_rollup.
+fn memory(pid: u32) -> (u64, u64) {
+    let mut rss = 0;
+    let mut dirty = 0;
+    for p in tree(pid) {
+        let text = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).unwrap_or_default();
+        for line in text.lines() {
+            let kb = |l: &str| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            if line.starts_with("Rss:") {
+                rss += kb(line);
+            } else if line.starts_with("Private_Dirty:") {
+                dirty += kb(line);
+            }
+        }
+    }
+    (rss, dirty)
+}
+
+/// User + system clock ticks used by the tree.
+fn ticks(pid: u32) -> u64 {
+    tree(pid)
+        .into_iter()
+        .map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            let after = stat.rsplit_once(')').map(|x| x.1.to_string()).unwrap_or_default();
+            let f: Vec<u64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+            f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
+        })
+        .sum()
+}
+
+fn registered(desktop: &Desktop) -> bool {
+    desktop
+        .gdbus(&["call", "--dest", "org.kde.StatusNotifierWatcher", "--object-path", "/StatusNotifierWatcher", "--method", "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems"])
+        .contains("':")
+}
+
+struct Run {
+    child: std::process::Child,
+    launch: Duration,
+}
+
+fn launch(desktop: &Desktop, program: &Path, env: &[(String, String)]) -> Run {
+    let started = Instant::now();
+    let child = std::process::Command::new(program).env_clear().envs(env.iter().cloned()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("app");
+    while !registered(desktop) {
+        assert!(started.elapsed() < Duration::from_secs(30), "{} never registered its tray item", program.display());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Run { child, launch: started.elapsed() }
+}
+
+fn stop(mut run: Run, desktop: &Desktop) {
+    let _ = run.child.kill();
+    let _ = run.child.wait();
+    while registered(desktop) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asks the window named `name` to close, as a window manager's close button does
+/// (WM_DELETE_WINDOW), through the X server.
+fn close_window(display: &str, name: &str) -> bool {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{AtomEnum, ClientMessageEvent, ConnectionExt, EventMask};
+    let Ok((conn, screen)) = x11rb::connect(Some(display)) else { return false };
+    let root = conn.setup().roots[screen].root;
+    let atom = |n: &str| conn.intern_atom(false, n.as_bytes()).ok().and_then(|c| c.reply().ok()).map(|r| r.atom);
+    let (Some(protocols), Some(delete)) = (atom("WM_PROTOCOLS"), atom("WM_DELETE_WINDOW")) else { return false };
+    let mut stack = vec![root];
+    while let Some(w) = stack.pop() {
+        if let Ok(Ok(title)) = conn.get_property(false, w, AtomEnum::WM_NAME, AtomEnum::STRING, 0, 256).map(|c| c.reply()) {
+            if title.value == name.as_bytes() {
+                let event = ClientMessageEvent::new(32, w, protocols, [delete, 0, 0, 0, 0]);
+                let _ = conn.send_event(false, w, EventMask::NO_EVENT, event);
+                let _ = conn.flush();
+                return true;
+            }
+        }
+        if let Ok(Ok(tree)) = conn.query_tree(w).map(|c| c.reply()) {
+            stack.extend(tree.children);
+        }
+    }
+    false
+}
+
+fn main() {
+    let release = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let ssotray: PathBuf = release.join("ssotray-app");
+    let empty: PathBuf = release.join("empty-tray-app");
+    let desktop = Desktop::start();
+    // A realistic idle: one logged-in session the keeper looks after.
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let sim = rt.block_on(ssotray_sim::start(ssotray_sim::SimConfig { auto_approve: true, ..Default::default() })).unwrap();
+    let home = Home::new(CONFIG);
+    let mut env = home.env(&sim.base_url);
+    env.extend(desktop.env());
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    let status = std::process::Command::new(release.join("ssotray")).args(["login", "my-sso", "--device-code", "--no-browser"]).env_clear().envs(env.iter().cloned()).output().unwrap();
+    assert!(status.status.success());
+
+    // Warm-up: the first GTK process of a session also starts the accessibility bus.
+    let warm = launch(&desktop, &empty, &env);
+    std::thread::sleep(Duration::from_secs(2));
+    stop(warm, &desktop);
+
+    let mut results = Vec::new();
+    for (name, program) in [("empty", &empty), ("ssotray", &ssotray)] {
+        let run = launch(&desktop, program, &env);
+        std::thread::sleep(Duration::from_secs(10));
+        let idle = memory(run.child.id());
+        let t0 = ticks(run.child.id());
+        std::thread::sleep(Duration::from_secs(20));
+        let cpu = ticks(run.child.id()) - t0;
+        let mut after_window = None;
+        if name == "ssotray" {
+            // Open the window through a second launch (single instance hands over), then close it.
+            let _ = std::process::Command::new(program).env_clear().envs(env.iter().cloned()).status();
+            std::thread::sleep(Duration::from_secs(4));
+            let open = memory(run.child.id());
+            let closed = close_window(&desktop.display, "ssotray");
+            std::thread::sleep(Duration::from_secs(10));
+            after_window = Some((open, closed, memory(run.child.id())));
+        }
+        results.push((name, run.launch, idle, cpu, after_window));
+        stop(run, &desktop);
+    }
+    let (_, e_launch, (e_rss, e_dirty), e_cpu, _) = results[0];
+    let (_, s_launch, (s_rss, s_dirty), s_cpu, window) = results[1];
+    let ratio = |a: u64, b: u64| a as f64 / b.max(1) as f64;
+    println!("empty Tauri tray app: launch→tray {:.0} ms, RSS {:.1} MB, private dirty {:.1} MB, CPU ticks in 20 s idle {e_cpu}", e_launch.as_secs_f64() * 1e3, e_rss as f64 / 1024.0, e_dirty as f64 / 1024.0);
+    println!("ssotray-app:          launch→tray {:.0} ms, RSS {:.1} MB, private dirty {:.1} MB, CPU ticks in 20 s idle {s_cpu}", s_launch.as_secs_f64() * 1e3, s_rss as f64 / 1024.0, s_dirty as f64 / 1024.0);
+    println!(
+        "ratios: RSS {:.3} (budget 1.15), private dirty {:.3} (budget 1.15), launch {:.3} (budget 1.2), idle CPU ticks {s_cpu} (budget 0)",
+        ratio(s_rss, e_rss),
+        ratio(s_dirty, e_dirty),
+        s_launch.as_secs_f64() / e_launch.as_secs_f64()
+    );
+    if let Some(((o_rss, _), closed, (c_rss, c_dirty))) = window {
+        println!(
+            "window: open RSS {:.1} MB; closed (WM_DELETE_WINDOW sent: {closed}) RSS {:.1} MB, private dirty {:.1} MB = {:.3} of idle RSS (budget within 10%)",
+            o_rss as f64 / 1024.0,
+            c_rss as f64 / 1024.0,
+            c_dirty as f64 / 1024.0,
+            ratio(c_rss, s_rss)
+        );
+    }
+    drop(sim);
+}
