@@ -49,8 +49,22 @@ function button(/** @type {string} */ text, /** @type {string} */ cls, /** @type
   return b;
 }
 
+/** The countdowns tick in place, so buttons are never replaced under the pointer. */
+function tick() {
+  const now = Date.now();
+  for (const e of document.querySelectorAll('[data-until]')) {
+    const h = /** @type {HTMLElement} */ (e);
+    h.textContent = `${h.dataset.prefix}${left(Number(h.dataset.until) - now)}${h.dataset.suffix}`;
+  }
+}
+
+let sessionsKey = '';
 function renderSessions() {
   if (!state) return;
+  // Rebuilt only when something other than the clock changed.
+  const key = JSON.stringify({ ...state, now: null });
+  if (key === sessionsKey) return;
+  sessionsKey = key;
   $('#demo-badge').hidden = !state.demo;
   $('#problems').replaceChildren(...state.configProblems.map((p) => el('p', { class: 'error' }, [`~/.aws/config: ${p}`])));
   const now = Date.now();
@@ -70,13 +84,14 @@ function renderSessions() {
     } else if (s.endedAt) {
       status.append(el('span', { class: 'state-bad' }, [`Session ended at ${new Date(s.endedAt).toLocaleTimeString()}`]));
     } else if (s.state === 'valid' && s.expiresAt) {
-      const access = new Date(s.expiresAt).getTime() - now;
-      status.append(el('span', { class: 'state-ok access-left' }, [`Access token: ${left(access)} left`]));
+      const access = new Date(s.expiresAt).getTime();
+      status.append(el('span', { class: 'state-ok access-left', 'data-until': String(access), 'data-prefix': 'Access token: ', 'data-suffix': ' left' }, [`Access token: ${left(access - now)} left`]));
       if (s.sessionEnd) {
         const end = new Date(s.sessionEnd.at).getTime();
         const source = { learned: 'learned from your last session', configured: 'your setting', assumed: 'assuming 8 h', 'token-expiry': 'token expiry' }[s.sessionEnd.source];
         const cls = end - now < 30 * 60 * 1000 ? 'state-warn' : 'state-ok';
-        status.append(' · ', el('span', { class: `${cls} session-left` }, [`Session: ${left(end - now)} left (ends ~${new Date(end).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}, ${source})`]));
+        const suffix = ` left (ends ~${new Date(end).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}, ${source})`;
+        status.append(' · ', el('span', { class: `${cls} session-left`, 'data-until': String(end), 'data-prefix': 'Session: ', 'data-suffix': suffix }, [`Session: ${left(end - now)}${suffix}`]));
       }
     } else if (s.state === 'expired') {
       status.append(el('span', { class: 'state-warn' }, [s.canRefresh ? 'Access token expired; refreshing…' : 'Access token expired: log in again']));
@@ -253,5 +268,5 @@ $('#add-profiles').addEventListener('click', () => act(async () => toast(`${awai
 showView();
 refresh();
 // Countdowns tick every second; the state is read again every two.
-setInterval(renderSessions, 1000);
+setInterval(tick, 1000);
 setInterval(refresh, 2000);

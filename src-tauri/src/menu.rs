@@ -118,18 +118,18 @@ impl ItemId {
         let role = || -> Option<RoleRef> {
             Some(RoleRef { session: parts.get(1)?.to_string(), account_id: parts.get(2)?.to_string(), account_name: parts.get(3)?.to_string(), role_name: parts.get(4)?.to_string() })
         };
-        Some(match parts.first()? {
-            &"login" => ItemId::Login(parts.get(1)?.to_string()),
-            &"renew" => ItemId::Renew(parts.get(1)?.to_string()),
-            &"logout" => ItemId::Logout(parts.get(1)?.to_string()),
-            &"console" => ItemId::OpenConsole(role()?),
-            &"url" => ItemId::CopyConsoleUrl(role()?),
-            &"creds" => ItemId::CopyCredentials(role()?),
-            &"profile" => ItemId::CopyProfileName(role()?),
-            &"search" => ItemId::Search(parts.get(1)?.to_string()),
-            &"open" => ItemId::Open,
-            &"settings" => ItemId::Settings,
-            &"quit" => ItemId::Quit,
+        Some(match *parts.first()? {
+            "login" => ItemId::Login(parts.get(1)?.to_string()),
+            "renew" => ItemId::Renew(parts.get(1)?.to_string()),
+            "logout" => ItemId::Logout(parts.get(1)?.to_string()),
+            "console" => ItemId::OpenConsole(role()?),
+            "url" => ItemId::CopyConsoleUrl(role()?),
+            "creds" => ItemId::CopyCredentials(role()?),
+            "profile" => ItemId::CopyProfileName(role()?),
+            "search" => ItemId::Search(parts.get(1)?.to_string()),
+            "open" => ItemId::Open,
+            "settings" => ItemId::Settings,
+            "quit" => ItemId::Quit,
             _ => return None,
         })
     }

@@ -219,8 +219,17 @@ impl Webview {
         self.find(css).await.text().await.unwrap_or_default()
     }
 
+    /// Clicks, finding the element again if the page re-rendered it in between.
     async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let mut last = None;
+        for _ in 0..20 {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("click {css}: {last:?}");
     }
 
     async fn type_into(&self, css: &str, text: &str) {
