@@ -487,3 +487,48 @@ async fn the_demo_runs_against_the_built_in_simulator_and_leaves_home_alone() {
     wait_until("the demo session in the menu", 30, || menu.labels().iter().any(|l| l == "demo — logged out")).await;
     assert_eq!(w.home.snapshot(), before);
 }
+
+#[tokio::test]
+async fn the_window_marks_favorites_copies_in_rust_and_renews() {
+    let desktop = Desktop::start();
+    let w = World::new(CONFIG, SimConfig { auto_approve: true, ..SimConfig::default() }).await;
+    assert!(w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await.status.success());
+    assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let view = Webview::start(&app_env(&w, &desktop, &browser)).await;
+    let clipboard = || {
+        let o = std::process::Command::new("xclip").args(["-o", "-selection", "clipboard"]).env("DISPLAY", &desktop.display).output().expect("xclip");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+
+    // A favorite goes to the top of the window and of the tray menu.
+    view.click("#nav-accounts").await;
+    view.type_into("#search", "staging").await;
+    view.wait_text("#roles-more", "1 role(s)").await;
+    view.click("#roles tbody tr .favorite").await;
+    view.wait_text("#favorites", "staging (222222222222)").await;
+    let menu = TrayMenu::find(&desktop).await;
+    wait_until("the favorite in the tray menu", 30, || menu.labels().iter().any(|l| l == "★ staging / ReadOnlyAccess")).await;
+
+    // Copy buttons copy in Rust: the profile name, then credentials (never shown in the page).
+    view.type_into("#search", "dev admin").await;
+    view.wait_text("#roles-more", "1 role(s)").await;
+    view.click("#roles tbody tr .copy-profile").await;
+    wait_until("the profile name in the clipboard", 30, || clipboard() == "dev").await;
+    view.click("#roles tbody tr .copy-creds").await;
+    wait_until("credentials in the clipboard", 30, || clipboard().starts_with("export AWS_ACCESS_KEY_ID='ASIA")).await;
+    view.no_secrets_on_the_page().await;
+
+    // Renew from the window: Logout, then a fresh login.
+    let before = w.home.token_json("my-sso");
+    view.click("#nav-sessions").await;
+    view.click("#session-my-sso .renew").await;
+    wait_until("the renewal", 60, || {
+        std::fs::read(w.home.token_file("my-sso")).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).is_some_and(|t| t["accessToken"] != before["accessToken"])
+    })
+    .await;
+    let s = w.stats().await;
+    assert_eq!((count(&s, "Logout"), count(&s, "Authorize")), (1, 1), "{s}");
+    let _ = view.client.close().await;
+}
