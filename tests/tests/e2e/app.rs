@@ -54,6 +54,20 @@ fn app_env(w: &World, desktop: &Desktop, browser: &Path) -> Vec<(String, String)
     env
 }
 
+/// Starts the app with `args` (no window unless `--open`), on this desktop and home.
+fn spawn_app(w: &World, desktop: &Desktop, browser: &Path, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(bin("ssotray-app"))
+        .args(args)
+        .env_clear()
+        .envs(app_env(w, desktop, browser))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ssotray-app")
+}
+
 /// The tray item's menu, read over D-Bus as a panel does.
 struct TrayMenu<'a> {
     desktop: &'a Desktop,
@@ -122,15 +136,7 @@ async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits
     let w = World::new(CONFIG, SimConfig { auto_approve: true, ..SimConfig::default() }).await;
     let tmp = tempfile::tempdir().unwrap();
     let (browser, log) = browser_script(tmp.path());
-    let mut app = tokio::process::Command::new(bin("ssotray-app"))
-        .env_clear()
-        .envs(app_env(&w, &desktop, &browser))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("ssotray-app");
+    let mut app = spawn_app(&w, &desktop, &browser, &[]);
     let menu = TrayMenu::find(&desktop).await;
     wait_until("the first menu", 30, || menu.labels().iter().any(|l| l == "my-sso — logged out")).await;
     let labels = menu.labels();
@@ -383,15 +389,7 @@ async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
     assert!(o.status.success());
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
-    let _app = tokio::process::Command::new(bin("ssotray-app"))
-        .env_clear()
-        .envs(app_env(&w, &desktop, &browser))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let _app = spawn_app(&w, &desktop, &browser, &[]);
     wait_until("the notification", 60, || !desktop.notifications().is_empty()).await;
     let n = desktop.notifications()[0].clone();
     assert_eq!(n.app, "ssotray");
@@ -448,7 +446,7 @@ async fn copied_credentials_leave_the_clipboard_after_a_minute() {
     assert!(o.status.success());
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
-    let _app = tokio::process::Command::new(bin("ssotray-app")).env_clear().envs(app_env(&w, &desktop, &browser)).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().unwrap();
+    let _app = spawn_app(&w, &desktop, &browser, &[]);
     let menu = TrayMenu::find(&desktop).await;
     wait_until("the accounts in the menu", 60, || menu.labels().iter().any(|l| l == "Copy credentials as shell exports")).await;
     let clipboard = || {
@@ -473,16 +471,7 @@ async fn the_demo_runs_against_the_built_in_simulator_and_leaves_home_alone() {
     let before = w.home.snapshot();
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
-    let _app = tokio::process::Command::new(bin("ssotray-app"))
-        .arg("--demo")
-        .env_clear()
-        .envs(app_env(&w, &desktop, &browser))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let _app = spawn_app(&w, &desktop, &browser, &["--demo"]);
     let menu = TrayMenu::find(&desktop).await;
     wait_until("the demo session in the menu", 30, || menu.labels().iter().any(|l| l == "demo — logged out")).await;
     assert_eq!(w.home.snapshot(), before);
