@@ -5,7 +5,6 @@ fn main() {
     let commands: &[&str] = &[
         "get_state",
         "login",
-        "cancel_login",
         "logout",
         "renew",
         "refresh_accounts",

@@ -297,11 +297,7 @@ impl App {
     pub async fn console_url(&self, role: &RoleRef) -> Result<Secret, CmdError> {
         let target = self.target(&role.session)?;
         let config = self.engine.load_config()?;
-        let region = config
-            .profiles
-            .iter()
-            .find(|p| p.account_id.as_deref() == Some(role.account_id.as_str()) && p.role_name.as_deref() == Some(role.role_name.as_str()) && config.target_of(p).as_ref() == Some(&target))
-            .and_then(|p| p.region.clone());
+        let region = profile_of(&config, &target, role).and_then(|p| p.region.clone());
         let url = self.engine.console_url(&target, &role.account_id, &role.role_name, &ConsoleOptions { region, ..ConsoleOptions::default() }).await?;
         self.used(role);
         Ok(url)
@@ -326,10 +322,7 @@ impl App {
     pub fn profile_name(&self, role: &RoleRef) -> Result<String, CmdError> {
         let target = self.target(&role.session)?;
         let config = self.engine.load_config()?;
-        let existing = config.profiles.iter().find(|p| {
-            p.account_id.as_deref() == Some(role.account_id.as_str()) && p.role_name.as_deref() == Some(role.role_name.as_str()) && config.target_of(p).as_ref() == Some(&target)
-        });
-        Ok(match existing {
+        Ok(match profile_of(&config, &target, role) {
             Some(p) => p.name.clone(),
             None => ssotray_core::profiles::fill_template(ssotray_core::profiles::DEFAULT_TEMPLATE, &role.session, &role.account_id, &role.account_name, &role.role_name),
         })
@@ -358,3 +351,9 @@ impl App {
     }
 }
 
+/// The user's profile for a role of a session, if there is one.
+fn profile_of<'a>(config: &'a ssotray_core::AwsConfig, target: &SsoTarget, role: &RoleRef) -> Option<&'a ssotray_core::config::SsoProfile> {
+    config.profiles.iter().find(|p| {
+        p.account_id.as_deref() == Some(role.account_id.as_str()) && p.role_name.as_deref() == Some(role.role_name.as_str()) && config.target_of(p).as_ref() == Some(target)
+    })
+}

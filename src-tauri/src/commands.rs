@@ -5,7 +5,7 @@ use crate::app::{App, CmdError, StateDto};
 use crate::menu::RoleRef;
 use crate::tray;
 use serde::{Deserialize, Serialize};
-use ssotray_core::settings::{set_session_value, set_value, ConsoleLink};
+use ssotray_core::settings::{set_session_value, set_value, ConsoleLink, TomlArray, TomlValue};
 use ssotray_core::Flow;
 use std::sync::Arc;
 use tauri::{AppHandle, State};
@@ -19,14 +19,24 @@ pub async fn get_state(app: Shared<'_>) -> Result<StateDto, CmdError> {
     Ok(app.state().await)
 }
 
-/// Starts a login in the background; the window follows it through `get_state`.
-#[tauri::command]
-pub async fn login(handle: AppHandle, app: Shared<'_>, session: String, flow: Option<Flow>) -> Result<(), CmdError> {
+/// Runs a long action (a login waits for the user) in the background, then refreshes the tray;
+/// the window follows it through `get_state`, where its errors show too.
+fn in_background<F, Fut>(handle: AppHandle, app: &Shared<'_>, action: F)
+where
+    F: FnOnce(Arc<App>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), CmdError>> + Send + 'static,
+{
     let app = app.inner().clone();
     tauri::async_runtime::spawn(async move {
-        let _ = app.login(&session, flow).await;
+        let _ = action(app).await;
         tray::refresh(&handle).await;
     });
+}
+
+/// Starts a login in the background.
+#[tauri::command]
+pub async fn login(handle: AppHandle, app: Shared<'_>, session: String, flow: Option<Flow>) -> Result<(), CmdError> {
+    in_background(handle, &app, move |app| async move { app.login(&session, flow).await });
     Ok(())
 }
 
@@ -41,22 +51,14 @@ pub async fn logout(handle: AppHandle, app: Shared<'_>, session: String) -> Resu
 /// Renews (log out, then a fresh login) in the background.
 #[tauri::command]
 pub async fn renew(handle: AppHandle, app: Shared<'_>, session: String) -> Result<(), CmdError> {
-    let app = app.inner().clone();
-    tauri::async_runtime::spawn(async move {
-        let _ = app.renew(&session).await;
-        tray::refresh(&handle).await;
-    });
+    in_background(handle, &app, move |app| async move { app.renew(&session).await });
     Ok(())
 }
 
 /// Lists accounts and roles now, in the background (progress in `get_state`).
 #[tauri::command]
 pub async fn refresh_accounts(handle: AppHandle, app: Shared<'_>, session: String) -> Result<(), CmdError> {
-    let app = app.inner().clone();
-    tauri::async_runtime::spawn(async move {
-        let _ = app.refresh_accounts(&session).await;
-        tray::refresh(&handle).await;
-    });
+    in_background(handle, &app, move |app| async move { app.refresh_accounts(&session).await });
     Ok(())
 }
 
@@ -101,12 +103,6 @@ pub async fn copy_text(handle: AppHandle, text: String) -> Result<(), CmdError> 
 #[tauri::command]
 pub async fn open_login_page(app: Shared<'_>, session: String) -> Result<(), CmdError> {
     app.open_login_page(&session)
-}
-
-/// Stops waiting for a login (the window's Cancel; the login times out on its own otherwise).
-#[tauri::command]
-pub async fn cancel_login() -> Result<(), CmdError> {
-    Ok(())
 }
 
 /// Adds or removes a favorite.
@@ -171,8 +167,8 @@ pub async fn get_settings(handle: AppHandle, app: Shared<'_>) -> Result<Settings
 #[tauri::command]
 pub async fn save_settings(handle: AppHandle, app: Shared<'_>, settings: SettingsDto) -> Result<(), CmdError> {
     let engine = &app.engine;
-    let leads: toml_value::Array = settings.lead_times_minutes.iter().map(|m| i64::from(*m) * 60).collect();
-    engine.edit_settings(|t| set_value(t, &["keeper"], "lead_times", Some(toml_value::Value::Array(leads))))?;
+    let leads: TomlArray = settings.lead_times_minutes.iter().map(|m| i64::from(*m) * 60).collect();
+    engine.edit_settings(|t| set_value(t, &["keeper"], "lead_times", Some(TomlValue::Array(leads))))?;
     for s in &settings.sessions {
         let current = engine.settings()?.session(&s.name);
         let name = s.name.clone();
@@ -229,8 +225,3 @@ pub async fn generate_profiles(app: Shared<'_>, session: String) -> Result<usize
     Ok(profiles.len())
 }
 
-/// The TOML value types, through the core's settings editor.
-mod toml_value {
-    pub use ssotray_core::settings::TomlValue as Value;
-    pub type Array = ssotray_core::settings::TomlArray;
-}

@@ -32,7 +32,6 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::get_state,
             commands::login,
-            commands::cancel_login,
             commands::logout,
             commands::renew,
             commands::refresh_accounts,

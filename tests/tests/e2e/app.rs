@@ -54,6 +54,12 @@ fn app_env(w: &World, desktop: &Desktop, browser: &Path) -> Vec<(String, String)
     env
 }
 
+/// How many visible windows titled "ssotray" the screen has.
+fn visible_windows(desktop: &Desktop) -> usize {
+    let o = std::process::Command::new("xdotool").args(["search", "--onlyvisible", "--name", "^ssotray$"]).env("DISPLAY", &desktop.display).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).lines().count()
+}
+
 /// Starts the app with `args` (no window unless `--open`), on this desktop and home.
 fn spawn_app(w: &World, desktop: &Desktop, browser: &Path, args: &[&str]) -> tokio::process::Child {
     tokio::process::Command::new(bin("ssotray-app"))
@@ -390,14 +396,14 @@ async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
     let _app = spawn_app(&w, &desktop, &browser, &[]);
-    wait_until("the notification", 60, || !desktop.notifications().is_empty()).await;
+    wait_until("the notification and the server's id for it", 60, || desktop.notifications().first().is_some_and(|n| n.id.is_some())).await;
     let n = desktop.notifications()[0].clone();
     assert_eq!(n.app, "ssotray");
     assert_eq!(n.summary, "Session my-sso ends in 2 minutes");
     // Renew and Dismiss, and a click on the notification itself opens the app.
     assert_eq!(n.actions, ["renew", "Renew", "dismiss", "Dismiss", "default", "Open ssotray"]);
-    let before = w.home.token_json("my-sso");
     let id = n.id.expect("notification id");
+    let before = w.home.token_json("my-sso");
     let mut renewed = false;
     for attempt in 0..100 {
         if attempt % 10 == 0 && count(&w.stats().await, "Logout") == 0 {
@@ -412,6 +418,23 @@ async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
     }
     assert!(renewed, "Renew from the notification: {}", w.stats().await);
     assert_eq!(count(&w.stats().await, "Authorize"), 1, "a fresh browser login after the logout");
+
+    // The renewed session is announced again; a click on that notification itself (servers
+    // without buttons send "default") opens the window.
+    wait_until("the new session's notification", 60, || desktop.notifications().len() >= 2).await;
+    wait_until("the server's id for it", 30, || desktop.notifications()[1].id.is_some()).await;
+    let id = desktop.notifications()[1].id.expect("notification id");
+    assert_eq!(visible_windows(&desktop), 0);
+    for attempt in 0..100 {
+        if visible_windows(&desktop) == 1 {
+            break;
+        }
+        if attempt % 10 == 0 {
+            desktop.click_action(id, "default");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(visible_windows(&desktop), 1, "the click opened the window");
 }
 
 #[tokio::test]
@@ -424,15 +447,11 @@ async fn a_second_launch_hands_over_to_the_first() {
     let spawn = || tokio::process::Command::new(bin("ssotray-app")).env_clear().envs(env.clone()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().unwrap();
     let mut first = spawn();
     let _menu = TrayMenu::find(&desktop).await;
-    let windows = |desktop: &Desktop| {
-        let o = std::process::Command::new("xdotool").args(["search", "--onlyvisible", "--name", "^ssotray$"]).env("DISPLAY", &desktop.display).output().unwrap();
-        String::from_utf8_lossy(&o.stdout).lines().count()
-    };
-    assert_eq!(windows(&desktop), 0, "the app starts with no window");
+    assert_eq!(visible_windows(&desktop), 0, "the app starts with no window");
     let mut second = spawn();
     let status = tokio::time::timeout(Duration::from_secs(30), second.wait()).await.expect("the second launch ends").unwrap();
     assert!(status.success(), "{status:?}");
-    wait_until("the first instance to show its window", 30, || windows(&desktop) == 1).await;
+    wait_until("the first instance to show its window", 30, || visible_windows(&desktop) == 1).await;
     assert!(first.try_wait().unwrap().is_none(), "the first instance keeps running");
 }
 

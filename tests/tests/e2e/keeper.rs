@@ -140,7 +140,8 @@ async fn renew_from_the_notification_starts_a_fresh_session() {
     env.push(("BROWSER".into(), follow_browser(tmp.path())));
     let keep = Keep::start(&w, &env);
     for _ in 0..80 {
-        if !desktop.notifications().is_empty() {
+        // The call and the server's answer with its id both have to be on record.
+        if desktop.notifications().first().is_some_and(|n| n.id.is_some()) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
