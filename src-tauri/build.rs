@@ -4,6 +4,7 @@
 fn main() {
     let commands: &[&str] = &[
         "get_state",
+        "get_accounts",
         "login",
         "logout",
         "renew",

@@ -119,42 +119,73 @@ function renderSessions() {
   $('#sessions').replaceChildren(...(cards.length ? cards : [el('p', {}, ['No sso-sessions yet: add one under “Add Identity Center”.'])]));
 }
 
-function roleRow(/** @type {RoleRef} */ role, /** @type {boolean} */ favorite) {
-  const row = el('tr', { class: 'role-row' });
-  row.append(
-    el('td', {}, [button(favorite ? '★' : '☆', 'favorite', () => act(() => ipc.toggleFavorite(role)))]),
-    el('td', { class: 'account' }, [`${role.accountName} (${role.accountId})`]),
-    el('td', { class: 'role' }, [role.roleName]),
-    el('td', {}, [
-      button('Open console', 'open-console', () => act(() => ipc.openConsole(role), 'Console opened')),
-      button('Copy URL', 'copy-url', () => act(() => ipc.copyConsoleUrl(role), 'Console URL copied (cleared in 60 s)')),
-      button('Copy credentials', 'copy-creds', () => act(() => ipc.copyCredentials(role), 'Credentials copied (cleared in 60 s)')),
-      button('Copy profile', 'copy-profile', () => act(() => ipc.copyProfileName(role), 'Profile name copied')),
-    ]),
-  );
+/** Rows carry their role's position in `shown`; one listener on each table acts for all buttons. */
+/** @type {RoleRef[]} */
+let shown = [];
+function roleRow(/** @type {RoleRef} */ role, /** @type {boolean} */ favorite, /** @type {number} */ at) {
+  const row = el('tr', { class: 'role-row' }, [
+    el('td', {}, [el('button', { class: 'favorite' }, [''])]),
+    el('td', { class: 'account' }, ['']),
+    el('td', { class: 'role' }, ['']),
+    el('td', {}, ['Open console', 'Copy URL', 'Copy credentials', 'Copy profile'].map((text, i) => el('button', { class: ['open-console', 'copy-url', 'copy-creds', 'copy-profile'][i] }, [text]))),
+  ]);
+  fillRow(row, role, favorite, at);
   return row;
 }
 
-function rebuildIndex() {
+/** Sets a row's texts (only those that changed: typing re-uses the rows it already has). */
+function fillRow(/** @type {HTMLElement} */ row, /** @type {RoleRef} */ role, /** @type {boolean} */ favorite, /** @type {number} */ at) {
+  const set = (/** @type {Element} */ e, /** @type {string} */ text) => { if (e.textContent !== text) e.textContent = text; };
+  row.dataset.at = String(at);
+  set(/** @type {Element} */ (row.querySelector('.favorite')), favorite ? '★' : '☆');
+  set(row.children[1], `${role.accountName} (${role.accountId})`);
+  set(row.children[2], role.roleName);
+  row.hidden = false;
+}
+
+/** @type {Record<string, [(r: RoleRef) => Promise<unknown>, string]>} */
+const roleActions = {
+  favorite: [ipc.toggleFavorite, ''],
+  'open-console': [ipc.openConsole, 'Console opened'],
+  'copy-url': [ipc.copyConsoleUrl, 'Console URL copied (cleared in 60 s)'],
+  'copy-creds': [ipc.copyCredentials, 'Credentials copied (cleared in 60 s)'],
+  'copy-profile': [ipc.copyProfileName, 'Profile name copied'],
+};
+function onRoleClick(/** @type {Event} */ ev) {
+  const b = /** @type {HTMLElement} */ (ev.target).closest('button');
+  const row = /** @type {HTMLElement | null} */ (b && b.closest('tr[data-at]'));
+  const role = row && shown[Number(row.dataset.at)];
+  const action = b && roleActions[b.className];
+  if (role && action) act(() => action[0](role), action[1]);
+}
+
+/** Accounts per session, fetched only when a session's list changed (`fetchedAt`). */
+/** @type {Map<string, import('./ipc.js').AccountRoles[]>} */
+let accounts = new Map();
+async function loadAccounts() {
   if (!state) return;
   const key = state.sessions.map((s) => `${s.name}:${s.fetchedAt}`).join('|');
   if (key === indexKey) return;
+  const lists = await ipc.getAccounts();
+  accounts = new Map(lists.map((l) => [l.session, l.accounts]));
   indexKey = key;
   index = [];
-  for (const s of state.sessions) {
-    for (const a of s.accounts) {
+  for (const [session, list] of accounts) {
+    for (const a of list) {
       for (const r of a.roles) {
-        const role = { session: s.name, accountId: a.accountId, accountName: a.accountName, roleName: r };
-        index.push({ role, text: `${s.name} ${a.accountName} ${a.accountId} ${r}`.toLowerCase() });
+        const role = { session, accountId: a.accountId, accountName: a.accountName, roleName: r };
+        index.push({ role, text: `${session} ${a.accountName} ${a.accountId} ${r}`.toLowerCase() });
       }
     }
   }
 }
 
-const MAX_ROWS = 200;
+const MAX_ROWS = 50;
+let rowsKey = '';
+let favoritesKey = '';
+/** Redraws the accounts view; the rows only when the search, the lists or the favorites changed. */
 function renderAccounts() {
   if (!state) return;
-  rebuildIndex();
   const select = /** @type {HTMLSelectElement} */ ($('#accounts-session'));
   const names = state.sessions.filter((s) => !s.legacy).map((s) => s.name);
   if (select.options.length !== names.length) select.replaceChildren(...names.map((n) => el('option', { value: n }, [n])));
@@ -163,9 +194,18 @@ function renderAccounts() {
     ? current.progress ? `Listing roles: ${current.progress[0]} of ${current.progress[1]} accounts…`
       : current.fetchedAt ? `Last refreshed ${new Date(current.fetchedAt).toLocaleTimeString()}` : 'Not listed yet'
     : '';
-  const isFavorite = (/** @type {RoleRef} */ r) => state?.favorites.some((f) => f.session === r.session && f.accountId === r.accountId && f.roleName === r.roleName) ?? false;
-  $('#favorites').replaceChildren(...(state.favorites.length ? [el('h2', {}, ['Favorites']), el('table', {}, [el('tbody', {}, state.favorites.map((r) => roleRow(r, true)))])] : []));
-  const words = (/** @type {HTMLInputElement} */ ($('#search'))).value.toLowerCase().split(/\s+/).filter(Boolean);
+  const query = (/** @type {HTMLInputElement} */ ($('#search'))).value.toLowerCase();
+  const favKey = JSON.stringify(state.favorites);
+  const key = JSON.stringify([indexKey, query, favKey]);
+  if (key === rowsKey) return;
+  rowsKey = key;
+  const favs = state.favorites.length;
+  if (favKey !== favoritesKey) {
+    favoritesKey = favKey;
+    $('#favorites').replaceChildren(...(favs ? [el('h2', {}, ['Favorites']), el('table', {}, [el('tbody', {}, state.favorites.map((r, i) => roleRow(r, true, i)))])] : []));
+  }
+  const favorites = new Set(state.favorites.map((f) => `${f.session}|${f.accountId}|${f.roleName}`));
+  const words = query.split(/\s+/).filter(Boolean);
   const matches = [];
   for (const entry of index) {
     if (words.every((w) => entry.text.includes(w))) {
@@ -173,7 +213,17 @@ function renderAccounts() {
       if (matches.length > MAX_ROWS) break;
     }
   }
-  $('#roles tbody').replaceChildren(...matches.slice(0, MAX_ROWS).map((r) => roleRow(r, isFavorite(r))));
+  const rows = matches.slice(0, MAX_ROWS);
+  shown = [...state.favorites, ...rows];
+  // The table keeps its rows: each keystroke only changes texts and hides the rows not needed.
+  const body = $('#roles tbody');
+  rows.forEach((r, i) => {
+    const favorite = favorites.has(`${r.session}|${r.accountId}|${r.roleName}`);
+    const row = /** @type {HTMLElement | undefined} */ (body.children[i]);
+    if (row) fillRow(row, r, favorite, favs + i);
+    else body.append(roleRow(r, favorite, favs + i));
+  });
+  for (let i = rows.length; i < body.children.length; i++) /** @type {HTMLElement} */ (body.children[i]).hidden = true;
   $('#roles-more').textContent = matches.length > MAX_ROWS ? `Showing the first ${MAX_ROWS}: type more to narrow it down.` : `${matches.length} role(s)`;
 }
 
@@ -249,6 +299,7 @@ function showView() {
 async function refresh() {
   try {
     state = await ipc.getState();
+    await loadAccounts();
   } catch (e) {
     toast(String(e));
     return;
@@ -260,6 +311,8 @@ async function refresh() {
 window.addEventListener('hashchange', showView);
 $('#search').addEventListener('input', () => renderAccounts());
 $('#accounts-session').addEventListener('change', () => renderAccounts());
+$('#favorites').addEventListener('click', onRoleClick);
+$('#roles').addEventListener('click', onRoleClick);
 $('#refresh-accounts').addEventListener('click', () => act(() => ipc.refreshAccounts(/** @type {HTMLSelectElement} */ ($('#accounts-session')).value)));
 $('#settings-form').addEventListener('submit', saveSettings);
 $('#add-form').addEventListener('submit', addIdentityCenter);

@@ -8,7 +8,8 @@
 /** @typedef {{at: string, source: 'configured'|'learned'|'assumed'|'token-expiry', lengthSecs: number}} SessionEnd */
 /** @typedef {{name: string, startUrl: string, region: string, legacy: boolean, state: 'logged-out'|'valid'|'expired'|'unreadable',
  *   expiresAt?: string, canRefresh?: boolean, reason?: string, sessionEnd?: SessionEnd|null, endedAt?: string|null,
- *   pending?: Pending|null, error?: string|null, accounts: AccountRoles[], fetchedAt?: string|null, progress?: [number, number]|null}} SessionDto */
+ *   pending?: Pending|null, error?: string|null, accountCount: number, fetchedAt?: string|null, progress?: [number, number]|null}} SessionDto */
+/** @typedef {{session: string, accounts: AccountRoles[]}} SessionAccounts */
 /** @typedef {{now: string, sessions: SessionDto[], favorites: RoleRef[], recent: RoleRef[], configProblems: string[], demo: boolean}} StateDto */
 /** @typedef {{name: string, sessionLengthHours: number|null, loginFlow: 'browser'|'device-code'|null, consoleLink: 'federation'|'portal',
  *   consoleSessionDuration: number, browser: string|null, keychain: boolean}} SessionSettings */
@@ -28,6 +29,7 @@ function invoke(cmd, args = {}) {
 
 export const ipc = {
   /** @returns {Promise<StateDto>} */ getState: () => invoke('get_state'),
+  /** @returns {Promise<SessionAccounts[]>} */ getAccounts: () => invoke('get_accounts'),
   /** @param {string} session @param {'browser'|'device-code'|null} [flow] */ login: (session, flow = null) => invoke('login', { session, flow }),
   /** @param {string} session */ logout: (session) => invoke('logout', { session }),
   /** @param {string} session */ renew: (session) => invoke('renew', { session }),

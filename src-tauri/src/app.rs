@@ -55,12 +55,22 @@ pub struct SessionDto {
     ended_at: Option<DateTime<Utc>>,
     pending: Option<Pending>,
     error: Option<String>,
+    /// The accounts go to the window by `get_accounts`, only when `fetched_at` changed.
+    #[serde(skip)]
     accounts: Vec<AccountRoles>,
+    account_count: usize,
     fetched_at: Option<DateTime<Utc>>,
     progress: Option<(usize, usize)>,
 }
 
-/// Everything the window shows.
+/// One session's accounts and roles, for the window's search.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionAccounts {
+    session: String,
+    accounts: Vec<AccountRoles>,
+}
+
+/// Everything the window shows (but the accounts).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateDto {
@@ -159,6 +169,7 @@ impl App {
                 pending: self.pending.lock().expect("pending").get(&name).cloned(),
                 error: self.errors.lock().expect("errors").get(&name).cloned(),
                 fetched_at: inventory.as_ref().map(|i| i.fetched_at),
+                account_count: inventory.as_ref().map_or(0, |i| i.accounts.len()),
                 accounts: inventory.map(|i| i.accounts).unwrap_or_default(),
                 progress: self.progress.lock().expect("progress").get(&name).copied(),
             });
@@ -172,6 +183,11 @@ impl App {
             config_problems: config.problems.iter().map(|p| p.to_string()).collect(),
             demo: self.demo,
         }
+    }
+
+    /// Every session's accounts and roles.
+    pub async fn accounts(&self) -> Vec<SessionAccounts> {
+        self.state().await.sessions.into_iter().map(|s| SessionAccounts { session: s.name, accounts: s.accounts }).collect()
     }
 
     /// What the tray menu is made from.

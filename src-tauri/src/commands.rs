@@ -1,116 +1,119 @@
-//! The commands the window may call (each granted in `capabilities/main.json`). None returns a
-//! token, secret, credential or sign-in URL: copying happens here, in Rust.
+//! The commands the window may call (each granted in `capabilities/main.json`). They run in the
+//! tray process, where the state lives; the window's process forwards each call here
+//! (`window.rs`). None returns a token, secret, credential or sign-in URL: copying happens here,
+//! in Rust.
 
-use crate::app::{App, CmdError, StateDto};
+use crate::app::{App, CmdError};
 use crate::menu::RoleRef;
 use crate::tray;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use ssotray_core::settings::{set_session_value, set_value, ConsoleLink, TomlArray, TomlValue};
 use ssotray_core::Flow;
 use std::sync::Arc;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt as _;
 
-type Shared<'a> = State<'a, Arc<App>>;
-
-/// The window's view of everything.
-#[tauri::command]
-pub async fn get_state(app: Shared<'_>) -> Result<StateDto, CmdError> {
-    Ok(app.state().await)
+/// The arguments any command takes, named as the window sends them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Args {
+    session: Option<String>,
+    flow: Option<Flow>,
+    role: Option<RoleRef>,
+    text: Option<String>,
+    settings: Option<SettingsDto>,
+    name: Option<String>,
+    start_url: Option<String>,
+    region: Option<String>,
 }
 
-/// Runs a long action (a login waits for the user) in the background, then refreshes the tray;
-/// the window follows it through `get_state`, where its errors show too.
-fn in_background<F, Fut>(handle: AppHandle, app: &Shared<'_>, action: F)
+fn need<T>(value: Option<T>, name: &str) -> Result<T, CmdError> {
+    value.ok_or_else(|| CmdError::msg(format!("the window sent no `{name}`")))
+}
+
+fn json<T: Serialize>(value: T) -> Result<Value, CmdError> {
+    serde_json::to_value(value).map_err(|e| CmdError::msg(format!("cannot encode the answer: {e}")))
+}
+
+/// Carries out one of the window's commands.
+pub async fn dispatch(handle: &AppHandle, command: &str, args: Value) -> Result<Value, CmdError> {
+    let app = handle.state::<Arc<App>>().inner().clone();
+    let args: Args = if args.is_null() { Args::default() } else { serde_json::from_value(args).map_err(|e| CmdError::msg(format!("bad arguments for {command}: {e}")))? };
+    match command {
+        // The window's view of everything.
+        "get_state" => json(app.state().await),
+        "get_accounts" => json(app.accounts().await),
+        // Long actions (a login waits for the user) run in the background; the window follows
+        // them through `get_state`, where their errors show too.
+        "login" => {
+            let (session, flow) = (need(args.session, "session")?, args.flow);
+            in_background(handle, app, move |app| async move { app.login(&session, flow).await });
+            Ok(Value::Null)
+        }
+        "renew" => {
+            let session = need(args.session, "session")?;
+            in_background(handle, app, move |app| async move { app.renew(&session).await });
+            Ok(Value::Null)
+        }
+        "refresh_accounts" => {
+            let session = need(args.session, "session")?;
+            in_background(handle, app, move |app| async move { app.refresh_accounts(&session).await });
+            Ok(Value::Null)
+        }
+        "logout" => {
+            app.logout(&need(args.session, "session")?).await?;
+            tray::refresh(handle).await;
+            Ok(Value::Null)
+        }
+        "open_console" => json(app.open_console(&need(args.role, "role")?).await?),
+        // Copied credentials and console URLs leave the clipboard after 60 s if still there.
+        "copy_console_url" => {
+            let url = app.console_url(&need(args.role, "role")?).await?;
+            json(tray::copy_secret(handle, url.expose().to_string())?)
+        }
+        "copy_credentials" => {
+            let text = app.credentials_exports(&need(args.role, "role")?).await?;
+            json(tray::copy_secret(handle, text.expose().to_string())?)
+        }
+        "copy_profile_name" => json(tray::copy_text(handle, app.profile_name(&need(args.role, "role")?)?)?),
+        "copy_text" => {
+            // Only short, visible text the window already shows (a device user code).
+            let text = need(args.text, "text")?;
+            if text.len() > 64 {
+                return Err(CmdError::msg("too long to copy"));
+            }
+            json(tray::copy_text(handle, text)?)
+        }
+        "open_login_page" => json(app.open_login_page(&need(args.session, "session")?)?),
+        "toggle_favorite" => {
+            app.toggle_favorite(&need(args.role, "role")?);
+            tray::refresh(handle).await;
+            Ok(Value::Null)
+        }
+        "get_settings" => json(get_settings(handle, &app)?),
+        "save_settings" => json(save_settings(handle, &app, need(args.settings, "settings")?).await?),
+        "add_identity_center" => {
+            app.engine.add_sso_session(&need(args.name, "name")?, &need(args.start_url, "startUrl")?, &need(args.region, "region")?)?;
+            tray::refresh(handle).await;
+            Ok(Value::Null)
+        }
+        "generate_profiles" => json(generate_profiles(&app, &need(args.session, "session")?)?),
+        other => Err(CmdError::msg(format!("unknown command {other}"))),
+    }
+}
+
+/// Runs a long action in the background, then refreshes the tray.
+fn in_background<F, Fut>(handle: &AppHandle, app: Arc<App>, action: F)
 where
     F: FnOnce(Arc<App>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<(), CmdError>> + Send + 'static,
 {
-    let app = app.inner().clone();
+    let handle = handle.clone();
     tauri::async_runtime::spawn(async move {
         let _ = action(app).await;
         tray::refresh(&handle).await;
     });
-}
-
-/// Starts a login in the background.
-#[tauri::command]
-pub async fn login(handle: AppHandle, app: Shared<'_>, session: String, flow: Option<Flow>) -> Result<(), CmdError> {
-    in_background(handle, &app, move |app| async move { app.login(&session, flow).await });
-    Ok(())
-}
-
-/// Logs out.
-#[tauri::command]
-pub async fn logout(handle: AppHandle, app: Shared<'_>, session: String) -> Result<(), CmdError> {
-    app.logout(&session).await?;
-    tray::refresh(&handle).await;
-    Ok(())
-}
-
-/// Renews (log out, then a fresh login) in the background.
-#[tauri::command]
-pub async fn renew(handle: AppHandle, app: Shared<'_>, session: String) -> Result<(), CmdError> {
-    in_background(handle, &app, move |app| async move { app.renew(&session).await });
-    Ok(())
-}
-
-/// Lists accounts and roles now, in the background (progress in `get_state`).
-#[tauri::command]
-pub async fn refresh_accounts(handle: AppHandle, app: Shared<'_>, session: String) -> Result<(), CmdError> {
-    in_background(handle, &app, move |app| async move { app.refresh_accounts(&session).await });
-    Ok(())
-}
-
-/// Opens a role's console.
-#[tauri::command]
-pub async fn open_console(app: Shared<'_>, role: RoleRef) -> Result<(), CmdError> {
-    app.open_console(&role).await
-}
-
-/// Copies a role's console sign-in URL (cleared from the clipboard after 60 s if still there).
-#[tauri::command]
-pub async fn copy_console_url(handle: AppHandle, app: Shared<'_>, role: RoleRef) -> Result<(), CmdError> {
-    let url = app.console_url(&role).await?;
-    tray::copy_secret(&handle, url.expose().to_string())
-}
-
-/// Copies a role's credentials as shell exports (cleared after 60 s if still there).
-#[tauri::command]
-pub async fn copy_credentials(handle: AppHandle, app: Shared<'_>, role: RoleRef) -> Result<(), CmdError> {
-    let text = app.credentials_exports(&role).await?;
-    tray::copy_secret(&handle, text.expose().to_string())
-}
-
-/// Copies a role's profile name.
-#[tauri::command]
-pub async fn copy_profile_name(handle: AppHandle, app: Shared<'_>, role: RoleRef) -> Result<(), CmdError> {
-    let name = app.profile_name(&role)?;
-    tray::copy_text(&handle, name)
-}
-
-/// Copies a pending login's user code.
-#[tauri::command]
-pub async fn copy_text(handle: AppHandle, text: String) -> Result<(), CmdError> {
-    // Only short, visible text the window already shows (a device user code).
-    if text.len() > 64 {
-        return Err(CmdError::msg("too long to copy"));
-    }
-    tray::copy_text(&handle, text)
-}
-
-/// Opens the page of a pending device-code login.
-#[tauri::command]
-pub async fn open_login_page(app: Shared<'_>, session: String) -> Result<(), CmdError> {
-    app.open_login_page(&session)
-}
-
-/// Adds or removes a favorite.
-#[tauri::command]
-pub async fn toggle_favorite(handle: AppHandle, app: Shared<'_>, role: RoleRef) -> Result<(), CmdError> {
-    app.toggle_favorite(&role);
-    tray::refresh(&handle).await;
-    Ok(())
 }
 
 /// Settings as the window edits them.
@@ -136,8 +139,7 @@ pub struct SessionSettingsDto {
 }
 
 /// Reads the settings.
-#[tauri::command]
-pub async fn get_settings(handle: AppHandle, app: Shared<'_>) -> Result<SettingsDto, CmdError> {
+fn get_settings(handle: &AppHandle, app: &App) -> Result<SettingsDto, CmdError> {
     let settings = app.engine.settings()?;
     let config = app.engine.load_config()?;
     let sessions = config
@@ -164,8 +166,7 @@ pub async fn get_settings(handle: AppHandle, app: Shared<'_>) -> Result<Settings
 }
 
 /// Saves the settings (keychain changes move the secrets; autostart goes through the OS).
-#[tauri::command]
-pub async fn save_settings(handle: AppHandle, app: Shared<'_>, settings: SettingsDto) -> Result<(), CmdError> {
+async fn save_settings(handle: &AppHandle, app: &App, settings: SettingsDto) -> Result<(), CmdError> {
     let engine = &app.engine;
     let leads: TomlArray = settings.lead_times_minutes.iter().map(|m| i64::from(*m) * 60).collect();
     engine.edit_settings(|t| set_value(t, &["keeper"], "lead_times", Some(TomlValue::Array(leads))))?;
@@ -205,18 +206,9 @@ pub async fn save_settings(handle: AppHandle, app: Shared<'_>, settings: Setting
     Ok(())
 }
 
-/// Writes a new `[sso-session]` to `~/.aws/config` (no other byte changes).
-#[tauri::command]
-pub async fn add_identity_center(handle: AppHandle, app: Shared<'_>, name: String, start_url: String, region: String) -> Result<(), CmdError> {
-    app.engine.add_sso_session(&name, &start_url, &region)?;
-    tray::refresh(&handle).await;
-    Ok(())
-}
-
 /// Writes a profile for every known role of a session into ssotray's block of `~/.aws/config`.
-#[tauri::command]
-pub async fn generate_profiles(app: Shared<'_>, session: String) -> Result<usize, CmdError> {
-    let target = app.target(&session)?;
+fn generate_profiles(app: &App, session: &str) -> Result<usize, CmdError> {
+    let target = app.target(session)?;
     let config = app.engine.load_config()?;
     let (current, new, profiles) = app.engine.plan_profiles(&config, &target, ssotray_core::profiles::DEFAULT_TEMPLATE)?;
     if current != new {

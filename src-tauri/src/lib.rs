@@ -6,6 +6,7 @@ mod commands;
 mod demo;
 pub mod menu;
 mod tray;
+mod window;
 
 use app::App;
 use ssotray_core::keeper::{Action, Keeper};
@@ -20,6 +21,18 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SSOTRAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
         .init();
+    let context = tauri::generate_context!();
+    // `--window <socket> <id> <view>`: the window's own process (see `window.rs`).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--window") {
+        match (args.get(at + 1), args.get(at + 2).and_then(|i| i.parse().ok()), args.get(at + 3)) {
+            (Some(socket), Some(id), Some(view)) => return window::run_window(context, socket.into(), id, view.clone()),
+            _ => {
+                eprintln!("error: --window needs a socket, an id and a view (the tray app passes them; start ssotray-app without --window)");
+                std::process::exit(2);
+            }
+        }
+    }
     let demo_mode = std::env::args().any(|a| a == "--demo");
     // `--open`: show the window at start (the tray alone otherwise).
     let open_window = std::env::args().any(|a| a == "--open");
@@ -29,24 +42,6 @@ pub fn run() {
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(tray::LastMenu::default())
-        .invoke_handler(tauri::generate_handler![
-            commands::get_state,
-            commands::login,
-            commands::logout,
-            commands::renew,
-            commands::refresh_accounts,
-            commands::open_console,
-            commands::copy_console_url,
-            commands::copy_credentials,
-            commands::copy_profile_name,
-            commands::copy_text,
-            commands::toggle_favorite,
-            commands::get_settings,
-            commands::save_settings,
-            commands::add_identity_center,
-            commands::generate_profiles,
-            commands::open_login_page,
-        ])
         .setup(move |tauri_app| {
             let handle = tauri_app.handle().clone();
             let (context, demo) = if demo_mode {
@@ -61,6 +56,7 @@ pub fn run() {
             let keeper = Arc::new(Keeper::new(engine.clone(), notifier));
             let app = Arc::new(App::new(engine.clone(), demo.is_some()));
             tauri_app.manage(app.clone());
+            tauri_app.manage(window::WindowHost::start(&handle)?);
             if let Some(d) = demo {
                 tauri_app.manage(d);
             }
@@ -153,7 +149,7 @@ pub fn run() {
             Ok(())
         });
 
-    let app = builder.build(tauri::generate_context!()).expect("the app builds");
+    let app = builder.build(context).expect("the app builds");
     app.run(|_handle, event| {
         // Closing the window does not quit: the tray stays.
         if let RunEvent::ExitRequested { code: None, api, .. } = event {

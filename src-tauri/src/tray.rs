@@ -6,7 +6,7 @@ use crate::menu::{icon_state, menu_model, render, Entry, IconState, ItemId};
 use std::sync::{Arc, Mutex};
 use tauri::image::Image;
 use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
-use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
 /// The tray icon's id.
@@ -68,18 +68,12 @@ pub async fn refresh(handle: &AppHandle) {
     }
 }
 
-/// Shows the window on a view (`sessions`, `accounts`, `settings`, `add`), creating it if needed.
+/// Shows the window on a view (`sessions`, `accounts`, `settings`, `add`), starting its process
+/// if needed.
 pub fn show_window(handle: &AppHandle, view: &str) {
-    if let Some(w) = handle.get_webview_window("main") {
-        let _ = w.eval(format!("location.hash = {:?}", view));
-        let _ = w.show();
-        let _ = w.unminimize();
-        let _ = w.set_focus();
-        return;
-    }
-    let url = WebviewUrl::App(format!("index.html#{view}").into());
-    if let Err(e) = WebviewWindowBuilder::new(handle, "main", url).title("ssotray").inner_size(980.0, 700.0).build() {
-        tracing::warn!(error = %e, "cannot open the window");
+    match handle.try_state::<Arc<crate::window::WindowHost>>() {
+        Some(host) => host.show(view),
+        None => tracing::warn!("the window cannot open before the app has started"),
     }
 }
 

@@ -477,3 +477,142 @@ impl Drop for Keyring {
         let _ = self.bus.wait();
     }
 }
+
+/// Every process in the tree rooted at `pid`.
+pub fn process_tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for e in dir.flatten() {
+                let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+                let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+                let ppid: u32 = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+                if ppid == parent && !all.contains(&child) {
+                    all.push(child);
+                }
+            }
+        }
+        i += 1;
+    }
+    all
+}
+
+/// Asks the (mapped) window named `name` to close, as a window manager's close button does
+/// (WM_DELETE_WINDOW), through the X server.
+pub fn close_window(display: &str, name: &str) -> bool {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, MapState};
+    let Ok((conn, screen)) = x11rb::connect(Some(display)) else { return false };
+    let root = conn.setup().roots[screen].root;
+    let atom = |n: &str| conn.intern_atom(false, n.as_bytes()).ok().and_then(|c| c.reply().ok()).map(|r| r.atom);
+    let (Some(protocols), Some(delete)) = (atom("WM_PROTOCOLS"), atom("WM_DELETE_WINDOW")) else { return false };
+    let mut stack = vec![root];
+    while let Some(w) = stack.pop() {
+        let viewable = conn.get_window_attributes(w).ok().and_then(|c| c.reply().ok()).is_some_and(|a| a.map_state == MapState::VIEWABLE);
+        if let (true, Ok(Ok(title))) = (viewable, conn.get_property(false, w, AtomEnum::WM_NAME, AtomEnum::STRING, 0, 256).map(|c| c.reply())) {
+            if title.value == name.as_bytes() {
+                let event = ClientMessageEvent::new(32, w, protocols, [delete, 0, 0, 0, 0]);
+                let _ = conn.send_event(false, w, EventMask::NO_EVENT, event);
+                let _ = conn.flush();
+                return true;
+            }
+        }
+        if let Ok(Ok(tree)) = conn.query_tree(w).map(|c| c.reply()) {
+            stack.extend(tree.children);
+        }
+    }
+    false
+}
+
+/// tauri-driver (over WebKitWebDriver) with a WebDriver session in the app's own webview.
+pub struct Webview {
+    pub client: fantoccini::Client,
+    _driver: tokio::process::Child,
+}
+
+impl Webview {
+    /// Starts `app --open` under tauri-driver with `env`, and a WebDriver session in its window.
+    pub async fn start(app: &Path, env: &[(String, String)]) -> Webview {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let native = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = tokio::process::Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string(), "--native-driver", "/usr/bin/WebKitWebDriver"])
+            .env_clear()
+            .envs(env.iter().cloned())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tauri-driver (scripts/test installs it with cargo install)");
+        let mut caps = serde_json::Map::new();
+        caps.insert("tauri:options".into(), serde_json::json!({"application": app, "args": ["--open"]}));
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..300 {
+            match fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => return Webview { client, _driver: driver },
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("no WebDriver session with the app: {last:?}");
+    }
+
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        for _ in 0..300 {
+            if let Ok(e) = self.client.find(fantoccini::Locator::Css(css)).await {
+                if e.is_displayed().await.unwrap_or(false) {
+                    return e;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no visible {css}");
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap_or_default()
+    }
+
+    /// Clicks, finding the element again if the page re-rendered it in between.
+    pub async fn click(&self, css: &str) {
+        let mut last = None;
+        for _ in 0..20 {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("click {css}: {last:?}");
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        for _ in 0..600 {
+            if let Ok(e) = self.client.find(fantoccini::Locator::Css(css)).await {
+                let t = e.text().await.unwrap_or_default();
+                if t.contains(needle) {
+                    return t;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed {needle:?}");
+    }
+
+    pub async fn no_secrets_on_the_page(&self) {
+        let source = self.client.source().await.unwrap();
+        for secret in ["aoa-", "aor-", "csec-", "SigninToken", "ASIA"] {
+            assert!(!source.contains(secret), "{secret} reached the webview");
+        }
+    }
+}

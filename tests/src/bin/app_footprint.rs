@@ -4,31 +4,9 @@
 //! idle window, and memory after opening and closing the window. Printed as ratios.
 //! Run with `scripts/bench app` (release builds).
 
-use ssotray_tests::{Desktop, Home, CONFIG};
+use ssotray_tests::{close_window, process_tree as tree, Desktop, Home, CONFIG};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// Every process in the tree rooted at `pid`.
-fn tree(pid: u32) -> Vec<u32> {
-    let mut all = vec![pid];
-    let mut i = 0;
-    while i < all.len() {
-        let parent = all[i];
-        if let Ok(dir) = std::fs::read_dir("/proc") {
-            for e in dir.flatten() {
-                let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-                let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
-                let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-                let ppid: u32 = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
-                if ppid == parent && !all.contains(&child) {
-                    all.push(child);
-                }
-            }
-        }
-        i += 1;
-    }
-    all
-}
 
 /// (RSS, private dirty) of the tree in KiB, from smaps_rollup.
 fn memory(pid: u32) -> (u64, u64) {
@@ -88,32 +66,6 @@ fn stop(mut run: Run, desktop: &Desktop) {
     while registered(desktop) {
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Asks the window named `name` to close, as a window manager's close button does
-/// (WM_DELETE_WINDOW), through the X server.
-fn close_window(display: &str, name: &str) -> bool {
-    use x11rb::connection::Connection;
-    use x11rb::protocol::xproto::{AtomEnum, ClientMessageEvent, ConnectionExt, EventMask};
-    let Ok((conn, screen)) = x11rb::connect(Some(display)) else { return false };
-    let root = conn.setup().roots[screen].root;
-    let atom = |n: &str| conn.intern_atom(false, n.as_bytes()).ok().and_then(|c| c.reply().ok()).map(|r| r.atom);
-    let (Some(protocols), Some(delete)) = (atom("WM_PROTOCOLS"), atom("WM_DELETE_WINDOW")) else { return false };
-    let mut stack = vec![root];
-    while let Some(w) = stack.pop() {
-        if let Ok(Ok(title)) = conn.get_property(false, w, AtomEnum::WM_NAME, AtomEnum::STRING, 0, 256).map(|c| c.reply()) {
-            if title.value == name.as_bytes() {
-                let event = ClientMessageEvent::new(32, w, protocols, [delete, 0, 0, 0, 0]);
-                let _ = conn.send_event(false, w, EventMask::NO_EVENT, event);
-                let _ = conn.flush();
-                return true;
-            }
-        }
-        if let Ok(Ok(tree)) = conn.query_tree(w).map(|c| c.reply()) {
-            stack.extend(tree.children);
-        }
-    }
-    false
 }
 
 fn main() {

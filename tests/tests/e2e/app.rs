@@ -4,7 +4,7 @@
 //! saved under `<target>/screenshots`.
 
 use crate::cli::World;
-use ssotray_tests::{bin, count, screenshots_dir, Desktop, SimConfig, CONFIG};
+use ssotray_tests::{bin, close_window, count, process_tree, screenshots_dir, Desktop, SimConfig, Webview, CONFIG};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -182,95 +182,6 @@ async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits
     assert!(status.success(), "{status:?}");
 }
 
-/// tauri-driver (over WebKitWebDriver) with a WebDriver session in the app's own webview.
-struct Webview {
-    client: fantoccini::Client,
-    _driver: tokio::process::Child,
-}
-
-impl Webview {
-    async fn start(env: &[(String, String)]) -> Webview {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let native = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = tokio::process::Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string(), "--native-driver", "/usr/bin/WebKitWebDriver"])
-            .env_clear()
-            .envs(env.iter().cloned())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("tauri-driver (scripts/test installs it with cargo install)");
-        let mut caps = serde_json::Map::new();
-        caps.insert("tauri:options".into(), serde_json::json!({"application": bin("ssotray-app"), "args": ["--open"]}));
-        let url = format!("http://127.0.0.1:{port}");
-        let mut last = None;
-        for _ in 0..300 {
-            match fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url).await {
-                Ok(client) => return Webview { client, _driver: driver },
-                Err(e) => last = Some(e),
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!("no WebDriver session with the app: {last:?}");
-    }
-
-    async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        for _ in 0..300 {
-            if let Ok(e) = self.client.find(fantoccini::Locator::Css(css)).await {
-                if e.is_displayed().await.unwrap_or(false) {
-                    return e;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no visible {css}");
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.unwrap_or_default()
-    }
-
-    /// Clicks, finding the element again if the page re-rendered it in between.
-    async fn click(&self, css: &str) {
-        let mut last = None;
-        for _ in 0..20 {
-            match self.find(css).await.click().await {
-                Ok(()) => return,
-                Err(e) => last = Some(e),
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("click {css}: {last:?}");
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        e.clear().await.unwrap();
-        e.send_keys(text).await.unwrap();
-    }
-
-    async fn wait_text(&self, css: &str, needle: &str) -> String {
-        for _ in 0..600 {
-            if let Ok(e) = self.client.find(fantoccini::Locator::Css(css)).await {
-                let t = e.text().await.unwrap_or_default();
-                if t.contains(needle) {
-                    return t;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{css} never showed {needle:?}");
-    }
-
-    async fn no_secrets_on_the_page(&self) {
-        let source = self.client.source().await.unwrap();
-        for secret in ["aoa-", "aor-", "csec-", "SigninToken", "ASIA"] {
-            assert!(!source.contains(secret), "{secret} reached the webview");
-        }
-    }
-}
-
 /// Chromium clicks Allow on the simulator's sign-in page (the user's browser).
 async fn chromium_allows(url: &str) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -319,7 +230,7 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
         std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let shots = screenshots_dir();
-    let view = Webview::start(&app_env(&w, &desktop, &browser)).await;
+    let view = Webview::start(&bin("ssotray-app"), &app_env(&w, &desktop, &browser)).await;
 
     // Add an Identity Center.
     view.click("#nav-add").await;
@@ -361,9 +272,9 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     view.wait_text("#roles-more", "5 role(s)").await;
     view.type_into("#search", "prod read").await;
     view.wait_text("#roles-more", "1 role(s)").await;
+    desktop.screenshot(&shots.join("accounts.png"));
     let row = view.text("#roles tbody tr").await;
     assert!(row.contains("prod (333333333333)") && row.contains("ReadOnlyAccess"), "{row}");
-    desktop.screenshot(&shots.join("accounts.png"));
     view.click("#roles tbody tr .open-console").await;
     wait_until("the console URL", 30, || opened(&log).iter().any(|u| u.contains("Action=login"))).await;
     let url = opened(&log).into_iter().find(|u| u.contains("Action=login")).unwrap();
@@ -438,7 +349,7 @@ async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
 }
 
 #[tokio::test]
-async fn a_second_launch_hands_over_to_the_first() {
+async fn a_second_launch_hands_over_to_the_first_and_the_window_process_ends_with_the_window() {
     let desktop = Desktop::start();
     let w = World::new(CONFIG, SimConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
@@ -453,6 +364,33 @@ async fn a_second_launch_hands_over_to_the_first() {
     assert!(status.success(), "{status:?}");
     wait_until("the first instance to show its window", 30, || visible_windows(&desktop) == 1).await;
     assert!(first.try_wait().unwrap().is_none(), "the first instance keeps running");
+
+    // The window lives in a process of its own (with WebKit's processes under it); closing it
+    // ends them all, and the tray process goes on holding no webview.
+    let pid = first.id().unwrap();
+    let names = |pids: Vec<u32>| pids.iter().map(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim().to_string()).collect::<Vec<_>>();
+    let open_tree = names(process_tree(pid));
+    assert!(open_tree.iter().any(|n| n.starts_with("WebKit")), "WebKit runs while the window is open: {open_tree:?}");
+    for attempt in 0..300 {
+        // (Asked again every 3 s: a close that arrives while the page is still loading can be lost.)
+        if attempt % 30 == 0 {
+            assert!(close_window(&desktop.display, "ssotray"), "the window is there to close");
+        }
+        if process_tree(pid).len() == 1 {
+            eprintln!("closed after {} close request(s)", attempt / 30 + 1);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(names(process_tree(pid)).len(), 1, "the window's processes ended: {:?}", names(process_tree(pid)));
+    assert_eq!(visible_windows(&desktop), 0);
+    assert!(first.try_wait().unwrap().is_none(), "closing the window does not quit the app");
+
+    // It opens again on the next launch.
+    let mut third = spawn();
+    let status = tokio::time::timeout(Duration::from_secs(30), third.wait()).await.expect("the third launch ends").unwrap();
+    assert!(status.success(), "{status:?}");
+    wait_until("the window to open again", 30, || visible_windows(&desktop) == 1).await;
 }
 
 #[tokio::test]
@@ -504,7 +442,7 @@ async fn the_window_marks_favorites_copies_in_rust_and_renews() {
     assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
-    let view = Webview::start(&app_env(&w, &desktop, &browser)).await;
+    let view = Webview::start(&bin("ssotray-app"), &app_env(&w, &desktop, &browser)).await;
     let clipboard = || {
         let o = std::process::Command::new("xclip").args(["-o", "-selection", "clipboard"]).env("DISPLAY", &desktop.display).output().expect("xclip");
         String::from_utf8_lossy(&o.stdout).into_owned()
