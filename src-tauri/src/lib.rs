@@ -4,6 +4,7 @@
 mod app;
 mod commands;
 mod demo;
+mod instance;
 pub mod menu;
 mod tray;
 mod window;
@@ -37,11 +38,25 @@ pub fn run() {
     // `--open`: show the window at start (the tray alone otherwise).
     let open_window = std::env::args().any(|a| a == "--open");
 
+    // The tray process shows nothing itself (the panel draws its icon and menu from D-Bus), so it
+    // goes without GTK's accessibility bridge, which would relay every change of a menu label to
+    // the accessibility bus and wake the process for it. The window's process keeps the bridge.
+    window::remember_user_env();
+    std::env::set_var("NO_AT_BRIDGE", "1");
+
+    // One instance: a second launch shows the first one's window and exits, before any GTK.
+    let instance = instance::socket_path();
+    if let Some(path) = &instance {
+        if instance::hand_over(path, "sessions") {
+            return;
+        }
+    }
+
     let builder = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_window(app, "sessions")))
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(tray::LastMenu::default())
+        .manage(tray::LastIcon::default())
         .setup(move |tauri_app| {
             let handle = tauri_app.handle().clone();
             let (context, demo) = if demo_mode {
@@ -57,13 +72,25 @@ pub fn run() {
             let app = Arc::new(App::new(engine.clone(), demo.is_some()));
             tauri_app.manage(app.clone());
             tauri_app.manage(window::WindowHost::start(&handle)?);
+            if let Some(path) = &instance {
+                if let Err(e) = instance::listen(&handle, path) {
+                    // Launched at the same moment as another instance, which won: hand over.
+                    for _ in 0..50 {
+                        if instance::hand_over(path, "sessions") {
+                            std::process::exit(0);
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    tracing::warn!(error = %e, "not the only ssotray-app, and the other does not answer");
+                }
+            }
             if let Some(d) = demo {
                 tauri_app.manage(d);
             }
 
             // A first menu at once: the indicator registers with the panel only once it has one;
             // the full menu follows as soon as the state is read.
-            let first_menu = tray::menu(&handle, &menu::menu_model(&menu::MenuInput {
+            let (first_menu, _) = tray::menu(&handle, &menu::menu_model(&menu::MenuInput {
                 now: chrono::Utc::now(),
                 sessions: Vec::new(),
                 favorites: Vec::new(),

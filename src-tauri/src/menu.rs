@@ -295,6 +295,53 @@ pub fn render(entries: &[Entry]) -> String {
     out
 }
 
+/// A menu flattened in order: each entry's structure (kind and id) and its label.
+pub fn flatten(entries: &[Entry]) -> Vec<(String, String)> {
+    fn walk(entries: &[Entry], out: &mut Vec<(String, String)>) {
+        for e in entries {
+            match e {
+                Entry::Item { id: Some(id), label } => out.push((format!("item {}", id.encode()), label.clone())),
+                Entry::Item { id: None, label } => out.push(("label".into(), label.clone())),
+                Entry::Separator => out.push(("separator".into(), String::new())),
+                Entry::Submenu { label, entries } => {
+                    out.push(("submenu".into(), label.clone()));
+                    walk(entries, out);
+                    out.push(("end".into(), String::new()));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(entries, &mut out);
+    out
+}
+
+/// What it takes to turn the shown menu into a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuUpdate {
+    /// Nothing changed.
+    Same,
+    /// Only these labels (by position in `flatten`) changed: set them in place, which a panel
+    /// sees as a property change of those items rather than a new menu (the usual case: a
+    /// countdown's minute turned).
+    Labels(Vec<(usize, String)>),
+    /// Items came or went: build the menu anew.
+    Rebuild,
+}
+
+/// Compares two flattened menus.
+pub fn plan_update(shown: &[(String, String)], new: &[(String, String)]) -> MenuUpdate {
+    if shown.len() != new.len() || shown.iter().zip(new).any(|(a, b)| a.0 != b.0) {
+        return MenuUpdate::Rebuild;
+    }
+    let changed: Vec<(usize, String)> = shown.iter().zip(new).enumerate().filter(|(_, (a, b))| a.1 != b.1).map(|(i, (_, b))| (i, b.1.clone())).collect();
+    if changed.is_empty() {
+        MenuUpdate::Same
+    } else {
+        MenuUpdate::Labels(changed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,5 +433,29 @@ Quit
         assert_eq!(ItemId::decode(&ItemId::CopyCredentials(r.clone()).encode()), Some(ItemId::CopyCredentials(r)));
         assert_eq!(duration_text(Duration::seconds(30)), "less than a minute");
         assert_eq!(duration_text(Duration::minutes(120)), "2 h");
+    }
+
+    #[test]
+    fn a_turning_minute_changes_one_label_in_place_and_a_new_state_rebuilds() {
+        let before = flatten(&menu_model(&input()));
+        // A minute later: only the countdown's text differs.
+        let later = flatten(&menu_model(&MenuInput { now: now() + Duration::minutes(1), ..input() }));
+        match plan_update(&before, &later) {
+            MenuUpdate::Labels(changed) => {
+                assert_eq!(changed.len(), 1, "{changed:?}");
+                assert_eq!(before[changed[0].0].0, later[changed[0].0].0);
+                assert!(changed[0].1.contains("6 h 11 min left"), "{changed:?}");
+            }
+            other => panic!("expected a label update, got {other:?}"),
+        }
+        assert_eq!(plan_update(&before, &before), MenuUpdate::Same);
+        // Logging out replaces Renew / Log out with Log in: new items, a new menu.
+        let mut logged_out = input();
+        logged_out.sessions[0].state = SessionState::LoggedOut;
+        assert_eq!(plan_update(&before, &flatten(&menu_model(&logged_out))), MenuUpdate::Rebuild);
+        // So does a new account.
+        let mut more = input();
+        more.sessions[0].accounts.push(acct("222222222222", "prod", &["Admin"]));
+        assert_eq!(plan_update(&before, &flatten(&menu_model(&more))), MenuUpdate::Rebuild);
     }
 }

@@ -2,19 +2,36 @@
 //! into app actions, the icon turned to the state's variant, and the clipboard.
 
 use crate::app::{App, CmdError};
-use crate::menu::{icon_state, menu_model, render, Entry, IconState, ItemId};
+use crate::menu::{flatten, icon_state, menu_model, plan_update, Entry, IconState, ItemId, MenuUpdate};
 use std::sync::{Arc, Mutex};
 use tauri::image::Image;
 use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime, Wry};
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
 /// The tray icon's id.
 pub const TRAY_ID: &str = "ssotray";
 
-/// The menu text last built, so the menu is rebuilt only when it changes.
+/// The menu shown: its flattened entries (`menu::flatten`) and, in the same order, handles to its
+/// items, so a changed label is set in place and the menu is rebuilt only when items change.
 #[derive(Default)]
-pub struct LastMenu(pub Mutex<String>);
+pub struct LastMenu(Mutex<Shown>);
+
+#[derive(Default)]
+struct Shown {
+    flat: Vec<(String, String)>,
+    handles: Vec<Handle<Wry>>,
+}
+
+/// An item of the shown menu whose label can be set.
+pub enum Handle<R: Runtime> {
+    /// A menu item.
+    Item(MenuItem<R>),
+    /// A submenu.
+    Submenu(Submenu<R>),
+    /// A separator or a submenu's end.
+    Other,
+}
 
 /// The icon of a state.
 pub fn icon(state: IconState) -> Image<'static> {
@@ -26,47 +43,84 @@ pub fn icon(state: IconState) -> Image<'static> {
     Image::from_bytes(bytes).expect("the tray icons are valid PNGs")
 }
 
-fn build<R: Runtime>(app: &AppHandle<R>, entries: &[Entry]) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {
+fn build<R: Runtime>(app: &AppHandle<R>, entries: &[Entry], handles: &mut Vec<Handle<R>>) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {
     let mut items: Vec<Box<dyn IsMenuItem<R>>> = Vec::new();
     for e in entries {
         match e {
-            Entry::Item { id: Some(id), label } => items.push(Box::new(MenuItem::with_id(app, id.encode(), label, true, None::<&str>)?)),
-            Entry::Item { id: None, label } => items.push(Box::new(MenuItem::new(app, label, false, None::<&str>)?)),
-            Entry::Separator => items.push(Box::new(PredefinedMenuItem::separator(app)?)),
+            Entry::Item { id, label } => {
+                let item = match id {
+                    Some(id) => MenuItem::with_id(app, id.encode(), label, true, None::<&str>)?,
+                    None => MenuItem::new(app, label, false, None::<&str>)?,
+                };
+                handles.push(Handle::Item(item.clone()));
+                items.push(Box::new(item));
+            }
+            Entry::Separator => {
+                handles.push(Handle::Other);
+                items.push(Box::new(PredefinedMenuItem::separator(app)?));
+            }
             Entry::Submenu { label, entries } => {
-                let children = build(app, entries)?;
+                let at = handles.len();
+                handles.push(Handle::Other);
+                let children = build(app, entries, handles)?;
+                handles.push(Handle::Other);
                 let refs: Vec<&dyn IsMenuItem<R>> = children.iter().map(|c| c.as_ref()).collect();
-                items.push(Box::new(Submenu::with_items(app, label, true, &refs)?));
+                let submenu = Submenu::with_items(app, label, true, &refs)?;
+                handles[at] = Handle::Submenu(submenu.clone());
+                items.push(Box::new(submenu));
             }
         }
     }
     Ok(items)
 }
 
-/// Builds the Tauri menu of a model.
-pub fn menu<R: Runtime>(app: &AppHandle<R>, entries: &[Entry]) -> tauri::Result<Menu<R>> {
-    let items = build(app, entries)?;
+/// Builds the Tauri menu of a model, with handles to its items in `flatten` order.
+pub fn menu<R: Runtime>(app: &AppHandle<R>, entries: &[Entry]) -> tauri::Result<(Menu<R>, Vec<Handle<R>>)> {
+    let mut handles = Vec::new();
+    let items = build(app, entries, &mut handles)?;
     let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|c| c.as_ref()).collect();
-    Menu::with_items(app, &refs)
+    Ok((Menu::with_items(app, &refs)?, handles))
 }
 
-/// Rebuilds the menu (when its text changed) and sets the icon.
+/// Brings the menu up to date (labels set in place, or a new menu when items changed) and sets
+/// the icon when its state changed.
 pub async fn refresh(handle: &AppHandle) {
     let app = handle.state::<Arc<App>>().inner().clone();
     let input = app.menu_input().await;
     let entries = menu_model(&input);
-    let text = render(&entries);
+    let flat = flatten(&entries);
     let Some(tray) = handle.tray_by_id(TRAY_ID) else { return };
-    let _ = tray.set_icon(Some(icon(icon_state(&input))));
+    let icon_now = icon_state(&input);
+    let last_icon = handle.state::<LastIcon>();
+    if last_icon.0.lock().expect("last icon").replace(icon_now) != Some(icon_now) {
+        let _ = tray.set_icon(Some(icon(icon_now)));
+    }
     let last = handle.state::<LastMenu>();
     let mut last = last.0.lock().expect("last menu");
-    if *last != text {
-        if let Ok(m) = menu(handle, &entries) {
-            let _ = tray.set_menu(Some(m));
-            *last = text;
+    match plan_update(&last.flat, &flat) {
+        MenuUpdate::Same => {}
+        MenuUpdate::Labels(changed) => {
+            for (at, label) in changed {
+                let _ = match &last.handles[at] {
+                    Handle::Item(item) => item.set_text(&label),
+                    Handle::Submenu(submenu) => submenu.set_text(&label),
+                    Handle::Other => Ok(()),
+                };
+            }
+            last.flat = flat;
+        }
+        MenuUpdate::Rebuild => {
+            if let Ok((m, handles)) = menu(handle, &entries) {
+                let _ = tray.set_menu(Some(m));
+                *last = Shown { flat, handles };
+            }
         }
     }
 }
+
+/// The icon state shown, so the icon is set only when it changes.
+#[derive(Default)]
+pub struct LastIcon(Mutex<Option<IconState>>);
 
 /// Shows the window on a view (`sessions`, `accounts`, `settings`, `add`), starting its process
 /// if needed.

@@ -20,6 +20,14 @@ use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
+/// `NO_AT_BRIDGE` as the user set it, for the window's process (the tray process sets its own).
+static USER_NO_AT_BRIDGE: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+
+/// Remembers the user's `NO_AT_BRIDGE` (call before changing it).
+pub fn remember_user_env() {
+    let _ = USER_NO_AT_BRIDGE.set(std::env::var_os("NO_AT_BRIDGE"));
+}
+
 /// The first line of a connection from the window process.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -102,7 +110,13 @@ impl WindowHost {
         };
         // (std's process and a thread to reap it: this runs on GTK's thread or in the single
         // instance's D-Bus handler, outside the async runtime.)
-        let child = std::process::Command::new(exe).arg("--window").arg(&self.socket).arg(id.to_string()).arg(view).spawn();
+        let mut command = std::process::Command::new(exe);
+        command.arg("--window").arg(&self.socket).arg(id.to_string()).arg(view);
+        match USER_NO_AT_BRIDGE.get() {
+            Some(Some(v)) => command.env("NO_AT_BRIDGE", v),
+            _ => command.env_remove("NO_AT_BRIDGE"),
+        };
+        let child = command.spawn();
         match child {
             Ok(mut child) => {
                 state.window = Some((id, None));

@@ -1,0 +1,64 @@
+//! One tray app per user: the first instance listens on `$XDG_RUNTIME_DIR/ssotray/app.sock`
+//! (else `$XDG_CACHE_HOME/ssotray/app.sock`), guarded by a lock file beside it, as the keeper's
+//! socket is; a second launch connects, asks it to show its window, and exits. (A Unix socket
+//! rather than tauri-plugin-single-instance: that plugin's D-Bus library leaves a thread that
+//! wakes twice a second for the life of the app.)
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tauri::AppHandle;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+/// Where the running app listens.
+pub fn socket_path() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = var("XDG_RUNTIME_DIR") {
+        return Some(dir.join("ssotray/app.sock"));
+    }
+    let cache = var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")))?;
+    Some(cache.join("ssotray/app.sock"))
+}
+
+/// Asks a running instance to show its window on `view`; true when it answered.
+pub fn hand_over(path: &Path, view: &str) -> bool {
+    let Ok(mut stream) = UnixStream::connect(path) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    if stream.write_all(format!("show {view}\n").as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    matches!(BufReader::new(stream).read_line(&mut answer), Ok(n) if n > 0) && answer.trim() == "ok"
+}
+
+/// Becomes the instance: listens for later launches. Err when another instance holds the lock
+/// (two launches at once): the caller hands over to it instead.
+pub fn listen(handle: &AppHandle, path: &Path) -> Result<(), String> {
+    let bound = tauri::async_runtime::block_on(ssotray_core::owner::bind(path))?;
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        let ssotray_core::owner::Bound { listener, lock } = bound;
+        while let Ok((stream, _)) = listener.accept().await {
+            let handle = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut line = String::new();
+                if tokio::io::BufReader::new(read).read_line(&mut line).await.is_err() {
+                    return;
+                }
+                if let Some(view) = line.trim().strip_prefix("show ") {
+                    let view = match view {
+                        "accounts" | "settings" | "add" => view,
+                        _ => "sessions",
+                    };
+                    crate::tray::show_window(&handle, view);
+                    let _ = write.write_all(b"ok\n").await;
+                }
+            });
+        }
+        drop(lock);
+    });
+    Ok(())
+}
