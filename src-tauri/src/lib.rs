@@ -177,10 +177,15 @@ pub fn run() {
         });
 
     let app = builder.build(context).expect("the app builds");
-    app.run(|_handle, event| {
+    app.run(|handle, event| match event {
         // Closing the window does not quit: the tray stays.
-        if let RunEvent::ExitRequested { code: None, api, .. } = event {
-            api.prevent_exit();
+        RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+        // The process exits without dropping managed state: remove the window's socket directory.
+        RunEvent::Exit => {
+            if let Some(host) = handle.try_state::<Arc<window::WindowHost>>() {
+                host.remove_socket();
+            }
         }
+        _ => {}
     });
 }

@@ -131,6 +131,13 @@ impl WindowHost {
         }
     }
 
+    /// Removes the socket's directory (at exit: managed state is never dropped).
+    pub fn remove_socket(&self) {
+        if let Some(dir) = self.socket.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
     fn forget(&self, id: u64) {
         let mut state = self.state.lock().expect("window state");
         if matches!(state.window, Some((current, _)) if current == id) {

@@ -51,7 +51,15 @@ fn app_env(w: &World, desktop: &Desktop, browser: &Path) -> Vec<(String, String)
     env.push(("XDG_CONFIG_HOME".into(), w.home.path().join(".config").display().to_string()));
     env.push(("XDG_STATE_HOME".into(), w.home.path().join(".local/state").display().to_string()));
     env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    let tmp = w.home.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    env.push(("TMPDIR".into(), tmp.display().to_string()));
     env
+}
+
+/// The window sockets' directories the app has in its TMPDIR.
+fn window_socket_dirs(w: &World) -> usize {
+    std::fs::read_dir(w.home.path().join("tmp")).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("ssotray-window-")).count()
 }
 
 /// How many visible windows titled "ssotray" the screen has.
@@ -177,9 +185,11 @@ async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits
     let s = w.stats().await;
     assert_eq!((count(&s, "Logout"), count(&s, "Authorize")), (1, 2), "{s}");
 
+    assert_eq!(window_socket_dirs(&w), 1, "the app listens for its window's process");
     menu.click("Quit");
     let status = tokio::time::timeout(Duration::from_secs(20), app.wait()).await.expect("the app quits").unwrap();
     assert!(status.success(), "{status:?}");
+    assert_eq!(window_socket_dirs(&w), 0, "Quit leaves no socket directory behind");
 }
 
 /// Chromium clicks Allow on the simulator's sign-in page (the user's browser).
