@@ -8,7 +8,7 @@
 /** @typedef {{at: string, source: 'configured'|'learned'|'assumed'|'token-expiry', lengthSecs: number}} SessionEnd */
 /** @typedef {{name: string, startUrl: string, region: string, legacy: boolean, state: 'logged-out'|'valid'|'expired'|'unreadable',
  *   expiresAt?: string, canRefresh?: boolean, reason?: string, sessionEnd?: SessionEnd|null, endedAt?: string|null,
- *   pending?: Pending|null, error?: string|null, accountCount: number, fetchedAt?: string|null, progress?: [number, number]|null}} SessionDto */
+ *   pending?: Pending|null, error?: string|null, fetchedAt?: string|null, progress?: [number, number]|null}} SessionDto */
 /** @typedef {{session: string, accounts: AccountRoles[]}} SessionAccounts */
 /** @typedef {{now: string, sessions: SessionDto[], favorites: RoleRef[], recent: RoleRef[], configProblems: string[], demo: boolean}} StateDto */
 /** @typedef {{name: string, sessionLengthHours: number|null, loginFlow: 'browser'|'device-code'|null, consoleLink: 'federation'|'portal',

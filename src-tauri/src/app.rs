@@ -58,7 +58,6 @@ pub struct SessionDto {
     /// The accounts go to the window by `get_accounts`, only when `fetched_at` changed.
     #[serde(skip)]
     accounts: Vec<AccountRoles>,
-    account_count: usize,
     fetched_at: Option<DateTime<Utc>>,
     progress: Option<(usize, usize)>,
 }
@@ -169,7 +168,6 @@ impl App {
                 pending: self.pending.lock().expect("pending").get(&name).cloned(),
                 error: self.errors.lock().expect("errors").get(&name).cloned(),
                 fetched_at: inventory.as_ref().map(|i| i.fetched_at),
-                account_count: inventory.as_ref().map_or(0, |i| i.accounts.len()),
                 accounts: inventory.map(|i| i.accounts).unwrap_or_default(),
                 progress: self.progress.lock().expect("progress").get(&name).copied(),
             });
@@ -185,9 +183,17 @@ impl App {
         }
     }
 
-    /// Every session's accounts and roles.
-    pub async fn accounts(&self) -> Vec<SessionAccounts> {
-        self.state().await.sessions.into_iter().map(|s| SessionAccounts { session: s.name, accounts: s.accounts }).collect()
+    /// Every session's accounts and roles (the kept lists only: no token or status is read).
+    pub fn accounts(&self) -> Vec<SessionAccounts> {
+        let config = self.engine.load_config().unwrap_or_default();
+        config
+            .targets()
+            .into_iter()
+            .map(|target| SessionAccounts {
+                session: target.display_name().to_string(),
+                accounts: self.engine.cached_inventory(&target).ok().flatten().map(|i| i.accounts).unwrap_or_default(),
+            })
+            .collect()
     }
 
     /// What the tray menu is made from.

@@ -43,7 +43,7 @@ pub async fn dispatch(handle: &AppHandle, command: &str, args: Value) -> Result<
     match command {
         // The window's view of everything.
         "get_state" => json(app.state().await),
-        "get_accounts" => json(app.accounts().await),
+        "get_accounts" => json(app.accounts()),
         // Long actions (a login waits for the user) run in the background; the window follows
         // them through `get_state`, where their errors show too.
         "login" => {

@@ -93,7 +93,7 @@ pub struct Bound {
     pub lock: std::fs::File,
 }
 
-/// Binds the socket: refuses if another keeper holds `keeper.lock` beside it, replaces a stale
+/// Binds the socket: refuses if another process holds the `.lock` file beside it, replaces a stale
 /// socket file. The lock is held for as long as the returned value lives.
 pub async fn bind(path: &Path) -> Result<Bound, String> {
     let lock_path = path.with_extension("lock");
@@ -101,7 +101,7 @@ pub async fn bind(path: &Path) -> Result<Bound, String> {
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(format!("another ssotray keeper is already running (socket `{}`)", path.display()))
+            return Err(format!("another ssotray process already listens on `{}`", path.display()))
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(format!("cannot lock `{}`: {e}", lock_path.display())),
     }
