@@ -616,3 +616,34 @@ impl Webview {
         }
     }
 }
+
+/// The simulator's clock as ssotray's [`ssotray_core::os::Clock`]: the simulator and an
+/// in-process engine share one time, which a test moves forward, so hours of tokens and
+/// sessions pass in seconds at their real proportions.
+#[derive(Debug, Clone)]
+pub struct SharedClock(pub ssotray_sim::SimClock);
+
+impl ssotray_core::os::Clock for SharedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.0.now_ms() as i64).expect("the simulator's clock is a valid time")
+    }
+}
+
+/// An engine in this process over a throwaway home, pointed at the simulator, with `clock`, the
+/// real filesystem, and an in-memory keychain.
+pub fn engine_for(home: &Home, sim_base: &str, clock: std::sync::Arc<dyn ssotray_core::os::Clock>) -> ssotray_core::Engine {
+    use ssotray_core::os::{Env, LazyHttp, RealFs, SystemBrowser};
+    let mut vars = home.env(sim_base);
+    vars.push(("XDG_STATE_HOME".into(), format!("{}/.local/state", home.path().display())));
+    vars.push(("XDG_CONFIG_HOME".into(), format!("{}/.config", home.path().display())));
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let env = Env::from_slice(&refs);
+    ssotray_core::Engine::new(ssotray_core::Context {
+        clock,
+        fs: std::sync::Arc::new(RealFs),
+        browser: std::sync::Arc::new(SystemBrowser::new(env.clone())),
+        env,
+        http: LazyHttp::default(),
+        secrets: std::sync::Arc::new(ssotray_core::keychain::MemKeychain::default()),
+    })
+}

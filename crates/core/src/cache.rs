@@ -6,7 +6,7 @@
 
 use crate::os::{Context, Env};
 use crate::secret::Secret;
-use crate::time::{format_timestamp, parse_timestamp};
+use crate::time::{check_timestamp, format_timestamp};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
@@ -74,6 +74,12 @@ pub fn role_credential_cache_file_name(account_id: &str, role_name: &str, target
     format!("{}.json", hex::encode(Sha1::digest(json.as_bytes())))
 }
 
+/// A short, non-reversible fingerprint of an access token, to tell tokens apart without holding them.
+pub fn fingerprint(token: &Secret) -> String {
+    use sha2::Sha256;
+    hex::encode(&Sha256::digest(token.expose().as_bytes())[..8])
+}
+
 /// A token as cached. Known keys are typed; every other key is kept in `extra`, in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CachedToken {
@@ -126,9 +132,7 @@ impl CachedToken {
         let time = |map: &Map<String, Value>, key: &str| -> Result<Option<DateTime<Utc>>, String> {
             match string(map, key)? {
                 None => Ok(None),
-                Some(s) => parse_timestamp(&s)
-                    .map(Some)
-                    .ok_or_else(|| format!("`{key}` is not a timestamp")),
+                Some(s) => check_timestamp(&s).map(Some).map_err(|why| format!("`{key}` {why}")),
             }
         };
         let access_token = string(&map, "accessToken")?.ok_or("`accessToken` is missing")?;

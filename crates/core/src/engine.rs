@@ -620,10 +620,10 @@ impl Engine {
             let path = self.token_path(target)?;
             let now = self.ctx.clock.now();
             if let TokenFile::Token(t) = cache::read_token(&self.ctx, &path).await? {
-                if t.expires_at > now && Some(crate::owner::fingerprint(&t.access_token)) != self.last_refresh_attempt(target) {
+                if t.expires_at > now && Some(crate::cache::fingerprint(&t.access_token)) != self.last_refresh_attempt(target) {
                     return Ok(t);
                 }
-                let fp = crate::owner::fingerprint(&t.access_token);
+                let fp = crate::cache::fingerprint(&t.access_token);
                 self.record(&name, |r| {
                     r.ended(now);
                     r.ended_token.get_or_insert(fp);
@@ -700,17 +700,13 @@ impl Engine {
         Ok(refreshed)
     }
 
-    /// Refreshes only if the token still has `min_left` or less after re-reading the file under
-    /// the session's lock: another process (or tool) may have refreshed or logged in meanwhile.
-    /// Returns the token in force and whether this call refreshed it.
-    pub async fn refresh_if_due(&self, target: &SsoTarget, min_left: ChronoDuration) -> Result<(CachedToken, bool), EngineError> {
-        let _lock = self.lock_session(target).await?;
-        self.refresh_if_due_locked(target, min_left).await
-    }
-
-    /// Like [`Engine::refresh_if_due`], but `None` at once when another holder has the session's
-    /// lock (a login in progress): the keeper then tries again later instead of waiting.
-    pub async fn try_refresh_if_due(&self, target: &SsoTarget, min_left: ChronoDuration) -> Result<Option<(CachedToken, bool)>, EngineError> {
+    /// Refreshes unless the token changed since the caller decided to refresh it (the keeper's
+    /// plan): under the session's lock the file is read again, and a token whose fingerprint is
+    /// not `seen` means another process or tool refreshed or logged in meanwhile; that token is
+    /// returned as it is. `None` at once when another holder has the lock (a login in progress):
+    /// the caller tries again later instead of waiting. Whether a refresh is due is the caller's
+    /// decision, never re-made here.
+    pub async fn try_refresh_unless_changed(&self, target: &SsoTarget, seen: &str) -> Result<Option<(CachedToken, bool)>, EngineError> {
         let path = self.lock_path(target)?;
         let fs = self.ctx.fs.clone();
         let lock = tokio::task::spawn_blocking(move || fs.try_lock(&path))
@@ -718,21 +714,17 @@ impl Engine {
             .map_err(|e| EngineError::Local(format!("lock task failed: {e}")))?
             .map_err(|e| EngineError::Local(format!("cannot lock the session: {e}")))?;
         let Some(_lock) = lock else { return Ok(None) };
-        self.refresh_if_due_locked(target, min_left).await.map(Some)
-    }
-
-    async fn refresh_if_due_locked(&self, target: &SsoTarget, min_left: ChronoDuration) -> Result<(CachedToken, bool), EngineError> {
         let path = self.token_path(target)?;
         if let TokenFile::Token(t) = cache::read_token(&self.ctx, &path).await? {
-            if t.expires_at - self.ctx.clock.now() > min_left {
-                return Ok((t, false));
+            if cache::fingerprint(&t.access_token) != seen {
+                return Ok(Some((t, false)));
             }
         }
-        Ok((self.refresh_locked(target).await?, true))
+        Ok(Some((self.refresh_locked(target).await?, true)))
     }
 
     fn remember_refresh_attempt(&self, target: &SsoTarget, token: &Secret) {
-        self.refused_tokens.lock().expect("refused").insert(target.display_name().to_string(), crate::owner::fingerprint(token));
+        self.refused_tokens.lock().expect("refused").insert(target.display_name().to_string(), crate::cache::fingerprint(token));
     }
 
     fn last_refresh_attempt(&self, target: &SsoTarget) -> Option<String> {

@@ -10,6 +10,7 @@ use crate::config::SsoTarget;
 use crate::engine::{Engine, EngineError};
 use crate::settings::KeeperSettings;
 use crate::state::{estimate_end, EndSource, SessionEnd, SessionRecord};
+use crate::time;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::Serialize;
@@ -170,13 +171,28 @@ pub struct TokenView {
     pub expires_at: DateTime<Utc>,
     /// Whether a refresh can be tried.
     pub can_refresh: bool,
+    /// When ssotray last saw a login or refresh succeed (the state file's `lastAliveAt`, or
+    /// this keeper's own memory when later): the token was obtained then, if ssotray got it.
+    pub obtained_at: Option<DateTime<Utc>>,
+    /// The expiry of the token this one replaced, when this keeper's own refresh replaced it.
+    pub replaced_expiry: Option<DateTime<Utc>>,
 }
+
+/// Two refreshes of one session are never closer together than this (one a minute at most),
+/// however short its tokens live.
+pub const REFRESH_FLOOR: Duration = Duration::seconds(60);
+/// Around an estimated portal-session end, refreshes this far before it (so a learned length
+/// is exact to a minute) and this far after it (which confirms the end, or shows the session
+/// outlived the estimate).
+pub const AROUND_END: Duration = Duration::seconds(30);
 
 /// The decision for one session at one instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Refresh now.
     pub refresh_now: bool,
+    /// When the next refresh is due (`None`: no refresh is planned).
+    pub refresh_at: Option<DateTime<Utc>>,
     /// Events to send now (already filtered by what was sent).
     pub events: Vec<KeeperEvent>,
     /// The next instant anything is due (the caller wakes no later than that, and no later than
@@ -195,8 +211,51 @@ pub struct Facts<'a> {
     pub end: Option<SessionEnd>,
     /// This session's fixed random head start for refreshes.
     pub jitter: Duration,
-    /// Refreshes held back until then after a network failure.
+    /// Refreshes held back until then after a failure.
     pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// When to refresh a token, by three rules:
+/// - at its mark: the refresh lead (plus jitter) before it expires;
+/// - a token that was already inside its lead when it was obtained (tokens that live shorter
+///   than the lead, or come cut short by the session's end) gets its next refresh when half of
+///   what it had left has passed, instead of at once and again and again; and when the refresh
+///   that brought it gained nothing on the token before (cut short by the session's end), the
+///   next refresh comes just after it expires, to confirm the end;
+/// - around the estimated end of the portal session (not for legacy tokens): once shortly
+///   before it and once shortly after it, so the end is confirmed at once and its time learned.
+///
+/// Never sooner than [`REFRESH_FLOOR`] after the last refresh, nor before a failure's hold.
+pub fn refresh_at(now: DateTime<Utc>, token: &TokenView, record: &SessionRecord, end: Option<SessionEnd>, lead: Duration, retry_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let mark = time::minus(token.expires_at, lead);
+    // A time in the future (clock skew, a hand-edited state file) says nothing of this token.
+    let obtained = token.obtained_at.filter(|o| *o <= now);
+    let inside_lead_when_obtained = obtained.is_some_and(|o| o >= mark);
+    // Refreshing gained (almost) nothing: the token ends with the portal session, and so would
+    // the next one. Refresh once when it has expired, to confirm the end.
+    let gained_nothing = inside_lead_when_obtained && token.replaced_expiry.is_some_and(|p| token.expires_at <= time::plus(p, REFRESH_FLOOR));
+    let mut at = match obtained {
+        _ if gained_nothing => time::plus(token.expires_at, AROUND_END),
+        Some(o) if inside_lead_when_obtained => time::plus(o, (token.expires_at - o) / 2),
+        _ => mark,
+    };
+    if let Some(e) = end.filter(|e| e.source != EndSource::TokenExpiry) {
+        let alive = record.last_alive_at;
+        let before = time::minus(e.at, AROUND_END);
+        if alive.is_none_or(|a| a < before) {
+            at = at.min(before);
+        }
+        if alive.is_none_or(|a| a < e.at) {
+            at = at.min(time::plus(e.at, AROUND_END));
+        }
+    }
+    if let Some(o) = obtained {
+        at = at.max(time::plus(o, REFRESH_FLOOR));
+    }
+    if let Some(r) = retry_at {
+        at = at.max(r);
+    }
+    at
 }
 
 /// Decides what is due for one session at `now`. Pure: the same inputs give the same plan.
@@ -205,21 +264,9 @@ pub fn plan(session: &str, now: DateTime<Utc>, facts: Facts<'_>, settings: &Keep
     let mut events = Vec::new();
     let mut due: Vec<DateTime<Utc>> = Vec::new();
     let ended = record.ended_at.is_some();
-    let mut refresh_now = false;
-    if let Some(t) = token.filter(|t| t.can_refresh && !ended) {
-        let mut refresh_at = t.expires_at - Duration::seconds(settings.refresh_ahead as i64) - jitter;
-        // After the estimated end, one refresh confirms whether the session is really over.
-        if let Some(e) = end.filter(|e| e.source != EndSource::TokenExpiry) {
-            if record.last_alive_at.is_none_or(|a| a < e.at) {
-                refresh_at = refresh_at.min(e.at + Duration::seconds(30));
-            }
-        }
-        if let Some(r) = retry_at {
-            refresh_at = refresh_at.max(r);
-        }
-        refresh_now = now >= refresh_at;
-        due.push(refresh_at);
-    }
+    let lead = Duration::seconds(i64::from(settings.refresh_ahead)) + jitter;
+    let refresh = token.filter(|t| t.can_refresh && !ended).map(|t| refresh_at(now, &t, record, end, lead, retry_at));
+    due.extend(refresh);
     if ended {
         let ev = KeeperEvent::Ended { session: session.to_string(), at: record.ended_at.unwrap_or(now) };
         if !record.notified.contains(&ev.key()) {
@@ -228,7 +275,7 @@ pub fn plan(session: &str, now: DateTime<Utc>, facts: Facts<'_>, settings: &Keep
     } else if let Some(e) = end {
         // Only the most urgent lead time that has come fires; the longer ones are skipped, so a
         // laptop waking five minutes before the end shows one notification, not two.
-        let mut leads: Vec<i64> = settings.lead_times.iter().map(|l| *l as i64).collect();
+        let mut leads: Vec<i64> = settings.lead_times.iter().map(|l| i64::from(*l)).collect();
         leads.sort_unstable();
         let left = e.at - now;
         if left > Duration::zero() {
@@ -245,11 +292,11 @@ pub fn plan(session: &str, now: DateTime<Utc>, facts: Facts<'_>, settings: &Keep
                     events.push(ev);
                 }
             }
-            due.extend(leads.iter().map(|l| e.at - Duration::seconds(*l)).filter(|t| *t > now));
+            due.extend(leads.iter().map(|l| time::minus(e.at, Duration::seconds(*l))).filter(|t| *t > now));
             due.push(e.at);
         }
     }
-    Plan { refresh_now, events, next_due: due.into_iter().filter(|t| *t > now).min() }
+    Plan { refresh_now: refresh.is_some_and(|r| now >= r), refresh_at: refresh, events, next_due: due.into_iter().filter(|t| *t > now).min() }
 }
 
 /// How long the keeper sleeps: until the next due instant, but never longer than `recheck`
@@ -266,7 +313,15 @@ pub struct Keeper {
     engine: Engine,
     notifier: Arc<dyn Notifier>,
     jitters: Mutex<HashMap<String, Duration>>,
+    /// Failed refreshes per session: how many in a row, and the hold until the next try.
     retries: Mutex<HashMap<String, (u32, DateTime<Utc>)>>,
+    /// When this keeper last saw a refresh of each session succeed (by itself or, found under
+    /// the lock, by another process): the floor between refreshes holds even when the state file
+    /// cannot record it.
+    refreshed: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Per session, the token this keeper's last refresh brought (fingerprint) and the expiry of
+    /// the token it replaced.
+    replaced: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
     logins: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Events sent by this process (session, event key, login time): no repeats even when the
     /// state file cannot record them.
@@ -279,7 +334,16 @@ type SentKey = (String, String, Option<DateTime<Utc>>);
 impl Keeper {
     /// A keeper that reports through `notifier`.
     pub fn new(engine: Engine, notifier: Arc<dyn Notifier>) -> Self {
-        Keeper { engine, notifier, jitters: Mutex::default(), retries: Mutex::default(), logins: Mutex::default(), sent: Mutex::default() }
+        Keeper {
+            engine,
+            notifier,
+            jitters: Mutex::default(),
+            retries: Mutex::default(),
+            refreshed: Mutex::default(),
+            replaced: Mutex::default(),
+            logins: Mutex::default(),
+            sent: Mutex::default(),
+        }
     }
 
     fn target(&self, session: &str) -> Result<SsoTarget, EngineError> {
@@ -419,7 +483,7 @@ impl Keeper {
         });
         let mut record = state.sessions.get(&name).cloned().unwrap_or_default();
         // Seen ended, but the token changed since: another tool logged in again, a new session.
-        let fingerprint = crate::owner::fingerprint(&token.access_token);
+        let fingerprint = crate::cache::fingerprint(&token.access_token);
         if record.ended_at.is_some() && record.ended_token.as_ref().is_some_and(|t| *t != fingerprint) {
             if let Ok(r) = self.engine.update_record(&name, |r| r.logged_in(now)).await {
                 record = r;
@@ -442,55 +506,73 @@ impl Keeper {
                 }
             }
         };
-        let view = TokenView { expires_at: token.expires_at, can_refresh };
+        let seen_refresh = self.refreshed.lock().expect("refreshed").get(&name).copied();
+        let obtained_at = record.last_alive_at.max(seen_refresh);
+        let replaced_expiry = self.replaced.lock().expect("replaced").get(&name).filter(|r| r.0 == fingerprint).map(|r| r.1);
+        let view = TokenView { expires_at: token.expires_at, can_refresh, obtained_at, replaced_expiry };
         let retry_at = self.retries.lock().expect("retries").get(&name).map(|r| r.1);
         let jitter = self.jitter(&name, settings.keeper.refresh_jitter);
         let p = plan(&name, now, Facts { token: Some(view), record: &record, end, jitter, retry_at }, &settings.keeper);
+        tracing::debug!(session = %name, refresh_now = p.refresh_now, refresh_at = ?p.refresh_at, next_due = ?p.next_due, expires_at = %token.expires_at, "planned");
         for event in p.events {
             self.emit(event).await;
         }
-        if p.refresh_now {
-            let min_left = Duration::seconds(settings.keeper.refresh_ahead as i64) + jitter;
-            match self.engine.try_refresh_if_due(target, min_left).await {
-                Ok(Some(_)) => {
-                    self.retries.lock().expect("retries").remove(&name);
+        if !p.refresh_now {
+            return p.next_due;
+        }
+        match self.engine.try_refresh_unless_changed(target, &fingerprint).await {
+            Ok(Some((fresh, by_us))) => {
+                self.retries.lock().expect("retries").remove(&name);
+                self.refreshed.lock().expect("refreshed").insert(name.clone(), now);
+                if by_us {
+                    self.replaced.lock().expect("replaced").insert(name.clone(), (crate::cache::fingerprint(&fresh.access_token), token.expires_at));
                 }
-                Ok(None) => {
-                    // Another holder (a login in progress) has the session: look again shortly.
-                    return Some(now + Duration::seconds(5));
-                }
-                Err(EngineError::SessionEnded { .. }) => {
-                    tracing::info!(session = %name, "the portal session has ended");
-                    let record = self.engine.load_state().ok().and_then(|s| s.sessions.get(&name).cloned()).unwrap_or_default();
-                    self.emit(KeeperEvent::Ended { session: name.clone(), at: record.ended_at.unwrap_or(now) }).await;
-                }
-                Err(e @ (EngineError::Api { .. } | EngineError::Local(_))) => {
-                    // The network or the service: keep the token, try again later.
+            }
+            Ok(None) => {
+                // Another holder (a login in progress) has the session: look again shortly.
+                return Some(now + Duration::seconds(5));
+            }
+            Err(EngineError::SessionEnded { .. }) => {
+                tracing::info!(session = %name, "the portal session has ended");
+                let record = self.engine.load_state().ok().and_then(|s| s.sessions.get(&name).cloned()).unwrap_or_default();
+                self.emit(KeeperEvent::Ended { session: name.clone(), at: record.ended_at.unwrap_or(now) }).await;
+            }
+            Err(e) => {
+                // The network or the service (try again later), or something only the user can
+                // fix (say so once, and try again later too: it may be fixed meanwhile). Either
+                // way the next try waits, longer after each failure, up to five minutes.
+                let wait = {
                     let mut retries = self.retries.lock().expect("retries");
                     let attempt = retries.get(&name).map_or(1, |r| r.0 + 1);
                     let wait = Duration::seconds((10i64 << attempt.min(5)).min(300));
-                    tracing::warn!(session = %name, error = %e, retry_in_secs = wait.num_seconds(), "refresh failed; will retry");
                     retries.insert(name.clone(), (attempt, now + wait));
-                }
-                Err(e) => {
+                    wait
+                };
+                if matches!(e, EngineError::Api { .. } | EngineError::Local(_)) {
+                    tracing::warn!(session = %name, error = %e, retry_in_secs = wait.num_seconds(), "refresh failed; will retry");
+                } else {
                     self.emit(KeeperEvent::NeedsUser { session: name.clone(), message: e.to_string() }).await;
                 }
             }
-            // Plan again with the outcome.
-            return Some(now + Duration::seconds(1));
         }
-        p.next_due
+        // Plan again with the outcome (the new token, the end, or the hold).
+        Some(now + Duration::seconds(1))
     }
 
-    /// Runs until `stop` resolves: a tick, then sleep until the next due instant, never longer
-    /// than `recheck`, or until woken.
+    /// One turn of the keeper's loop: a tick, then how long to sleep before the next one (until
+    /// the next due instant, never longer than the re-check interval).
+    pub async fn turn(&self) -> std::time::Duration {
+        let next = self.tick().await;
+        let recheck = self.engine.settings().map(|s| s.keeper.recheck).unwrap_or(60).max(1) as i64;
+        sleep_for(self.engine.context().clock.now(), next, recheck)
+    }
+
+    /// Runs until `stop` resolves: [`Keeper::turn`] after turn, sleeping in between (woken
+    /// early by `wake`).
     pub async fn run(&self, wake: Arc<tokio::sync::Notify>, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            let next = self.tick().await;
-            let recheck = self.engine.settings().map(|s| s.keeper.recheck).unwrap_or(60).max(1) as i64;
-            let now = self.engine.context().clock.now();
-            let sleep = tokio::time::sleep(sleep_for(now, next, recheck));
+            let sleep = tokio::time::sleep(self.turn().await);
             tokio::select! {
                 _ = sleep => {}
                 _ = wake.notified() => {}
@@ -513,65 +595,172 @@ mod tests {
         KeeperSettings::default()
     }
 
-    /// A day with the keeper: 1-hour tokens, a wall clock that moves minute by minute, a refresh
-    /// whenever the plan says so. Returns the refresh instants and the least time left a reader saw.
-    fn simulate_day(jump: Option<(DateTime<Utc>, Duration)>) -> (Vec<DateTime<Utc>>, Duration, Vec<KeeperEvent>) {
-        let mut now = t0();
-        let mut record = SessionRecord::default();
-        record.logged_in(now);
-        let mut expires = now + Duration::hours(1);
-        let mut refreshes = Vec::new();
-        let mut least_left = Duration::hours(1);
-        let mut events = Vec::new();
+    /// Identity Center as the plans meet it: tokens of `ttl`, a portal session that really ends
+    /// at `ends_at` (refreshes after it are refused), tokens cut short by that end if `cut`.
+    struct Portal {
+        ttl: Duration,
+        ends_at: DateTime<Utc>,
+        cut: bool,
+    }
+
+    /// What a stretch of time with the keeper did.
+    #[derive(Debug, Default)]
+    struct Run {
+        refreshes: Vec<DateTime<Utc>>,
+        refused: Vec<DateTime<Utc>>,
+        events: Vec<(DateTime<Utc>, KeeperEvent)>,
+        wakeups: usize,
+        least_left: Option<Duration>,
+        record: SessionRecord,
+    }
+
+    /// The keeper's loop over the pure plan, as `Keeper::tick` and `Keeper::run` carry it out:
+    /// refresh when the plan says so (then plan again a second later), else sleep until the next
+    /// due instant, at most a minute. A reader looks just before each wake-up, so a token that
+    /// expires between two wake-ups is seen. `jump`: the laptop sleeps through that stretch.
+    fn simulate(portal: &Portal, start: DateTime<Utc>, until: DateTime<Utc>, mut record: SessionRecord, configured: Option<Duration>, jump: Option<(DateTime<Utc>, Duration)>) -> Run {
+        let mut run = Run::default();
+        let mut now = start;
+        let mut expires = (start + portal.ttl).min(if portal.cut { portal.ends_at } else { DateTime::<Utc>::MAX_UTC });
+        let mut replaced_expiry = None;
         let jitter = Duration::seconds(90);
-        let end_of_day = t0() + Duration::hours(12);
-        while now < end_of_day {
-            let end = estimate_end(&record, Some(Duration::hours(12)));
-            let p = plan("s", now, Facts { token: Some(TokenView { expires_at: expires, can_refresh: true }), record: &record, end, jitter, retry_at: None }, &settings());
+        while now < until {
+            run.wakeups += 1;
+            let end = estimate_end(&record, configured);
+            let view = TokenView { expires_at: expires, can_refresh: true, obtained_at: record.last_alive_at, replaced_expiry };
+            let p = plan("s", now, Facts { token: Some(view), record: &record, end, jitter, retry_at: None }, &settings());
             for e in p.events {
                 record.notified.insert(e.key());
-                events.push(e);
+                run.events.push((now, e));
             }
+            let mut next = p.next_due.map_or(now + Duration::minutes(1), |d| d.min(now + Duration::minutes(1))).max(now + Duration::milliseconds(200));
             if p.refresh_now {
-                expires = now + Duration::hours(1);
-                record.alive(now);
-                refreshes.push(now);
+                if now < portal.ends_at {
+                    replaced_expiry = Some(expires);
+                    expires = (now + portal.ttl).min(if portal.cut { portal.ends_at } else { DateTime::<Utc>::MAX_UTC });
+                    record.alive(now);
+                    run.refreshes.push(now);
+                } else {
+                    record.ended(now);
+                    run.refused.push(now);
+                }
+                next = now + Duration::seconds(1);
             }
-            // A reader (the AWS CLI) looks now, after the keeper had its turn.
-            least_left = least_left.min(expires - now);
-            // The keeper wakes at the next due instant, or at the latest a minute from now.
-            let mut next = p.next_due.map_or(now + Duration::minutes(1), |d| d.min(now + Duration::minutes(1)));
             if let Some((at, by)) = jump {
                 if now < at && next >= at {
                     // The laptop sleeps: the next wake-up sees a clock far ahead.
                     next = at + by;
                 }
             }
+            // A reader (the AWS CLI) looking just before the next wake-up, while the session lives.
+            if next < portal.ends_at && jump.is_none() {
+                let left = expires - next;
+                run.least_left = Some(run.least_left.map_or(left, |l| l.min(left)));
+            }
             now = next;
         }
-        (refreshes, least_left, events)
+        run.record = record;
+        run
+    }
+
+    fn logged_in_at(t: DateTime<Utc>) -> SessionRecord {
+        let mut record = SessionRecord::default();
+        record.logged_in(t);
+        record
+    }
+
+    /// A day with 1-hour tokens and a session longer than the day.
+    fn simulate_day(jump: Option<(DateTime<Utc>, Duration)>) -> (Vec<DateTime<Utc>>, Duration, Vec<KeeperEvent>) {
+        let portal = Portal { ttl: Duration::hours(1), ends_at: t0() + Duration::hours(14), cut: false };
+        let run = simulate(&portal, t0(), t0() + Duration::hours(12), logged_in_at(t0()), Some(Duration::hours(12) + Duration::minutes(40)), jump);
+        (run.refreshes, run.least_left.unwrap_or(Duration::hours(1)), run.events.into_iter().map(|e| e.1).collect())
+    }
+
+    /// The most refreshes in any stretch of one token lifetime (`[t, t + lifetime)`).
+    fn most_refreshes_per_lifetime(refreshes: &[DateTime<Utc>], lifetime: Duration) -> usize {
+        refreshes.iter().map(|t| refreshes.iter().filter(|r| **r >= *t && **r < *t + lifetime).count()).max().unwrap_or(0)
     }
 
     #[test]
-    fn over_a_day_tokens_are_refreshed_on_time_and_never_near_expiry() {
-        let (refreshes, least_left, events) = simulate_day(None);
-        // Each 1-hour token is refreshed 20 minutes + 90 s jitter before it ends: every 38.5 min.
-        assert_eq!(refreshes[0], t0() + Duration::seconds(38 * 60 + 30));
-        for pair in refreshes.windows(2) {
-            let gap = pair[1] - pair[0];
-            assert!(gap >= Duration::seconds(38 * 60 + 30) && gap <= Duration::seconds(39 * 60 + 30), "{gap}");
+    fn tokens_shorter_than_the_refresh_lead_are_refreshed_at_half_life_not_in_a_loop() {
+        // 5-minute tokens against the 20-minute lead, an 8-hour session, one hour watched.
+        let portal = Portal { ttl: Duration::minutes(5), ends_at: t0() + Duration::hours(8), cut: false };
+        let run = simulate(&portal, t0(), t0() + Duration::hours(1), logged_in_at(t0()), None, None);
+        // Every 2.5 minutes (half of each token's life): 24 refreshes an hour, not 3600.
+        assert!((23..=25).contains(&run.refreshes.len()), "{} refreshes", run.refreshes.len());
+        assert_eq!(most_refreshes_per_lifetime(&run.refreshes, portal.ttl), 2);
+        for pair in run.refreshes.windows(2) {
+            assert!(pair[1] - pair[0] >= REFRESH_FLOOR, "{pair:?}");
         }
-        assert_eq!(refreshes.len(), 18);
-        assert!(least_left >= Duration::minutes(15), "a reader saw {least_left} left");
-        // The two lead-time notifications, each once, at their instants.
-        let leads: Vec<(i64, i64)> = events
-            .iter()
-            .map(|e| match e {
-                KeeperEvent::EndsSoon { minutes_left, lead_secs, .. } => (*lead_secs, *minutes_left),
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(leads, [(1800, 30), (300, 5)]);
+        let least = run.least_left.unwrap();
+        assert!(least >= Duration::minutes(2), "a reader saw {least} left");
+        // The keeper wakes for refreshes and its minute re-check, never in a tight loop.
+        assert!(run.wakeups <= 60 + 2 * run.refreshes.len() + 5, "{} wake-ups in an hour", run.wakeups);
+    }
+
+    /// Tokens cut short by the session's end, from the seventh hour of an 8-hour session.
+    fn cut_short(estimate: Option<Duration>) -> (Portal, Run) {
+        let portal = Portal { ttl: Duration::hours(1), ends_at: t0() + Duration::hours(8), cut: true };
+        let start = t0() + Duration::hours(7);
+        let mut record = logged_in_at(t0());
+        record.alive(start);
+        let run = simulate(&portal, start, t0() + Duration::hours(10), record, estimate, None);
+        (portal, run)
+    }
+
+    #[test]
+    fn tokens_cut_short_by_the_sessions_end_are_not_refreshed_in_a_storm() {
+        // The end estimated right (8 h assumed), and estimated two hours too late.
+        for estimate in [None, Some(Duration::hours(10))] {
+            let (portal, run) = cut_short(estimate);
+            assert!(most_refreshes_per_lifetime(&run.refreshes, portal.ttl) <= 2, "{estimate:?}: {:?}", run.refreshes);
+            // The end is seen at once, once, and announced once.
+            assert_eq!(run.refused.len(), 1, "{:?}", run.refused);
+            let late = run.refused[0] - portal.ends_at;
+            assert!(late >= Duration::zero() && late <= Duration::minutes(1), "{estimate:?}: ended seen {late} late");
+            let ended: Vec<_> = run.events.iter().filter(|e| matches!(e.1, KeeperEvent::Ended { .. })).collect();
+            assert_eq!(ended.len(), 1);
+            assert!(run.least_left.unwrap() > Duration::zero(), "a reader saw an expired token while the session lived");
+            assert!(run.wakeups <= 3 * 60 + 2 * run.refreshes.len() + 5, "{} wake-ups in three hours", run.wakeups);
+        }
+    }
+
+    #[test]
+    fn with_hour_long_tokens_the_end_is_confirmed_and_announced_within_a_minute() {
+        // The common case the old plan got wrong: 1-hour tokens, a 2-hour session set in the
+        // settings. The end falls while the last token has most of an hour left.
+        let portal = Portal { ttl: Duration::hours(1), ends_at: t0() + Duration::hours(2), cut: false };
+        let run = simulate(&portal, t0(), t0() + Duration::hours(3), logged_in_at(t0()), Some(Duration::hours(2)), None);
+        assert_eq!(run.refused, [portal.ends_at + AROUND_END]);
+        let (at, _) = run.events.iter().find(|e| matches!(e.1, KeeperEvent::Ended { .. })).expect("announced");
+        assert!(*at - portal.ends_at <= Duration::minutes(1), "announced at {at}");
+        // The regular refreshes, one just before the estimate, none in a loop.
+        assert_eq!(run.refreshes.len(), 4, "{:?}", run.refreshes);
+        assert_eq!(run.refreshes[3], portal.ends_at - AROUND_END);
+        assert!(most_refreshes_per_lifetime(&run.refreshes[..3], portal.ttl) <= 2);
+        assert!(run.wakeups <= 3 * 60 + 10, "{} wake-ups in three hours", run.wakeups);
+        // Learned from the refreshes around the end: exact to a minute.
+        let learned = run.record.learned_length_secs.unwrap();
+        assert!((learned - 2 * 3600).abs() <= 60, "learned {learned} s");
+    }
+
+    #[test]
+    fn a_session_ending_by_its_learned_length_is_confirmed_at_once_and_the_length_stays() {
+        // Three 6-hour sessions in a row after a length of 6 hours was learned.
+        let mut record = SessionRecord { learned_length_secs: Some(6 * 3600), ..Default::default() };
+        let mut login = t0();
+        for round in 0..3 {
+            record.logged_in(login);
+            let portal = Portal { ttl: Duration::hours(1), ends_at: login + Duration::hours(6), cut: false };
+            let run = simulate(&portal, login, login + Duration::hours(9), record, None, None);
+            record = run.record;
+            assert_eq!(run.refused.len(), 1, "round {round}");
+            let late = run.refused[0] - portal.ends_at;
+            assert!(late <= Duration::minutes(1), "round {round}: the end was seen {late} late");
+            let learned = record.learned_length_secs.unwrap();
+            assert!((learned - 6 * 3600).abs() <= 60, "round {round}: learned {learned}");
+            login += Duration::hours(10);
+        }
     }
 
     #[test]
@@ -590,7 +779,7 @@ mod tests {
         let mut record = SessionRecord::default();
         record.logged_in(t0());
         record.ended(now);
-        let view = Some(TokenView { expires_at: now + Duration::minutes(10), can_refresh: true });
+        let view = Some(TokenView { expires_at: now + Duration::minutes(10), can_refresh: true, obtained_at: None, replaced_expiry: None });
         let p = plan("s", now, Facts { token: view, record: &record, end: estimate_end(&record, None), jitter: Duration::zero(), retry_at: None }, &settings());
         assert!(!p.refresh_now);
         assert_eq!(p.events, [KeeperEvent::Ended { session: "s".into(), at: now }]);
@@ -607,7 +796,7 @@ mod tests {
         record.logged_in(t0());
         let end = estimate_end(&record, None);
         let now = t0() + Duration::hours(8) - Duration::minutes(4);
-        let view = Some(TokenView { expires_at: now + Duration::minutes(40), can_refresh: true });
+        let view = Some(TokenView { expires_at: now + Duration::minutes(40), can_refresh: true, obtained_at: None, replaced_expiry: None });
         let p = plan("my-sso", now, Facts { token: view, record: &record, end, jitter: Duration::zero(), retry_at: None }, &settings());
         assert_eq!(p.events.len(), 1);
         assert_eq!(p.events[0].summary(), "Session my-sso ends in 4 minutes");
@@ -630,7 +819,7 @@ mod tests {
     fn network_failures_hold_refreshes_back() {
         let record = SessionRecord::default();
         let now = t0();
-        let view = Some(TokenView { expires_at: now + Duration::minutes(10), can_refresh: true });
+        let view = Some(TokenView { expires_at: now + Duration::minutes(10), can_refresh: true, obtained_at: None, replaced_expiry: None });
         let p = plan("s", now, Facts { token: view, record: &record, end: None, jitter: Duration::zero(), retry_at: Some(now + Duration::seconds(40)) }, &settings());
         assert!(!p.refresh_now);
         assert_eq!(p.next_due, Some(now + Duration::seconds(40)));

@@ -11,7 +11,6 @@ use crate::config::SsoTarget;
 use crate::engine::{Engine, EngineError, LoginOptions};
 use crate::login::LoginPrompt;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -58,11 +57,6 @@ pub enum Reply {
 /// Where the keeper listens: `$XDG_RUNTIME_DIR/ssotray/keeper.sock`; `None` without a runtime dir.
 pub fn socket_path(engine: &Engine) -> Option<PathBuf> {
     engine.context().env.get_non_empty("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("ssotray/keeper.sock"))
-}
-
-/// A short, non-reversible fingerprint of an access token, to tell tokens apart without holding them.
-pub fn fingerprint(token: &crate::secret::Secret) -> String {
-    hex::encode(&Sha256::digest(token.expose().as_bytes())[..8])
 }
 
 /// Asks the keeper; `None` when no keeper listens.
@@ -149,7 +143,7 @@ pub async fn serve(listener: UnixListener, handler: Handler) {
 pub async fn current_fingerprint(engine: &Engine, target: &SsoTarget) -> Option<String> {
     let path = engine.token_path(target).ok()?;
     match cache::read_token(engine.context(), &path).await.ok()? {
-        TokenFile::Token(t) => Some(fingerprint(&t.access_token)),
+        TokenFile::Token(t) => Some(cache::fingerprint(&t.access_token)),
         TokenFile::Missing => None,
     }
 }

@@ -16,6 +16,7 @@ mod server;
 mod state;
 
 pub use org::{Account, Org};
+pub use state::SimClock;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,6 +53,11 @@ pub struct SimConfig {
     /// Answer refreshes without a new refresh token (Identity Center may do so; clients must
     /// keep the one they have).
     pub omit_refresh_token_on_refresh: bool,
+    /// Access tokens never outlive their portal session: near its end they come cut short.
+    pub tokens_end_with_session: bool,
+    /// Refuse `SessionDuration` at the federation endpoint, as it does for role-chained
+    /// credentials (clients must retry without it).
+    pub refuse_session_duration: bool,
 }
 
 impl Default for SimConfig {
@@ -70,6 +76,8 @@ impl Default for SimConfig {
             strict_rotation: false,
             state_file: None,
             omit_refresh_token_on_refresh: false,
+            tokens_end_with_session: false,
+            refuse_session_duration: false,
         }
     }
 }
@@ -91,10 +99,15 @@ impl RunningSim {
     /// that need a session to end at an exact point.
     pub fn end_all_sessions(&self) {
         let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
-        let now = state::now_ms();
+        let now = self.shared.now_ms();
         for s in state.kept.sessions.values_mut() {
             s.ends_at_ms = s.ends_at_ms.min(now);
         }
+    }
+
+    /// The simulator's clock (clones share it): tests move it forward with [`SimClock::advance`].
+    pub fn clock(&self) -> SimClock {
+        self.shared.clock.clone()
     }
 
     /// Stops serving and waits for the server to end.
@@ -136,7 +149,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
             Err(e) => return Err(e),
         }
     }
-    let shared = Arc::new(server::Shared { config, state: Mutex::new(state), base_url: base_url.clone() });
+    let shared = Arc::new(server::Shared { config, clock: SimClock::default(), state: Mutex::new(state), base_url: base_url.clone() });
     let app = server::router(shared.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -48,6 +48,12 @@ struct Args {
     /// Invalidate each refresh token as soon as it is used.
     #[arg(long)]
     strict_rotation: bool,
+    /// Access tokens never outlive their portal session (they come cut short near its end).
+    #[arg(long)]
+    tokens_end_with_session: bool,
+    /// Refuse SessionDuration at the federation endpoint, as AWS does for role-chained credentials.
+    #[arg(long)]
+    refuse_session_duration: bool,
     /// Keep registered clients and sessions in this file across restarts.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
@@ -76,6 +82,8 @@ async fn main() -> anyhow::Result<()> {
         latency_ms: args.latency_ms,
         strict_rotation: args.strict_rotation,
         state_file: args.state,
+        tokens_end_with_session: args.tokens_end_with_session,
+        refuse_session_duration: args.refuse_session_duration,
         ..SimConfig::default()
     };
     let sim = ssotray_sim::start(config).await.context("cannot start the simulator")?;

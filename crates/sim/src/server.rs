@@ -6,7 +6,7 @@
 
 use crate::pages;
 use crate::state::{
-    now_ms, random_token, user_code, AccessToken, AuthRequest, Bucket, Client, Code, ConsoleSession, Decision,
+    random_token, user_code, AccessToken, AuthRequest, Bucket, Client, Code, ConsoleSession, Decision,
     Device, RefreshToken, RoleCredentials, SigninToken, State,
 };
 use crate::SimConfig;
@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 /// Shared simulator: configuration and state.
 pub struct Shared {
     pub config: SimConfig,
+    pub clock: crate::state::SimClock,
     pub state: Mutex<State>,
     pub base_url: String,
 }
@@ -48,6 +49,11 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// The simulator's clock, now, in epoch milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
     }
 
     async fn latency(&self) {
@@ -74,6 +80,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/federation", get(federation))
         .route("/console/{id}", get(console_page))
         .route("/_sim/stats", get(stats))
+        .route("/_sim/clock", get(clock).post(advance_clock))
         .with_state(shared)
 }
 
@@ -157,7 +164,7 @@ async fn register_client(AxState(sim): App, body: Bytes) -> Response {
             return oidc_error(400, "InvalidRedirectUriException", "invalid_redirect_uri", "Redirect URIs must be loopback");
         }
     }
-    let now = now_ms();
+    let now = sim.now_ms();
     let client_id = random_token("cid-", 22);
     let secret = random_token("csec-", 48);
     let client = Client {
@@ -180,12 +187,12 @@ async fn register_client(AxState(sim): App, body: Bytes) -> Response {
 }
 
 /// Checks `clientId`/`clientSecret`; the client on success.
-fn authenticate_client(state: &State, map: &serde_json::Map<String, Value>) -> Result<(String, Client), Response> {
+fn authenticate_client(state: &State, map: &serde_json::Map<String, Value>, now: u64) -> Result<(String, Client), Response> {
     let (Some(id), Some(secret)) = (str_field(map, "clientId"), str_field(map, "clientSecret")) else {
         return Err(invalid_request("clientId and clientSecret are required"));
     };
     match state.kept.clients.get(id) {
-        Some(c) if c.secret == secret && c.expires_at_ms > now_ms() => Ok((id.to_string(), c.clone())),
+        Some(c) if c.secret == secret && c.expires_at_ms > now => Ok((id.to_string(), c.clone())),
         Some(c) if c.secret == secret => Err(oidc_error(401, "InvalidClientException", "invalid_client", "Client registration has expired")),
         _ => Err(oidc_error(401, "InvalidClientException", "invalid_client", "Invalid client")),
     }
@@ -199,7 +206,7 @@ async fn start_device_authorization(AxState(sim): App, body: Bytes) -> Response 
     };
     let mut state = sim.lock();
     state.count("StartDeviceAuthorization");
-    let (client_id, _) = match authenticate_client(&state, &map) {
+    let (client_id, _) = match authenticate_client(&state, &map, sim.now_ms()) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -212,7 +219,7 @@ async fn start_device_authorization(AxState(sim): App, body: Bytes) -> Response 
     let mut device = Device {
         client_id,
         user_code: code.clone(),
-        expires_at_ms: now_ms() + ttl.as_millis() as u64,
+        expires_at_ms: sim.now_ms() + ttl.as_millis() as u64,
         interval: Duration::from_secs(1),
         last_poll: None,
         decision: Decision::Pending,
@@ -220,7 +227,7 @@ async fn start_device_authorization(AxState(sim): App, body: Bytes) -> Response 
     };
     if sim.config.auto_approve {
         device.decision = Decision::Approved;
-        device.session_id = Some(state.new_session(sim.config.session_ttl));
+        device.session_id = Some(state.new_session(sim.config.session_ttl, sim.now_ms()));
     }
     state.devices.insert(device_code.clone(), device);
     state.user_codes.insert(code.clone(), device_code.clone());
@@ -240,18 +247,18 @@ async fn start_device_authorization(AxState(sim): App, body: Bytes) -> Response 
 /// Issues an access token (and a refresh token when the client gets them) in a session.
 fn issue_tokens(sim: &Shared, state: &mut State, client_id: &str, client: &Client, session_id: &str, refreshing: bool) -> Response {
     let access = random_token("aoa-", 64);
-    let ttl = sim.config.access_token_ttl;
-    state.kept.access_tokens.insert(
-        access.clone(),
-        AccessToken {
-            session_id: session_id.to_string(),
-            expires_at_ms: now_ms() + ttl.as_millis() as u64,
-        },
-    );
+    let now = sim.now_ms();
+    let mut expires_at_ms = now + sim.config.access_token_ttl.as_millis() as u64;
+    if sim.config.tokens_end_with_session {
+        if let Some(session) = state.kept.sessions.get(session_id) {
+            expires_at_ms = expires_at_ms.min(session.ends_at_ms);
+        }
+    }
+    state.kept.access_tokens.insert(access.clone(), AccessToken { session_id: session_id.to_string(), expires_at_ms });
     let mut body = json!({
         "accessToken": access,
         "tokenType": "Bearer",
-        "expiresIn": ttl.as_secs(),
+        "expiresIn": expires_at_ms.saturating_sub(now) / 1000,
     });
     if client.gets_refresh_tokens() && !(refreshing && sim.config.omit_refresh_token_on_refresh) {
         let refresh = random_token("aor-", 64);
@@ -290,14 +297,14 @@ fn invalid_grant(description: &str) -> Response {
 }
 
 fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<String, Value>) -> Response {
-    let (client_id, client) = match authenticate_client(state, map) {
+    let (client_id, client) = match authenticate_client(state, map, sim.now_ms()) {
         Ok(c) => c,
         Err(r) => return r,
     };
     let Some(grant_type) = str_field(map, "grantType") else {
         return invalid_request("grantType is required");
     };
-    let now = now_ms();
+    let now = sim.now_ms();
     match grant_type {
         "urn:ietf:params:oauth:grant-type:device_code" => {
             let Some(device_code) = str_field(map, "deviceCode") else {
@@ -392,13 +399,13 @@ fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<St
 /// A browser session cookie: signing in again while it is alive reuses the portal session.
 const SESSION_COOKIE: &str = "sim_portal_session";
 
-fn cookie_session(state: &State, headers: &HeaderMap) -> Option<String> {
+fn cookie_session(state: &State, headers: &HeaderMap, now: u64) -> Option<String> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
     cookies
         .split(';')
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == SESSION_COOKIE)
-        .and_then(|(_, v)| state.live_session(v))
+        .and_then(|(_, v)| state.live_session(v, now))
 }
 
 fn set_cookie(response: &mut Response, session_id: &str) {
@@ -473,9 +480,9 @@ async fn authorize_page(AxState(sim): App, headers: HeaderMap, Query(q): Query<H
 
 /// Issues a code for an approved request, reusing the browser's live portal session.
 fn approve_code(sim: &Shared, state: &mut State, request: &AuthRequest, headers: &HeaderMap) -> (String, String) {
-    let session_id = match cookie_session(state, headers) {
+    let session_id = match cookie_session(state, headers, sim.now_ms()) {
         Some(s) => s,
-        None => state.new_session(sim.config.session_ttl),
+        None => state.new_session(sim.config.session_ttl, sim.now_ms()),
     };
     let code = random_token("code-", 32);
     state.codes.insert(
@@ -484,7 +491,7 @@ fn approve_code(sim: &Shared, state: &mut State, request: &AuthRequest, headers:
             client_id: request.client_id.clone(),
             redirect_uri: request.redirect_uri.clone(),
             code_challenge: request.code_challenge.clone(),
-            expires_at_ms: now_ms() + 5 * 60 * 1000,
+            expires_at_ms: sim.now_ms() + 5 * 60 * 1000,
             session_id: session_id.clone(),
         },
     );
@@ -521,7 +528,7 @@ async fn device_page(AxState(sim): App, Query(q): Query<HashMap<String, String>>
     match q.get("user_code") {
         None => pages::device_entry(),
         Some(code) => match state.user_codes.get(code).and_then(|dc| state.devices.get(dc)) {
-            Some(d) if d.decision == Decision::Pending && d.expires_at_ms > now_ms() => pages::device_consent(&d.user_code),
+            Some(d) if d.decision == Decision::Pending && d.expires_at_ms > sim.now_ms() => pages::device_consent(&d.user_code),
             Some(d) if d.decision == Decision::Approved => pages::message("Already approved", "This device is already signed in. You can close this tab."),
             _ => pages::error(StatusCode::BAD_REQUEST, "Unknown or expired code", "This code is not valid. Start the sign-in again on your device."),
         },
@@ -536,11 +543,11 @@ async fn device_decision(AxState(sim): App, headers: HeaderMap, Form(form): Form
     };
     let allow = form.get("decision").map(String::as_str) == Some("allow");
     let session_id = if allow {
-        Some(cookie_session(&state, &headers).unwrap_or_else(|| state.new_session(sim.config.session_ttl)))
+        Some(cookie_session(&state, &headers, sim.now_ms()).unwrap_or_else(|| state.new_session(sim.config.session_ttl, sim.now_ms())))
     } else {
         None
     };
-    let Some(device) = state.devices.get_mut(&device_code).filter(|d| d.decision == Decision::Pending && d.expires_at_ms > now_ms()) else {
+    let Some(device) = state.devices.get_mut(&device_code).filter(|d| d.decision == Decision::Pending && d.expires_at_ms > sim.now_ms()) else {
         return pages::error(StatusCode::BAD_REQUEST, "Expired code", "This code has expired. Start the sign-in again on your device.");
     };
     device.decision = if allow { Decision::Approved } else { Decision::Denied };
@@ -561,7 +568,7 @@ async fn device_decision(AxState(sim): App, headers: HeaderMap, Form(form): Form
 fn portal_auth(sim: &Shared, state: &mut State, headers: &HeaderMap, operation: &str) -> Result<String, Response> {
     state.count(operation);
     let token = headers.get("x-amz-sso_bearer_token").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let now = now_ms();
+    let now = sim.now_ms();
     let session_id = match state.kept.access_tokens.get(&token) {
         Some(t) if t.expires_at_ms > now && state.kept.sessions.get(&t.session_id).is_some_and(|s| s.alive(now)) => t.session_id.clone(),
         _ => return Err(portal_error(401, "UnauthorizedException", "Session token not found or invalid")),
@@ -668,7 +675,7 @@ async fn get_role_credentials(AxState(sim): App, headers: HeaderMap, Query(q): Q
         session_token: random_token("IQoJb3JpZ2luX2Vj", 200),
         account_id: account_id.clone(),
         role_name: role_name.clone(),
-        expires_at_ms: now_ms() + sim.config.role_credentials_ttl.as_millis() as u64,
+        expires_at_ms: sim.now_ms() + sim.config.role_credentials_ttl.as_millis() as u64,
     };
     let body = json!({"roleCredentials": {
         "accessKeyId": access_key_id,
@@ -712,7 +719,7 @@ async fn federation(AxState(sim): App, Query(q): Query<HashMap<String, String>>)
                 return federation_error("Invalid Session parameter");
             };
             let field = |k: &str| session.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-            let now = now_ms();
+            let now = sim.now_ms();
             let Some(creds) = state.role_credentials.get(&field("sessionId")).filter(|c| {
                 c.secret_access_key == field("sessionKey") && c.session_token == field("sessionToken") && c.expires_at_ms > now
             }) else {
@@ -720,6 +727,10 @@ async fn federation(AxState(sim): App, Query(q): Query<HashMap<String, String>>)
             };
             let creds = creds.clone();
             if let Some(d) = q.get("SessionDuration") {
+                if sim.config.refuse_session_duration {
+                    // What the federation endpoint answers for role-chained credentials.
+                    return federation_error("Invalid credentials parameter");
+                }
                 match d.parse::<u64>() {
                     Ok(secs) if (900..=43200).contains(&secs) => {}
                     _ => return federation_error("Invalid SessionDuration parameter"),
@@ -734,7 +745,7 @@ async fn federation(AxState(sim): App, Query(q): Query<HashMap<String, String>>)
         }
         Some("login") => {
             let mut state = sim.lock();
-            let Some(token) = q.get("SigninToken").and_then(|t| state.signin_tokens.remove(t)).filter(|t| t.expires_at_ms > now_ms()) else {
+            let Some(token) = q.get("SigninToken").and_then(|t| state.signin_tokens.remove(t)).filter(|t| t.expires_at_ms > sim.now_ms()) else {
                 return federation_error("Invalid or expired SigninToken");
             };
             let Some(destination) = q.get("Destination").filter(|d| d.starts_with("https://")) else {
@@ -770,4 +781,21 @@ async fn console_page(AxState(sim): App, axum::extract::Path(id): axum::extract:
 async fn stats(AxState(sim): App) -> Response {
     let state = sim.lock();
     axum::Json(&state.stats).into_response()
+}
+
+/// `GET /_sim/clock`: the simulator's time and how far it was moved, in milliseconds.
+async fn clock(AxState(sim): App) -> Response {
+    axum::Json(json!({ "nowMs": sim.now_ms(), "offsetMs": sim.clock.offset().as_millis() as u64 })).into_response()
+}
+
+/// `POST /_sim/clock?advance=SECS`: moves the simulator's clock forward (tests of hours-long
+/// sessions at their real proportions).
+async fn advance_clock(AxState(sim): App, Query(q): Query<HashMap<String, String>>) -> Response {
+    match q.get("advance").and_then(|s| s.parse::<u64>().ok()) {
+        Some(secs) => {
+            sim.clock.advance(Duration::from_secs(secs));
+            clock(AxState(sim)).await
+        }
+        None => (StatusCode::BAD_REQUEST, "advance=SECS is required").into_response(),
+    }
 }

@@ -6,11 +6,32 @@ use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Milliseconds since the epoch, now.
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+/// The simulator's wall clock: the system's, moved forward by tests ([`SimClock::advance`], or
+/// `POST /_sim/clock?advance=SECS` for a simulator in another process), so hours of portal
+/// session pass in a moment at their real proportions. Clones share the offset.
+#[derive(Debug, Default, Clone)]
+pub struct SimClock(Arc<AtomicU64>);
+
+impl SimClock {
+    /// Milliseconds since the epoch, now.
+    pub fn now_ms(&self) -> u64 {
+        let system = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        system.saturating_add(self.0.load(Ordering::SeqCst))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.0.fetch_add(by.as_millis().min(u64::MAX as u128) as u64, Ordering::SeqCst);
+    }
+
+    /// How far the clock has been moved ahead of the system's.
+    pub fn offset(&self) -> Duration {
+        Duration::from_millis(self.0.load(Ordering::SeqCst))
+    }
 }
 
 /// A random token with a recognisable prefix.
@@ -189,9 +210,8 @@ impl State {
     }
 
     /// Starts a portal session lasting `ttl`.
-    pub fn new_session(&mut self, ttl: Duration) -> String {
+    pub fn new_session(&mut self, ttl: Duration, now: u64) -> String {
         let id = random_token("sess-", 24);
-        let now = now_ms();
         self.kept.sessions.insert(
             id.clone(),
             Session {
@@ -204,11 +224,11 @@ impl State {
     }
 
     /// The live session id a cookie names, if any.
-    pub fn live_session(&self, id: &str) -> Option<String> {
+    pub fn live_session(&self, id: &str, now: u64) -> Option<String> {
         self.kept
             .sessions
             .get(id)
-            .filter(|s| s.alive(now_ms()))
+            .filter(|s| s.alive(now))
             .map(|_| id.to_string())
     }
 }

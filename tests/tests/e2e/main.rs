@@ -10,6 +10,7 @@ mod app;
 mod browser;
 pub mod cli;
 mod keeper;
+mod keeper_clock;
 mod keychain;
 mod readers;
 mod sdk_wire;
