@@ -10,7 +10,9 @@ use ssotray_core::discovery::{AccountRoles, Progress};
 use ssotray_core::engine::LogoutReport;
 use ssotray_core::login::LoginPrompt;
 use ssotray_core::state::SessionEnd;
-use ssotray_core::{Engine, EngineError, Flow, LoginOptions, Secret, Selector, SsoTarget, TokenState};
+use ssotray_core::{
+    Engine, EngineError, Flow, LoginOptions, Secret, Selector, SsoTarget, TokenState,
+};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -103,36 +105,57 @@ pub struct CmdError {
 impl From<EngineError> for CmdError {
     fn from(e: EngineError) -> Self {
         let code = match &e {
-            EngineError::NotLoggedIn { .. } | EngineError::SessionEnded { .. } | EngineError::Expired { .. } => "login-needed",
+            EngineError::NotLoggedIn { .. }
+            | EngineError::SessionEnded { .. }
+            | EngineError::Expired { .. } => "login-needed",
             EngineError::Keychain(_) => "keychain",
             EngineError::Api { .. } => "network",
             _ => "error",
         };
-        CmdError { code, message: e.to_string() }
+        CmdError {
+            code,
+            message: e.to_string(),
+        }
     }
 }
 
 impl CmdError {
     /// An error with a message.
     pub fn msg(message: impl Into<String>) -> Self {
-        CmdError { code: "error", message: message.into() }
+        CmdError {
+            code: "error",
+            message: message.into(),
+        }
     }
 }
 
 impl App {
     /// The app over an engine and its keeper.
     pub fn new(engine: Engine, demo: bool) -> App {
-        let app = App { engine, pending: Mutex::default(), errors: Mutex::default(), progress: Mutex::default(), prefs: Mutex::default(), demo };
+        let app = App {
+            engine,
+            pending: Mutex::default(),
+            errors: Mutex::default(),
+            progress: Mutex::default(),
+            prefs: Mutex::default(),
+            demo,
+        };
         *app.prefs.lock().expect("prefs") = app.load_prefs();
         app
     }
 
     fn prefs_path(&self) -> Option<std::path::PathBuf> {
-        self.engine.state_path().ok().map(|p| p.with_file_name("app.json"))
+        self.engine
+            .state_path()
+            .ok()
+            .map(|p| p.with_file_name("app.json"))
     }
 
     fn load_prefs(&self) -> Prefs {
-        self.prefs_path().and_then(|p| self.engine.context().fs.read(&p).ok()).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        self.prefs_path()
+            .and_then(|p| self.engine.context().fs.read(&p).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     }
 
     fn save_prefs(&self) {
@@ -145,7 +168,9 @@ impl App {
     /// The target of a session name.
     pub fn target(&self, session: &str) -> Result<SsoTarget, CmdError> {
         let config = self.engine.load_config()?;
-        Ok(self.engine.resolve(&config, &Selector::Any(session.to_string()))?)
+        Ok(self
+            .engine
+            .resolve(&config, &Selector::Any(session.to_string()))?)
     }
 
     /// What the window shows.
@@ -154,7 +179,9 @@ impl App {
         let config = self.engine.load_config().unwrap_or_default();
         let mut sessions = Vec::new();
         for target in config.targets() {
-            let Ok(status) = self.engine.status(&target).await else { continue };
+            let Ok(status) = self.engine.status(&target).await else {
+                continue;
+            };
             let inventory = self.engine.cached_inventory(&target).ok().flatten();
             let name = target.display_name().to_string();
             sessions.push(SessionDto {
@@ -191,7 +218,13 @@ impl App {
             .into_iter()
             .map(|target| SessionAccounts {
                 session: target.display_name().to_string(),
-                accounts: self.engine.cached_inventory(&target).ok().flatten().map(|i| i.accounts).unwrap_or_default(),
+                accounts: self
+                    .engine
+                    .cached_inventory(&target)
+                    .ok()
+                    .flatten()
+                    .map(|i| i.accounts)
+                    .unwrap_or_default(),
             })
             .collect()
     }
@@ -200,7 +233,13 @@ impl App {
     pub async fn menu_input(&self) -> MenuInput {
         let state = self.state().await;
         let settings = self.engine.settings().unwrap_or_default();
-        let first_lead = settings.keeper.lead_times.iter().copied().max().unwrap_or(1800) as i64;
+        let first_lead = settings
+            .keeper
+            .lead_times
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(1800) as i64;
         let sessions = state
             .sessions
             .iter()
@@ -212,17 +251,33 @@ impl App {
                     SessionState::Ended { at }
                 } else {
                     match &s.token {
-                        TokenState::LoggedOut | TokenState::Unreadable { .. } => SessionState::LoggedOut,
-                        TokenState::Expired { expires_at, can_refresh: false } => SessionState::Ended { at: *expires_at },
-                        TokenState::Valid { expires_at, .. } | TokenState::Expired { expires_at, .. } => {
-                            SessionState::Active { ends_at: s.session_end.map(|e| e.at).unwrap_or(*expires_at) }
+                        TokenState::LoggedOut | TokenState::Unreadable { .. } => {
+                            SessionState::LoggedOut
                         }
+                        TokenState::Expired {
+                            expires_at,
+                            can_refresh: false,
+                        } => SessionState::Ended { at: *expires_at },
+                        TokenState::Valid { expires_at, .. }
+                        | TokenState::Expired { expires_at, .. } => SessionState::Active {
+                            ends_at: s.session_end.map(|e| e.at).unwrap_or(*expires_at),
+                        },
                     }
                 };
-                SessionView { name: s.name.clone(), state, accounts: s.accounts.clone() }
+                SessionView {
+                    name: s.name.clone(),
+                    state,
+                    accounts: s.accounts.clone(),
+                }
             })
             .collect();
-        MenuInput { now: state.now, sessions, favorites: state.favorites, recent: state.recent, warn_within: chrono::Duration::seconds(first_lead) }
+        MenuInput {
+            now: state.now,
+            sessions,
+            favorites: state.favorites,
+            recent: state.recent,
+            warn_within: chrono::Duration::seconds(first_lead),
+        }
     }
 
     fn set_error(&self, session: &str, error: Option<String>) {
@@ -238,26 +293,50 @@ impl App {
     pub async fn login(&self, session: &str, flow: Option<Flow>) -> Result<(), CmdError> {
         let target = self.target(session)?;
         let name = target.display_name().to_string();
-        let flow = flow.or(self.engine.settings().ok().and_then(|s| s.session(&name).login_flow));
-        self.pending.lock().expect("pending").insert(name.clone(), Pending::Browser);
+        let flow = flow.or(self
+            .engine
+            .settings()
+            .ok()
+            .and_then(|s| s.session(&name).login_flow));
+        self.pending
+            .lock()
+            .expect("pending")
+            .insert(name.clone(), Pending::Browser);
         self.set_error(&name, None);
         let pending = &self.pending;
         let pending_name = name.clone();
         let prompt = move |p: &LoginPrompt| {
             let shown = match p {
                 LoginPrompt::Browser { .. } => Pending::Browser,
-                LoginPrompt::DeviceCode { user_code, verification_uri, .. } => {
-                    Pending::DeviceCode { user_code: user_code.clone(), verification_uri: verification_uri.clone() }
-                }
+                LoginPrompt::DeviceCode {
+                    user_code,
+                    verification_uri,
+                    ..
+                } => Pending::DeviceCode {
+                    user_code: user_code.clone(),
+                    verification_uri: verification_uri.clone(),
+                },
             };
-            pending.lock().expect("pending").insert(pending_name.clone(), shown);
+            pending
+                .lock()
+                .expect("pending")
+                .insert(pending_name.clone(), shown);
         };
-        let options = LoginOptions { flow, ..LoginOptions::default() };
+        let options = LoginOptions {
+            flow,
+            ..LoginOptions::default()
+        };
         let result = self.engine.login(&target, &options, &prompt).await;
         self.pending.lock().expect("pending").remove(&name);
         match result {
             Ok(_) => {
-                if self.engine.cached_inventory(&target).ok().flatten().is_none() {
+                if self
+                    .engine
+                    .cached_inventory(&target)
+                    .ok()
+                    .flatten()
+                    .is_none()
+                {
                     let _ = self.refresh_accounts(&name).await;
                 }
                 Ok(())
@@ -289,7 +368,10 @@ impl App {
         let progress = &self.progress;
         let progress_name = name.clone();
         let report = move |p: Progress| {
-            progress.lock().expect("progress").insert(progress_name.clone(), (p.roles_done, p.accounts_listed));
+            progress
+                .lock()
+                .expect("progress")
+                .insert(progress_name.clone(), (p.roles_done, p.accounts_listed));
         };
         let result = self.engine.discover(&target, None, &report).await;
         self.progress.lock().expect("progress").remove(&name);
@@ -320,7 +402,18 @@ impl App {
         let target = self.target(&role.session)?;
         let config = self.engine.load_config()?;
         let region = profile_of(&config, &target, role).and_then(|p| p.region.clone());
-        let url = self.engine.console_url(&target, &role.account_id, &role.role_name, &ConsoleOptions { region, ..ConsoleOptions::default() }).await?;
+        let url = self
+            .engine
+            .console_url(
+                &target,
+                &role.account_id,
+                &role.role_name,
+                &ConsoleOptions {
+                    region,
+                    ..ConsoleOptions::default()
+                },
+            )
+            .await?;
         self.used(role);
         Ok(url)
     }
@@ -335,9 +428,14 @@ impl App {
     /// A role's credentials as shell exports (for the clipboard).
     pub async fn credentials_exports(&self, role: &RoleRef) -> Result<Secret, CmdError> {
         let target = self.target(&role.session)?;
-        let creds = self.engine.role_credentials(&target, &role.account_id, &role.role_name).await?;
+        let creds = self
+            .engine
+            .role_credentials(&target, &role.account_id, &role.role_name)
+            .await?;
         self.used(role);
-        Ok(Secret::new(ssotray_core::credentials::shell_exports(&creds)))
+        Ok(Secret::new(ssotray_core::credentials::shell_exports(
+            &creds,
+        )))
     }
 
     /// The profile name of a role: an existing profile for it, else the generated name.
@@ -346,7 +444,13 @@ impl App {
         let config = self.engine.load_config()?;
         Ok(match profile_of(&config, &target, role) {
             Some(p) => p.name.clone(),
-            None => ssotray_core::profiles::fill_template(ssotray_core::profiles::DEFAULT_TEMPLATE, &role.session, &role.account_id, &role.account_name, &role.role_name),
+            None => ssotray_core::profiles::fill_template(
+                ssotray_core::profiles::DEFAULT_TEMPLATE,
+                &role.session,
+                &role.account_id,
+                &role.account_name,
+                &role.role_name,
+            ),
         })
     }
 
@@ -366,16 +470,29 @@ impl App {
     /// Opens the page of a pending device-code login in the browser.
     pub fn open_login_page(&self, session: &str) -> Result<(), CmdError> {
         let uri = match self.pending.lock().expect("pending").get(session) {
-            Some(Pending::DeviceCode { verification_uri, .. }) => verification_uri.clone(),
+            Some(Pending::DeviceCode {
+                verification_uri, ..
+            }) => verification_uri.clone(),
             _ => return Err(CmdError::msg("no device-code login is waiting")),
         };
-        Ok(self.engine.context().browser.open(&uri).map_err(EngineError::Browser)?)
+        Ok(self
+            .engine
+            .context()
+            .browser
+            .open(&uri)
+            .map_err(EngineError::Browser)?)
     }
 }
 
 /// The user's profile for a role of a session, if there is one.
-fn profile_of<'a>(config: &'a ssotray_core::AwsConfig, target: &SsoTarget, role: &RoleRef) -> Option<&'a ssotray_core::config::SsoProfile> {
+fn profile_of<'a>(
+    config: &'a ssotray_core::AwsConfig,
+    target: &SsoTarget,
+    role: &RoleRef,
+) -> Option<&'a ssotray_core::config::SsoProfile> {
     config.profiles.iter().find(|p| {
-        p.account_id.as_deref() == Some(role.account_id.as_str()) && p.role_name.as_deref() == Some(role.role_name.as_str()) && config.target_of(p).as_ref() == Some(target)
+        p.account_id.as_deref() == Some(role.account_id.as_str())
+            && p.role_name.as_deref() == Some(role.role_name.as_str())
+            && config.target_of(p).as_ref() == Some(target)
     })
 }

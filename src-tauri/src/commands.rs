@@ -39,7 +39,12 @@ fn json<T: Serialize>(value: T) -> Result<Value, CmdError> {
 /// Carries out one of the window's commands.
 pub async fn dispatch(handle: &AppHandle, command: &str, args: Value) -> Result<Value, CmdError> {
     let app = handle.state::<Arc<App>>().inner().clone();
-    let args: Args = if args.is_null() { Args::default() } else { serde_json::from_value(args).map_err(|e| CmdError::msg(format!("bad arguments for {command}: {e}")))? };
+    let args: Args = if args.is_null() {
+        Args::default()
+    } else {
+        serde_json::from_value(args)
+            .map_err(|e| CmdError::msg(format!("bad arguments for {command}: {e}")))?
+    };
     match command {
         // The window's view of everything.
         "get_state" => json(app.state().await),
@@ -48,17 +53,25 @@ pub async fn dispatch(handle: &AppHandle, command: &str, args: Value) -> Result<
         // them through `get_state`, where their errors show too.
         "login" => {
             let (session, flow) = (need(args.session, "session")?, args.flow);
-            in_background(handle, app, move |app| async move { app.login(&session, flow).await });
+            in_background(handle, app, move |app| async move {
+                app.login(&session, flow).await
+            });
             Ok(Value::Null)
         }
         "renew" => {
             let session = need(args.session, "session")?;
-            in_background(handle, app, move |app| async move { app.renew(&session).await });
+            in_background(
+                handle,
+                app,
+                move |app| async move { app.renew(&session).await },
+            );
             Ok(Value::Null)
         }
         "refresh_accounts" => {
             let session = need(args.session, "session")?;
-            in_background(handle, app, move |app| async move { app.refresh_accounts(&session).await });
+            in_background(handle, app, move |app| async move {
+                app.refresh_accounts(&session).await
+            });
             Ok(Value::Null)
         }
         "logout" => {
@@ -76,7 +89,10 @@ pub async fn dispatch(handle: &AppHandle, command: &str, args: Value) -> Result<
             let text = app.credentials_exports(&need(args.role, "role")?).await?;
             json(tray::copy_secret(handle, text.expose().to_string())?)
         }
-        "copy_profile_name" => json(tray::copy_text(handle, app.profile_name(&need(args.role, "role")?)?)?),
+        "copy_profile_name" => json(tray::copy_text(
+            handle,
+            app.profile_name(&need(args.role, "role")?)?,
+        )?),
         "copy_text" => {
             // Only short, visible text the window already shows (a device user code).
             let text = need(args.text, "text")?;
@@ -92,9 +108,15 @@ pub async fn dispatch(handle: &AppHandle, command: &str, args: Value) -> Result<
             Ok(Value::Null)
         }
         "get_settings" => json(get_settings(handle, &app)?),
-        "save_settings" => json(save_settings(handle, &app, need(args.settings, "settings")?).await?),
+        "save_settings" => {
+            json(save_settings(handle, &app, need(args.settings, "settings")?).await?)
+        }
         "add_identity_center" => {
-            app.engine.add_sso_session(&need(args.name, "name")?, &need(args.start_url, "startUrl")?, &need(args.region, "region")?)?;
+            app.engine.add_sso_session(
+                &need(args.name, "name")?,
+                &need(args.start_url, "startUrl")?,
+                &need(args.region, "region")?,
+            )?;
             tray::refresh(handle).await;
             Ok(Value::Null)
         }
@@ -166,27 +188,55 @@ fn get_settings(handle: &AppHandle, app: &App) -> Result<SettingsDto, CmdError> 
 }
 
 /// Saves the settings (keychain changes move the secrets; autostart goes through the OS).
-async fn save_settings(handle: &AppHandle, app: &App, settings: SettingsDto) -> Result<(), CmdError> {
+async fn save_settings(
+    handle: &AppHandle,
+    app: &App,
+    settings: SettingsDto,
+) -> Result<(), CmdError> {
     let engine = &app.engine;
-    let leads: TomlArray = settings.lead_times_minutes.iter().map(|m| i64::from(*m) * 60).collect();
-    engine.edit_settings(|t| set_value(t, &["keeper"], "lead_times", Some(TomlValue::Array(leads))))?;
+    let leads: TomlArray = settings
+        .lead_times_minutes
+        .iter()
+        .map(|m| i64::from(*m) * 60)
+        .collect();
+    engine.edit_settings(|t| {
+        set_value(t, &["keeper"], "lead_times", Some(TomlValue::Array(leads)))
+    })?;
     for s in &settings.sessions {
         let current = engine.settings()?.session(&s.name);
         let name = s.name.clone();
         engine.edit_settings(|t| {
             let t = match s.session_length_hours {
-                Some(h) if h > 0.0 => set_session_value(t, &name, "session_length", (h * 3600.0).round() as i64)?,
+                Some(h) if h > 0.0 => {
+                    set_session_value(t, &name, "session_length", (h * 3600.0).round() as i64)?
+                }
                 _ => set_value(t, &["sessions", &name], "session_length", None)?,
             };
             let t = match s.login_flow {
-                Some(Flow::DeviceCode) => set_session_value(&t, &name, "login_flow", "device-code")?,
+                Some(Flow::DeviceCode) => {
+                    set_session_value(&t, &name, "login_flow", "device-code")?
+                }
                 Some(Flow::Browser) => set_session_value(&t, &name, "login_flow", "browser")?,
                 None => set_value(&t, &["sessions", &name], "login_flow", None)?,
             };
-            let link = if s.console_link == ConsoleLink::Portal { "portal" } else { "federation" };
+            let link = if s.console_link == ConsoleLink::Portal {
+                "portal"
+            } else {
+                "federation"
+            };
             let t = set_session_value(&t, &name, "console_link", link)?;
-            let t = set_session_value(&t, &name, "console_session_duration", i64::from(s.console_session_duration))?;
-            match s.browser.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+            let t = set_session_value(
+                &t,
+                &name,
+                "console_session_duration",
+                i64::from(s.console_session_duration),
+            )?;
+            match s
+                .browser
+                .as_deref()
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+            {
                 Some(b) => set_session_value(&t, &name, "browser", b),
                 None => set_value(&t, &["sessions", &name], "browser", None),
             }
@@ -201,7 +251,11 @@ async fn save_settings(handle: &AppHandle, app: &App, settings: SettingsDto) -> 
         }
     }
     let autolaunch = handle.autolaunch();
-    let result = if settings.autostart { autolaunch.enable() } else { autolaunch.disable() };
+    let result = if settings.autostart {
+        autolaunch.enable()
+    } else {
+        autolaunch.disable()
+    };
     result.map_err(|e| CmdError::msg(format!("cannot change start at login: {e}")))?;
     Ok(())
 }
@@ -210,10 +264,11 @@ async fn save_settings(handle: &AppHandle, app: &App, settings: SettingsDto) -> 
 fn generate_profiles(app: &App, session: &str) -> Result<usize, CmdError> {
     let target = app.target(session)?;
     let config = app.engine.load_config()?;
-    let (current, new, profiles) = app.engine.plan_profiles(&config, &target, ssotray_core::profiles::DEFAULT_TEMPLATE)?;
+    let (current, new, profiles) =
+        app.engine
+            .plan_profiles(&config, &target, ssotray_core::profiles::DEFAULT_TEMPLATE)?;
     if current != new {
         app.engine.write_config(&config, &current, &new)?;
     }
     Ok(profiles.len())
 }
-

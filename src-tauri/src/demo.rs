@@ -23,7 +23,11 @@ impl Demo {
         std::fs::create_dir_all(home.path().join(".aws"))?;
         std::fs::write(home.path().join(".aws/config"), CONFIG)?;
         let base_url = sim.base_url.clone();
-        Ok(Demo { _sim: sim, home, base_url })
+        Ok(Demo {
+            _sim: sim,
+            home,
+            base_url,
+        })
     }
 
     /// A context whose home, caches and AWS endpoints are the demo's; everything else (display,
@@ -31,7 +35,13 @@ impl Demo {
     pub fn context(&self) -> Context {
         let home = self.home.path().display().to_string();
         let mut vars: Vec<(String, String)> = std::env::vars().collect();
-        vars.retain(|(k, _)| !k.starts_with("AWS_") && !k.starts_with("XDG_CACHE") && !k.starts_with("XDG_STATE") && !k.starts_with("XDG_CONFIG") && k != "HOME");
+        vars.retain(|(k, _)| {
+            !k.starts_with("AWS_")
+                && !k.starts_with("XDG_CACHE")
+                && !k.starts_with("XDG_STATE")
+                && !k.starts_with("XDG_CONFIG")
+                && k != "HOME"
+        });
         vars.extend([
             ("HOME".to_string(), home.clone()),
             ("XDG_CACHE_HOME".into(), format!("{home}/.cache")),
@@ -39,12 +49,19 @@ impl Demo {
             ("XDG_CONFIG_HOME".into(), format!("{home}/.config")),
             ("AWS_ENDPOINT_URL_SSO_OIDC".into(), self.base_url.clone()),
             ("AWS_ENDPOINT_URL_SSO".into(), self.base_url.clone()),
-            ("SSOTRAY_SIGNIN_ENDPOINT".into(), format!("{}/federation", self.base_url)),
+            (
+                "SSOTRAY_SIGNIN_ENDPOINT".into(),
+                format!("{}/federation", self.base_url),
+            ),
         ]);
         // The demo's keeper must not take over the real one's socket.
         vars.retain(|(k, _)| k != "XDG_RUNTIME_DIR");
         let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let env = Env::from_slice(&refs);
-        Context { browser: std::sync::Arc::new(ssotray_core::os::SystemBrowser::new(env.clone())), env, ..Context::real() }
+        Context {
+            browser: std::sync::Arc::new(ssotray_core::os::SystemBrowser::new(env.clone())),
+            env,
+            ..Context::real()
+        }
     }
 }

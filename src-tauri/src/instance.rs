@@ -13,7 +13,11 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 /// Where the running app listens.
 pub fn socket_path() -> Option<PathBuf> {
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(dir) = var("XDG_RUNTIME_DIR") {
         return Some(dir.join("ssotray/app.sock"));
     }
@@ -23,10 +27,15 @@ pub fn socket_path() -> Option<PathBuf> {
 
 /// Asks a running instance to show its window on `view`; true when it answered.
 pub fn hand_over(path: &Path, view: &str) -> bool {
-    let Ok(mut stream) = UnixStream::connect(path) else { return false };
+    let Ok(mut stream) = UnixStream::connect(path) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    if stream.write_all(format!("show {view}\n").as_bytes()).is_err() {
+    if stream
+        .write_all(format!("show {view}\n").as_bytes())
+        .is_err()
+    {
         return false;
     }
     let mut answer = String::new();
@@ -45,7 +54,11 @@ pub fn listen(handle: &AppHandle, path: &Path) -> Result<(), String> {
             tauri::async_runtime::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut line = String::new();
-                if tokio::io::BufReader::new(read).read_line(&mut line).await.is_err() {
+                if tokio::io::BufReader::new(read)
+                    .read_line(&mut line)
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 if let Some(view) = line.trim().strip_prefix("show ") {

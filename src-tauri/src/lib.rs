@@ -20,14 +20,23 @@ use tauri::{Manager, RunEvent};
 pub fn run() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SSOTRAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SSOTRAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
         .init();
     let context = tauri::generate_context!();
     // `--window <socket> <id> <view>`: the window's own process (see `window.rs`).
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--window") {
-        match (args.get(at + 1), args.get(at + 2).and_then(|i| i.parse().ok()), args.get(at + 3)) {
-            (Some(socket), Some(id), Some(view)) => return window::run_window(context, socket.into(), id, view.clone()),
+        match (
+            args.get(at + 1),
+            args.get(at + 2).and_then(|i| i.parse().ok()),
+            args.get(at + 3),
+        ) {
+            (Some(socket), Some(id), Some(view)) => {
+                return window::run_window(context, socket.into(), id, view.clone())
+            }
             _ => {
                 eprintln!("error: --window needs a socket, an id and a view (the tray app passes them; start ssotray-app without --window)");
                 std::process::exit(2);
@@ -179,7 +188,9 @@ pub fn run() {
     let app = builder.build(context).expect("the app builds");
     app.run(|handle, event| match event {
         // Closing the window does not quit: the tray stays.
-        RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+        RunEvent::ExitRequested {
+            code: None, api, ..
+        } => api.prevent_exit(),
         // The process exits without dropping managed state: remove the window's socket directory.
         RunEvent::Exit => {
             if let Some(host) = handle.try_state::<Arc<window::WindowHost>>() {

@@ -96,7 +96,12 @@ pub enum ItemId {
 impl ItemId {
     /// The id string Tauri carries.
     pub fn encode(&self) -> String {
-        let role = |kind: &str, r: &RoleRef| format!("{kind}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}", r.session, r.account_id, r.account_name, r.role_name);
+        let role = |kind: &str, r: &RoleRef| {
+            format!(
+                "{kind}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+                r.session, r.account_id, r.account_name, r.role_name
+            )
+        };
         match self {
             ItemId::Login(s) => format!("login\u{1f}{s}"),
             ItemId::Renew(s) => format!("renew\u{1f}{s}"),
@@ -116,7 +121,12 @@ impl ItemId {
     pub fn decode(id: &str) -> Option<ItemId> {
         let parts: Vec<&str> = id.split('\u{1f}').collect();
         let role = || -> Option<RoleRef> {
-            Some(RoleRef { session: parts.get(1)?.to_string(), account_id: parts.get(2)?.to_string(), account_name: parts.get(3)?.to_string(), role_name: parts.get(4)?.to_string() })
+            Some(RoleRef {
+                session: parts.get(1)?.to_string(),
+                account_id: parts.get(2)?.to_string(),
+                account_name: parts.get(3)?.to_string(),
+                role_name: parts.get(4)?.to_string(),
+            })
         };
         Some(match *parts.first()? {
             "login" => ItemId::Login(parts.get(1)?.to_string()),
@@ -157,11 +167,17 @@ pub enum Entry {
 }
 
 fn item(id: ItemId, label: impl Into<String>) -> Entry {
-    Entry::Item { id: Some(id), label: label.into() }
+    Entry::Item {
+        id: Some(id),
+        label: label.into(),
+    }
 }
 
 fn label(text: impl Into<String>) -> Entry {
-    Entry::Item { id: None, label: text.into() }
+    Entry::Item {
+        id: None,
+        label: text.into(),
+    }
 }
 
 /// "6 h 12 min", "45 min", "less than a minute".
@@ -180,8 +196,14 @@ pub fn session_label(s: &SessionView, now: DateTime<Utc>) -> String {
     match &s.state {
         SessionState::LoggedOut => format!("{} — logged out", s.name),
         SessionState::LoggingIn => format!("{} — logging in…", s.name),
-        SessionState::Active { ends_at } => format!("{} — {} left", s.name, duration_text(*ends_at - now)),
-        SessionState::Ended { at } => format!("{} — ended at {}", s.name, at.with_timezone(&Local).format("%H:%M")),
+        SessionState::Active { ends_at } => {
+            format!("{} — {} left", s.name, duration_text(*ends_at - now))
+        }
+        SessionState::Ended { at } => format!(
+            "{} — ended at {}",
+            s.name,
+            at.with_timezone(&Local).format("%H:%M")
+        ),
     }
 }
 
@@ -189,7 +211,10 @@ fn role_entries(r: &RoleRef) -> Vec<Entry> {
     vec![
         item(ItemId::OpenConsole(r.clone()), "Open console"),
         item(ItemId::CopyConsoleUrl(r.clone()), "Copy console URL"),
-        item(ItemId::CopyCredentials(r.clone()), "Copy credentials as shell exports"),
+        item(
+            ItemId::CopyCredentials(r.clone()),
+            "Copy credentials as shell exports",
+        ),
         item(ItemId::CopyProfileName(r.clone()), "Copy profile name"),
     ]
 }
@@ -201,10 +226,20 @@ pub fn menu_model(input: &MenuInput) -> Vec<Entry> {
         .favorites
         .iter()
         .map(|r| ("★", r))
-        .chain(input.recent.iter().filter(|r| !input.favorites.contains(r)).take(5).map(|r| ("↺", r)))
+        .chain(
+            input
+                .recent
+                .iter()
+                .filter(|r| !input.favorites.contains(r))
+                .take(5)
+                .map(|r| ("↺", r)),
+        )
         .collect();
     for (mark, r) in &quick {
-        out.push(item(ItemId::OpenConsole((*r).clone()), format!("{mark} {} / {}", r.account_name, r.role_name)));
+        out.push(item(
+            ItemId::OpenConsole((*r).clone()),
+            format!("{mark} {} / {}", r.account_name, r.role_name),
+        ));
     }
     if !quick.is_empty() {
         out.push(Entry::Separator);
@@ -212,7 +247,9 @@ pub fn menu_model(input: &MenuInput) -> Vec<Entry> {
     for s in &input.sessions {
         out.push(label(session_label(s, input.now)));
         match s.state {
-            SessionState::LoggedOut | SessionState::Ended { .. } => out.push(item(ItemId::Login(s.name.clone()), "Log in")),
+            SessionState::LoggedOut | SessionState::Ended { .. } => {
+                out.push(item(ItemId::Login(s.name.clone()), "Log in"))
+            }
             SessionState::Active { .. } => {
                 out.push(item(ItemId::Renew(s.name.clone()), "Renew session"));
                 out.push(item(ItemId::Logout(s.name.clone()), "Log out"));
@@ -230,17 +267,31 @@ pub fn menu_model(input: &MenuInput) -> Vec<Entry> {
                         .roles
                         .iter()
                         .map(|role| {
-                            let r = RoleRef { session: s.name.clone(), account_id: a.account_id.clone(), account_name: a.account_name.clone(), role_name: role.clone() };
-                            Entry::Submenu { label: role.clone(), entries: role_entries(&r) }
+                            let r = RoleRef {
+                                session: s.name.clone(),
+                                account_id: a.account_id.clone(),
+                                account_name: a.account_name.clone(),
+                                role_name: role.clone(),
+                            };
+                            Entry::Submenu {
+                                label: role.clone(),
+                                entries: role_entries(&r),
+                            }
                         })
                         .collect(),
                 })
                 .collect();
             if s.accounts.len() > MAX_ACCOUNTS_IN_MENU {
                 accounts.push(Entry::Separator);
-                accounts.push(item(ItemId::Search(s.name.clone()), format!("Search all {} accounts…", s.accounts.len())));
+                accounts.push(item(
+                    ItemId::Search(s.name.clone()),
+                    format!("Search all {} accounts…", s.accounts.len()),
+                ));
             }
-            out.push(Entry::Submenu { label: "Accounts".into(), entries: accounts });
+            out.push(Entry::Submenu {
+                label: "Accounts".into(),
+                entries: accounts,
+            });
         }
         out.push(Entry::Separator);
     }
@@ -267,7 +318,9 @@ pub fn icon_state(input: &MenuInput) -> IconState {
     for s in &input.sessions {
         match s.state {
             SessionState::Ended { .. } => return IconState::Error,
-            SessionState::Active { ends_at } if ends_at - input.now <= input.warn_within => state = IconState::Warn,
+            SessionState::Active { ends_at } if ends_at - input.now <= input.warn_within => {
+                state = IconState::Warn
+            }
             _ => {}
         }
     }
@@ -300,7 +353,10 @@ pub fn flatten(entries: &[Entry]) -> Vec<(String, String)> {
     fn walk(entries: &[Entry], out: &mut Vec<(String, String)>) {
         for e in entries {
             match e {
-                Entry::Item { id: Some(id), label } => out.push((format!("item {}", id.encode()), label.clone())),
+                Entry::Item {
+                    id: Some(id),
+                    label,
+                } => out.push((format!("item {}", id.encode()), label.clone())),
                 Entry::Item { id: None, label } => out.push(("label".into(), label.clone())),
                 Entry::Separator => out.push(("separator".into(), String::new())),
                 Entry::Submenu { label, entries } => {
@@ -334,7 +390,13 @@ pub fn plan_update(shown: &[(String, String)], new: &[(String, String)]) -> Menu
     if shown.len() != new.len() || shown.iter().zip(new).any(|(a, b)| a.0 != b.0) {
         return MenuUpdate::Rebuild;
     }
-    let changed: Vec<(usize, String)> = shown.iter().zip(new).enumerate().filter(|(_, (a, b))| a.1 != b.1).map(|(i, (_, b))| (i, b.1.clone())).collect();
+    let changed: Vec<(usize, String)> = shown
+        .iter()
+        .zip(new)
+        .enumerate()
+        .filter(|(_, (a, b))| a.1 != b.1)
+        .map(|(i, (_, b))| (i, b.1.clone()))
+        .collect();
     if changed.is_empty() {
         MenuUpdate::Same
     } else {
@@ -352,17 +414,37 @@ mod tests {
     }
 
     fn acct(id: &str, name: &str, roles: &[&str]) -> AccountRoles {
-        AccountRoles { account_id: id.into(), account_name: name.into(), email_address: None, roles: roles.iter().map(|r| r.to_string()).collect() }
+        AccountRoles {
+            account_id: id.into(),
+            account_name: name.into(),
+            email_address: None,
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        }
     }
 
     fn input() -> MenuInput {
         MenuInput {
             now: now(),
             sessions: vec![
-                SessionView { name: "my-sso".into(), state: SessionState::Active { ends_at: now() + Duration::minutes(372) }, accounts: vec![acct("111111111111", "dev", &["Admin", "ReadOnly"])] },
-                SessionView { name: "other".into(), state: SessionState::LoggedOut, accounts: vec![] },
+                SessionView {
+                    name: "my-sso".into(),
+                    state: SessionState::Active {
+                        ends_at: now() + Duration::minutes(372),
+                    },
+                    accounts: vec![acct("111111111111", "dev", &["Admin", "ReadOnly"])],
+                },
+                SessionView {
+                    name: "other".into(),
+                    state: SessionState::LoggedOut,
+                    accounts: vec![],
+                },
             ],
-            favorites: vec![RoleRef { session: "my-sso".into(), account_id: "111111111111".into(), account_name: "dev".into(), role_name: "Admin".into() }],
+            favorites: vec![RoleRef {
+                session: "my-sso".into(),
+                account_id: "111111111111".into(),
+                account_name: "dev".into(),
+                role_name: "Admin".into(),
+            }],
             recent: vec![],
             warn_within: Duration::minutes(30),
         }
@@ -403,19 +485,26 @@ Quit
     #[test]
     fn icon_and_labels_follow_the_state() {
         let mut i = input();
-        i.sessions[0].state = SessionState::Active { ends_at: now() + Duration::minutes(20) };
+        i.sessions[0].state = SessionState::Active {
+            ends_at: now() + Duration::minutes(20),
+        };
         assert_eq!(icon_state(&i), IconState::Warn);
         assert!(render(&menu_model(&i)).contains("[my-sso — 20 min left]"));
         i.sessions[0].state = SessionState::Ended { at: now() };
         assert_eq!(icon_state(&i), IconState::Error);
         let text = render(&menu_model(&i));
-        assert!(text.contains("[my-sso — ended at ") && text.contains("]\nLog in\n"), "{text}");
+        assert!(
+            text.contains("[my-sso — ended at ") && text.contains("]\nLog in\n"),
+            "{text}"
+        );
     }
 
     #[test]
     fn large_orgs_are_capped_and_point_to_search() {
         let mut i = input();
-        i.sessions[0].accounts = (0..1000).map(|n| acct(&format!("{:012}", n), &format!("a{n:04}"), &["R"])).collect();
+        i.sessions[0].accounts = (0..1000)
+            .map(|n| acct(&format!("{:012}", n), &format!("a{n:04}"), &["R"]))
+            .collect();
         let text = render(&menu_model(&i));
         assert_eq!(text.matches("  a0").count(), MAX_ACCOUNTS_IN_MENU);
         assert!(text.contains("  Search all 1000 accounts…\n"));
@@ -430,7 +519,10 @@ Quit
             assert_eq!(ItemId::decode(&id.encode()), Some(id));
         }
         let r = input().favorites[0].clone();
-        assert_eq!(ItemId::decode(&ItemId::CopyCredentials(r.clone()).encode()), Some(ItemId::CopyCredentials(r)));
+        assert_eq!(
+            ItemId::decode(&ItemId::CopyCredentials(r.clone()).encode()),
+            Some(ItemId::CopyCredentials(r))
+        );
         assert_eq!(duration_text(Duration::seconds(30)), "less than a minute");
         assert_eq!(duration_text(Duration::minutes(120)), "2 h");
     }
@@ -439,7 +531,10 @@ Quit
     fn a_turning_minute_changes_one_label_in_place_and_a_new_state_rebuilds() {
         let before = flatten(&menu_model(&input()));
         // A minute later: only the countdown's text differs.
-        let later = flatten(&menu_model(&MenuInput { now: now() + Duration::minutes(1), ..input() }));
+        let later = flatten(&menu_model(&MenuInput {
+            now: now() + Duration::minutes(1),
+            ..input()
+        }));
         match plan_update(&before, &later) {
             MenuUpdate::Labels(changed) => {
                 assert_eq!(changed.len(), 1, "{changed:?}");
@@ -452,10 +547,18 @@ Quit
         // Logging out replaces Renew / Log out with Log in: new items, a new menu.
         let mut logged_out = input();
         logged_out.sessions[0].state = SessionState::LoggedOut;
-        assert_eq!(plan_update(&before, &flatten(&menu_model(&logged_out))), MenuUpdate::Rebuild);
+        assert_eq!(
+            plan_update(&before, &flatten(&menu_model(&logged_out))),
+            MenuUpdate::Rebuild
+        );
         // So does a new account.
         let mut more = input();
-        more.sessions[0].accounts.push(acct("222222222222", "prod", &["Admin"]));
-        assert_eq!(plan_update(&before, &flatten(&menu_model(&more))), MenuUpdate::Rebuild);
+        more.sessions[0]
+            .accounts
+            .push(acct("222222222222", "prod", &["Admin"]));
+        assert_eq!(
+            plan_update(&before, &flatten(&menu_model(&more))),
+            MenuUpdate::Rebuild
+        );
     }
 }

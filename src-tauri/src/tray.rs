@@ -2,7 +2,9 @@
 //! into app actions, the icon turned to the state's variant, and the clipboard.
 
 use crate::app::{App, CmdError};
-use crate::menu::{flatten, icon_state, menu_model, plan_update, Entry, IconState, ItemId, MenuUpdate};
+use crate::menu::{
+    flatten, icon_state, menu_model, plan_update, Entry, IconState, ItemId, MenuUpdate,
+};
 use std::sync::{Arc, Mutex};
 use tauri::image::Image;
 use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
@@ -43,7 +45,11 @@ pub fn icon(state: IconState) -> Image<'static> {
     Image::from_bytes(bytes).expect("the tray icons are valid PNGs")
 }
 
-fn build<R: Runtime>(app: &AppHandle<R>, entries: &[Entry], handles: &mut Vec<Handle<R>>) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {
+fn build<R: Runtime>(
+    app: &AppHandle<R>,
+    entries: &[Entry],
+    handles: &mut Vec<Handle<R>>,
+) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {
     let mut items: Vec<Box<dyn IsMenuItem<R>>> = Vec::new();
     for e in entries {
         match e {
@@ -75,7 +81,10 @@ fn build<R: Runtime>(app: &AppHandle<R>, entries: &[Entry], handles: &mut Vec<Ha
 }
 
 /// Builds the Tauri menu of a model, with handles to its items in `flatten` order.
-pub fn menu<R: Runtime>(app: &AppHandle<R>, entries: &[Entry]) -> tauri::Result<(Menu<R>, Vec<Handle<R>>)> {
+pub fn menu<R: Runtime>(
+    app: &AppHandle<R>,
+    entries: &[Entry],
+) -> tauri::Result<(Menu<R>, Vec<Handle<R>>)> {
     let mut handles = Vec::new();
     let items = build(app, entries, &mut handles)?;
     let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|c| c.as_ref()).collect();
@@ -89,7 +98,9 @@ pub async fn refresh(handle: &AppHandle) {
     let input = app.menu_input().await;
     let entries = menu_model(&input);
     let flat = flatten(&entries);
-    let Some(tray) = handle.tray_by_id(TRAY_ID) else { return };
+    let Some(tray) = handle.tray_by_id(TRAY_ID) else {
+        return;
+    };
     let icon_now = icon_state(&input);
     let last_icon = handle.state::<LastIcon>();
     if last_icon.0.lock().expect("last icon").replace(icon_now) != Some(icon_now) {
@@ -133,7 +144,10 @@ pub fn show_window(handle: &AppHandle, view: &str) {
 
 /// Copies text the user asked for.
 pub fn copy_text(handle: &AppHandle, text: String) -> Result<(), CmdError> {
-    handle.clipboard().write_text(text).map_err(|e| CmdError::msg(format!("cannot use the clipboard: {e}")))
+    handle
+        .clipboard()
+        .write_text(text)
+        .map_err(|e| CmdError::msg(format!("cannot use the clipboard: {e}")))
 }
 
 /// Copies a credential, and clears it from the clipboard after 60 s if it is still there.
@@ -151,7 +165,9 @@ pub fn copy_secret(handle: &AppHandle, text: String) -> Result<(), CmdError> {
 
 /// Carries out a menu click.
 pub fn on_menu_event(handle: &AppHandle, id: &str) {
-    let Some(item) = ItemId::decode(id) else { return };
+    let Some(item) = ItemId::decode(id) else {
+        return;
+    };
     let app = handle.state::<Arc<App>>().inner().clone();
     let handle = handle.clone();
     match item {
@@ -174,7 +190,9 @@ pub fn on_menu_event(handle: &AppHandle, id: &str) {
                         Ok(t) => copy_secret(&handle, t.expose().to_string()),
                         Err(e) => Err(e),
                     },
-                    ItemId::CopyProfileName(r) => app.profile_name(r).and_then(|n| copy_text(&handle, n)),
+                    ItemId::CopyProfileName(r) => {
+                        app.profile_name(r).and_then(|n| copy_text(&handle, n))
+                    }
                     _ => Ok(()),
                 };
                 if let Err(e) = result {

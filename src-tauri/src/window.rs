@@ -21,7 +21,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 /// `NO_AT_BRIDGE` as the user set it, for the window's process (the tray process sets its own).
-static USER_NO_AT_BRIDGE: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+static USER_NO_AT_BRIDGE: std::sync::OnceLock<Option<std::ffi::OsString>> =
+    std::sync::OnceLock::new();
 
 /// Remembers the user's `NO_AT_BRIDGE` (call before changing it).
 pub fn remember_user_env() {
@@ -35,7 +36,11 @@ enum Hello {
     /// The control connection of window process `control`.
     Control { control: u64 },
     /// One command.
-    Call { cmd: String, #[serde(default)] args: Value },
+    Call {
+        cmd: String,
+        #[serde(default)]
+        args: Value,
+    },
 }
 
 /// The answer to a command.
@@ -65,11 +70,17 @@ struct HostState {
 impl WindowHost {
     /// Binds the socket and serves it (call from the app's setup).
     pub fn start(handle: &AppHandle) -> std::io::Result<Arc<WindowHost>> {
-        let dir = tempfile::Builder::new().prefix("ssotray-window-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("ssotray-window-")
+            .tempdir()?;
         let socket = dir.path().join("s");
         let listener = std::os::unix::net::UnixListener::bind(&socket)?;
         listener.set_nonblocking(true)?;
-        let host = Arc::new(WindowHost { socket, _dir: dir, state: Mutex::default() });
+        let host = Arc::new(WindowHost {
+            socket,
+            _dir: dir,
+            state: Mutex::default(),
+        });
         let handle = handle.clone();
         tauri::async_runtime::spawn(async move {
             let listener = match UnixListener::from_std(listener) {
@@ -111,7 +122,11 @@ impl WindowHost {
         // (std's process and a thread to reap it: this runs on GTK's thread or in the single
         // instance's D-Bus handler, outside the async runtime.)
         let mut command = std::process::Command::new(exe);
-        command.arg("--window").arg(&self.socket).arg(id.to_string()).arg(view);
+        command
+            .arg("--window")
+            .arg(&self.socket)
+            .arg(id.to_string())
+            .arg(view);
         match USER_NO_AT_BRIDGE.get() {
             Some(Some(v)) => command.env("NO_AT_BRIDGE", v),
             _ => command.env_remove("NO_AT_BRIDGE"),
@@ -146,7 +161,11 @@ impl WindowHost {
     }
 
     /// Registers window process `id`'s control connection; returns the view to show at once.
-    fn connected(&self, id: u64, control: tokio::sync::mpsc::UnboundedSender<String>) -> Option<Option<String>> {
+    fn connected(
+        &self,
+        id: u64,
+        control: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> Option<Option<String>> {
         let mut state = self.state.lock().expect("window state");
         match &mut state.window {
             Some((current, slot)) if *current == id => {
@@ -161,7 +180,9 @@ impl WindowHost {
 async fn serve(handle: AppHandle, stream: UnixStream) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
-    let Ok(Some(first)) = lines.next_line().await else { return };
+    let Ok(Some(first)) = lines.next_line().await else {
+        return;
+    };
     match serde_json::from_str::<Hello>(&first) {
         Ok(Hello::Call { cmd, args }) => {
             let answer = match crate::commands::dispatch(&handle, &cmd, args).await {
@@ -176,7 +197,9 @@ async fn serve(handle: AppHandle, stream: UnixStream) {
         Ok(Hello::Control { control: id }) => {
             let host = handle.state::<Arc<WindowHost>>().inner().clone();
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-            let Some(view) = host.connected(id, tx.clone()) else { return };
+            let Some(view) = host.connected(id, tx.clone()) else {
+                return;
+            };
             if let Some(view) = view {
                 let _ = tx.send(view);
             }
@@ -199,10 +222,17 @@ async fn serve(handle: AppHandle, stream: UnixStream) {
 async fn forward(socket: &Path, cmd: &str, args: Value) -> std::io::Result<Answer> {
     let stream = UnixStream::connect(socket).await?;
     let (read, mut write) = stream.into_split();
-    let mut line = serde_json::to_string(&Hello::Call { cmd: cmd.to_string(), args })?;
+    let mut line = serde_json::to_string(&Hello::Call {
+        cmd: cmd.to_string(),
+        args,
+    })?;
     line.push('\n');
     write.write_all(line.as_bytes()).await?;
-    let answer = BufReader::new(read).lines().next_line().await?.ok_or_else(|| std::io::Error::other("no answer"))?;
+    let answer = BufReader::new(read)
+        .lines()
+        .next_line()
+        .await?
+        .ok_or_else(|| std::io::Error::other("no answer"))?;
     Ok(serde_json::from_str(&answer)?)
 }
 
@@ -223,7 +253,10 @@ pub fn run_window(context: tauri::Context, socket: PathBuf, id: u64, view: Strin
                     Ok(Answer::Ok(v)) => Ok(v),
                     Ok(Answer::Err(e)) => Err(InvokeError(e)),
                     Err(e) => Err(InvokeError(
-                        serde_json::to_value(CmdError::msg(format!("the ssotray tray app is not answering ({e}); start ssotray again"))).unwrap_or(Value::Null),
+                        serde_json::to_value(CmdError::msg(format!(
+                            "the ssotray tray app is not answering ({e}); start ssotray again"
+                        )))
+                        .unwrap_or(Value::Null),
                     )),
                 }
             });
@@ -232,7 +265,10 @@ pub fn run_window(context: tauri::Context, socket: PathBuf, id: u64, view: Strin
         .setup(move |tauri_app| {
             let handle = tauri_app.handle().clone();
             let url = WebviewUrl::App(format!("index.html#{view}").into());
-            WebviewWindowBuilder::new(&handle, "main", url).title("ssotray").inner_size(980.0, 700.0).build()?;
+            WebviewWindowBuilder::new(&handle, "main", url)
+                .title("ssotray")
+                .inner_size(980.0, 700.0)
+                .build()?;
             tauri::async_runtime::spawn(async move {
                 control(&handle, &socket, id).await;
                 // The tray app quit (or never answered): so does its window.
@@ -247,9 +283,13 @@ pub fn run_window(context: tauri::Context, socket: PathBuf, id: u64, view: Strin
 
 /// The control connection: shows the views the tray process asks for, until it ends.
 async fn control(handle: &AppHandle, socket: &Path, id: u64) {
-    let Ok(stream) = UnixStream::connect(socket).await else { return };
+    let Ok(stream) = UnixStream::connect(socket).await else {
+        return;
+    };
     let (read, mut write) = stream.into_split();
-    let Ok(mut hello) = serde_json::to_string(&Hello::Control { control: id }) else { return };
+    let Ok(mut hello) = serde_json::to_string(&Hello::Control { control: id }) else {
+        return;
+    };
     hello.push('\n');
     if write.write_all(hello.as_bytes()).await.is_err() {
         return;

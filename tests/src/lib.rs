@@ -59,14 +59,21 @@ pub struct Home {
 
 impl Home {
     pub fn new(config: &str) -> Home {
-        let dir = tempfile::Builder::new().prefix("ssotray-test-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("ssotray-test-")
+            .tempdir()
+            .expect("tempdir");
         let home = Home { dir };
         std::fs::create_dir_all(home.aws()).expect("mkdir .aws");
         std::fs::write(home.aws().join("config"), config).expect("write config");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(home.aws().join("config"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            std::fs::set_permissions(
+                home.aws().join("config"),
+                std::fs::Permissions::from_mode(0o644),
+            )
+            .expect("chmod");
         }
         home
     }
@@ -81,7 +88,9 @@ impl Home {
 
     /// The token cache file of a session name or legacy start URL.
     pub fn token_file(&self, cache_id: &str) -> PathBuf {
-        self.aws().join("sso/cache").join(ssotray_core::cache::token_file_name(cache_id))
+        self.aws()
+            .join("sso/cache")
+            .join(ssotray_core::cache::token_file_name(cache_id))
     }
 
     /// The token cache file, parsed as JSON.
@@ -94,13 +103,19 @@ impl Home {
     /// (`*.ssotray-lock`, which it creates beside the token cache to coordinate refreshes).
     pub fn snapshot(&self) -> BTreeMap<PathBuf, String> {
         fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
-            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
             for e in entries.flatten() {
                 let p = e.path();
                 if p.is_dir() {
                     walk(&p, out);
                 } else if p.extension().is_some_and(|x| x == "ssotray-lock") {
-                    assert_eq!(std::fs::metadata(&p).unwrap().len(), 0, "lock files stay empty");
+                    assert_eq!(
+                        std::fs::metadata(&p).unwrap().len(),
+                        0,
+                        "lock files stay empty"
+                    );
                 } else if let Ok(b) = std::fs::read(&p) {
                     out.insert(p, String::from_utf8_lossy(&b).into_owned());
                 }
@@ -120,7 +135,10 @@ impl Home {
             ("XDG_CACHE_HOME".into(), format!("{home}/.cache")),
             ("AWS_ENDPOINT_URL_SSO_OIDC".into(), sim_base.into()),
             ("AWS_ENDPOINT_URL_SSO".into(), sim_base.into()),
-            ("SSOTRAY_SIGNIN_ENDPOINT".into(), format!("{sim_base}/federation")),
+            (
+                "SSOTRAY_SIGNIN_ENDPOINT".into(),
+                format!("{sim_base}/federation"),
+            ),
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
             ("NO_PROXY".into(), "127.0.0.1,localhost".into()),
         ]
@@ -130,7 +148,9 @@ impl Home {
 /// Runs a program with a clean environment plus `env`.
 pub async fn run(program: &Path, args: &[&str], env: &[(String, String)]) -> Output {
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).env_clear().stdin(std::process::Stdio::null());
+    cmd.args(args)
+        .env_clear()
+        .stdin(std::process::Stdio::null());
     for key in ["PATH", "LANG", "TMPDIR", "SSOTRAY_LOG"] {
         if let Ok(v) = std::env::var(key) {
             cmd.env(key, v);
@@ -155,7 +175,12 @@ pub fn stdout(o: &Output) -> String {
 
 /// The simulator's per-operation call counts.
 pub async fn stats(base: &str) -> serde_json::Value {
-    reqwest::get(format!("{base}/_sim/stats")).await.expect("stats").json().await.expect("stats json")
+    reqwest::get(format!("{base}/_sim/stats"))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("stats json")
 }
 
 /// A count from the stats (0 when absent).
@@ -183,19 +208,37 @@ fn session_bus() -> (std::process::Child, String) {
         .spawn()
         .expect("dbus-daemon (apt package dbus-daemon; scripts/test installs it)");
     let mut address = String::new();
-    BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).expect("bus address");
+    BufReader::new(bus.stdout.take().unwrap())
+        .read_line(&mut address)
+        .expect("bus address");
     (bus, address.trim().to_string())
 }
 
 /// Asserts that a run succeeded, showing its output if not.
 pub fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status.code(), stdout(o), stderr(o));
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
 }
 
 /// Asserts that a run failed with exit 1 and `text` on stderr.
 pub fn assert_fails_with(o: &Output, text: &str) {
-    assert_eq!(o.status.code(), Some(1), "stdout: {}\nstderr: {}", stdout(o), stderr(o));
-    assert!(stderr(o).contains(text), "stderr lacks {text:?}:\n{}", stderr(o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout: {}\nstderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+    assert!(
+        stderr(o).contains(text),
+        "stderr lacks {text:?}:\n{}",
+        stderr(o)
+    );
 }
 
 /// A private headless desktop session for notification tests: Xvfb, a D-Bus session bus, the
@@ -217,20 +260,35 @@ impl Desktop {
         let mut children = Vec::new();
         // Xvfb picks a free display and writes its number to the pipe.
         let mut xvfb = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1024x768x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb (apt package xvfb; scripts/test installs it)");
         let mut line = String::new();
-        BufReader::new(xvfb.stdout.take().unwrap()).read_line(&mut line).expect("display number");
+        BufReader::new(xvfb.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("display number");
         let display = format!(":{}", line.trim());
         children.push(xvfb);
         let (bus, bus_address) = session_bus();
         children.push(bus);
         let log = dir.path().join("notify.log");
         let monitor = Command::new("dbus-monitor")
-            .args(["--address", &bus_address, "type='method_call',interface='org.freedesktop.Notifications',member='Notify'", "type='method_return'"])
+            .args([
+                "--address",
+                &bus_address,
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+                "type='method_return'",
+            ])
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::null())
             .spawn()
@@ -257,7 +315,14 @@ impl Desktop {
         // Wait until the notification server owns its name on the bus.
         for _ in 0..100 {
             let owned = Command::new("dbus-send")
-                .args([&format!("--bus={bus_address}"), "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.Notifications"])
+                .args([
+                    &format!("--bus={bus_address}"),
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.Notifications",
+                ])
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
                 .unwrap_or(false);
@@ -266,7 +331,13 @@ impl Desktop {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        Desktop { children, bus: bus_address, display, log, _dir: dir }
+        Desktop {
+            children,
+            bus: bus_address,
+            display,
+            log,
+            _dir: dir,
+        }
     }
 
     /// Saves a screenshot of the whole screen.
@@ -277,7 +348,13 @@ impl Desktop {
             let _ = std::fs::create_dir_all(dir);
         }
         let ok = std::process::Command::new("import")
-            .args(["-display", &self.display, "-window", "root", &path.display().to_string()])
+            .args([
+                "-display",
+                &self.display,
+                "-window",
+                "root",
+                &path.display().to_string(),
+            ])
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
@@ -290,23 +367,40 @@ impl Desktop {
         let mut all: Vec<&str> = args[..1].to_vec();
         all.extend(["--address", self.bus.as_str()]);
         all.extend(&args[1..]);
-        let o = std::process::Command::new("gdbus").args(&all).output().expect("gdbus");
+        let o = std::process::Command::new("gdbus")
+            .args(&all)
+            .output()
+            .expect("gdbus");
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
     }
 
     /// Environment for a program that should show notifications here.
     pub fn env(&self) -> Vec<(String, String)> {
-        vec![("DBUS_SESSION_BUS_ADDRESS".into(), self.bus.clone()), ("DISPLAY".into(), self.display.clone())]
+        vec![
+            ("DBUS_SESSION_BUS_ADDRESS".into(), self.bus.clone()),
+            ("DISPLAY".into(), self.display.clone()),
+        ]
     }
 
     /// Every `Notify` call so far: summary, body, actions, and the id the server answered with.
     pub fn notifications(&self) -> Vec<Captured> {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let field = |head: &str, name: &str| -> Option<String> {
-            head.split_whitespace().find_map(|w| w.strip_prefix(&format!("{name}=")).map(|v| v.trim_end_matches(';').to_string()))
+            head.split_whitespace().find_map(|w| {
+                w.strip_prefix(&format!("{name}="))
+                    .map(|v| v.trim_end_matches(';').to_string())
+            })
         };
         let strings = |block: &str| -> Vec<String> {
-            block.lines().filter_map(|l| l.trim().strip_prefix("string \"").and_then(|s| s.strip_suffix('"')).map(str::to_string)).collect()
+            block
+                .lines()
+                .filter_map(|l| {
+                    l.trim()
+                        .strip_prefix("string \"")
+                        .and_then(|s| s.strip_suffix('"'))
+                        .map(str::to_string)
+                })
+                .collect()
         };
         // dbus-monitor prints one message per block, each starting at the start of a line.
         let blocks: Vec<&str> = text.split("\nmethod ").collect();
@@ -315,19 +409,36 @@ impl Desktop {
             .filter(|b| b.starts_with("return") || b.starts_with("method return"))
             .map(|b| {
                 let head = b.lines().next().unwrap_or("");
-                let id = b.lines().nth(1).and_then(|l| l.trim().strip_prefix("uint32 ")).and_then(|n| n.parse().ok());
+                let id = b
+                    .lines()
+                    .nth(1)
+                    .and_then(|l| l.trim().strip_prefix("uint32 "))
+                    .and_then(|n| n.parse().ok());
                 (field(head, "destination"), field(head, "reply_serial"), id)
             })
             .collect();
         blocks
             .iter()
-            .filter(|b| b.lines().next().is_some_and(|h| h.contains("member=Notify")))
+            .filter(|b| {
+                b.lines()
+                    .next()
+                    .is_some_and(|h| h.contains("member=Notify"))
+            })
             .map(|call| {
                 let head = call.lines().next().unwrap_or("");
                 let (sender, serial) = (field(head, "sender"), field(head, "serial"));
                 let all = strings(call);
-                let actions_part = call.split("array [").nth(1).unwrap_or("").split(']').next().unwrap_or("");
-                let id = returns.iter().find(|r| r.0 == sender && r.1 == serial).and_then(|r| r.2);
+                let actions_part = call
+                    .split("array [")
+                    .nth(1)
+                    .unwrap_or("")
+                    .split(']')
+                    .next()
+                    .unwrap_or("");
+                let id = returns
+                    .iter()
+                    .find(|r| r.0 == sender && r.1 == serial)
+                    .and_then(|r| r.2);
                 Captured {
                     app: all.first().cloned().unwrap_or_default(),
                     summary: all.get(2).cloned().unwrap_or_default(),
@@ -359,7 +470,11 @@ impl Desktop {
 /// Where test runs save screenshots and the menu state: `<target dir>/screenshots`.
 pub fn screenshots_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(Path::parent).and_then(Path::parent).expect("target dir").join("screenshots")
+    exe.parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("screenshots")
 }
 
 /// One captured notification.
@@ -394,7 +509,11 @@ impl Keyring {
     pub fn start(home: &Path) -> Keyring {
         let (bus, address) = session_bus();
         std::fs::create_dir_all(home).expect("keyring home");
-        let k = Keyring { bus, address, home: home.to_path_buf() };
+        let k = Keyring {
+            bus,
+            address,
+            home: home.to_path_buf(),
+        };
         k.start_daemon(true);
         k
     }
@@ -438,7 +557,14 @@ impl Keyring {
 
     fn default_collection_ready(&self) -> bool {
         std::process::Command::new("dbus-send")
-            .args([&format!("--bus={}", self.address), "--print-reply", "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.ReadAlias", "string:default"])
+            .args([
+                &format!("--bus={}", self.address),
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.ReadAlias",
+                "string:default",
+            ])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).contains("/collection/login"))
             .unwrap_or(false)
@@ -446,7 +572,11 @@ impl Keyring {
 
     /// Runs `secret-tool` on this bus.
     pub fn secret_tool(&self, args: &[&str]) -> Output {
-        std::process::Command::new("secret-tool").args(args).env("DBUS_SESSION_BUS_ADDRESS", &self.address).output().expect("secret-tool (apt package libsecret-tools)")
+        std::process::Command::new("secret-tool")
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .expect("secret-tool (apt package libsecret-tools)")
     }
 
     /// Locks the login keyring, as the desktop does when the screen locks.
@@ -486,10 +616,18 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
         let parent = all[i];
         if let Ok(dir) = std::fs::read_dir("/proc") {
             for e in dir.flatten() {
-                let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-                let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+                let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+                    continue;
+                };
                 let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-                let ppid: u32 = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+                let ppid: u32 = after
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
                 if ppid == parent && !all.contains(&child) {
                     all.push(child);
                 }
@@ -504,15 +642,34 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
 /// (WM_DELETE_WINDOW), through the X server.
 pub fn close_window(display: &str, name: &str) -> bool {
     use x11rb::connection::Connection;
-    use x11rb::protocol::xproto::{AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, MapState};
-    let Ok((conn, screen)) = x11rb::connect(Some(display)) else { return false };
+    use x11rb::protocol::xproto::{
+        AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, MapState,
+    };
+    let Ok((conn, screen)) = x11rb::connect(Some(display)) else {
+        return false;
+    };
     let root = conn.setup().roots[screen].root;
-    let atom = |n: &str| conn.intern_atom(false, n.as_bytes()).ok().and_then(|c| c.reply().ok()).map(|r| r.atom);
-    let (Some(protocols), Some(delete)) = (atom("WM_PROTOCOLS"), atom("WM_DELETE_WINDOW")) else { return false };
+    let atom = |n: &str| {
+        conn.intern_atom(false, n.as_bytes())
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .map(|r| r.atom)
+    };
+    let (Some(protocols), Some(delete)) = (atom("WM_PROTOCOLS"), atom("WM_DELETE_WINDOW")) else {
+        return false;
+    };
     let mut stack = vec![root];
     while let Some(w) = stack.pop() {
-        let viewable = conn.get_window_attributes(w).ok().and_then(|c| c.reply().ok()).is_some_and(|a| a.map_state == MapState::VIEWABLE);
-        if let (true, Ok(Ok(title))) = (viewable, conn.get_property(false, w, AtomEnum::WM_NAME, AtomEnum::STRING, 0, 256).map(|c| c.reply())) {
+        let viewable = conn
+            .get_window_attributes(w)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .is_some_and(|a| a.map_state == MapState::VIEWABLE);
+        if let (true, Ok(Ok(title))) = (
+            viewable,
+            conn.get_property(false, w, AtomEnum::WM_NAME, AtomEnum::STRING, 0, 256)
+                .map(|c| c.reply()),
+        ) {
             if title.value == name.as_bytes() {
                 let event = ClientMessageEvent::new(32, w, protocols, [delete, 0, 0, 0, 0]);
                 let _ = conn.send_event(false, w, EventMask::NO_EVENT, event);
@@ -536,10 +693,25 @@ pub struct Webview {
 impl Webview {
     /// Starts `app --open` under tauri-driver with `env`, and a WebDriver session in its window.
     pub async fn start(app: &Path, env: &[(String, String)]) -> Webview {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let native = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let native = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let driver = tokio::process::Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string(), "--native-driver", "/usr/bin/WebKitWebDriver"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+                "--native-driver",
+                "/usr/bin/WebKitWebDriver",
+            ])
             .env_clear()
             .envs(env.iter().cloned())
             .stdout(std::process::Stdio::null())
@@ -548,12 +720,25 @@ impl Webview {
             .spawn()
             .expect("tauri-driver (scripts/test installs it with cargo install)");
         let mut caps = serde_json::Map::new();
-        caps.insert("tauri:options".into(), serde_json::json!({"application": app, "args": ["--open"]}));
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({"application": app, "args": ["--open"]}),
+        );
         let url = format!("http://127.0.0.1:{port}");
         let mut last = None;
         for _ in 0..300 {
-            match fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url).await {
-                Ok(client) => return Webview { client, _driver: driver },
+            match fantoccini::ClientBuilder::rustls()
+                .expect("tls")
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Webview {
+                        client,
+                        _driver: driver,
+                    }
+                }
                 Err(e) => last = Some(e),
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -625,17 +810,28 @@ pub struct SharedClock(pub ssotray_sim::SimClock);
 
 impl ssotray_core::os::Clock for SharedClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        chrono::DateTime::from_timestamp_millis(self.0.now_ms() as i64).expect("the simulator's clock is a valid time")
+        chrono::DateTime::from_timestamp_millis(self.0.now_ms() as i64)
+            .expect("the simulator's clock is a valid time")
     }
 }
 
 /// An engine in this process over a throwaway home, pointed at the simulator, with `clock`, the
 /// real filesystem, and an in-memory keychain.
-pub fn engine_for(home: &Home, sim_base: &str, clock: std::sync::Arc<dyn ssotray_core::os::Clock>) -> ssotray_core::Engine {
+pub fn engine_for(
+    home: &Home,
+    sim_base: &str,
+    clock: std::sync::Arc<dyn ssotray_core::os::Clock>,
+) -> ssotray_core::Engine {
     use ssotray_core::os::{Env, LazyHttp, RealFs, SystemBrowser};
     let mut vars = home.env(sim_base);
-    vars.push(("XDG_STATE_HOME".into(), format!("{}/.local/state", home.path().display())));
-    vars.push(("XDG_CONFIG_HOME".into(), format!("{}/.config", home.path().display())));
+    vars.push((
+        "XDG_STATE_HOME".into(),
+        format!("{}/.local/state", home.path().display()),
+    ));
+    vars.push((
+        "XDG_CONFIG_HOME".into(),
+        format!("{}/.config", home.path().display()),
+    ));
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let env = Env::from_slice(&refs);
     ssotray_core::Engine::new(ssotray_core::Context {

@@ -4,27 +4,45 @@ use crate::{default_selector, names, one_line, ConsoleArgs, CredentialsArgs};
 use ssotray_core::access::ConsoleOptions;
 use ssotray_core::config::{AwsConfig, SsoTarget};
 use ssotray_core::discovery::{Change, DiscoveryOptions, Inventory, Progress};
-use ssotray_core::{credentials, Engine, EngineError, Selector};
 use ssotray_core::owner;
+use ssotray_core::{credentials, Engine, EngineError, Selector};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 /// Whether an error is cured by logging in.
 pub fn needs_login(e: &EngineError) -> bool {
-    matches!(e, EngineError::NotLoggedIn { .. } | EngineError::SessionEnded { .. } | EngineError::Expired { .. } | EngineError::CannotRefresh { .. })
+    matches!(
+        e,
+        EngineError::NotLoggedIn { .. }
+            | EngineError::SessionEnded { .. }
+            | EngineError::Expired { .. }
+            | EngineError::CannotRefresh { .. }
+    )
 }
 
-fn session_target(engine: &Engine, config: &AwsConfig, name: Option<String>) -> Result<SsoTarget, EngineError> {
+fn session_target(
+    engine: &Engine,
+    config: &AwsConfig,
+    name: Option<String>,
+) -> Result<SsoTarget, EngineError> {
     let selector = match name {
         Some(n) => Selector::Session(n),
-        None => default_selector(engine, config)
-            .ok_or_else(|| EngineError::UnknownTarget(format!("say which session: --sso-session NAME (known: {})", names(config))))?,
+        None => default_selector(engine, config).ok_or_else(|| {
+            EngineError::UnknownTarget(format!(
+                "say which session: --sso-session NAME (known: {})",
+                names(config)
+            ))
+        })?,
     };
     engine.resolve(config, &selector)
 }
 
 /// A profile's target, account and role.
-fn profile_role(engine: &Engine, config: &AwsConfig, profile: &str) -> Result<(SsoTarget, String, String, Option<String>), EngineError> {
+fn profile_role(
+    engine: &Engine,
+    config: &AwsConfig,
+    profile: &str,
+) -> Result<(SsoTarget, String, String, Option<String>), EngineError> {
     let target = engine.resolve(config, &Selector::Profile(profile.to_string()))?;
     let p = config.profile(profile).expect("resolved above");
     match (&p.account_id, &p.role_name) {
@@ -40,42 +58,68 @@ fn profile_role(engine: &Engine, config: &AwsConfig, profile: &str) -> Result<(S
 fn print_out(text: &str) -> Result<(), EngineError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(EngineError::Local(format!("cannot write to stdout: {e}"))),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(EngineError::Local(format!("cannot write to stdout: {e}")))
+        }
         _ => Ok(()),
     }
 }
 
 fn print_inventory(inventory: &Inventory) -> Result<(), EngineError> {
-    let width = inventory.accounts.iter().map(|a| a.account_name.len()).max().unwrap_or(0);
+    let width = inventory
+        .accounts
+        .iter()
+        .map(|a| a.account_name.len())
+        .max()
+        .unwrap_or(0);
     let mut text = String::new();
     for a in &inventory.accounts {
         for r in &a.roles {
-            text.push_str(&format!("{}  {:width$}  {r}\n", a.account_id, a.account_name));
+            text.push_str(&format!(
+                "{}  {:width$}  {r}\n",
+                a.account_id, a.account_name
+            ));
         }
     }
     print_out(&text)
 }
 
-pub async fn list(engine: &Engine, session: Option<String>, json: bool, refresh: bool, rate_limit: Option<f64>) -> Result<(), EngineError> {
+pub async fn list(
+    engine: &Engine,
+    session: Option<String>,
+    json: bool,
+    refresh: bool,
+    rate_limit: Option<f64>,
+) -> Result<(), EngineError> {
     let config = engine.load_config()?;
     let target = session_target(engine, &config, session)?;
     let cached = engine.cached_inventory(&target)?;
     let inventory = match cached {
         Some(inv) if !refresh => {
             let age = (engine.context().clock.now() - inv.fetched_at).num_minutes();
-            eprintln!("Accounts of `{}` as fetched {age} min ago; `--refresh` fetches them anew", target.display_name());
+            eprintln!(
+                "Accounts of `{}` as fetched {age} min ago; `--refresh` fetches them anew",
+                target.display_name()
+            );
             inv
         }
         _ => {
             let interactive = std::io::stderr().is_terminal();
             let progress = move |p: Progress| {
                 if interactive {
-                    let total = if p.listing_done { p.accounts_listed.to_string() } else { format!("{}+", p.accounts_listed) };
+                    let total = if p.listing_done {
+                        p.accounts_listed.to_string()
+                    } else {
+                        format!("{}+", p.accounts_listed)
+                    };
                     eprint!("\rListing roles: {} of {total} accounts", p.roles_done);
                     let _ = std::io::stderr().flush();
                 }
             };
-            let options = rate_limit.map(|r| DiscoveryOptions { rate_limit: r, ..DiscoveryOptions::default() });
+            let options = rate_limit.map(|r| DiscoveryOptions {
+                rate_limit: r,
+                ..DiscoveryOptions::default()
+            });
             let result = engine.discover(&target, options, &progress).await;
             if interactive {
                 eprintln!();
@@ -91,13 +135,20 @@ pub async fn list(engine: &Engine, session: Option<String>, json: bool, refresh:
             );
             for c in &inv.changes {
                 let sign = if c.change == Change::Added { '+' } else { '-' };
-                eprintln!("{sign} {} ({}) {}", c.account_name, c.account_id, c.role_name);
+                eprintln!(
+                    "{sign} {} ({}) {}",
+                    c.account_name, c.account_id, c.role_name
+                );
             }
             inv
         }
     };
     if json {
-        print_out(&(serde_json::to_string_pretty(&inventory).map_err(|e| EngineError::Local(e.to_string()))? + "\n"))
+        print_out(
+            &(serde_json::to_string_pretty(&inventory)
+                .map_err(|e| EngineError::Local(e.to_string()))?
+                + "\n"),
+        )
     } else {
         print_inventory(&inventory)
     }
@@ -109,7 +160,12 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineErr
         (Some(p), _) => profile_role(engine, &config, p)?,
         (None, Some(s)) => {
             let target = engine.resolve(&config, &Selector::Session(s.clone()))?;
-            (target, args.account_id.clone().unwrap_or_default(), args.role_name.clone().unwrap_or_default(), None)
+            (
+                target,
+                args.account_id.clone().unwrap_or_default(),
+                args.role_name.clone().unwrap_or_default(),
+                None,
+            )
         }
         (None, None) => unreachable!("clap requires one"),
     };
@@ -119,7 +175,9 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineErr
         portal_link: args.portal_link.then_some(true),
         session_duration: args.duration,
     };
-    let url = engine.console_url(&target, &account_id, &role_name, &options).await?;
+    let url = engine
+        .console_url(&target, &account_id, &role_name, &options)
+        .await?;
     if args.print {
         println!("{}", url.expose());
     } else {
@@ -136,18 +194,30 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
     // needed only if nobody replaced it meanwhile (read after the failure, it could already be
     // the new one, and a second login would start).
     let stale = owner::current_fingerprint(engine, &target).await;
-    let creds = match engine.role_credentials(&target, &account_id, &role_name).await {
+    let creds = match engine
+        .role_credentials(&target, &account_id, &role_name)
+        .await
+    {
         Ok(c) => c,
         Err(e) if needs_login(&e) => {
             if !args.login {
                 // With a keeper running, the user hears of it once (not once per call).
                 if let Some(path) = owner::socket_path(engine) {
-                    let _ = owner::ask(&path, &owner::Request::LoginNeeded { session: target.display_name().to_string() }, Duration::from_secs(2)).await;
+                    let _ = owner::ask(
+                        &path,
+                        &owner::Request::LoginNeeded {
+                            session: target.display_name().to_string(),
+                        },
+                        Duration::from_secs(2),
+                    )
+                    .await;
                 }
                 return Err(e);
             }
             crate::login_once(engine, &target, stale).await?;
-            engine.role_credentials(&target, &account_id, &role_name).await?
+            engine
+                .role_credentials(&target, &account_id, &role_name)
+                .await?
         }
         Err(e) => return Err(e),
     };
@@ -158,20 +228,34 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
             .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
             .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose())
             .env("AWS_SESSION_TOKEN", creds.session_token.expose())
-            .env("AWS_CREDENTIAL_EXPIRATION", ssotray_core::time::format_timestamp(creds.expiration))
+            .env(
+                "AWS_CREDENTIAL_EXPIRATION",
+                ssotray_core::time::format_timestamp(creds.expiration),
+            )
             .env_remove("AWS_PROFILE")
             .status()
             .map_err(|e| EngineError::Local(format!("cannot run `{program}`: {e}")))?;
         return match status.code() {
             Some(0) => Ok(()),
             Some(code) => Err(EngineError::ChildExit(u8::try_from(code).unwrap_or(1))),
-            None => Err(EngineError::Local(format!("`{program}` was killed by a signal"))),
+            None => Err(EngineError::Local(format!(
+                "`{program}` was killed by a signal"
+            ))),
         };
     }
-    print_out(&if args.export { credentials::shell_exports(&creds) } else { credentials::credential_process_json(&creds) + "\n" })
+    print_out(&if args.export {
+        credentials::shell_exports(&creds)
+    } else {
+        credentials::credential_process_json(&creds) + "\n"
+    })
 }
 
-pub async fn generate_profiles(engine: &Engine, session: &str, dry_run: bool, template: &str) -> Result<(), EngineError> {
+pub async fn generate_profiles(
+    engine: &Engine,
+    session: &str,
+    dry_run: bool,
+    template: &str,
+) -> Result<(), EngineError> {
     let config = engine.load_config()?;
     let target = engine.resolve(&config, &Selector::Session(session.to_string()))?;
     if engine.cached_inventory(&target)?.is_none() {
@@ -182,15 +266,32 @@ pub async fn generate_profiles(engine: &Engine, session: &str, dry_run: bool, te
     if dry_run {
         let diff = similar::TextDiff::from_lines(&current, &new);
         let path = config.path.display().to_string();
-        print_out(&diff.unified_diff().context_radius(2).header(&path, &format!("{path} (after)")).to_string())?;
-        eprintln!("{} profile(s) would be written; nothing was changed (dry run)", profiles.len());
+        print_out(
+            &diff
+                .unified_diff()
+                .context_radius(2)
+                .header(&path, &format!("{path} (after)"))
+                .to_string(),
+        )?;
+        eprintln!(
+            "{} profile(s) would be written; nothing was changed (dry run)",
+            profiles.len()
+        );
         return Ok(());
     }
     if current == new {
-        eprintln!("`{}` already has all {} profile(s) of `{session}`", config.path.display(), profiles.len());
+        eprintln!(
+            "`{}` already has all {} profile(s) of `{session}`",
+            config.path.display(),
+            profiles.len()
+        );
         return Ok(());
     }
     engine.write_config(&config, &current, &new)?;
-    eprintln!("Wrote {} profile(s) of `{session}` to `{}`", profiles.len(), one_line(&config.path.display().to_string()));
+    eprintln!(
+        "Wrote {} profile(s) of `{session}` to `{}`",
+        profiles.len(),
+        one_line(&config.path.display().to_string())
+    );
     Ok(())
 }

@@ -19,8 +19,17 @@ impl Notifier for StderrNotifier {
 
 pub async fn run(engine: Engine, notify: bool) -> Result<(), EngineError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let desktop = notify && engine.context().env.get_non_empty("DBUS_SESSION_BUS_ADDRESS").is_some();
-    let notifier: Arc<dyn Notifier> = if desktop { Arc::new(ssotray_core::desktop_notify::DesktopNotifier::new(tx)) } else { Arc::new(StderrNotifier) };
+    let desktop = notify
+        && engine
+            .context()
+            .env
+            .get_non_empty("DBUS_SESSION_BUS_ADDRESS")
+            .is_some();
+    let notifier: Arc<dyn Notifier> = if desktop {
+        Arc::new(ssotray_core::desktop_notify::DesktopNotifier::new(tx))
+    } else {
+        Arc::new(StderrNotifier)
+    };
     let keeper = Arc::new(Keeper::new(engine.clone(), notifier));
 
     let mut bound_socket = None;
@@ -55,7 +64,9 @@ pub async fn run(engine: Engine, notify: bool) -> Result<(), EngineError> {
     let stop = async {
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("signal handler");
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}

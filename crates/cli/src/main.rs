@@ -6,7 +6,9 @@ use clap::{Args, Parser, Subcommand};
 use ssotray_core::config::AwsConfig;
 use ssotray_core::engine::LogoutReport;
 use ssotray_core::login::LoginPrompt;
-use ssotray_core::{Context, Engine, EngineError, Flow, LoginOptions, Selector, TargetStatus, TokenState};
+use ssotray_core::{
+    Context, Engine, EngineError, Flow, LoginOptions, Selector, TargetStatus, TokenState,
+};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -196,10 +198,14 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SSOTRAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("SSOTRAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start: {e}");
@@ -229,12 +235,22 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
         Command::Logout { name, all } => logout(engine, name, all).await,
         Command::Keychain { command } => keychain(engine, command).await,
         Command::Keep { no_notify } => keep::run(engine.clone(), !no_notify).await,
-        Command::Accounts { sso_session, json, refresh, rate_limit } => accounts::list(engine, sso_session, json, refresh, rate_limit).await,
+        Command::Accounts {
+            sso_session,
+            json,
+            refresh,
+            rate_limit,
+        } => accounts::list(engine, sso_session, json, refresh, rate_limit).await,
         Command::Console(args) => accounts::console(engine, args).await,
         Command::Credentials(args) => accounts::credentials(engine, args).await,
-        Command::Profiles { command: ProfilesCommand::Generate { sso_session, dry_run, template } } => {
-            accounts::generate_profiles(engine, &sso_session, dry_run, &template).await
-        }
+        Command::Profiles {
+            command:
+                ProfilesCommand::Generate {
+                    sso_session,
+                    dry_run,
+                    template,
+                },
+        } => accounts::generate_profiles(engine, &sso_session, dry_run, &template).await,
     }
 }
 
@@ -242,26 +258,46 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
 /// credentials).
 fn prompt_on_stderr(p: &LoginPrompt) {
     match p {
-        LoginPrompt::DeviceCode { user_code, verification_uri, .. } => {
+        LoginPrompt::DeviceCode {
+            user_code,
+            verification_uri,
+            ..
+        } => {
             eprintln!("Log in: open {verification_uri} and confirm the code {user_code} (opening the browser…)")
         }
-        LoginPrompt::Browser { .. } => eprintln!("Log in: opening the browser… (waiting for the sign-in)"),
+        LoginPrompt::Browser { .. } => {
+            eprintln!("Log in: opening the browser… (waiting for the sign-in)")
+        }
     }
 }
 
 /// One login for everyone who needs it now: through the running keeper when there is one, else
 /// under the session's lock file. `stale` is the token the caller could not use.
-pub(crate) async fn login_once(engine: &Engine, target: &ssotray_core::SsoTarget, stale: Option<String>) -> Result<(), EngineError> {
+pub(crate) async fn login_once(
+    engine: &Engine,
+    target: &ssotray_core::SsoTarget,
+    stale: Option<String>,
+) -> Result<(), EngineError> {
     use ssotray_core::owner::{self, Reply, Request};
     if let Some(path) = owner::socket_path(engine) {
-        let request = Request::Login { session: target.display_name().to_string(), stale: stale.clone() };
+        let request = Request::Login {
+            session: target.display_name().to_string(),
+            stale: stale.clone(),
+        };
         match owner::ask(&path, &request, std::time::Duration::from_secs(11 * 60)).await {
             Some(Reply::Ok) => return Ok(()),
             Some(Reply::Error { message }) => return Err(EngineError::Local(message)),
             None => {}
         }
     }
-    owner::obtain_login(engine, target, stale, &LoginOptions::default(), &prompt_on_stderr).await
+    owner::obtain_login(
+        engine,
+        target,
+        stale,
+        &LoginOptions::default(),
+        &prompt_on_stderr,
+    )
+    .await
 }
 
 fn warn_problems(config: &AwsConfig) {
@@ -291,14 +327,24 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), EngineError> {
     if !args.device_code && !args.no_browser {
         if let Some(path) = ssotray_core::owner::socket_path(engine) {
             let stale = ssotray_core::owner::current_fingerprint(engine, &target).await;
-            let request = ssotray_core::owner::Request::Login { session: target.display_name().to_string(), stale };
-            eprintln!("Asking the running ssotray keeper to log in to `{}`…", target.display_name());
-            match ssotray_core::owner::ask(&path, &request, std::time::Duration::from_secs(11 * 60)).await {
+            let request = ssotray_core::owner::Request::Login {
+                session: target.display_name().to_string(),
+                stale,
+            };
+            eprintln!(
+                "Asking the running ssotray keeper to log in to `{}`…",
+                target.display_name()
+            );
+            match ssotray_core::owner::ask(&path, &request, std::time::Duration::from_secs(11 * 60))
+                .await
+            {
                 Some(ssotray_core::owner::Reply::Ok) => {
                     eprintln!("Logged in to `{}`", target.display_name());
                     return Ok(());
                 }
-                Some(ssotray_core::owner::Reply::Error { message }) => return Err(EngineError::Local(message)),
+                Some(ssotray_core::owner::Reply::Error { message }) => {
+                    return Err(EngineError::Local(message))
+                }
                 None => {}
             }
         }
@@ -313,7 +359,11 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), EngineError> {
     let prompt = move |p: &LoginPrompt| {
         let mut err = std::io::stderr().lock();
         match p {
-            LoginPrompt::DeviceCode { user_code, verification_uri, verification_uri_complete } => {
+            LoginPrompt::DeviceCode {
+                user_code,
+                verification_uri,
+                verification_uri_complete,
+            } => {
                 let _ = writeln!(err, "To sign in to `{name}`, open {verification_uri} and confirm the code:\n\n    {user_code}\n");
                 if no_browser {
                     let _ = writeln!(err, "Or open this URL, which has the code in it:");
@@ -324,10 +374,16 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), EngineError> {
             }
             LoginPrompt::Browser { authorize_url } => {
                 if no_browser {
-                    let _ = writeln!(err, "To sign in to `{name}`, open this URL in a browser on this machine:");
+                    let _ = writeln!(
+                        err,
+                        "To sign in to `{name}`, open this URL in a browser on this machine:"
+                    );
                     println!("{authorize_url}");
                 } else {
-                    let _ = writeln!(err, "Opening the browser to sign in to `{name}`… (waiting for the sign-in)");
+                    let _ = writeln!(
+                        err,
+                        "Opening the browser to sign in to `{name}`… (waiting for the sign-in)"
+                    );
                 }
             }
         }
@@ -338,7 +394,11 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), EngineError> {
         "Logged in to `{}`; access token valid until {}{}",
         target.display_name(),
         ssotray_core::time::format_timestamp(token.expires_at),
-        if token.refresh_token.is_some() { " (refreshable)" } else { "" }
+        if token.refresh_token.is_some() {
+            " (refreshable)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }
@@ -357,7 +417,11 @@ pub(crate) fn default_selector(engine: &Engine, config: &AwsConfig) -> Option<Se
 }
 
 pub(crate) fn names(config: &AwsConfig) -> String {
-    let n: Vec<String> = config.targets().iter().map(|t| t.display_name().to_string()).collect();
+    let n: Vec<String> = config
+        .targets()
+        .iter()
+        .map(|t| t.display_name().to_string())
+        .collect();
     if n.is_empty() {
         format!("none in `{}`", config.path.display())
     } else {
@@ -367,7 +431,9 @@ pub(crate) fn names(config: &AwsConfig) -> String {
 
 fn describe(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> String {
     let token = describe_token(status, now);
-    let local = |t: &chrono::DateTime<chrono::Utc>| t.with_timezone(&chrono::Local).format("%H:%M").to_string();
+    let local = |t: &chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&chrono::Local).format("%H:%M").to_string()
+    };
     let session = match (&status.token, &status.ended_at, &status.session_end) {
         (TokenState::LoggedOut, _, _) => String::new(),
         (_, Some(at), _) => format!("; session ended at {}", local(at)),
@@ -391,20 +457,37 @@ fn describe_token(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> 
     let ts = ssotray_core::time::format_timestamp;
     match &status.token {
         TokenState::LoggedOut => "logged out".into(),
-        TokenState::Valid { expires_at, can_refresh } => {
+        TokenState::Valid {
+            expires_at,
+            can_refresh,
+        } => {
             let left = (*expires_at - now).num_minutes();
             format!(
                 "logged in, access token expires in {left} min ({}), {}",
                 ts(*expires_at),
-                if *can_refresh { "can refresh" } else { "cannot refresh" }
+                if *can_refresh {
+                    "can refresh"
+                } else {
+                    "cannot refresh"
+                }
             )
         }
-        TokenState::Expired { expires_at, can_refresh } => format!(
+        TokenState::Expired {
+            expires_at,
+            can_refresh,
+        } => format!(
             "access token expired at {}, {}",
             ts(*expires_at),
-            if *can_refresh { "can refresh (run `ssotray refresh`)" } else { "log in again" }
+            if *can_refresh {
+                "can refresh (run `ssotray refresh`)"
+            } else {
+                "log in again"
+            }
         ),
-        TokenState::Unreadable { reason } => format!("token file unreadable ({reason}): {}", status.cache_file.display()),
+        TokenState::Unreadable { reason } => format!(
+            "token file unreadable ({reason}): {}",
+            status.cache_file.display()
+        ),
     }
 }
 
@@ -417,12 +500,18 @@ async fn status(engine: &Engine, json: bool) -> Result<(), EngineError> {
     if json {
         let problems: Vec<String> = config.problems.iter().map(|p| p.to_string()).collect();
         let out = serde_json::json!({ "sessions": list, "configProblems": problems });
-        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| EngineError::Local(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| EngineError::Local(e.to_string()))?
+        );
         return Ok(());
     }
     warn_problems(&config);
     if list.is_empty() {
-        println!("No sso-sessions in `{}`. Add one with `aws configure sso-session`, or by hand:", config.path.display());
+        println!(
+            "No sso-sessions in `{}`. Add one with `aws configure sso-session`, or by hand:",
+            config.path.display()
+        );
         println!("  [sso-session my-sso]\n  sso_start_url = https://d-1234567890.awsapps.com/start\n  sso_region = us-east-1");
         return Ok(());
     }
@@ -440,8 +529,9 @@ async fn keychain(engine: &Engine, command: KeychainCommand) -> Result<(), Engin
     let pick = |name: Option<String>| -> Result<ssotray_core::SsoTarget, EngineError> {
         let selector = match name {
             Some(n) => Selector::Any(n),
-            None => default_selector(engine, &config)
-                .ok_or_else(|| EngineError::UnknownTarget(format!("say which session (known: {})", names(&config))))?,
+            None => default_selector(engine, &config).ok_or_else(|| {
+                EngineError::UnknownTarget(format!("say which session (known: {})", names(&config)))
+            })?,
         };
         engine.resolve(&config, &selector)
     };
@@ -459,7 +549,11 @@ async fn keychain(engine: &Engine, command: KeychainCommand) -> Result<(), Engin
         KeychainCommand::Status { name } => {
             let targets = match name {
                 Some(n) => vec![pick(Some(n))?],
-                None => config.targets().into_iter().filter(|t| !t.is_legacy()).collect(),
+                None => config
+                    .targets()
+                    .into_iter()
+                    .filter(|t| !t.is_legacy())
+                    .collect(),
             };
             for t in targets {
                 let s = engine.keychain_status(&t).await?;
@@ -492,7 +586,9 @@ async fn refresh(engine: &Engine, name: Option<String>) -> Result<(), EngineErro
                 }
             }
             if logged_in.is_empty() {
-                return Err(EngineError::Local("no sso-session is logged in; run `ssotray login NAME` first".into()));
+                return Err(EngineError::Local(
+                    "no sso-session is logged in; run `ssotray login NAME` first".into(),
+                ));
             }
             logged_in
         }
@@ -515,10 +611,16 @@ async fn refresh(engine: &Engine, name: Option<String>) -> Result<(), EngineErro
 fn report_logout(name: &str, r: &LogoutReport) {
     let portal = match &r.portal_logout {
         Some(Ok(())) => "portal session ended".to_string(),
-        Some(Err(e)) => format!("portal logout failed ({}), local files removed anyway", one_line(e)),
+        Some(Err(e)) => format!(
+            "portal logout failed ({}), local files removed anyway",
+            one_line(e)
+        ),
         None => "no token was cached".to_string(),
     };
-    eprintln!("Logged out of `{name}`: {portal}; {} role credential file(s) removed", r.removed_role_credentials);
+    eprintln!(
+        "Logged out of `{name}`: {portal}; {} role credential file(s) removed",
+        r.removed_role_credentials
+    );
 }
 
 async fn logout(engine: &Engine, name: Option<String>, _all: bool) -> Result<(), EngineError> {
@@ -537,7 +639,11 @@ async fn logout(engine: &Engine, name: Option<String>, _all: bool) -> Result<(),
             }
             eprintln!(
                 "Logged out of every session{}; {} role credential file(s) removed",
-                if report.removed_token { "" } else { " (none was logged in)" },
+                if report.removed_token {
+                    ""
+                } else {
+                    " (none was logged in)"
+                },
                 report.removed_role_credentials
             );
             Ok(())

@@ -6,7 +6,9 @@ use crate::cache::{self, CacheError, CachedToken, TokenFile};
 use crate::config::{AwsConfig, SsoTarget};
 use crate::console;
 use crate::credentials;
-use crate::discovery::{self, DiscoveryError, DiscoveryOptions, DiscoveryStats, Inventory, Progress};
+use crate::discovery::{
+    self, DiscoveryError, DiscoveryOptions, DiscoveryStats, Inventory, Progress,
+};
 use crate::engine::{Engine, EngineError};
 use crate::oidc::ApiError;
 use crate::portal::{RetryPolicy, RoleCredentials};
@@ -46,10 +48,17 @@ impl Engine {
     pub fn settings(&self) -> Result<Settings, EngineError> {
         let path = self.settings_path()?;
         match self.ctx.fs.read(&path) {
-            Ok(bytes) => Settings::parse(&String::from_utf8_lossy(&bytes))
-                .map_err(|e| EngineError::Local(format!("settings file `{}` cannot be read: {e}; fix it or move it away", path.display()))),
+            Ok(bytes) => Settings::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| {
+                EngineError::Local(format!(
+                    "settings file `{}` cannot be read: {e}; fix it or move it away",
+                    path.display()
+                ))
+            }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(e) => Err(EngineError::Local(format!("failed to read `{}`: {e}", path.display()))),
+            Err(e) => Err(EngineError::Local(format!(
+                "failed to read `{}`: {e}",
+                path.display()
+            ))),
         }
     }
 
@@ -76,18 +85,29 @@ impl Engine {
         if token.expires_at > now {
             return Ok(token);
         }
-        Err(EngineError::Expired { name, at: crate::time::format_timestamp(token.expires_at) })
+        Err(EngineError::Expired {
+            name,
+            at: crate::time::format_timestamp(token.expires_at),
+        })
     }
 
     fn inventory_path(&self, target: &SsoTarget) -> Result<PathBuf, EngineError> {
-        Ok(self.own_cache_dir()?.join("accounts").join(cache::token_file_name(target.cache_id())))
+        Ok(self
+            .own_cache_dir()?
+            .join("accounts")
+            .join(cache::token_file_name(target.cache_id())))
     }
 
     /// The last list of accounts and roles, if one was fetched. A file that cannot be read is
     /// treated as absent (it is ssotray's own cache, rebuilt by the next discovery).
     pub fn cached_inventory(&self, target: &SsoTarget) -> Result<Option<Inventory>, EngineError> {
         let path = self.inventory_path(target)?;
-        Ok(self.ctx.fs.read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()))
+        Ok(self
+            .ctx
+            .fs
+            .read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
     /// Lists every account and role now and keeps the list. When the session ends mid-way, the
@@ -102,41 +122,89 @@ impl Engine {
         let options = match options {
             Some(o) => o,
             None => DiscoveryOptions {
-                rate_limit: self.session_settings(target)?.rate_limit.unwrap_or(DiscoveryOptions::default().rate_limit),
+                rate_limit: self
+                    .session_settings(target)?
+                    .rate_limit
+                    .unwrap_or(DiscoveryOptions::default().rate_limit),
                 ..DiscoveryOptions::default()
             },
         };
         let token = self.usable_token(target).await?;
         let portal = self.portal(&target.region)?;
         let previous = self.cached_inventory(target)?;
-        let (accounts, stats) = match discovery::discover(&portal, &token.access_token, options, progress).await {
+        let (accounts, stats) = match discovery::discover(
+            &portal,
+            &token.access_token,
+            options,
+            progress,
+        )
+        .await
+        {
             Ok(found) => found,
             Err(DiscoveryError::SessionEnded) => {
                 let kept = match &previous {
-                    Some(p) => format!("the list fetched at {} is kept", crate::time::format_timestamp(p.fetched_at)),
+                    Some(p) => format!(
+                        "the list fetched at {} is kept",
+                        crate::time::format_timestamp(p.fetched_at)
+                    ),
                     None => "no earlier list exists".to_string(),
                 };
                 return Err(EngineError::Local(format!(
                     "session ended while listing accounts of `{name}` ({kept}); run `ssotray login {name}`"
                 )));
             }
-            Err(DiscoveryError::Api(source)) => return Err(EngineError::Api { context: format!("cannot list accounts of `{name}`"), source }),
+            Err(DiscoveryError::Api(source)) => {
+                return Err(EngineError::Api {
+                    context: format!("cannot list accounts of `{name}`"),
+                    source,
+                })
+            }
         };
-        let changes = previous.as_ref().map(|p| discovery::diff(&p.accounts, &accounts)).unwrap_or_default();
-        let inventory = Inventory { session: name, start_url: target.start_url.clone(), fetched_at: self.ctx.clock.now(), accounts, changes };
+        let changes = previous
+            .as_ref()
+            .map(|p| discovery::diff(&p.accounts, &accounts))
+            .unwrap_or_default();
+        let inventory = Inventory {
+            session: name,
+            start_url: target.start_url.clone(),
+            fetched_at: self.ctx.clock.now(),
+            accounts,
+            changes,
+        };
         let path = self.inventory_path(target)?;
-        let bytes = serde_json::to_vec(&inventory).map_err(|e| EngineError::Local(e.to_string()))?;
-        self.ctx.fs.write_atomic(&path, &bytes, 0o600).map_err(|source| CacheError::Io { what: "write", path, source })?;
+        let bytes =
+            serde_json::to_vec(&inventory).map_err(|e| EngineError::Local(e.to_string()))?;
+        self.ctx
+            .fs
+            .write_atomic(&path, &bytes, 0o600)
+            .map_err(|source| CacheError::Io {
+                what: "write",
+                path,
+                source,
+            })?;
         Ok((inventory, stats))
     }
 
     /// Role credentials: from the AWS CLI's cache while more than 15 minutes are left, else
     /// fetched with the session's token (refreshed first if needed) and cached for the CLI too.
     /// Never starts a login.
-    pub async fn role_credentials(&self, target: &SsoTarget, account_id: &str, role_name: &str) -> Result<RoleCredentials, EngineError> {
-        let path = cache::cli_cache_dir(&self.ctx.env)?.join(cache::role_credential_cache_file_name(account_id, role_name, target));
+    pub async fn role_credentials(
+        &self,
+        target: &SsoTarget,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<RoleCredentials, EngineError> {
+        let path = cache::cli_cache_dir(&self.ctx.env)?.join(
+            cache::role_credential_cache_file_name(account_id, role_name, target),
+        );
         let now = self.ctx.clock.now();
-        if let Some(c) = self.ctx.fs.read(&path).ok().and_then(|b| credentials::from_cli_cache_json(&b)) {
+        if let Some(c) = self
+            .ctx
+            .fs
+            .read(&path)
+            .ok()
+            .and_then(|b| credentials::from_cli_cache_json(&b))
+        {
             if credentials::fresh_enough(&c, now) {
                 return Ok(c);
             }
@@ -145,7 +213,10 @@ impl Engine {
         let token = self.usable_token(target).await?;
         let portal = self.portal(&target.region)?;
         let fetched = RetryPolicy::default()
-            .run(|| portal.get_role_credentials(&token.access_token, account_id, role_name), &|_| {})
+            .run(
+                || portal.get_role_credentials(&token.access_token, account_id, role_name),
+                &|_| {},
+            )
             .await;
         let creds = match fetched {
             Ok(c) => c,
@@ -157,7 +228,12 @@ impl Engine {
                     "no access to role `{role_name}` in account {account_id} through `{name}`; check the names with `ssotray accounts --sso-session {name}`"
                 )));
             }
-            Err(source) => return Err(EngineError::Api { context: format!("cannot get credentials for {account_id}/{role_name}"), source }),
+            Err(source) => {
+                return Err(EngineError::Api {
+                    context: format!("cannot get credentials for {account_id}/{role_name}"),
+                    source,
+                })
+            }
         };
         // Caching is a courtesy to the AWS CLI and the next call; failing to cache is not fatal.
         // A file there that is not an SSO entry ssotray can read is left alone.
@@ -166,7 +242,11 @@ impl Engine {
             Err(e) => e.kind() == io::ErrorKind::NotFound,
         };
         if replaceable {
-            if let Err(e) = self.ctx.fs.write_atomic(&path, credentials::to_cli_cache_json(&creds).as_bytes(), 0o600) {
+            if let Err(e) = self.ctx.fs.write_atomic(
+                &path,
+                credentials::to_cli_cache_json(&creds).as_bytes(),
+                0o600,
+            ) {
                 tracing::warn!(path = %path.display(), error = %e, "cannot cache role credentials");
             }
         } else {
@@ -177,34 +257,76 @@ impl Engine {
 
     /// A console link for a role: federation (one or two round trips) or the portal deep link.
     /// The link is a credential.
-    pub async fn console_url(&self, target: &SsoTarget, account_id: &str, role_name: &str, options: &ConsoleOptions) -> Result<Secret, EngineError> {
+    pub async fn console_url(
+        &self,
+        target: &SsoTarget,
+        account_id: &str,
+        role_name: &str,
+        options: &ConsoleOptions,
+    ) -> Result<Secret, EngineError> {
         let settings = self.session_settings(target)?;
-        let region = options.region.clone().unwrap_or_else(|| target.region.clone());
-        let destination = options.destination.clone().unwrap_or_else(|| console::console_home(&region));
-        let portal_link = options.portal_link.unwrap_or(settings.console_link == Some(ConsoleLink::Portal));
+        let region = options
+            .region
+            .clone()
+            .unwrap_or_else(|| target.region.clone());
+        let destination = options
+            .destination
+            .clone()
+            .unwrap_or_else(|| console::console_home(&region));
+        let portal_link = options
+            .portal_link
+            .unwrap_or(settings.console_link == Some(ConsoleLink::Portal));
         if portal_link {
-            return Ok(Secret::new(console::portal_link(&target.start_url, account_id, role_name, Some(&destination))));
+            return Ok(Secret::new(console::portal_link(
+                &target.start_url,
+                account_id,
+                role_name,
+                Some(&destination),
+            )));
         }
-        let duration = options.session_duration.or(settings.console_session_duration).unwrap_or(3600);
+        let duration = options
+            .session_duration
+            .or(settings.console_session_duration)
+            .unwrap_or(3600);
         if !console::SESSION_DURATION_RANGE.contains(&duration) {
-            return Err(EngineError::Local(format!("console session duration {duration} s is outside 900..=43200 seconds")));
+            return Err(EngineError::Local(format!(
+                "console session duration {duration} s is outside 900..=43200 seconds"
+            )));
         }
         let creds = self.role_credentials(target, account_id, role_name).await?;
-        let endpoint = console::federation_endpoint(&self.ctx.env, &target.region).map_err(EngineError::Endpoint)?;
-        console::federation_login_url(self.ctx.http.get(), &endpoint, &creds, Some(duration), &destination)
-            .await
-            .map_err(|source| EngineError::Api { context: "cannot get a console sign-in token".into(), source })
+        let endpoint = console::federation_endpoint(&self.ctx.env, &target.region)
+            .map_err(EngineError::Endpoint)?;
+        console::federation_login_url(
+            self.ctx.http.get(),
+            &endpoint,
+            &creds,
+            Some(duration),
+            &destination,
+        )
+        .await
+        .map_err(|source| EngineError::Api {
+            context: "cannot get a console sign-in token".into(),
+            source,
+        })
     }
 
     /// Opens a URL with the session's browser command, else the user's browser.
     pub fn open_for_session(&self, target: &SsoTarget, url: &Secret) -> Result<(), EngineError> {
         let settings = self.session_settings(target)?;
-        self.ctx.browser.open_with(settings.browser.as_deref(), url.expose()).map_err(EngineError::Browser)
+        self.ctx
+            .browser
+            .open_with(settings.browser.as_deref(), url.expose())
+            .map_err(EngineError::Browser)
     }
 
     /// The config text with ssotray's profile block for `target` written (or replaced), from
     /// the last discovered list. Returns (current text, new text, profiles).
-    pub fn plan_profiles(&self, config: &AwsConfig, target: &SsoTarget, template: &str) -> Result<(String, String, Vec<GeneratedProfile>), EngineError> {
+    pub fn plan_profiles(
+        &self,
+        config: &AwsConfig,
+        target: &SsoTarget,
+        template: &str,
+    ) -> Result<(String, String, Vec<GeneratedProfile>), EngineError> {
         let Some(session) = &target.session_name else {
             return Err(EngineError::Local("profiles are generated for sso-sessions; add an [sso-session] section for this start URL".into()));
         };
@@ -212,9 +334,19 @@ impl Engine {
             return Err(EngineError::Local(format!("no account list for `{session}` yet; run `ssotray accounts --sso-session {session} --refresh` first")));
         };
         let current = match self.ctx.fs.read(&config.path) {
-            Ok(b) => String::from_utf8(b).map_err(|_| EngineError::Local(format!("`{}` is not UTF-8 text; ssotray will not rewrite it", config.path.display())))?,
+            Ok(b) => String::from_utf8(b).map_err(|_| {
+                EngineError::Local(format!(
+                    "`{}` is not UTF-8 text; ssotray will not rewrite it",
+                    config.path.display()
+                ))
+            })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(source) => return Err(EngineError::ConfigIo { path: config.path.clone(), source }),
+            Err(source) => {
+                return Err(EngineError::ConfigIo {
+                    path: config.path.clone(),
+                    source,
+                })
+            }
         };
         let (new, profiles) = profiles::generate(&current, session, &inventory.accounts, template)
             .map_err(|e| EngineError::Local(format!("`{}`: {e}", config.path.display())))?;
@@ -223,34 +355,69 @@ impl Engine {
 
     /// Appends an `[sso-session]` section to the AWS config (every other byte stays) and returns
     /// the new session's target.
-    pub fn add_sso_session(&self, name: &str, start_url: &str, region: &str) -> Result<SsoTarget, EngineError> {
+    pub fn add_sso_session(
+        &self,
+        name: &str,
+        start_url: &str,
+        region: &str,
+    ) -> Result<SsoTarget, EngineError> {
         let config = self.load_config()?;
         let current = match self.ctx.fs.read(&config.path) {
-            Ok(b) => String::from_utf8(b).map_err(|_| EngineError::Local(format!("`{}` is not UTF-8 text; ssotray will not rewrite it", config.path.display())))?,
+            Ok(b) => String::from_utf8(b).map_err(|_| {
+                EngineError::Local(format!(
+                    "`{}` is not UTF-8 text; ssotray will not rewrite it",
+                    config.path.display()
+                ))
+            })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(source) => return Err(EngineError::ConfigIo { path: config.path.clone(), source }),
+            Err(source) => {
+                return Err(EngineError::ConfigIo {
+                    path: config.path.clone(),
+                    source,
+                })
+            }
         };
-        let new = crate::config::append_sso_session(&current, name, start_url, region).map_err(EngineError::Local)?;
+        let new = crate::config::append_sso_session(&current, name, start_url, region)
+            .map_err(EngineError::Local)?;
         self.write_config(&config, &current, &new)?;
         let config = self.load_config()?;
-        self.resolve(&config, &crate::engine::Selector::Session(name.trim().to_string()))
+        self.resolve(
+            &config,
+            &crate::engine::Selector::Session(name.trim().to_string()),
+        )
     }
 
     /// Writes the config planned by [`Engine::plan_profiles`], atomically, keeping the file's
     /// mode; refuses if the file changed since it was read.
-    pub fn write_config(&self, config: &AwsConfig, expected_current: &str, new: &str) -> Result<(), EngineError> {
+    pub fn write_config(
+        &self,
+        config: &AwsConfig,
+        expected_current: &str,
+        new: &str,
+    ) -> Result<(), EngineError> {
         let now = match self.ctx.fs.read(&config.path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(source) => return Err(EngineError::ConfigIo { path: config.path.clone(), source }),
+            Err(source) => {
+                return Err(EngineError::ConfigIo {
+                    path: config.path.clone(),
+                    source,
+                })
+            }
         };
         if now != expected_current.as_bytes() {
-            return Err(EngineError::Local(format!("`{}` changed while ssotray was working; run the command again", config.path.display())));
+            return Err(EngineError::Local(format!(
+                "`{}` changed while ssotray was working; run the command again",
+                config.path.display()
+            )));
         }
         let mode = self.ctx.fs.file_mode(&config.path).unwrap_or(0o600);
         self.ctx
             .fs
             .write_atomic(&config.path, new.as_bytes(), mode)
-            .map_err(|source| EngineError::ConfigIo { path: config.path.clone(), source })
+            .map_err(|source| EngineError::ConfigIo {
+                path: config.path.clone(),
+                source,
+            })
     }
 }

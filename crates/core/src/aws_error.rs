@@ -78,7 +78,11 @@ impl fmt::Display for ServiceError {
 /// Strips `#` namespaces and `:` suffixes from a shape name, as the SDKs do.
 fn shape_name(raw: &str) -> Option<String> {
     let before_colon = raw.split(':').next().unwrap_or(raw);
-    let name = before_colon.rsplit('#').next().unwrap_or(before_colon).trim();
+    let name = before_colon
+        .rsplit('#')
+        .next()
+        .unwrap_or(before_colon)
+        .trim();
     (!name.is_empty()).then(|| name.to_string())
 }
 
@@ -122,7 +126,11 @@ mod tests {
         if let Some(h) = header {
             headers.insert("x-amzn-ErrorType", HeaderValue::from_str(h).unwrap());
         }
-        assert_eq!(classify(400, &headers, body.as_bytes()).code, expected, "{header:?} {body}");
+        assert_eq!(
+            classify(400, &headers, body.as_bytes()).code,
+            expected,
+            "{header:?} {body}"
+        );
     }
 
     #[test]
@@ -132,13 +140,33 @@ mod tests {
             r#"{"error":"authorization_pending"}"#,
             ErrorCode::AuthorizationPending,
         );
-        check(Some("com.amazonaws.sso#SlowDownException"), "{}", ErrorCode::SlowDown);
+        check(
+            Some("com.amazonaws.sso#SlowDownException"),
+            "{}",
+            ErrorCode::SlowDown,
+        );
         // The header wins over the body.
-        check(Some("InvalidGrantException"), r#"{"code":"SlowDownException"}"#, ErrorCode::InvalidGrant);
-        check(None, r#"{"code":"InvalidClientException","__type":"X"}"#, ErrorCode::InvalidClient);
-        check(None, r#"{"__type":"com.amazonaws#UnauthorizedException"}"#, ErrorCode::Unauthorized);
+        check(
+            Some("InvalidGrantException"),
+            r#"{"code":"SlowDownException"}"#,
+            ErrorCode::InvalidGrant,
+        );
+        check(
+            None,
+            r#"{"code":"InvalidClientException","__type":"X"}"#,
+            ErrorCode::InvalidClient,
+        );
+        check(
+            None,
+            r#"{"__type":"com.amazonaws#UnauthorizedException"}"#,
+            ErrorCode::Unauthorized,
+        );
         // The body's `error` field never chooses the type.
-        check(None, r#"{"error":"invalid_grant"}"#, ErrorCode::Other("UnnamedHttp400".into()));
+        check(
+            None,
+            r#"{"error":"invalid_grant"}"#,
+            ErrorCode::Other("UnnamedHttp400".into()),
+        );
         check(None, "<html>", ErrorCode::Other("UnnamedHttp400".into()));
     }
 }

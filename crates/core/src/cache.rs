@@ -63,14 +63,23 @@ pub fn token_file_name(cache_id: &str) -> String {
 /// The AWS CLI's role-credential cache file name for an account, role and token holder:
 /// `sha1(json.dumps({"accountId", "roleName", "sessionName" | "startUrl"}, sort_keys=True,
 /// separators=(",", ":")))` (spec §4).
-pub fn role_credential_cache_file_name(account_id: &str, role_name: &str, target: &crate::config::SsoTarget) -> String {
+pub fn role_credential_cache_file_name(
+    account_id: &str,
+    role_name: &str,
+    target: &crate::config::SsoTarget,
+) -> String {
     let s = |v: &str| Value::String(v.to_string()).to_string();
     let (key, value) = match &target.session_name {
         Some(name) => ("sessionName", name.as_str()),
         None => ("startUrl", target.start_url.as_str()),
     };
     // Keys in sorted order: accountId < roleName < sessionName/startUrl.
-    let json = format!("{{\"accountId\":{},\"roleName\":{},\"{key}\":{}}}", s(account_id), s(role_name), s(value));
+    let json = format!(
+        "{{\"accountId\":{},\"roleName\":{},\"{key}\":{}}}",
+        s(account_id),
+        s(role_name),
+        s(value)
+    );
     format!("{}.json", hex::encode(Sha1::digest(json.as_bytes())))
 }
 
@@ -132,7 +141,9 @@ impl CachedToken {
         let time = |map: &Map<String, Value>, key: &str| -> Result<Option<DateTime<Utc>>, String> {
             match string(map, key)? {
                 None => Ok(None),
-                Some(s) => check_timestamp(&s).map(Some).map_err(|why| format!("`{key}` {why}")),
+                Some(s) => check_timestamp(&s)
+                    .map(Some)
+                    .map_err(|why| format!("`{key}` {why}")),
             }
         };
         let access_token = string(&map, "accessToken")?.ok_or("`accessToken` is missing")?;
@@ -151,7 +162,10 @@ impl CachedToken {
         for key in KNOWN_KEYS {
             map.remove(key);
         }
-        Ok(CachedToken { extra: map, ..token })
+        Ok(CachedToken {
+            extra: map,
+            ..token
+        })
     }
 
     /// The file's bytes, as AWS CLI v2 writes them: one line, `", "` and `": "` separators,
@@ -168,9 +182,18 @@ impl CachedToken {
         put("accessToken", Some(self.access_token.expose().to_string()));
         put("expiresAt", Some(format_timestamp(self.expires_at)));
         put("clientId", self.client_id.clone());
-        put("clientSecret", self.client_secret.as_ref().map(|s| s.expose().to_string()));
-        put("registrationExpiresAt", self.registration_expires_at.map(format_timestamp));
-        put("refreshToken", self.refresh_token.as_ref().map(|s| s.expose().to_string()));
+        put(
+            "clientSecret",
+            self.client_secret.as_ref().map(|s| s.expose().to_string()),
+        );
+        put(
+            "registrationExpiresAt",
+            self.registration_expires_at.map(format_timestamp),
+        );
+        put(
+            "refreshToken",
+            self.refresh_token.as_ref().map(|s| s.expose().to_string()),
+        );
         let mut out = String::from("{");
         let extras = self.extra.iter().map(|(k, v)| (k.as_str(), v.clone()));
         for (i, (k, v)) in fields.into_iter().chain(extras).enumerate() {
@@ -236,7 +259,11 @@ pub async fn read_token(ctx: &Context, path: &Path) -> Result<TokenFile, CacheEr
 
 /// Writes a token file atomically with mode 0600. A present file that cannot be parsed is not
 /// overwritten: the caller gets [`CacheError::Corrupt`].
-pub async fn write_token(ctx: &Context, path: &Path, token: &CachedToken) -> Result<(), CacheError> {
+pub async fn write_token(
+    ctx: &Context,
+    path: &Path,
+    token: &CachedToken,
+) -> Result<(), CacheError> {
     read_token(ctx, path).await?;
     write_token_unchecked(ctx, path, token)
 }
@@ -284,7 +311,10 @@ mod tests {
     #[test]
     fn file_names_match_the_aws_cli() {
         // Values from spec §4.
-        assert_eq!(token_file_name("my-sso"), "0ad374308c5a4e22f723adf10145eafad7c4031c.json");
+        assert_eq!(
+            token_file_name("my-sso"),
+            "0ad374308c5a4e22f723adf10145eafad7c4031c.json"
+        );
         assert_eq!(
             token_file_name("https://d-1234567890.awsapps.com/start"),
             "7487b5b67d5fa1132cf33fa93ae51ef38cc37752.json"
@@ -347,12 +377,24 @@ mod tests {
   "toolSpecific": {"a": [1, 2]}
 }"#;
         let token = CachedToken::from_json(js.as_bytes()).unwrap();
-        assert_eq!(token.extra.get("toolSpecific"), Some(&serde_json::json!({"a": [1, 2]})));
+        assert_eq!(
+            token.extra.get("toolSpecific"),
+            Some(&serde_json::json!({"a": [1, 2]}))
+        );
         let written = token.to_json();
-        assert!(written.ends_with(r#""refreshToken": "aor-refresh", "toolSpecific": {"a":[1,2]}}"#), "{written}");
+        assert!(
+            written.ends_with(r#""refreshToken": "aor-refresh", "toolSpecific": {"a":[1,2]}}"#),
+            "{written}"
+        );
         let again = CachedToken::from_json(written.as_bytes()).unwrap();
         assert_eq!(again, token);
-        assert_eq!(CachedToken { extra: Map::new(), ..again }, sample());
+        assert_eq!(
+            CachedToken {
+                extra: Map::new(),
+                ..again
+            },
+            sample()
+        );
     }
 
     #[test]
@@ -365,9 +407,18 @@ mod tests {
         check("{\"accessToken\": \"aoa-secret\", \"expi", "not valid JSON");
         check("[]", "not a JSON object");
         check(r#"{"accessToken": "aoa-secret"}"#, "`expiresAt` is missing");
-        check(r#"{"expiresAt": "2026-01-01T00:00:00Z"}"#, "`accessToken` is missing");
-        check(r#"{"accessToken": "aoa-secret", "expiresAt": "soon"}"#, "`expiresAt` is not a timestamp");
-        check(r#"{"accessToken": 5, "expiresAt": "2026-01-01T00:00:00Z"}"#, "`accessToken` is not a string");
+        check(
+            r#"{"expiresAt": "2026-01-01T00:00:00Z"}"#,
+            "`accessToken` is missing",
+        );
+        check(
+            r#"{"accessToken": "aoa-secret", "expiresAt": "soon"}"#,
+            "`expiresAt` is not a timestamp",
+        );
+        check(
+            r#"{"accessToken": 5, "expiresAt": "2026-01-01T00:00:00Z"}"#,
+            "`accessToken` is not a string",
+        );
     }
 
     fn mem_ctx(fs: Arc<MemFs>) -> Context {
@@ -402,9 +453,12 @@ mod tests {
     impl Fs for MidWriteFs {
         fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
             let full = self.inner.read(path)?;
-            let left = self.truncated_reads_left.load(std::sync::atomic::Ordering::SeqCst);
+            let left = self
+                .truncated_reads_left
+                .load(std::sync::atomic::Ordering::SeqCst);
             if left > 0 {
-                self.truncated_reads_left.store(left - 1, std::sync::atomic::Ordering::SeqCst);
+                self.truncated_reads_left
+                    .store(left - 1, std::sync::atomic::Ordering::SeqCst);
                 return Ok(full[..full.len() / 2].to_vec());
             }
             Ok(full)
@@ -426,16 +480,26 @@ mod tests {
     #[tokio::test]
     async fn a_file_caught_mid_write_is_read_again_before_concluding() {
         let path = PathBuf::from("/home/u/.aws/sso/cache/x.json");
-        let fs = Arc::new(MidWriteFs { inner: MemFs::new(), truncated_reads_left: 2.into() });
+        let fs = Arc::new(MidWriteFs {
+            inner: MemFs::new(),
+            truncated_reads_left: 2.into(),
+        });
         fs.inner.put(&path, sample().to_json());
-        let ctx = Context { fs: fs.clone(), ..mem_ctx(Arc::new(MemFs::new())) };
+        let ctx = Context {
+            fs: fs.clone(),
+            ..mem_ctx(Arc::new(MemFs::new()))
+        };
         match read_token(&ctx, &path).await.unwrap() {
             TokenFile::Token(t) => assert_eq!(t, sample()),
             TokenFile::Missing => panic!("missing"),
         }
         // A file that stays broken is reported as corrupt, after the retries.
-        fs.truncated_reads_left.store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
-        assert!(matches!(read_token(&ctx, &path).await, Err(CacheError::Corrupt { .. })));
+        fs.truncated_reads_left
+            .store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+        assert!(matches!(
+            read_token(&ctx, &path).await,
+            Err(CacheError::Corrupt { .. })
+        ));
     }
 
     #[tokio::test]
@@ -455,8 +519,16 @@ mod tests {
     fn refreshability_needs_every_field_and_a_live_registration() {
         let now = at(2026, 1, 1, 0, 0, 0);
         assert!(sample().can_refresh(now));
-        assert!(!CachedToken { refresh_token: None, ..sample() }.can_refresh(now));
-        assert!(!CachedToken { client_secret: None, ..sample() }.can_refresh(now));
+        assert!(!CachedToken {
+            refresh_token: None,
+            ..sample()
+        }
+        .can_refresh(now));
+        assert!(!CachedToken {
+            client_secret: None,
+            ..sample()
+        }
+        .can_refresh(now));
         assert!(!sample().can_refresh(at(2026, 4, 1, 0, 0, 0)));
     }
 }

@@ -184,7 +184,10 @@ impl AwsConfig {
 
     /// Problems found in a given section (e.g. `profile dev` or `sso-session my-sso`).
     pub fn problems_in(&self, section: &str) -> Vec<&ConfigProblem> {
-        self.problems.iter().filter(|p| p.section == section).collect()
+        self.problems
+            .iter()
+            .filter(|p| p.section == section)
+            .collect()
     }
 
     /// Every token holder: each sso-session, then each distinct legacy start URL.
@@ -192,7 +195,10 @@ impl AwsConfig {
         let mut out: Vec<SsoTarget> = self.sessions.iter().map(session_target).collect();
         for p in &self.profiles {
             if let SsoSource::Legacy { start_url, region } = &p.source {
-                if !out.iter().any(|t| t.is_legacy() && &t.start_url == start_url) {
+                if !out
+                    .iter()
+                    .any(|t| t.is_legacy() && &t.start_url == start_url)
+                {
                     out.push(SsoTarget {
                         session_name: None,
                         start_url: start_url.clone(),
@@ -221,7 +227,12 @@ impl AwsConfig {
 
 /// The config text with a new `[sso-session NAME]` section appended; every existing byte stays.
 /// Refuses a name already in use, a non-https start URL, or an empty region.
-pub fn append_sso_session(text: &str, name: &str, start_url: &str, region: &str) -> Result<String, String> {
+pub fn append_sso_session(
+    text: &str,
+    name: &str,
+    start_url: &str,
+    region: &str,
+) -> Result<String, String> {
     let name = name.trim();
     if name.is_empty() || name.contains([' ', ']', '[', '\n']) {
         return Err("the session name must be one word, like `my-sso`".into());
@@ -230,12 +241,23 @@ pub fn append_sso_session(text: &str, name: &str, start_url: &str, region: &str)
         return Err(p.message);
     }
     let region = region.trim();
-    if region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if region.is_empty()
+        || !region
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         return Err("the region must look like `us-east-1`".into());
     }
     let existing = AwsConfig::parse(PathBuf::new(), text);
-    if existing.session(name).is_some() || existing.problems.iter().any(|p| p.section == format!("sso-session {name}")) {
-        return Err(format!("an [sso-session {name}] section already exists; pick another name"));
+    if existing.session(name).is_some()
+        || existing
+            .problems
+            .iter()
+            .any(|p| p.section == format!("sso-session {name}"))
+    {
+        return Err(format!(
+            "an [sso-session {name}] section already exists; pick another name"
+        ));
     }
     let mut out = text.to_string();
     if !out.is_empty() {
@@ -336,7 +358,9 @@ fn parse_ini_skipping_bad_lines(text: &str, problems: &mut Vec<ConfigProblem>) -
                     after_key = false;
                 } else if !comment {
                     after_key = true;
-                    key_had_value = trimmed.split_once(['=', ':']).is_some_and(|(_, v)| !v.trim().is_empty());
+                    key_had_value = trimmed
+                        .split_once(['=', ':'])
+                        .is_some_and(|(_, v)| !v.trim().is_empty());
                 }
                 lines.push(line.to_string());
             }
@@ -629,38 +653,83 @@ s3 =
         );
         let names: Vec<_> = c.profiles.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["dev", "legacy"]);
-        assert_eq!(c.profile("dev").unwrap().region.as_deref(), Some("us-west-2"));
-        let targets: Vec<_> = c.targets().iter().map(|t| t.cache_id().to_string()).collect();
-        assert_eq!(targets, ["my-sso", "https://d-9999999999.awsapps.com/start"]);
+        assert_eq!(
+            c.profile("dev").unwrap().region.as_deref(),
+            Some("us-west-2")
+        );
+        let targets: Vec<_> = c
+            .targets()
+            .iter()
+            .map(|t| t.cache_id().to_string())
+            .collect();
+        assert_eq!(
+            targets,
+            ["my-sso", "https://d-9999999999.awsapps.com/start"]
+        );
     }
 
     #[test]
     fn each_validation_error_names_section_key_and_fix() {
         let p = problems("[sso-session a]\nsso_region = us-east-1\n");
         assert_eq!(p.len(), 1);
-        assert!(p[0].starts_with("[sso-session a] `sso_start_url`: missing; add"), "{p:?}");
+        assert!(
+            p[0].starts_with("[sso-session a] `sso_start_url`: missing; add"),
+            "{p:?}"
+        );
 
-        let p = problems("[sso-session a]\nsso_start_url = http://x.awsapps.com/start\nsso_region = us-east-1\n");
-        assert!(p[0].contains("`sso_start_url`: start URL `http://x.awsapps.com/start` must use https"), "{p:?}");
+        let p = problems(
+            "[sso-session a]\nsso_start_url = http://x.awsapps.com/start\nsso_region = us-east-1\n",
+        );
+        assert!(
+            p[0].contains("`sso_start_url`: start URL `http://x.awsapps.com/start` must use https"),
+            "{p:?}"
+        );
 
-        let p = problems("[profile p]\nsso_session = nope\nsso_account_id = 111111111111\nsso_role_name = R\n");
+        let p = problems(
+            "[profile p]\nsso_session = nope\nsso_account_id = 111111111111\nsso_role_name = R\n",
+        );
         assert_eq!(p, ["[profile p] `sso_session`: no [sso-session nope] section exists; add one or correct the name"]);
 
-        let p = problems(&format!("{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_region = eu-west-1\n"));
+        let p = problems(&format!(
+            "{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_region = eu-west-1\n"
+        ));
         assert_eq!(p.len(), 1);
-        assert!(p[0].starts_with("[profile bad] `sso_region`: `eu-west-1` disagrees with `us-east-1`"), "{p:?}");
+        assert!(
+            p[0].starts_with("[profile bad] `sso_region`: `eu-west-1` disagrees with `us-east-1`"),
+            "{p:?}"
+        );
 
         let p = problems(&format!("{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_start_url = https://other.awsapps.com/start\n"));
-        assert!(p[0].starts_with("[profile bad] `sso_start_url`: `https://other.awsapps.com/start` disagrees"), "{p:?}");
+        assert!(
+            p[0].starts_with(
+                "[profile bad] `sso_start_url`: `https://other.awsapps.com/start` disagrees"
+            ),
+            "{p:?}"
+        );
 
         let p = problems(&format!("{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_account_id = 1234\nsso_role_name = R\n"));
-        assert!(p[0].starts_with("[profile bad] `sso_account_id`: `1234` is not a 12-digit AWS account id"), "{p:?}");
+        assert!(
+            p[0].starts_with(
+                "[profile bad] `sso_account_id`: `1234` is not a 12-digit AWS account id"
+            ),
+            "{p:?}"
+        );
 
-        let p = problems(&format!("{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_account_id = 123456789012\n"));
-        assert!(p[0].starts_with("[profile bad] `sso_role_name`: missing while `sso_account_id` is set"), "{p:?}");
+        let p = problems(&format!(
+            "{GOOD}\n[profile bad]\nsso_session = my-sso\nsso_account_id = 123456789012\n"
+        ));
+        assert!(
+            p[0].starts_with(
+                "[profile bad] `sso_role_name`: missing while `sso_account_id` is set"
+            ),
+            "{p:?}"
+        );
 
         let p = problems("[profile old]\nsso_start_url = https://x.awsapps.com/start\n");
-        assert!(p[0].starts_with("[profile old] `sso_region`: missing"), "{p:?}");
+        assert!(
+            p[0].starts_with("[profile old] `sso_region`: missing"),
+            "{p:?}"
+        );
     }
 
     #[test]
@@ -675,7 +744,10 @@ s3 =
 
     #[test]
     fn an_unreadable_line_is_reported_and_skipped() {
-        let text = GOOD.replace("region = us-west-2\n", "region = us-west-2\nthis line is broken\n");
+        let text = GOOD.replace(
+            "region = us-west-2\n",
+            "region = us-west-2\nthis line is broken\n",
+        );
         let c = parse(&text);
         assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
         assert_eq!(
@@ -692,9 +764,14 @@ s3 =
         let text = GOOD.replace("[profile legacy]", "[profile legacy");
         let c = parse(&text);
         assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
-        assert!(c.problems[0].message.contains("(a section header without its closing `]`): `[profile legacy`"));
+        assert!(c.problems[0]
+            .message
+            .contains("(a section header without its closing `]`): `[profile legacy`"));
         // `dev` keeps its own settings; the legacy keys went nowhere.
-        assert_eq!(c.profile("dev").unwrap().account_id.as_deref(), Some("111111111111"));
+        assert_eq!(
+            c.profile("dev").unwrap().account_id.as_deref(),
+            Some("111111111111")
+        );
         assert!(c.profile("legacy").is_none());
     }
 
@@ -707,25 +784,41 @@ s3 =
         let c = parse("[sso-session s]\nsso_start_url = https://x.awsapps.com/start\n   sso_region = us-east-1\n");
         let p: Vec<String> = c.problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(p[0], "line 3 is indented, so AWS tools read it as part of the value on the line above: `sso_region = …`; remove the indentation");
-        assert!(p[1].starts_with("[sso-session s] `sso_region`: missing"), "{p:?}");
+        assert!(
+            p[1].starts_with("[sso-session s] `sso_region`: missing"),
+            "{p:?}"
+        );
     }
 
     #[test]
     fn a_new_session_is_appended_and_nothing_else_changes() {
-        let out = append_sso_session(GOOD, "work", "https://d-9.awsapps.com/start", "eu-west-1").unwrap();
+        let out =
+            append_sso_session(GOOD, "work", "https://d-9.awsapps.com/start", "eu-west-1").unwrap();
         assert!(out.starts_with(GOOD));
         assert_eq!(&out[GOOD.len()..], "\n[sso-session work]\nsso_start_url = https://d-9.awsapps.com/start\nsso_region = eu-west-1\nsso_registration_scopes = sso:account:access\n");
         assert!(parse(&out).session("work").is_some());
-        assert!(append_sso_session(GOOD, "my-sso", "https://x/start", "us-east-1").unwrap_err().contains("already exists"));
-        assert!(append_sso_session(GOOD, "w", "http://x/start", "us-east-1").unwrap_err().contains("must use https"));
+        assert!(
+            append_sso_session(GOOD, "my-sso", "https://x/start", "us-east-1")
+                .unwrap_err()
+                .contains("already exists")
+        );
+        assert!(append_sso_session(GOOD, "w", "http://x/start", "us-east-1")
+            .unwrap_err()
+            .contains("must use https"));
         assert!(append_sso_session("", "two words", "https://x/start", "us-east-1").is_err());
         assert_eq!(append_sso_session("", "a", "https://x/start", "us-east-1").unwrap(), "[sso-session a]\nsso_start_url = https://x/start\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n");
     }
 
     #[test]
     fn quoted_lines_never_show_values() {
-        assert_eq!(quote_safely("aws_secret_access_key = wJalrXUtnFEMI"), "aws_secret_access_key = …");
-        assert_eq!(quote_safely("AKIAIOSFODNN7EXAMPLEwJalrXUtnFEMIK7MDENG"), "AKIAIOSFODNN7EXAMPLEwJal…");
+        assert_eq!(
+            quote_safely("aws_secret_access_key = wJalrXUtnFEMI"),
+            "aws_secret_access_key = …"
+        );
+        assert_eq!(
+            quote_safely("AKIAIOSFODNN7EXAMPLEwJalrXUtnFEMIK7MDENG"),
+            "AKIAIOSFODNN7EXAMPLEwJal…"
+        );
         assert_eq!(quote_safely("[profile x"), "[profile x");
     }
 

@@ -2,9 +2,9 @@
 //! and the access portal's deep link. Sign-in tokens and login URLs are credentials: `Secret`.
 
 use crate::oidc::{origin, ApiError};
+use crate::os::Env;
 use crate::portal::RoleCredentials;
 use crate::secret::Secret;
-use crate::os::Env;
 use serde::Deserialize;
 use url::Url;
 
@@ -56,9 +56,15 @@ impl Partition {
 /// The federation endpoint: `SSOTRAY_SIGNIN_ENDPOINT` when set, else the partition's.
 pub fn federation_endpoint(env: &Env, region: &str) -> Result<Url, String> {
     if let Some(v) = env.get_non_empty("SSOTRAY_SIGNIN_ENDPOINT") {
-        return Url::parse(v.trim()).map_err(|e| format!("SSOTRAY_SIGNIN_ENDPOINT = `{v}` is not a URL ({e}); fix or unset it"));
+        return Url::parse(v.trim()).map_err(|e| {
+            format!("SSOTRAY_SIGNIN_ENDPOINT = `{v}` is not a URL ({e}); fix or unset it")
+        });
     }
-    Ok(Url::parse(&format!("https://{}/federation", Partition::of_region(region).signin_host())).expect("static URL"))
+    Ok(Url::parse(&format!(
+        "https://{}/federation",
+        Partition::of_region(region).signin_host()
+    ))
+    .expect("static URL"))
 }
 
 /// The console home page of a region.
@@ -68,9 +74,19 @@ pub fn console_home(region: &str) -> String {
 }
 
 /// The access portal's deep link to a role's console (no API call; uses the browser's portal session).
-pub fn portal_link(start_url: &str, account_id: &str, role_name: &str, destination: Option<&str>) -> String {
+pub fn portal_link(
+    start_url: &str,
+    account_id: &str,
+    role_name: &str,
+    destination: Option<&str>,
+) -> String {
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let mut link = format!("{}/#/console?account_id={}&role_name={}", start_url.trim_end_matches('/'), enc(account_id), enc(role_name));
+    let mut link = format!(
+        "{}/#/console?account_id={}&role_name={}",
+        start_url.trim_end_matches('/'),
+        enc(account_id),
+        enc(role_name)
+    );
     if let Some(d) = destination {
         link.push_str(&format!("&destination={}", enc(d)));
     }
@@ -111,13 +127,21 @@ pub async fn federation_login_url(
         }
         let network = |e: reqwest::Error| ApiError::Network {
             endpoint: origin(endpoint),
-            reason: if e.is_timeout() { "timed out".into() } else { "request failed".into() },
+            reason: if e.is_timeout() {
+                "timed out".into()
+            } else {
+                "request failed".into()
+            },
         };
         let response = http.get(url).send().await.map_err(network)?;
         let status = response.status();
         let body = response.bytes().await.map_err(network)?;
         if status.is_success() {
-            let wire: SigninTokenWire = serde_json::from_slice(&body).map_err(|e| ApiError::Decode { endpoint: origin(endpoint), reason: e.to_string() })?;
+            let wire: SigninTokenWire =
+                serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
+                    endpoint: origin(endpoint),
+                    reason: e.to_string(),
+                })?;
             break wire.signin_token;
         }
         if status.as_u16() == 400 && duration.is_some() {
@@ -147,15 +171,36 @@ mod tests {
 
     #[test]
     fn partitions_hosts_and_links() {
-        assert_eq!(console_home("eu-west-1"), "https://console.aws.amazon.com/console/home?region=eu-west-1");
-        assert_eq!(console_home("cn-north-1"), "https://console.amazonaws.cn/console/home?region=cn-north-1");
-        assert_eq!(console_home("us-gov-west-1"), "https://console.amazonaws-us-gov.com/console/home?region=us-gov-west-1");
+        assert_eq!(
+            console_home("eu-west-1"),
+            "https://console.aws.amazon.com/console/home?region=eu-west-1"
+        );
+        assert_eq!(
+            console_home("cn-north-1"),
+            "https://console.amazonaws.cn/console/home?region=cn-north-1"
+        );
+        assert_eq!(
+            console_home("us-gov-west-1"),
+            "https://console.amazonaws-us-gov.com/console/home?region=us-gov-west-1"
+        );
         let env = Env::from_slice(&[]);
-        assert_eq!(federation_endpoint(&env, "cn-north-1").unwrap().as_str(), "https://signin.amazonaws.cn/federation");
-        assert_eq!(federation_endpoint(&env, "us-gov-east-1").unwrap().as_str(), "https://signin.amazonaws-us-gov.com/federation");
-        assert_eq!(federation_endpoint(&env, "us-east-1").unwrap().as_str(), "https://signin.aws.amazon.com/federation");
+        assert_eq!(
+            federation_endpoint(&env, "cn-north-1").unwrap().as_str(),
+            "https://signin.amazonaws.cn/federation"
+        );
+        assert_eq!(
+            federation_endpoint(&env, "us-gov-east-1").unwrap().as_str(),
+            "https://signin.amazonaws-us-gov.com/federation"
+        );
+        assert_eq!(
+            federation_endpoint(&env, "us-east-1").unwrap().as_str(),
+            "https://signin.aws.amazon.com/federation"
+        );
         let env = Env::from_slice(&[("SSOTRAY_SIGNIN_ENDPOINT", "http://127.0.0.1:9/federation")]);
-        assert_eq!(federation_endpoint(&env, "us-east-1").unwrap().as_str(), "http://127.0.0.1:9/federation");
+        assert_eq!(
+            federation_endpoint(&env, "us-east-1").unwrap().as_str(),
+            "http://127.0.0.1:9/federation"
+        );
         assert_eq!(
             portal_link("https://d-1234567890.awsapps.com/start/", "111111111111", "Admin", Some("https://console.aws.amazon.com/s3/home")),
             "https://d-1234567890.awsapps.com/start/#/console?account_id=111111111111&role_name=Admin&destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3%2Fhome"

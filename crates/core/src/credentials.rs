@@ -19,14 +19,20 @@ pub fn to_cli_cache_json(c: &RoleCredentials) -> String {
         "Expiration": format_timestamp(c.expiration),
         "AccountId": c.account_id,
     });
-    format!("{{\"ProviderType\": \"sso\", \"Credentials\": {}}}", python_style(&credentials))
+    format!(
+        "{{\"ProviderType\": \"sso\", \"Credentials\": {}}}",
+        python_style(&credentials)
+    )
 }
 
 /// JSON with Python's default `", "` and `": "` separators (one level deep is all we write).
 fn python_style(v: &Value) -> String {
     match v {
         Value::Object(map) => {
-            let parts: Vec<String> = map.iter().map(|(k, v)| format!("{}: {}", Value::String(k.clone()), v)).collect();
+            let parts: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), v))
+                .collect();
             format!("{{{}}}", parts.join(", "))
         }
         other => other.to_string(),
@@ -102,7 +108,10 @@ mod tests {
             r#"{"ProviderType": "sso", "Credentials": {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "sec'ret", "SessionToken": "tok", "Expiration": "2026-01-01T12:00:00Z", "AccountId": "111111111111"}}"#
         );
         assert_eq!(from_cli_cache_json(text.as_bytes()), Some(sample()));
-        assert_eq!(from_cli_cache_json(br#"{"ProviderType": "assume-role", "Credentials": {}}"#), None);
+        assert_eq!(
+            from_cli_cache_json(br#"{"ProviderType": "assume-role", "Credentials": {}}"#),
+            None
+        );
         assert_eq!(from_cli_cache_json(b"garbage"), None);
     }
 
@@ -113,7 +122,10 @@ mod tests {
         assert_eq!(v["Expiration"], "2026-01-01T12:00:00Z");
         assert_eq!(v["SecretAccessKey"], "sec'ret");
         let exports = shell_exports(&sample());
-        assert!(exports.contains("export AWS_SECRET_ACCESS_KEY='sec'\\''ret'\n"), "{exports}");
+        assert!(
+            exports.contains("export AWS_SECRET_ACCESS_KEY='sec'\\''ret'\n"),
+            "{exports}"
+        );
     }
 
     #[test]

@@ -16,7 +16,11 @@ pub struct DesktopNotifier {
 impl DesktopNotifier {
     /// Notifications whose clicked actions arrive on `actions` as (session, action).
     pub fn new(actions: mpsc::UnboundedSender<(String, Action)>) -> Self {
-        DesktopNotifier { actions, app_name: "ssotray".into(), open_on_click: false }
+        DesktopNotifier {
+            actions,
+            app_name: "ssotray".into(),
+            open_on_click: false,
+        }
     }
 
     /// Also offer the "default" action, so that a click on the notification itself (on servers
@@ -30,7 +34,9 @@ impl DesktopNotifier {
 impl Notifier for DesktopNotifier {
     fn notify(&self, event: &KeeperEvent) {
         let mut n = notify_rust::Notification::new();
-        n.appname(&self.app_name).summary(&event.summary()).body(&event.body());
+        n.appname(&self.app_name)
+            .summary(&event.summary())
+            .body(&event.body());
         for a in event.actions() {
             n.action(a.id(), a.label());
         }

@@ -30,13 +30,19 @@ impl RateLimiter {
     /// A limiter of `per_second` calls; 0 or less means unlimited.
     pub fn new(per_second: f64) -> Self {
         // At least one call a minute, at most a million a second: no absurd or non-finite intervals.
-        let interval = (per_second > 0.0 && per_second.is_finite()).then(|| Duration::from_secs_f64(1.0 / per_second.clamp(1.0 / 60.0, 1e6)));
-        RateLimiter { interval, next: Mutex::new(Instant::now()) }
+        let interval = (per_second > 0.0 && per_second.is_finite())
+            .then(|| Duration::from_secs_f64(1.0 / per_second.clamp(1.0 / 60.0, 1e6)));
+        RateLimiter {
+            interval,
+            next: Mutex::new(Instant::now()),
+        }
     }
 
     /// Waits for the next free slot.
     pub async fn acquire(&self) {
-        let Some(interval) = self.interval else { return };
+        let Some(interval) = self.interval else {
+            return;
+        };
         let slot = {
             let mut next = self.next.lock().await;
             let (slot, following) = next_slot(Instant::now(), *next, interval);
@@ -66,7 +72,11 @@ pub struct DiscoveryOptions {
 
 impl Default for DiscoveryOptions {
     fn default() -> Self {
-        DiscoveryOptions { rate_limit: 20.0, concurrency: 16, retry: RetryPolicy::default() }
+        DiscoveryOptions {
+            rate_limit: 20.0,
+            concurrency: 16,
+            retry: RetryPolicy::default(),
+        }
     }
 }
 
@@ -113,7 +123,11 @@ pub struct RoleChange {
 pub fn diff(old: &[AccountRoles], new: &[AccountRoles]) -> Vec<RoleChange> {
     let pairs = |list: &[AccountRoles]| -> BTreeMap<(String, String), String> {
         list.iter()
-            .flat_map(|a| a.roles.iter().map(move |r| ((a.account_id.clone(), r.clone()), a.account_name.clone())))
+            .flat_map(|a| {
+                a.roles
+                    .iter()
+                    .map(move |r| ((a.account_id.clone(), r.clone()), a.account_name.clone()))
+            })
             .collect()
     };
     let (old, new) = (pairs(old), pairs(new));
@@ -126,7 +140,12 @@ pub fn diff(old: &[AccountRoles], new: &[AccountRoles]) -> Vec<RoleChange> {
                 _ => return None,
             };
             let account_name = new.get(&key).or(old.get(&key)).cloned().unwrap_or_default();
-            Some(RoleChange { change, account_id: key.0, account_name, role_name: key.1 })
+            Some(RoleChange {
+                change,
+                account_id: key.0,
+                account_name,
+                role_name: key.1,
+            })
         })
         .collect()
 }
@@ -171,7 +190,9 @@ struct Counters {
 
 fn classify(e: ApiError) -> DiscoveryError {
     match &e {
-        ApiError::Service(s) if s.code == ErrorCode::Unauthorized || s.status == 401 => DiscoveryError::SessionEnded,
+        ApiError::Service(s) if s.code == ErrorCode::Unauthorized || s.status == 401 => {
+            DiscoveryError::SessionEnded
+        }
         _ => DiscoveryError::Api(e),
     }
 }
@@ -184,12 +205,20 @@ pub async fn discover(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<(Vec<AccountRoles>, DiscoveryStats), DiscoveryError> {
     let limiter = Arc::new(RateLimiter::new(options.rate_limit));
-    let counters = Arc::new(Counters { requests: AtomicU64::new(0), throttled: AtomicU64::new(0) });
+    let counters = Arc::new(Counters {
+        requests: AtomicU64::new(0),
+        throttled: AtomicU64::new(0),
+    });
     let (tx, mut rx) = mpsc::unbounded_channel();
 
     // The pages are walked in their own task, so roles are fetched while pages still come in.
     let lister = {
-        let (portal, token, limiter, counters) = (portal.clone(), token.clone(), limiter.clone(), counters.clone());
+        let (portal, token, limiter, counters) = (
+            portal.clone(),
+            token.clone(),
+            limiter.clone(),
+            counters.clone(),
+        );
         let retry = options.retry;
         tokio::spawn(async move {
             let mut next: Option<String> = None;
@@ -198,7 +227,8 @@ pub async fn discover(
                 let page = retry
                     .run(
                         || {
-                            let (limiter, counters, portal, token, next) = (&limiter, &counters, &portal, &token, next.clone());
+                            let (limiter, counters, portal, token, next) =
+                                (&limiter, &counters, &portal, &token, next.clone());
                             async move {
                                 limiter.acquire().await;
                                 counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -217,7 +247,10 @@ pub async fn discover(
                 match page.1 {
                     // A repeated token would loop forever; botocore fails the same way.
                     Some(t) if !seen_tokens.insert(t.clone()) => {
-                        return Err(DiscoveryError::Api(ApiError::Decode { endpoint: "portal".into(), reason: "ListAccounts repeated a nextToken".into() }))
+                        return Err(DiscoveryError::Api(ApiError::Decode {
+                            endpoint: "portal".into(),
+                            reason: "ListAccounts repeated a nextToken".into(),
+                        }))
                     }
                     Some(t) => next = Some(t),
                     None => return Ok(()),
@@ -230,7 +263,11 @@ pub async fn discover(
     let mut tasks: JoinSet<Result<(usize, Vec<String>), DiscoveryError>> = JoinSet::new();
     let mut accounts = Vec::new();
     let mut roles: Vec<Option<Vec<String>>> = Vec::new();
-    let mut state = Progress { accounts_listed: 0, listing_done: false, roles_done: 0 };
+    let mut state = Progress {
+        accounts_listed: 0,
+        listing_done: false,
+        roles_done: 0,
+    };
     loop {
         tokio::select! {
             account = rx.recv(), if !state.listing_done => match account {
@@ -338,7 +375,12 @@ mod tests {
     use super::*;
 
     fn acct(id: &str, roles: &[&str]) -> AccountRoles {
-        AccountRoles { account_id: id.into(), account_name: format!("n{id}"), email_address: None, roles: roles.iter().map(|r| r.to_string()).collect() }
+        AccountRoles {
+            account_id: id.into(),
+            account_name: format!("n{id}"),
+            email_address: None,
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        }
     }
 
     #[test]
@@ -346,10 +388,18 @@ mod tests {
         let old = [acct("1", &["A", "B"]), acct("2", &["A"])];
         let new = [acct("1", &["A", "C"]), acct("3", &["A"])];
         let changes = diff(&old, &new);
-        let got: Vec<(Change, &str, &str)> = changes.iter().map(|c| (c.change, c.account_id.as_str(), c.role_name.as_str())).collect();
+        let got: Vec<(Change, &str, &str)> = changes
+            .iter()
+            .map(|c| (c.change, c.account_id.as_str(), c.role_name.as_str()))
+            .collect();
         assert_eq!(
             got,
-            [(Change::Removed, "1", "B"), (Change::Added, "1", "C"), (Change::Removed, "2", "A"), (Change::Added, "3", "A")]
+            [
+                (Change::Removed, "1", "B"),
+                (Change::Added, "1", "C"),
+                (Change::Removed, "2", "A"),
+                (Change::Added, "3", "A")
+            ]
         );
         assert!(diff(&new, &new).is_empty());
     }

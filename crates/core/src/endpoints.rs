@@ -45,7 +45,8 @@ pub fn endpoint(env: &Env, service: Service, region: &str) -> Result<Url, String
         Service::Oidc => format!("oidc.{region}.{}", dns_suffix(region)),
         Service::Portal => format!("portal.sso.{region}.{}", dns_suffix(region)),
     };
-    Url::parse(&format!("https://{host}")).map_err(|e| format!("region `{region}` gives no valid endpoint ({e}); check `sso_region`"))
+    Url::parse(&format!("https://{host}"))
+        .map_err(|e| format!("region `{region}` gives no valid endpoint ({e}); check `sso_region`"))
 }
 
 /// Joins an API path onto an endpoint that may carry a path prefix of its own.
@@ -68,12 +69,42 @@ mod tests {
 
     #[test]
     fn default_endpoints_per_partition() {
-        check(&[], Service::Oidc, "us-east-1", "https://oidc.us-east-1.amazonaws.com/");
-        check(&[], Service::Portal, "eu-west-1", "https://portal.sso.eu-west-1.amazonaws.com/");
-        check(&[], Service::Oidc, "cn-north-1", "https://oidc.cn-north-1.amazonaws.com.cn/");
-        check(&[], Service::Portal, "cn-northwest-1", "https://portal.sso.cn-northwest-1.amazonaws.com.cn/");
-        check(&[], Service::Oidc, "us-gov-west-1", "https://oidc.us-gov-west-1.amazonaws.com/");
-        check(&[], Service::Portal, "us-gov-east-1", "https://portal.sso.us-gov-east-1.amazonaws.com/");
+        check(
+            &[],
+            Service::Oidc,
+            "us-east-1",
+            "https://oidc.us-east-1.amazonaws.com/",
+        );
+        check(
+            &[],
+            Service::Portal,
+            "eu-west-1",
+            "https://portal.sso.eu-west-1.amazonaws.com/",
+        );
+        check(
+            &[],
+            Service::Oidc,
+            "cn-north-1",
+            "https://oidc.cn-north-1.amazonaws.com.cn/",
+        );
+        check(
+            &[],
+            Service::Portal,
+            "cn-northwest-1",
+            "https://portal.sso.cn-northwest-1.amazonaws.com.cn/",
+        );
+        check(
+            &[],
+            Service::Oidc,
+            "us-gov-west-1",
+            "https://oidc.us-gov-west-1.amazonaws.com/",
+        );
+        check(
+            &[],
+            Service::Portal,
+            "us-gov-east-1",
+            "https://portal.sso.us-gov-east-1.amazonaws.com/",
+        );
     }
 
     #[test]
@@ -85,19 +116,50 @@ mod tests {
         ];
         check(&both, Service::Oidc, "us-east-1", "http://127.0.0.1:1/");
         check(&both, Service::Portal, "us-east-1", "http://127.0.0.1:2/");
-        check(&both[2..], Service::Oidc, "us-east-1", "http://127.0.0.1:3/");
-        check(&both[2..], Service::Portal, "us-east-1", "http://127.0.0.1:3/");
-        check(&[("AWS_ENDPOINT_URL_SSO", "")], Service::Portal, "us-east-1", "https://portal.sso.us-east-1.amazonaws.com/");
+        check(
+            &both[2..],
+            Service::Oidc,
+            "us-east-1",
+            "http://127.0.0.1:3/",
+        );
+        check(
+            &both[2..],
+            Service::Portal,
+            "us-east-1",
+            "http://127.0.0.1:3/",
+        );
+        check(
+            &[("AWS_ENDPOINT_URL_SSO", "")],
+            Service::Portal,
+            "us-east-1",
+            "https://portal.sso.us-east-1.amazonaws.com/",
+        );
         let ignored = [both[0], ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")];
-        check(&ignored, Service::Oidc, "us-east-1", "https://oidc.us-east-1.amazonaws.com/");
-        let err = endpoint(&Env::from_slice(&[("AWS_ENDPOINT_URL", "not a url")]), Service::Oidc, "us-east-1").unwrap_err();
-        assert!(err.starts_with("AWS_ENDPOINT_URL = `not a url` is not a URL"), "{err}");
+        check(
+            &ignored,
+            Service::Oidc,
+            "us-east-1",
+            "https://oidc.us-east-1.amazonaws.com/",
+        );
+        let err = endpoint(
+            &Env::from_slice(&[("AWS_ENDPOINT_URL", "not a url")]),
+            Service::Oidc,
+            "us-east-1",
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with("AWS_ENDPOINT_URL = `not a url` is not a URL"),
+            "{err}"
+        );
     }
 
     #[test]
     fn join_keeps_a_path_prefix() {
         let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
-        assert_eq!(join(&base, "/token").as_str(), "http://127.0.0.1:9/prefix/token");
+        assert_eq!(
+            join(&base, "/token").as_str(),
+            "http://127.0.0.1:9/prefix/token"
+        );
         let base = Url::parse("http://127.0.0.1:9").unwrap();
         assert_eq!(join(&base, "/token").as_str(), "http://127.0.0.1:9/token");
     }

@@ -7,9 +7,11 @@ use crate::cache::{self, CacheError, CachedToken, TokenFile};
 use crate::config::{AwsConfig, SsoTarget};
 use crate::endpoints::{endpoint, Service};
 use crate::login::{self, CallbackListener, LoginError, LoginPrompt, Pkce};
-use crate::oidc::{ApiError, Grant, OidcClient, RegisterClientRequest, Registration, TokenResponse};
-use crate::portal::PortalClient;
+use crate::oidc::{
+    ApiError, Grant, OidcClient, RegisterClientRequest, Registration, TokenResponse,
+};
 use crate::os::Context;
+use crate::portal::PortalClient;
 use crate::secret::Secret;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
@@ -88,7 +90,9 @@ pub enum EngineError {
         name: String,
     },
     /// The portal session ended (refresh answered InvalidGrantException).
-    #[error("the portal session of `{name}` has ended; run `ssotray login {name}` to start a new one")]
+    #[error(
+        "the portal session of `{name}` has ended; run `ssotray login {name}` to start a new one"
+    )]
     SessionEnded {
         /// Session name.
         name: String,
@@ -102,7 +106,9 @@ pub enum EngineError {
         why: String,
     },
     /// The access token expired and cannot be refreshed.
-    #[error("the token of `{name}` expired at {at} and cannot be refreshed; run `ssotray login {name}`")]
+    #[error(
+        "the token of `{name}` expired at {at} and cannot be refreshed; run `ssotray login {name}`"
+    )]
     Expired {
         /// Session name or start URL.
         name: String,
@@ -110,7 +116,9 @@ pub enum EngineError {
         at: String,
     },
     /// The user denied the sign-in.
-    #[error("sign-in to `{name}` was denied in the browser; run `ssotray login {name}` to try again")]
+    #[error(
+        "sign-in to `{name}` was denied in the browser; run `ssotray login {name}` to try again"
+    )]
     Denied {
         /// Session name or start URL.
         name: String,
@@ -236,7 +244,9 @@ struct StoredRegistration {
 pub struct Engine {
     pub(crate) ctx: Context,
     /// Keychain secrets read in this process: the keychain is asked at most once per session.
-    pub(crate) keychain_memory: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, crate::keychain::KeychainSecrets>>>,
+    pub(crate) keychain_memory: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, crate::keychain::KeychainSecrets>>,
+    >,
     /// The access token (fingerprint) whose refresh was last refused, per session.
     refused_tokens: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
@@ -244,7 +254,11 @@ pub struct Engine {
 impl Engine {
     /// An engine over `ctx`.
     pub fn new(ctx: Context) -> Self {
-        Engine { ctx, keychain_memory: Default::default(), refused_tokens: Default::default() }
+        Engine {
+            ctx,
+            keychain_memory: Default::default(),
+            refused_tokens: Default::default(),
+        }
     }
 
     /// The context.
@@ -261,7 +275,10 @@ impl Engine {
     }
 
     pub(crate) fn home(&self) -> Result<PathBuf, EngineError> {
-        self.ctx.env.home().ok_or(EngineError::Cache(CacheError::NoHome))
+        self.ctx
+            .env
+            .home()
+            .ok_or(EngineError::Cache(CacheError::NoHome))
     }
 
     /// ssotray's own cache directory (`$XDG_CACHE_HOME/ssotray`, else `~/.cache/ssotray`).
@@ -294,7 +311,11 @@ impl Engine {
 
     /// Changes the record of one session under the state file's lock (several ssotray processes
     /// may write it). A state file that cannot be parsed is left as it is.
-    pub async fn update_record(&self, name: &str, change: impl FnOnce(&mut crate::state::SessionRecord)) -> Result<crate::state::SessionRecord, EngineError> {
+    pub async fn update_record(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut crate::state::SessionRecord),
+    ) -> Result<crate::state::SessionRecord, EngineError> {
         let path = self.state_path()?;
         let _lock = crate::os::lock_file(self.ctx.fs.clone(), path.with_extension("lock"))
             .await
@@ -303,8 +324,16 @@ impl Engine {
         let record = state.sessions.entry(name.to_string()).or_default();
         change(record);
         let record = record.clone();
-        let bytes = serde_json::to_vec_pretty(&state).map_err(|e| EngineError::Local(e.to_string()))?;
-        self.ctx.fs.write_atomic(&path, &bytes, 0o600).map_err(|source| CacheError::Io { what: "write", path, source })?;
+        let bytes =
+            serde_json::to_vec_pretty(&state).map_err(|e| EngineError::Local(e.to_string()))?;
+        self.ctx
+            .fs
+            .write_atomic(&path, &bytes, 0o600)
+            .map_err(|source| CacheError::Io {
+                what: "write",
+                path,
+                source,
+            })?;
         Ok(record)
     }
 
@@ -322,11 +351,15 @@ impl Engine {
     /// The advisory lock file that ssotray processes take before refreshing or logging in.
     pub fn lock_path(&self, target: &SsoTarget) -> Result<PathBuf, EngineError> {
         let name = cache::token_file_name(target.cache_id());
-        Ok(cache::token_cache_dir(&self.ctx.env)?.join(format!("{}.ssotray-lock", name.trim_end_matches(".json"))))
+        Ok(cache::token_cache_dir(&self.ctx.env)?
+            .join(format!("{}.ssotray-lock", name.trim_end_matches(".json"))))
     }
 
     /// Takes the session's lock (waits while another ssotray process logs in or refreshes).
-    pub async fn lock_session(&self, target: &SsoTarget) -> Result<crate::os::FileLock, EngineError> {
+    pub async fn lock_session(
+        &self,
+        target: &SsoTarget,
+    ) -> Result<crate::os::FileLock, EngineError> {
         let path = self.lock_path(target)?;
         crate::os::lock_file(self.ctx.fs.clone(), path.clone())
             .await
@@ -347,49 +380,84 @@ impl Engine {
     }
 
     /// Finds a token holder by sso-session name, profile name, or legacy start URL.
-    pub fn resolve(&self, config: &AwsConfig, selector: &Selector) -> Result<SsoTarget, EngineError> {
+    pub fn resolve(
+        &self,
+        config: &AwsConfig,
+        selector: &Selector,
+    ) -> Result<SsoTarget, EngineError> {
         let config_path = config.path.display();
         let problems_of = |section: &str| -> String {
-            let list: Vec<String> = config.problems_in(section).iter().map(|p| p.to_string()).collect();
+            let list: Vec<String> = config
+                .problems_in(section)
+                .iter()
+                .map(|p| p.to_string())
+                .collect();
             list.join("; ")
         };
         let by_session = |name: &str| -> Option<Result<SsoTarget, EngineError>> {
             if config.session(name).is_some() {
-                return config.targets().into_iter().find(|t| t.session_name.as_deref() == Some(name)).map(Ok);
+                return config
+                    .targets()
+                    .into_iter()
+                    .find(|t| t.session_name.as_deref() == Some(name))
+                    .map(Ok);
             }
             let problems = problems_of(&format!("sso-session {name}"));
-            (!problems.is_empty()).then(|| Err(EngineError::UnknownTarget(format!("{problems} (in `{config_path}`)"))))
+            (!problems.is_empty()).then(|| {
+                Err(EngineError::UnknownTarget(format!(
+                    "{problems} (in `{config_path}`)"
+                )))
+            })
         };
         let by_profile = |name: &str| -> Option<Result<SsoTarget, EngineError>> {
             if let Some(p) = config.profile(name) {
                 return config.target_of(p).map(Ok);
             }
-            let section = if name == "default" { "default".to_string() } else { format!("profile {name}") };
+            let section = if name == "default" {
+                "default".to_string()
+            } else {
+                format!("profile {name}")
+            };
             let problems = problems_of(&section);
-            (!problems.is_empty()).then(|| Err(EngineError::UnknownTarget(format!("{problems} (in `{config_path}`)"))))
+            (!problems.is_empty()).then(|| {
+                Err(EngineError::UnknownTarget(format!(
+                    "{problems} (in `{config_path}`)"
+                )))
+            })
         };
         let found = match selector {
             Selector::Session(n) => by_session(n),
             Selector::Profile(n) => by_profile(n),
-            Selector::Any(n) => by_session(n)
-                .or_else(|| by_profile(n))
-                .or_else(|| config.targets().into_iter().find(|t| t.is_legacy() && &t.start_url == n).map(Ok)),
+            Selector::Any(n) => by_session(n).or_else(|| by_profile(n)).or_else(|| {
+                config
+                    .targets()
+                    .into_iter()
+                    .find(|t| t.is_legacy() && &t.start_url == n)
+                    .map(Ok)
+            }),
         };
         match found {
             Some(r) => r,
             None => {
-                let known: Vec<String> = config.targets().iter().map(|t| t.display_name().to_string()).collect();
+                let known: Vec<String> = config
+                    .targets()
+                    .iter()
+                    .map(|t| t.display_name().to_string())
+                    .collect();
                 let what = match selector {
                     Selector::Session(n) => format!("no sso-session `{n}`"),
                     Selector::Profile(n) => format!("no SSO profile `{n}`"),
                     Selector::Any(n) => format!("no sso-session or SSO profile `{n}`"),
                 };
                 let hint = if known.is_empty() {
-                    "add an [sso-session NAME] section with sso_start_url and sso_region".to_string()
+                    "add an [sso-session NAME] section with sso_start_url and sso_region"
+                        .to_string()
                 } else {
                     format!("known: {}", known.join(", "))
                 };
-                Err(EngineError::UnknownTarget(format!("{what} in `{config_path}`; {hint}")))
+                Err(EngineError::UnknownTarget(format!(
+                    "{what} in `{config_path}`; {hint}"
+                )))
             }
         }
     }
@@ -400,20 +468,23 @@ impl Engine {
     }
 
     fn oidc(&self, target: &SsoTarget) -> Result<OidcClient, EngineError> {
-        let base = endpoint(&self.ctx.env, Service::Oidc, &target.region).map_err(EngineError::Endpoint)?;
+        let base = endpoint(&self.ctx.env, Service::Oidc, &target.region)
+            .map_err(EngineError::Endpoint)?;
         Ok(OidcClient::new(self.ctx.http.get().clone(), base))
     }
 
     pub(crate) fn portal(&self, region: &str) -> Result<PortalClient, EngineError> {
-        let base = endpoint(&self.ctx.env, Service::Portal, region).map_err(EngineError::Endpoint)?;
+        let base =
+            endpoint(&self.ctx.env, Service::Portal, region).map_err(EngineError::Endpoint)?;
         Ok(PortalClient::new(self.ctx.http.get().clone(), base))
     }
 
     fn registration_path(&self, target: &SsoTarget, flow: Flow) -> Result<PathBuf, EngineError> {
-        Ok(self
-            .own_cache_dir()?
-            .join("registrations")
-            .join(format!("{}-{}", flow.key(), cache::token_file_name(target.cache_id()))))
+        Ok(self.own_cache_dir()?.join("registrations").join(format!(
+            "{}-{}",
+            flow.key(),
+            cache::token_file_name(target.cache_id())
+        )))
     }
 
     fn load_registration(&self, target: &SsoTarget, flow: Flow) -> Option<Registration> {
@@ -428,7 +499,12 @@ impl Engine {
         })
     }
 
-    fn store_registration(&self, target: &SsoTarget, flow: Flow, r: &Registration) -> Result<(), EngineError> {
+    fn store_registration(
+        &self,
+        target: &SsoTarget,
+        flow: Flow,
+        r: &Registration,
+    ) -> Result<(), EngineError> {
         let path = self.registration_path(target, flow)?;
         let stored = StoredRegistration {
             client_id: r.client_id.clone(),
@@ -439,7 +515,13 @@ impl Engine {
         self.ctx
             .fs
             .write_atomic(&path, &bytes, 0o600)
-            .map_err(|source| EngineError::Cache(CacheError::Io { what: "write", path, source }))
+            .map_err(|source| {
+                EngineError::Cache(CacheError::Io {
+                    what: "write",
+                    path,
+                    source,
+                })
+            })
     }
 
     fn forget_registration(&self, target: &SsoTarget, flow: Flow) {
@@ -448,8 +530,16 @@ impl Engine {
         }
     }
 
-    async fn register(&self, oidc: &OidcClient, target: &SsoTarget, flow: Flow) -> Result<Registration, EngineError> {
-        let client_name = format!("ssotray-{}", target.session_name.as_deref().unwrap_or("legacy"));
+    async fn register(
+        &self,
+        oidc: &OidcClient,
+        target: &SsoTarget,
+        flow: Flow,
+    ) -> Result<Registration, EngineError> {
+        let client_name = format!(
+            "ssotray-{}",
+            target.session_name.as_deref().unwrap_or("legacy")
+        );
         // sso-sessions ask for `sso:account:access` when no scopes are configured: without a
         // scope Identity Center issues no refresh token, and ssotray's point is to refresh.
         // Legacy profiles register without scopes, as the AWS CLI does (they never refresh).
@@ -474,15 +564,26 @@ impl Engine {
                 issuer_url: Some(target.start_url.clone()),
             },
         };
-        let registration = oidc
-            .register_client(&request)
-            .await
-            .map_err(|source| EngineError::Api { context: format!("cannot register ssotray with Identity Center for `{}`", target.display_name()), source })?;
+        let registration =
+            oidc.register_client(&request)
+                .await
+                .map_err(|source| EngineError::Api {
+                    context: format!(
+                        "cannot register ssotray with Identity Center for `{}`",
+                        target.display_name()
+                    ),
+                    source,
+                })?;
         self.store_registration(target, flow, &registration)?;
         Ok(registration)
     }
 
-    async fn registration(&self, oidc: &OidcClient, target: &SsoTarget, flow: Flow) -> Result<Registration, EngineError> {
+    async fn registration(
+        &self,
+        oidc: &OidcClient,
+        target: &SsoTarget,
+        flow: Flow,
+    ) -> Result<Registration, EngineError> {
         match self.load_registration(target, flow) {
             Some(r) => Ok(r),
             None => self.register(oidc, target, flow).await,
@@ -503,18 +604,28 @@ impl Engine {
             TokenFile::Token(t) => Some(t),
             TokenFile::Missing => None,
         };
-        let flow = options
-            .flow
-            .unwrap_or(if target.is_legacy() { Flow::DeviceCode } else { Flow::Browser });
+        let flow = options.flow.unwrap_or(if target.is_legacy() {
+            Flow::DeviceCode
+        } else {
+            Flow::Browser
+        });
         let oidc = self.oidc(target)?;
         let name = target.display_name().to_string();
         let login_error = |e: LoginError| match e {
             LoginError::Denied => EngineError::Denied { name: name.clone() },
             LoginError::DeviceCodeExpired => EngineError::DeviceCodeExpired { name: name.clone() },
-            LoginError::TimedOut(secs) => EngineError::LoginTimedOut { name: name.clone(), secs },
+            LoginError::TimedOut(secs) => EngineError::LoginTimedOut {
+                name: name.clone(),
+                secs,
+            },
             LoginError::Browser(e) => EngineError::Browser(e),
-            LoginError::Listener(e) => EngineError::Local(format!("cannot listen on 127.0.0.1 for the browser's answer: {e}; use --device-code")),
-            LoginError::Api(source) => EngineError::Api { context: format!("login to `{name}` failed"), source },
+            LoginError::Listener(e) => EngineError::Local(format!(
+                "cannot listen on 127.0.0.1 for the browser's answer: {e}; use --device-code"
+            )),
+            LoginError::Api(source) => EngineError::Api {
+                context: format!("login to `{name}` failed"),
+                source,
+            },
         };
 
         // A registration the server no longer knows is replaced once, automatically.
@@ -522,11 +633,19 @@ impl Engine {
         let (registration, token) = loop {
             let registration = self.registration(&oidc, target, flow).await?;
             let attempt = match flow {
-                Flow::DeviceCode => self.device_login(&oidc, target, &registration, options, prompt).await,
-                Flow::Browser => self.browser_login(&oidc, target, &registration, options, prompt).await,
+                Flow::DeviceCode => {
+                    self.device_login(&oidc, target, &registration, options, prompt)
+                        .await
+                }
+                Flow::Browser => {
+                    self.browser_login(&oidc, target, &registration, options, prompt)
+                        .await
+                }
             };
             match attempt {
-                Err(LoginError::Api(ApiError::Service(e))) if e.code == ErrorCode::InvalidClient && !retried => {
+                Err(LoginError::Api(ApiError::Service(e)))
+                    if e.code == ErrorCode::InvalidClient && !retried =>
+                {
                     retried = true;
                     self.forget_registration(target, flow);
                 }
@@ -553,7 +672,8 @@ impl Engine {
             cached.registration_expires_at = None;
             cached.refresh_token = None;
         }
-        self.record(target.display_name(), |r| r.logged_in(now)).await;
+        self.record(target.display_name(), |r| r.logged_in(now))
+            .await;
         self.save_token(target, &path, &cached).await?;
         Ok(cached)
     }
@@ -566,14 +686,19 @@ impl Engine {
         options: &LoginOptions,
         prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
     ) -> Result<TokenResponse, LoginError> {
-        let authorization = oidc.start_device_authorization(registration, &target.start_url).await?;
+        let authorization = oidc
+            .start_device_authorization(registration, &target.start_url)
+            .await?;
         prompt(&LoginPrompt::DeviceCode {
             user_code: authorization.user_code.clone(),
             verification_uri: authorization.verification_uri.clone(),
             verification_uri_complete: authorization.verification_uri_complete.clone(),
         });
         if options.open_browser {
-            self.ctx.browser.open(&authorization.verification_uri_complete).map_err(LoginError::Browser)?;
+            self.ctx
+                .browser
+                .open(&authorization.verification_uri_complete)
+                .map_err(LoginError::Browser)?;
         }
         login::poll_device_token(oidc, registration, &authorization).await
     }
@@ -590,14 +715,34 @@ impl Engine {
         let redirect_uri = listener.redirect_uri();
         let pkce = Pkce::generate();
         let state = uuid::Uuid::new_v4().to_string();
-        let scopes = if target.scopes.is_empty() { vec!["sso:account:access".to_string()] } else { target.scopes.clone() };
-        let url = login::authorize_url(oidc.base(), &registration.client_id, &redirect_uri, &state, &pkce.challenge, &scopes);
-        prompt(&LoginPrompt::Browser { authorize_url: url.to_string() });
+        let scopes = if target.scopes.is_empty() {
+            vec!["sso:account:access".to_string()]
+        } else {
+            target.scopes.clone()
+        };
+        let url = login::authorize_url(
+            oidc.base(),
+            &registration.client_id,
+            &redirect_uri,
+            &state,
+            &pkce.challenge,
+            &scopes,
+        );
+        prompt(&LoginPrompt::Browser {
+            authorize_url: url.to_string(),
+        });
         if options.open_browser {
-            self.ctx.browser.open(url.as_str()).map_err(LoginError::Browser)?;
+            self.ctx
+                .browser
+                .open(url.as_str())
+                .map_err(LoginError::Browser)?;
         }
         let code = listener.wait(state, options.browser_timeout).await?;
-        let grant = Grant::AuthorizationCode { code, redirect_uri, code_verifier: pkce.verifier };
+        let grant = Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier: pkce.verifier,
+        };
         Ok(oidc.create_token(registration, &grant).await?)
     }
 
@@ -612,7 +757,9 @@ impl Engine {
         let mut result = self.refresh_once(target).await;
         // A refresh token remembered from the keychain may have been rotated by another process
         // since: read the keychain again and try once more before concluding the session ended.
-        if matches!(result, Err(EngineError::SessionEnded { .. })) && self.forget_keychain_memory(target) {
+        if matches!(result, Err(EngineError::SessionEnded { .. }))
+            && self.forget_keychain_memory(target)
+        {
             result = self.refresh_once(target).await;
         }
         if let Err(EngineError::SessionEnded { name }) = result {
@@ -620,7 +767,10 @@ impl Engine {
             let path = self.token_path(target)?;
             let now = self.ctx.clock.now();
             if let TokenFile::Token(t) = cache::read_token(&self.ctx, &path).await? {
-                if t.expires_at > now && Some(crate::cache::fingerprint(&t.access_token)) != self.last_refresh_attempt(target) {
+                if t.expires_at > now
+                    && Some(crate::cache::fingerprint(&t.access_token))
+                        != self.last_refresh_attempt(target)
+                {
                     return Ok(t);
                 }
                 let fp = crate::cache::fingerprint(&t.access_token);
@@ -638,7 +788,10 @@ impl Engine {
     async fn refresh_once(&self, target: &SsoTarget) -> Result<CachedToken, EngineError> {
         let name = target.display_name().to_string();
         if target.is_legacy() {
-            return Err(EngineError::CannotRefresh { name, why: "legacy profiles without an sso-session cannot refresh".into() });
+            return Err(EngineError::CannotRefresh {
+                name,
+                why: "legacy profiles without an sso-session cannot refresh".into(),
+            });
         }
         let path = self.token_path(target)?;
         let token = match cache::read_token(&self.ctx, &path).await? {
@@ -655,19 +808,36 @@ impl Engine {
                 token.client_secret = token.client_secret.or(Some(k.client_secret));
             }
         }
-        let (Some(client_id), Some(client_secret), Some(refresh_token)) =
-            (token.client_id.clone(), token.client_secret.clone(), token.refresh_token.clone())
-        else {
-            return Err(EngineError::CannotRefresh { name, why: "the cache holds no refresh token or client registration".into() });
+        let (Some(client_id), Some(client_secret), Some(refresh_token)) = (
+            token.client_id.clone(),
+            token.client_secret.clone(),
+            token.refresh_token.clone(),
+        ) else {
+            return Err(EngineError::CannotRefresh {
+                name,
+                why: "the cache holds no refresh token or client registration".into(),
+            });
         };
         let registration_expires_at = match token.registration_expires_at {
             Some(t) if t > now => t,
-            _ => return Err(EngineError::CannotRefresh { name, why: "the client registration has expired".into() }),
+            _ => {
+                return Err(EngineError::CannotRefresh {
+                    name,
+                    why: "the client registration has expired".into(),
+                })
+            }
         };
-        let (used_refresh_token, used_client_secret) = (refresh_token.clone(), client_secret.clone());
-        let registration = Registration { client_id, client_secret, expires_at: registration_expires_at };
+        let (used_refresh_token, used_client_secret) =
+            (refresh_token.clone(), client_secret.clone());
+        let registration = Registration {
+            client_id,
+            client_secret,
+            expires_at: registration_expires_at,
+        };
         let oidc = self.oidc(target)?;
-        let answer = oidc.create_token(&registration, &Grant::RefreshToken(refresh_token)).await;
+        let answer = oidc
+            .create_token(&registration, &Grant::RefreshToken(refresh_token))
+            .await;
         let response = match answer {
             Ok(r) => r,
             Err(ApiError::Service(e)) if e.code == ErrorCode::InvalidGrant => {
@@ -675,9 +845,17 @@ impl Engine {
                 return Err(EngineError::SessionEnded { name });
             }
             Err(ApiError::Service(e)) if e.code == ErrorCode::InvalidClient => {
-                return Err(EngineError::CannotRefresh { name, why: "Identity Center no longer accepts the client registration".into() })
+                return Err(EngineError::CannotRefresh {
+                    name,
+                    why: "Identity Center no longer accepts the client registration".into(),
+                })
             }
-            Err(source) => return Err(EngineError::Api { context: format!("cannot refresh `{name}`"), source }),
+            Err(source) => {
+                return Err(EngineError::Api {
+                    context: format!("cannot refresh `{name}`"),
+                    source,
+                })
+            }
         };
         // Re-read right before writing: keep what other tools changed meanwhile (their extra keys).
         // A different access token means another tool refreshed or logged in while this request
@@ -689,7 +867,8 @@ impl Engine {
         };
         let refreshed = CachedToken {
             access_token: response.access_token,
-            expires_at: self.ctx.clock.now() + ChronoDuration::seconds(response.expires_in.clamp(0, MAX_LIFETIME_SECS)),
+            expires_at: self.ctx.clock.now()
+                + ChronoDuration::seconds(response.expires_in.clamp(0, MAX_LIFETIME_SECS)),
             // Keep the refresh token that was used when none comes back.
             refresh_token: Some(response.refresh_token.unwrap_or(used_refresh_token)),
             client_secret: Some(used_client_secret),
@@ -706,7 +885,11 @@ impl Engine {
     /// returned as it is. `None` at once when another holder has the lock (a login in progress):
     /// the caller tries again later instead of waiting. Whether a refresh is due is the caller's
     /// decision, never re-made here.
-    pub async fn try_refresh_unless_changed(&self, target: &SsoTarget, seen: &str) -> Result<Option<(CachedToken, bool)>, EngineError> {
+    pub async fn try_refresh_unless_changed(
+        &self,
+        target: &SsoTarget,
+        seen: &str,
+    ) -> Result<Option<(CachedToken, bool)>, EngineError> {
         let path = self.lock_path(target)?;
         let fs = self.ctx.fs.clone();
         let lock = tokio::task::spawn_blocking(move || fs.try_lock(&path))
@@ -724,11 +907,18 @@ impl Engine {
     }
 
     fn remember_refresh_attempt(&self, target: &SsoTarget, token: &Secret) {
-        self.refused_tokens.lock().expect("refused").insert(target.display_name().to_string(), crate::cache::fingerprint(token));
+        self.refused_tokens.lock().expect("refused").insert(
+            target.display_name().to_string(),
+            crate::cache::fingerprint(token),
+        );
     }
 
     fn last_refresh_attempt(&self, target: &SsoTarget) -> Option<String> {
-        self.refused_tokens.lock().expect("refused").get(target.display_name()).cloned()
+        self.refused_tokens
+            .lock()
+            .expect("refused")
+            .get(target.display_name())
+            .cloned()
     }
 
     /// The state of one token holder.
@@ -740,18 +930,34 @@ impl Engine {
             Ok(TokenFile::Token(t)) => {
                 let can_refresh = !target.is_legacy() && self.refreshable(target, &t).await;
                 if t.expires_at > now {
-                    TokenState::Valid { expires_at: t.expires_at, can_refresh }
+                    TokenState::Valid {
+                        expires_at: t.expires_at,
+                        can_refresh,
+                    }
                 } else {
-                    TokenState::Expired { expires_at: t.expires_at, can_refresh }
+                    TokenState::Expired {
+                        expires_at: t.expires_at,
+                        can_refresh,
+                    }
                 }
             }
             Err(CacheError::Corrupt { reason, .. }) => TokenState::Unreadable { reason },
             Err(e) => return Err(e.into()),
         };
-        let record = self.load_state().ok().and_then(|s| s.sessions.get(target.display_name()).cloned()).unwrap_or_default();
+        let record = self
+            .load_state()
+            .ok()
+            .and_then(|s| s.sessions.get(target.display_name()).cloned())
+            .unwrap_or_default();
         let session_end = match &token {
-            TokenState::Valid { expires_at, .. } | TokenState::Expired { expires_at, .. } if target.is_legacy() => {
-                Some(crate::state::SessionEnd { at: *expires_at, source: crate::state::EndSource::TokenExpiry, length_secs: 0 })
+            TokenState::Valid { expires_at, .. } | TokenState::Expired { expires_at, .. }
+                if target.is_legacy() =>
+            {
+                Some(crate::state::SessionEnd {
+                    at: *expires_at,
+                    source: crate::state::EndSource::TokenExpiry,
+                    length_secs: 0,
+                })
             }
             _ => {
                 let configured = self
@@ -776,7 +982,11 @@ impl Engine {
     /// Logs out like `aws sso logout`, for one token holder: portal Logout (errors noted, not
     /// fatal), the token file removed, and the AWS CLI's role-credential cache entries of the
     /// profiles using it removed. A token file that cannot be parsed is left in place.
-    pub async fn logout(&self, config: &AwsConfig, target: &SsoTarget) -> Result<LogoutReport, EngineError> {
+    pub async fn logout(
+        &self,
+        config: &AwsConfig,
+        target: &SsoTarget,
+    ) -> Result<LogoutReport, EngineError> {
         let path = self.token_path(target)?;
         let mut report = LogoutReport::default();
         if let TokenFile::Token(token) = cache::read_token(&self.ctx, &path).await? {
@@ -784,7 +994,14 @@ impl Engine {
             match self.ctx.fs.remove(&path) {
                 Ok(()) => report.removed_token = true,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(source) => return Err(CacheError::Io { what: "remove", path, source }.into()),
+                Err(source) => {
+                    return Err(CacheError::Io {
+                        what: "remove",
+                        path,
+                        source,
+                    }
+                    .into())
+                }
             }
         }
         if let Err(e) = self.keychain_forget(target).await {
@@ -795,8 +1012,13 @@ impl Engine {
             if config.target_of(profile).as_ref() != Some(target) {
                 continue;
             }
-            let (Some(account_id), Some(role_name)) = (&profile.account_id, &profile.role_name) else { continue };
-            let file = cli_dir.join(cache::role_credential_cache_file_name(account_id, role_name, target));
+            let (Some(account_id), Some(role_name)) = (&profile.account_id, &profile.role_name)
+            else {
+                continue;
+            };
+            let file = cli_dir.join(cache::role_credential_cache_file_name(
+                account_id, role_name, target,
+            ));
             if self.is_sso_role_credential_file(&file) && self.ctx.fs.remove(&file).is_ok() {
                 report.removed_role_credentials += 1;
             }
@@ -810,13 +1032,27 @@ impl Engine {
         let dir = cache::token_cache_dir(&self.ctx.env)?;
         let mut report = LogoutReport::default();
         let mut problems = Vec::new();
-        let files = self.ctx.fs.list_dir(&dir).map_err(|source| CacheError::Io { what: "list", path: dir.clone(), source })?;
-        for file in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
+        let files = self
+            .ctx
+            .fs
+            .list_dir(&dir)
+            .map_err(|source| CacheError::Io {
+                what: "list",
+                path: dir.clone(),
+                source,
+            })?;
+        for file in files
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "json"))
+        {
             match cache::read_token(&self.ctx, &file).await {
                 Ok(TokenFile::Token(token)) => {
                     let result = self.portal_logout(&token).await;
                     if let Err(e) = &result {
-                        problems.push(EngineError::Local(format!("portal logout for `{}` failed: {e}", file.display())));
+                        problems.push(EngineError::Local(format!(
+                            "portal logout for `{}` failed: {e}",
+                            file.display()
+                        )));
                     }
                     report.portal_logout = Some(result);
                     if self.ctx.fs.remove(&file).is_ok() {
@@ -848,9 +1084,14 @@ impl Engine {
     }
 
     async fn portal_logout(&self, token: &CachedToken) -> Result<(), String> {
-        let Some(region) = &token.region else { return Err("no region in the cache file".into()) };
+        let Some(region) = &token.region else {
+            return Err("no region in the cache file".into());
+        };
         let portal = self.portal(region).map_err(|e| e.to_string())?;
-        portal.logout(&token.access_token).await.map_err(|e| e.to_string())
+        portal
+            .logout(&token.access_token)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 

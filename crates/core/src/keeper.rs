@@ -93,7 +93,9 @@ impl Action {
     }
     /// The action with this identifier.
     pub fn from_id(id: &str) -> Option<Action> {
-        [Action::Renew, Action::Login, Action::Dismiss, Action::Open].into_iter().find(|a| a.id() == id)
+        [Action::Renew, Action::Login, Action::Dismiss, Action::Open]
+            .into_iter()
+            .find(|a| a.id() == id)
     }
 }
 
@@ -111,8 +113,15 @@ impl KeeperEvent {
     /// Notification title.
     pub fn summary(&self) -> String {
         match self {
-            KeeperEvent::EndsSoon { session, minutes_left, .. } => {
-                format!("Session {session} ends in {minutes_left} minute{}", if *minutes_left == 1 { "" } else { "s" })
+            KeeperEvent::EndsSoon {
+                session,
+                minutes_left,
+                ..
+            } => {
+                format!(
+                    "Session {session} ends in {minutes_left} minute{}",
+                    if *minutes_left == 1 { "" } else { "s" }
+                )
             }
             KeeperEvent::Ended { session, .. } => format!("Session {session} ended"),
             KeeperEvent::NeedsUser { session, .. } => format!("Session {session} needs you"),
@@ -124,18 +133,28 @@ impl KeeperEvent {
     pub fn body(&self) -> String {
         let local = |t: &DateTime<Utc>| t.with_timezone(&chrono::Local).format("%H:%M").to_string();
         match self {
-            KeeperEvent::EndsSoon { ends_at, source, .. } => {
+            KeeperEvent::EndsSoon {
+                ends_at, source, ..
+            } => {
                 let how = match source {
                     EndSource::Learned => "estimated from your last session",
                     EndSource::Configured => "by your session length setting",
                     EndSource::Assumed => "assuming an 8-hour session",
                     EndSource::TokenExpiry => "when its token expires",
                 };
-                format!("Ends around {} ({how}). Renew now to start a fresh session.", local(ends_at))
+                format!(
+                    "Ends around {} ({how}). Renew now to start a fresh session.",
+                    local(ends_at)
+                )
             }
-            KeeperEvent::Ended { at, .. } => format!("Ended by {}. AWS tools cannot get credentials until you log in again.", local(at)),
+            KeeperEvent::Ended { at, .. } => format!(
+                "Ended by {}. AWS tools cannot get credentials until you log in again.",
+                local(at)
+            ),
             KeeperEvent::NeedsUser { message, .. } => message.clone(),
-            KeeperEvent::LoginNeeded { .. } => "A program asked for AWS credentials. Log in to continue.".to_string(),
+            KeeperEvent::LoginNeeded { .. } => {
+                "A program asked for AWS credentials. Log in to continue.".to_string()
+            }
         }
     }
 
@@ -143,7 +162,9 @@ impl KeeperEvent {
     pub fn actions(&self) -> Vec<Action> {
         match self {
             KeeperEvent::EndsSoon { .. } => vec![Action::Renew, Action::Dismiss],
-            KeeperEvent::Ended { .. } | KeeperEvent::LoginNeeded { .. } | KeeperEvent::NeedsUser { .. } => vec![Action::Login],
+            KeeperEvent::Ended { .. }
+            | KeeperEvent::LoginNeeded { .. }
+            | KeeperEvent::NeedsUser { .. } => vec![Action::Login],
         }
     }
 
@@ -226,14 +247,24 @@ pub struct Facts<'a> {
 ///   before it and once shortly after it, so the end is confirmed at once and its time learned.
 ///
 /// Never sooner than [`REFRESH_FLOOR`] after the last refresh, nor before a failure's hold.
-pub fn refresh_at(now: DateTime<Utc>, token: &TokenView, record: &SessionRecord, end: Option<SessionEnd>, lead: Duration, retry_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
+pub fn refresh_at(
+    now: DateTime<Utc>,
+    token: &TokenView,
+    record: &SessionRecord,
+    end: Option<SessionEnd>,
+    lead: Duration,
+    retry_at: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
     let mark = time::minus(token.expires_at, lead);
     // A time in the future (clock skew, a hand-edited state file) says nothing of this token.
     let obtained = token.obtained_at.filter(|o| *o <= now);
     let inside_lead_when_obtained = obtained.is_some_and(|o| o >= mark);
     // Refreshing gained (almost) nothing: the token ends with the portal session, and so would
     // the next one. Refresh once when it has expired, to confirm the end.
-    let gained_nothing = inside_lead_when_obtained && token.replaced_expiry.is_some_and(|p| token.expires_at <= time::plus(p, REFRESH_FLOOR));
+    let gained_nothing = inside_lead_when_obtained
+        && token
+            .replaced_expiry
+            .is_some_and(|p| token.expires_at <= time::plus(p, REFRESH_FLOOR));
     let mut at = match obtained {
         _ if gained_nothing => time::plus(token.expires_at, AROUND_END),
         Some(o) if inside_lead_when_obtained => time::plus(o, (token.expires_at - o) / 2),
@@ -259,16 +290,32 @@ pub fn refresh_at(now: DateTime<Utc>, token: &TokenView, record: &SessionRecord,
 }
 
 /// Decides what is due for one session at `now`. Pure: the same inputs give the same plan.
-pub fn plan(session: &str, now: DateTime<Utc>, facts: Facts<'_>, settings: &KeeperSettings) -> Plan {
-    let Facts { token, record, end, jitter, retry_at } = facts;
+pub fn plan(
+    session: &str,
+    now: DateTime<Utc>,
+    facts: Facts<'_>,
+    settings: &KeeperSettings,
+) -> Plan {
+    let Facts {
+        token,
+        record,
+        end,
+        jitter,
+        retry_at,
+    } = facts;
     let mut events = Vec::new();
     let mut due: Vec<DateTime<Utc>> = Vec::new();
     let ended = record.ended_at.is_some();
     let lead = Duration::seconds(i64::from(settings.refresh_ahead)) + jitter;
-    let refresh = token.filter(|t| t.can_refresh && !ended).map(|t| refresh_at(now, &t, record, end, lead, retry_at));
+    let refresh = token
+        .filter(|t| t.can_refresh && !ended)
+        .map(|t| refresh_at(now, &t, record, end, lead, retry_at));
     due.extend(refresh);
     if ended {
-        let ev = KeeperEvent::Ended { session: session.to_string(), at: record.ended_at.unwrap_or(now) };
+        let ev = KeeperEvent::Ended {
+            session: session.to_string(),
+            at: record.ended_at.unwrap_or(now),
+        };
         if !record.notified.contains(&ev.key()) {
             events.push(ev);
         }
@@ -279,7 +326,11 @@ pub fn plan(session: &str, now: DateTime<Utc>, facts: Facts<'_>, settings: &Keep
         leads.sort_unstable();
         let left = e.at - now;
         if left > Duration::zero() {
-            if let Some(lead) = leads.iter().copied().find(|l| left <= Duration::seconds(*l)) {
+            if let Some(lead) = leads
+                .iter()
+                .copied()
+                .find(|l| left <= Duration::seconds(*l))
+            {
                 let ev = KeeperEvent::EndsSoon {
                     session: session.to_string(),
                     ends_at: e.at,
@@ -287,22 +338,39 @@ pub fn plan(session: &str, now: DateTime<Utc>, facts: Facts<'_>, settings: &Keep
                     lead_secs: lead,
                     source: e.source,
                 };
-                let longer_sent = leads.iter().filter(|l| **l < lead).any(|l| record.notified.contains(&format!("ends-in-{l}")));
+                let longer_sent = leads
+                    .iter()
+                    .filter(|l| **l < lead)
+                    .any(|l| record.notified.contains(&format!("ends-in-{l}")));
                 if !record.notified.contains(&ev.key()) && !longer_sent {
                     events.push(ev);
                 }
             }
-            due.extend(leads.iter().map(|l| time::minus(e.at, Duration::seconds(*l))).filter(|t| *t > now));
+            due.extend(
+                leads
+                    .iter()
+                    .map(|l| time::minus(e.at, Duration::seconds(*l)))
+                    .filter(|t| *t > now),
+            );
             due.push(e.at);
         }
     }
-    Plan { refresh_now: refresh.is_some_and(|r| now >= r), refresh_at: refresh, events, next_due: due.into_iter().filter(|t| *t > now).min() }
+    Plan {
+        refresh_now: refresh.is_some_and(|r| now >= r),
+        refresh_at: refresh,
+        events,
+        next_due: due.into_iter().filter(|t| *t > now).min(),
+    }
 }
 
 /// How long the keeper sleeps: until the next due instant, but never longer than `recheck`
 /// seconds (a suspended laptop's monotonic timers stop; the wall clock does not) and never
 /// less than 200 ms.
-pub fn sleep_for(now: DateTime<Utc>, next_due: Option<DateTime<Utc>>, recheck: i64) -> std::time::Duration {
+pub fn sleep_for(
+    now: DateTime<Utc>,
+    next_due: Option<DateTime<Utc>>,
+    recheck: i64,
+) -> std::time::Duration {
     let cap = Duration::seconds(recheck.max(1));
     let until = next_due.map_or(cap, |n| (n - now).clamp(Duration::milliseconds(200), cap));
     until.to_std().unwrap_or(std::time::Duration::from_secs(1))
@@ -348,16 +416,30 @@ impl Keeper {
 
     fn target(&self, session: &str) -> Result<SsoTarget, EngineError> {
         let config = self.engine.load_config()?;
-        self.engine.resolve(&config, &crate::engine::Selector::Any(session.to_string()))
+        self.engine
+            .resolve(&config, &crate::engine::Selector::Any(session.to_string()))
     }
 
     /// Logs in for whoever asks, one login at a time per session: askers that arrive while a
     /// login runs wait for it and are then served by it (see [`crate::owner::obtain_login`]).
     pub async fn login(&self, session: &str, stale: Option<String>) -> Result<(), EngineError> {
         let target = self.target(session)?;
-        let gate = self.logins.lock().expect("logins").entry(target.display_name().to_string()).or_default().clone();
+        let gate = self
+            .logins
+            .lock()
+            .expect("logins")
+            .entry(target.display_name().to_string())
+            .or_default()
+            .clone();
         let _turn = gate.lock().await;
-        crate::owner::obtain_login(&self.engine, &target, stale, &crate::engine::LoginOptions::default(), &|_| {}).await
+        crate::owner::obtain_login(
+            &self.engine,
+            &target,
+            stale,
+            &crate::engine::LoginOptions::default(),
+            &|_| {},
+        )
+        .await
     }
 
     /// Renew: log out (ending the portal session), then log in afresh, so the new session gets a
@@ -365,10 +447,19 @@ impl Keeper {
     pub async fn renew(&self, session: &str) -> Result<(), EngineError> {
         let target = self.target(session)?;
         let config = self.engine.load_config()?;
-        let gate = self.logins.lock().expect("logins").entry(target.display_name().to_string()).or_default().clone();
+        let gate = self
+            .logins
+            .lock()
+            .expect("logins")
+            .entry(target.display_name().to_string())
+            .or_default()
+            .clone();
         let _turn = gate.lock().await;
         self.engine.logout(&config, &target).await?;
-        self.engine.login(&target, &crate::engine::LoginOptions::default(), &|_| {}).await.map(|_| ())
+        self.engine
+            .login(&target, &crate::engine::LoginOptions::default(), &|_| {})
+            .await
+            .map(|_| ())
     }
 
     /// Carries out a notification action.
@@ -392,11 +483,22 @@ impl Keeper {
             Request::Ping => Reply::Ok,
             Request::Login { session, stale } => match self.login(&session, stale).await {
                 Ok(()) => Reply::Ok,
-                Err(e) => Reply::Error { message: e.to_string() },
+                Err(e) => Reply::Error {
+                    message: e.to_string(),
+                },
             },
             Request::LoginNeeded { session } => {
                 // "Session ended — Log in" already says it.
-                let ended_told = self.engine.load_state().ok().and_then(|s| s.sessions.get(&session).map(|r| r.notified.contains("ended"))).unwrap_or(false);
+                let ended_told = self
+                    .engine
+                    .load_state()
+                    .ok()
+                    .and_then(|s| {
+                        s.sessions
+                            .get(&session)
+                            .map(|r| r.notified.contains("ended"))
+                    })
+                    .unwrap_or(false);
                 if !ended_told {
                     self.emit(KeeperEvent::LoginNeeded { session }).await;
                 }
@@ -431,7 +533,11 @@ impl Keeper {
                 login_at = r.login_at;
             })
             .await;
-        let here = self.sent.lock().expect("sent").insert((event.session().to_string(), key, login_at));
+        let here =
+            self.sent
+                .lock()
+                .expect("sent")
+                .insert((event.session().to_string(), key, login_at));
         if (result.is_ok() && fresh) || (result.is_err() && here) {
             self.notifier.notify(&event);
         }
@@ -457,7 +563,11 @@ impl Keeper {
         next
     }
 
-    async fn tick_session(&self, target: &SsoTarget, settings: &crate::settings::Settings) -> Option<DateTime<Utc>> {
+    async fn tick_session(
+        &self,
+        target: &SsoTarget,
+        settings: &crate::settings::Settings,
+    ) -> Option<DateTime<Utc>> {
         let name = target.display_name().to_string();
         let now = self.engine.context().clock.now();
         let path = self.engine.token_path(target).ok()?;
@@ -484,15 +594,27 @@ impl Keeper {
         let mut record = state.sessions.get(&name).cloned().unwrap_or_default();
         // Seen ended, but the token changed since: another tool logged in again, a new session.
         let fingerprint = crate::cache::fingerprint(&token.access_token);
-        if record.ended_at.is_some() && record.ended_token.as_ref().is_some_and(|t| *t != fingerprint) {
+        if record.ended_at.is_some()
+            && record
+                .ended_token
+                .as_ref()
+                .is_some_and(|t| *t != fingerprint)
+        {
             if let Ok(r) = self.engine.update_record(&name, |r| r.logged_in(now)).await {
                 record = r;
             }
         }
         let end = if target.is_legacy() {
-            Some(SessionEnd { at: token.expires_at, source: EndSource::TokenExpiry, length_secs: 0 })
+            Some(SessionEnd {
+                at: token.expires_at,
+                source: EndSource::TokenExpiry,
+                length_secs: 0,
+            })
         } else {
-            let configured = settings.session(&name).session_length.map(|s| Duration::seconds(s as i64));
+            let configured = settings
+                .session(&name)
+                .session_length
+                .map(|s| Duration::seconds(s as i64));
             estimate_end(&record, configured)
         };
         let can_refresh = if target.is_legacy() {
@@ -501,18 +623,54 @@ impl Keeper {
             match self.engine.refreshable_checked(target, &token).await {
                 Ok(c) => c,
                 Err(e) => {
-                    self.emit(KeeperEvent::NeedsUser { session: name.clone(), message: format!("{e}. Until then its token cannot be refreshed.") }).await;
+                    self.emit(KeeperEvent::NeedsUser {
+                        session: name.clone(),
+                        message: format!("{e}. Until then its token cannot be refreshed."),
+                    })
+                    .await;
                     false
                 }
             }
         };
-        let seen_refresh = self.refreshed.lock().expect("refreshed").get(&name).copied();
+        let seen_refresh = self
+            .refreshed
+            .lock()
+            .expect("refreshed")
+            .get(&name)
+            .copied();
         let obtained_at = record.last_alive_at.max(seen_refresh);
-        let replaced_expiry = self.replaced.lock().expect("replaced").get(&name).filter(|r| r.0 == fingerprint).map(|r| r.1);
-        let view = TokenView { expires_at: token.expires_at, can_refresh, obtained_at, replaced_expiry };
-        let retry_at = self.retries.lock().expect("retries").get(&name).map(|r| r.1);
+        let replaced_expiry = self
+            .replaced
+            .lock()
+            .expect("replaced")
+            .get(&name)
+            .filter(|r| r.0 == fingerprint)
+            .map(|r| r.1);
+        let view = TokenView {
+            expires_at: token.expires_at,
+            can_refresh,
+            obtained_at,
+            replaced_expiry,
+        };
+        let retry_at = self
+            .retries
+            .lock()
+            .expect("retries")
+            .get(&name)
+            .map(|r| r.1);
         let jitter = self.jitter(&name, settings.keeper.refresh_jitter);
-        let p = plan(&name, now, Facts { token: Some(view), record: &record, end, jitter, retry_at }, &settings.keeper);
+        let p = plan(
+            &name,
+            now,
+            Facts {
+                token: Some(view),
+                record: &record,
+                end,
+                jitter,
+                retry_at,
+            },
+            &settings.keeper,
+        );
         tracing::debug!(session = %name, refresh_now = p.refresh_now, refresh_at = ?p.refresh_at, next_due = ?p.next_due, expires_at = %token.expires_at, "planned");
         for event in p.events {
             self.emit(event).await;
@@ -520,12 +678,25 @@ impl Keeper {
         if !p.refresh_now {
             return p.next_due;
         }
-        match self.engine.try_refresh_unless_changed(target, &fingerprint).await {
+        match self
+            .engine
+            .try_refresh_unless_changed(target, &fingerprint)
+            .await
+        {
             Ok(Some((fresh, by_us))) => {
                 self.retries.lock().expect("retries").remove(&name);
-                self.refreshed.lock().expect("refreshed").insert(name.clone(), now);
+                self.refreshed
+                    .lock()
+                    .expect("refreshed")
+                    .insert(name.clone(), now);
                 if by_us {
-                    self.replaced.lock().expect("replaced").insert(name.clone(), (crate::cache::fingerprint(&fresh.access_token), token.expires_at));
+                    self.replaced.lock().expect("replaced").insert(
+                        name.clone(),
+                        (
+                            crate::cache::fingerprint(&fresh.access_token),
+                            token.expires_at,
+                        ),
+                    );
                 }
             }
             Ok(None) => {
@@ -534,8 +705,17 @@ impl Keeper {
             }
             Err(EngineError::SessionEnded { .. }) => {
                 tracing::info!(session = %name, "the portal session has ended");
-                let record = self.engine.load_state().ok().and_then(|s| s.sessions.get(&name).cloned()).unwrap_or_default();
-                self.emit(KeeperEvent::Ended { session: name.clone(), at: record.ended_at.unwrap_or(now) }).await;
+                let record = self
+                    .engine
+                    .load_state()
+                    .ok()
+                    .and_then(|s| s.sessions.get(&name).cloned())
+                    .unwrap_or_default();
+                self.emit(KeeperEvent::Ended {
+                    session: name.clone(),
+                    at: record.ended_at.unwrap_or(now),
+                })
+                .await;
             }
             Err(e) => {
                 // The network or the service (try again later), or something only the user can
@@ -551,7 +731,11 @@ impl Keeper {
                 if matches!(e, EngineError::Api { .. } | EngineError::Local(_)) {
                     tracing::warn!(session = %name, error = %e, retry_in_secs = wait.num_seconds(), "refresh failed; will retry");
                 } else {
-                    self.emit(KeeperEvent::NeedsUser { session: name.clone(), message: e.to_string() }).await;
+                    self.emit(KeeperEvent::NeedsUser {
+                        session: name.clone(),
+                        message: e.to_string(),
+                    })
+                    .await;
                 }
             }
         }
@@ -563,13 +747,22 @@ impl Keeper {
     /// the next due instant, never longer than the re-check interval).
     pub async fn turn(&self) -> std::time::Duration {
         let next = self.tick().await;
-        let recheck = self.engine.settings().map(|s| s.keeper.recheck).unwrap_or(60).max(1) as i64;
+        let recheck = self
+            .engine
+            .settings()
+            .map(|s| s.keeper.recheck)
+            .unwrap_or(60)
+            .max(1) as i64;
         sleep_for(self.engine.context().clock.now(), next, recheck)
     }
 
     /// Runs until `stop` resolves: [`Keeper::turn`] after turn, sleeping in between (woken
     /// early by `wake`).
-    pub async fn run(&self, wake: Arc<tokio::sync::Notify>, stop: impl std::future::Future<Output = ()>) {
+    pub async fn run(
+        &self,
+        wake: Arc<tokio::sync::Notify>,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
         tokio::pin!(stop);
         loop {
             let sleep = tokio::time::sleep(self.turn().await);
@@ -618,26 +811,62 @@ mod tests {
     /// refresh when the plan says so (then plan again a second later), else sleep until the next
     /// due instant, at most a minute. A reader looks just before each wake-up, so a token that
     /// expires between two wake-ups is seen. `jump`: the laptop sleeps through that stretch.
-    fn simulate(portal: &Portal, start: DateTime<Utc>, until: DateTime<Utc>, mut record: SessionRecord, configured: Option<Duration>, jump: Option<(DateTime<Utc>, Duration)>) -> Run {
+    fn simulate(
+        portal: &Portal,
+        start: DateTime<Utc>,
+        until: DateTime<Utc>,
+        mut record: SessionRecord,
+        configured: Option<Duration>,
+        jump: Option<(DateTime<Utc>, Duration)>,
+    ) -> Run {
         let mut run = Run::default();
         let mut now = start;
-        let mut expires = (start + portal.ttl).min(if portal.cut { portal.ends_at } else { DateTime::<Utc>::MAX_UTC });
+        let mut expires = (start + portal.ttl).min(if portal.cut {
+            portal.ends_at
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        });
         let mut replaced_expiry = None;
         let jitter = Duration::seconds(90);
         while now < until {
             run.wakeups += 1;
             let end = estimate_end(&record, configured);
-            let view = TokenView { expires_at: expires, can_refresh: true, obtained_at: record.last_alive_at, replaced_expiry };
-            let p = plan("s", now, Facts { token: Some(view), record: &record, end, jitter, retry_at: None }, &settings());
+            let view = TokenView {
+                expires_at: expires,
+                can_refresh: true,
+                obtained_at: record.last_alive_at,
+                replaced_expiry,
+            };
+            let p = plan(
+                "s",
+                now,
+                Facts {
+                    token: Some(view),
+                    record: &record,
+                    end,
+                    jitter,
+                    retry_at: None,
+                },
+                &settings(),
+            );
             for e in p.events {
                 record.notified.insert(e.key());
                 run.events.push((now, e));
             }
-            let mut next = p.next_due.map_or(now + Duration::minutes(1), |d| d.min(now + Duration::minutes(1))).max(now + Duration::milliseconds(200));
+            let mut next = p
+                .next_due
+                .map_or(now + Duration::minutes(1), |d| {
+                    d.min(now + Duration::minutes(1))
+                })
+                .max(now + Duration::milliseconds(200));
             if p.refresh_now {
                 if now < portal.ends_at {
                     replaced_expiry = Some(expires);
-                    expires = (now + portal.ttl).min(if portal.cut { portal.ends_at } else { DateTime::<Utc>::MAX_UTC });
+                    expires = (now + portal.ttl).min(if portal.cut {
+                        portal.ends_at
+                    } else {
+                        DateTime::<Utc>::MAX_UTC
+                    });
                     record.alive(now);
                     run.refreshes.push(now);
                 } else {
@@ -670,24 +899,65 @@ mod tests {
     }
 
     /// A day with 1-hour tokens and a session longer than the day.
-    fn simulate_day(jump: Option<(DateTime<Utc>, Duration)>) -> (Vec<DateTime<Utc>>, Duration, Vec<KeeperEvent>) {
-        let portal = Portal { ttl: Duration::hours(1), ends_at: t0() + Duration::hours(14), cut: false };
-        let run = simulate(&portal, t0(), t0() + Duration::hours(12), logged_in_at(t0()), Some(Duration::hours(12) + Duration::minutes(40)), jump);
-        (run.refreshes, run.least_left.unwrap_or(Duration::hours(1)), run.events.into_iter().map(|e| e.1).collect())
+    fn simulate_day(
+        jump: Option<(DateTime<Utc>, Duration)>,
+    ) -> (Vec<DateTime<Utc>>, Duration, Vec<KeeperEvent>) {
+        let portal = Portal {
+            ttl: Duration::hours(1),
+            ends_at: t0() + Duration::hours(14),
+            cut: false,
+        };
+        let run = simulate(
+            &portal,
+            t0(),
+            t0() + Duration::hours(12),
+            logged_in_at(t0()),
+            Some(Duration::hours(12) + Duration::minutes(40)),
+            jump,
+        );
+        (
+            run.refreshes,
+            run.least_left.unwrap_or(Duration::hours(1)),
+            run.events.into_iter().map(|e| e.1).collect(),
+        )
     }
 
     /// The most refreshes in any stretch of one token lifetime (`[t, t + lifetime)`).
     fn most_refreshes_per_lifetime(refreshes: &[DateTime<Utc>], lifetime: Duration) -> usize {
-        refreshes.iter().map(|t| refreshes.iter().filter(|r| **r >= *t && **r < *t + lifetime).count()).max().unwrap_or(0)
+        refreshes
+            .iter()
+            .map(|t| {
+                refreshes
+                    .iter()
+                    .filter(|r| **r >= *t && **r < *t + lifetime)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     #[test]
     fn tokens_shorter_than_the_refresh_lead_are_refreshed_at_half_life_not_in_a_loop() {
         // 5-minute tokens against the 20-minute lead, an 8-hour session, one hour watched.
-        let portal = Portal { ttl: Duration::minutes(5), ends_at: t0() + Duration::hours(8), cut: false };
-        let run = simulate(&portal, t0(), t0() + Duration::hours(1), logged_in_at(t0()), None, None);
+        let portal = Portal {
+            ttl: Duration::minutes(5),
+            ends_at: t0() + Duration::hours(8),
+            cut: false,
+        };
+        let run = simulate(
+            &portal,
+            t0(),
+            t0() + Duration::hours(1),
+            logged_in_at(t0()),
+            None,
+            None,
+        );
         // Every 2.5 minutes (half of each token's life): 24 refreshes an hour, not 3600.
-        assert!((23..=25).contains(&run.refreshes.len()), "{} refreshes", run.refreshes.len());
+        assert!(
+            (23..=25).contains(&run.refreshes.len()),
+            "{} refreshes",
+            run.refreshes.len()
+        );
         assert_eq!(most_refreshes_per_lifetime(&run.refreshes, portal.ttl), 2);
         for pair in run.refreshes.windows(2) {
             assert!(pair[1] - pair[0] >= REFRESH_FLOOR, "{pair:?}");
@@ -695,16 +965,31 @@ mod tests {
         let least = run.least_left.unwrap();
         assert!(least >= Duration::minutes(2), "a reader saw {least} left");
         // The keeper wakes for refreshes and its minute re-check, never in a tight loop.
-        assert!(run.wakeups <= 60 + 2 * run.refreshes.len() + 5, "{} wake-ups in an hour", run.wakeups);
+        assert!(
+            run.wakeups <= 60 + 2 * run.refreshes.len() + 5,
+            "{} wake-ups in an hour",
+            run.wakeups
+        );
     }
 
     /// Tokens cut short by the session's end, from the seventh hour of an 8-hour session.
     fn cut_short(estimate: Option<Duration>) -> (Portal, Run) {
-        let portal = Portal { ttl: Duration::hours(1), ends_at: t0() + Duration::hours(8), cut: true };
+        let portal = Portal {
+            ttl: Duration::hours(1),
+            ends_at: t0() + Duration::hours(8),
+            cut: true,
+        };
         let start = t0() + Duration::hours(7);
         let mut record = logged_in_at(t0());
         record.alive(start);
-        let run = simulate(&portal, start, t0() + Duration::hours(10), record, estimate, None);
+        let run = simulate(
+            &portal,
+            start,
+            t0() + Duration::hours(10),
+            record,
+            estimate,
+            None,
+        );
         (portal, run)
     }
 
@@ -713,15 +998,33 @@ mod tests {
         // The end estimated right (8 h assumed), and estimated two hours too late.
         for estimate in [None, Some(Duration::hours(10))] {
             let (portal, run) = cut_short(estimate);
-            assert!(most_refreshes_per_lifetime(&run.refreshes, portal.ttl) <= 2, "{estimate:?}: {:?}", run.refreshes);
+            assert!(
+                most_refreshes_per_lifetime(&run.refreshes, portal.ttl) <= 2,
+                "{estimate:?}: {:?}",
+                run.refreshes
+            );
             // The end is seen at once, once, and announced once.
             assert_eq!(run.refused.len(), 1, "{:?}", run.refused);
             let late = run.refused[0] - portal.ends_at;
-            assert!(late >= Duration::zero() && late <= Duration::minutes(1), "{estimate:?}: ended seen {late} late");
-            let ended: Vec<_> = run.events.iter().filter(|e| matches!(e.1, KeeperEvent::Ended { .. })).collect();
+            assert!(
+                late >= Duration::zero() && late <= Duration::minutes(1),
+                "{estimate:?}: ended seen {late} late"
+            );
+            let ended: Vec<_> = run
+                .events
+                .iter()
+                .filter(|e| matches!(e.1, KeeperEvent::Ended { .. }))
+                .collect();
             assert_eq!(ended.len(), 1);
-            assert!(run.least_left.unwrap() > Duration::zero(), "a reader saw an expired token while the session lived");
-            assert!(run.wakeups <= 3 * 60 + 2 * run.refreshes.len() + 5, "{} wake-ups in three hours", run.wakeups);
+            assert!(
+                run.least_left.unwrap() > Duration::zero(),
+                "a reader saw an expired token while the session lived"
+            );
+            assert!(
+                run.wakeups <= 3 * 60 + 2 * run.refreshes.len() + 5,
+                "{} wake-ups in three hours",
+                run.wakeups
+            );
         }
     }
 
@@ -729,16 +1032,38 @@ mod tests {
     fn with_hour_long_tokens_the_end_is_confirmed_and_announced_within_a_minute() {
         // The common case the old plan got wrong: 1-hour tokens, a 2-hour session set in the
         // settings. The end falls while the last token has most of an hour left.
-        let portal = Portal { ttl: Duration::hours(1), ends_at: t0() + Duration::hours(2), cut: false };
-        let run = simulate(&portal, t0(), t0() + Duration::hours(3), logged_in_at(t0()), Some(Duration::hours(2)), None);
+        let portal = Portal {
+            ttl: Duration::hours(1),
+            ends_at: t0() + Duration::hours(2),
+            cut: false,
+        };
+        let run = simulate(
+            &portal,
+            t0(),
+            t0() + Duration::hours(3),
+            logged_in_at(t0()),
+            Some(Duration::hours(2)),
+            None,
+        );
         assert_eq!(run.refused, [portal.ends_at + AROUND_END]);
-        let (at, _) = run.events.iter().find(|e| matches!(e.1, KeeperEvent::Ended { .. })).expect("announced");
-        assert!(*at - portal.ends_at <= Duration::minutes(1), "announced at {at}");
+        let (at, _) = run
+            .events
+            .iter()
+            .find(|e| matches!(e.1, KeeperEvent::Ended { .. }))
+            .expect("announced");
+        assert!(
+            *at - portal.ends_at <= Duration::minutes(1),
+            "announced at {at}"
+        );
         // The regular refreshes, one just before the estimate, none in a loop.
         assert_eq!(run.refreshes.len(), 4, "{:?}", run.refreshes);
         assert_eq!(run.refreshes[3], portal.ends_at - AROUND_END);
         assert!(most_refreshes_per_lifetime(&run.refreshes[..3], portal.ttl) <= 2);
-        assert!(run.wakeups <= 3 * 60 + 10, "{} wake-ups in three hours", run.wakeups);
+        assert!(
+            run.wakeups <= 3 * 60 + 10,
+            "{} wake-ups in three hours",
+            run.wakeups
+        );
         // Learned from the refreshes around the end: exact to a minute.
         let learned = run.record.learned_length_secs.unwrap();
         assert!((learned - 2 * 3600).abs() <= 60, "learned {learned} s");
@@ -747,18 +1072,38 @@ mod tests {
     #[test]
     fn a_session_ending_by_its_learned_length_is_confirmed_at_once_and_the_length_stays() {
         // Three 6-hour sessions in a row after a length of 6 hours was learned.
-        let mut record = SessionRecord { learned_length_secs: Some(6 * 3600), ..Default::default() };
+        let mut record = SessionRecord {
+            learned_length_secs: Some(6 * 3600),
+            ..Default::default()
+        };
         let mut login = t0();
         for round in 0..3 {
             record.logged_in(login);
-            let portal = Portal { ttl: Duration::hours(1), ends_at: login + Duration::hours(6), cut: false };
-            let run = simulate(&portal, login, login + Duration::hours(9), record, None, None);
+            let portal = Portal {
+                ttl: Duration::hours(1),
+                ends_at: login + Duration::hours(6),
+                cut: false,
+            };
+            let run = simulate(
+                &portal,
+                login,
+                login + Duration::hours(9),
+                record,
+                None,
+                None,
+            );
             record = run.record;
             assert_eq!(run.refused.len(), 1, "round {round}");
             let late = run.refused[0] - portal.ends_at;
-            assert!(late <= Duration::minutes(1), "round {round}: the end was seen {late} late");
+            assert!(
+                late <= Duration::minutes(1),
+                "round {round}: the end was seen {late} late"
+            );
             let learned = record.learned_length_secs.unwrap();
-            assert!((learned - 6 * 3600).abs() <= 60, "round {round}: learned {learned}");
+            assert!(
+                (learned - 6 * 3600).abs() <= 60,
+                "round {round}: learned {learned}"
+            );
             login += Duration::hours(10);
         }
     }
@@ -779,14 +1124,47 @@ mod tests {
         let mut record = SessionRecord::default();
         record.logged_in(t0());
         record.ended(now);
-        let view = Some(TokenView { expires_at: now + Duration::minutes(10), can_refresh: true, obtained_at: None, replaced_expiry: None });
-        let p = plan("s", now, Facts { token: view, record: &record, end: estimate_end(&record, None), jitter: Duration::zero(), retry_at: None }, &settings());
+        let view = Some(TokenView {
+            expires_at: now + Duration::minutes(10),
+            can_refresh: true,
+            obtained_at: None,
+            replaced_expiry: None,
+        });
+        let p = plan(
+            "s",
+            now,
+            Facts {
+                token: view,
+                record: &record,
+                end: estimate_end(&record, None),
+                jitter: Duration::zero(),
+                retry_at: None,
+            },
+            &settings(),
+        );
         assert!(!p.refresh_now);
-        assert_eq!(p.events, [KeeperEvent::Ended { session: "s".into(), at: now }]);
+        assert_eq!(
+            p.events,
+            [KeeperEvent::Ended {
+                session: "s".into(),
+                at: now
+            }]
+        );
         assert_eq!(p.events[0].summary(), "Session s ended");
         assert_eq!(p.events[0].actions(), [Action::Login]);
         record.notified.insert("ended".into());
-        let p = plan("s", now + Duration::minutes(1), Facts { token: view, record: &record, end: None, jitter: Duration::zero(), retry_at: None }, &settings());
+        let p = plan(
+            "s",
+            now + Duration::minutes(1),
+            Facts {
+                token: view,
+                record: &record,
+                end: None,
+                jitter: Duration::zero(),
+                retry_at: None,
+            },
+            &settings(),
+        );
         assert!(p.events.is_empty(), "never a storm");
     }
 
@@ -796,8 +1174,24 @@ mod tests {
         record.logged_in(t0());
         let end = estimate_end(&record, None);
         let now = t0() + Duration::hours(8) - Duration::minutes(4);
-        let view = Some(TokenView { expires_at: now + Duration::minutes(40), can_refresh: true, obtained_at: None, replaced_expiry: None });
-        let p = plan("my-sso", now, Facts { token: view, record: &record, end, jitter: Duration::zero(), retry_at: None }, &settings());
+        let view = Some(TokenView {
+            expires_at: now + Duration::minutes(40),
+            can_refresh: true,
+            obtained_at: None,
+            replaced_expiry: None,
+        });
+        let p = plan(
+            "my-sso",
+            now,
+            Facts {
+                token: view,
+                record: &record,
+                end,
+                jitter: Duration::zero(),
+                retry_at: None,
+            },
+            &settings(),
+        );
         assert_eq!(p.events.len(), 1);
         assert_eq!(p.events[0].summary(), "Session my-sso ends in 4 minutes");
         assert_eq!(p.events[0].actions(), [Action::Renew, Action::Dismiss]);
@@ -808,19 +1202,44 @@ mod tests {
     fn the_keeper_never_sleeps_past_the_recheck_interval() {
         let now = t0();
         let secs = |d: std::time::Duration| d.as_millis();
-        assert_eq!(secs(sleep_for(now, Some(now + Duration::hours(3)), 60)), 60_000);
+        assert_eq!(
+            secs(sleep_for(now, Some(now + Duration::hours(3)), 60)),
+            60_000
+        );
         assert_eq!(secs(sleep_for(now, None, 60)), 60_000);
-        assert_eq!(secs(sleep_for(now, Some(now + Duration::seconds(5)), 60)), 5_000);
+        assert_eq!(
+            secs(sleep_for(now, Some(now + Duration::seconds(5)), 60)),
+            5_000
+        );
         // A deadline already past (the clock jumped): wake almost at once.
-        assert_eq!(secs(sleep_for(now, Some(now - Duration::hours(3)), 60)), 200);
+        assert_eq!(
+            secs(sleep_for(now, Some(now - Duration::hours(3)), 60)),
+            200
+        );
     }
 
     #[test]
     fn network_failures_hold_refreshes_back() {
         let record = SessionRecord::default();
         let now = t0();
-        let view = Some(TokenView { expires_at: now + Duration::minutes(10), can_refresh: true, obtained_at: None, replaced_expiry: None });
-        let p = plan("s", now, Facts { token: view, record: &record, end: None, jitter: Duration::zero(), retry_at: Some(now + Duration::seconds(40)) }, &settings());
+        let view = Some(TokenView {
+            expires_at: now + Duration::minutes(10),
+            can_refresh: true,
+            obtained_at: None,
+            replaced_expiry: None,
+        });
+        let p = plan(
+            "s",
+            now,
+            Facts {
+                token: view,
+                record: &record,
+                end: None,
+                jitter: Duration::zero(),
+                retry_at: Some(now + Duration::seconds(40)),
+            },
+            &settings(),
+        );
         assert!(!p.refresh_now);
         assert_eq!(p.next_due, Some(now + Duration::seconds(40)));
     }

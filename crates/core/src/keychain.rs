@@ -51,7 +51,9 @@ impl SecretStore for OsKeychain {
         }
     }
     fn set(&self, account: &str, secret: &str) -> Result<(), KeychainError> {
-        keyring::Entry::new(SERVICE, account).and_then(|e| e.set_password(secret)).map_err(unavailable)
+        keyring::Entry::new(SERVICE, account)
+            .and_then(|e| e.set_password(secret))
+            .map_err(unavailable)
     }
     fn delete(&self, account: &str) -> Result<bool, KeychainError> {
         let entry = keyring::Entry::new(SERVICE, account).map_err(unavailable)?;
@@ -87,12 +89,20 @@ impl SecretStore for MemKeychain {
     }
     fn set(&self, account: &str, secret: &str) -> Result<(), KeychainError> {
         self.check()?;
-        self.entries.lock().expect("keychain").insert(account.into(), secret.into());
+        self.entries
+            .lock()
+            .expect("keychain")
+            .insert(account.into(), secret.into());
         Ok(())
     }
     fn delete(&self, account: &str) -> Result<bool, KeychainError> {
         self.check()?;
-        Ok(self.entries.lock().expect("keychain").remove(account).is_some())
+        Ok(self
+            .entries
+            .lock()
+            .expect("keychain")
+            .remove(account)
+            .is_some())
     }
 }
 
@@ -135,8 +145,12 @@ impl KeychainSecrets {
 
     /// Parses an entry's text.
     pub fn from_entry(account: &str, text: &str) -> Result<Self, KeychainError> {
-        let s: Stored = serde_json::from_str(text).map_err(|_| KeychainError::Corrupt(account.to_string()))?;
-        Ok(KeychainSecrets { refresh_token: Secret::new(s.refresh_token), client_secret: Secret::new(s.client_secret) })
+        let s: Stored =
+            serde_json::from_str(text).map_err(|_| KeychainError::Corrupt(account.to_string()))?;
+        Ok(KeychainSecrets {
+            refresh_token: Secret::new(s.refresh_token),
+            client_secret: Secret::new(s.client_secret),
+        })
     }
 }
 
@@ -146,12 +160,18 @@ mod tests {
 
     #[test]
     fn entries_round_trip_and_never_print() {
-        let s = KeychainSecrets { refresh_token: Secret::new("aor-x"), client_secret: Secret::new("cs-y") };
+        let s = KeychainSecrets {
+            refresh_token: Secret::new("aor-x"),
+            client_secret: Secret::new("cs-y"),
+        };
         let text = s.to_entry();
         assert_eq!(KeychainSecrets::from_entry("a", &text).unwrap(), s);
         assert_eq!(format!("{s:?}"), "KeychainSecrets(** redacted **)");
         assert!(KeychainSecrets::from_entry("a", "hunter2").is_err());
-        assert_eq!(account("my-sso", "https://x/start"), "my-sso https://x/start");
+        assert_eq!(
+            account("my-sso", "https://x/start"),
+            "my-sso https://x/start"
+        );
     }
 
     #[test]

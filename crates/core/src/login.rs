@@ -70,8 +70,13 @@ pub async fn poll_device_token(
     authorization: &DeviceAuthorization,
 ) -> Result<TokenResponse, LoginError> {
     // Bounded so that absurd server values cannot overflow the clock arithmetic.
-    let mut interval = authorization.interval.filter(|i| *i > 0).unwrap_or(5).min(600) as u64;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(authorization.expires_in.clamp(1, 24 * 3600) as u64);
+    let mut interval = authorization
+        .interval
+        .filter(|i| *i > 0)
+        .unwrap_or(5)
+        .min(600) as u64;
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_secs(authorization.expires_in.clamp(1, 24 * 3600) as u64);
     let grant = Grant::DeviceCode(authorization.device_code.clone());
     loop {
         match oidc.create_token(registration, &grant).await {
@@ -106,7 +111,8 @@ pub struct Pkce {
 impl Pkce {
     /// A fresh random verifier.
     pub fn generate() -> Pkce {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+        const ALPHABET: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
         let mut rng = rand::rng();
         let verifier: String = (0..64)
             .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
@@ -116,7 +122,8 @@ impl Pkce {
 
     /// The challenge for a given verifier.
     pub fn from_verifier(verifier: String) -> Pkce {
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.as_bytes()));
         Pkce {
             verifier: Secret::new(verifier),
             challenge,
@@ -138,7 +145,11 @@ pub fn authorize_url(
     url.set_query(None);
     url.set_fragment(None);
     // Built by hand so that scopes are joined with %20, as the AWS CLI sends them.
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20");
+    let enc = |s: &str| {
+        url::form_urlencoded::byte_serialize(s.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20")
+    };
     let query = format!(
         "response_type=code&client_id={}&redirect_uri={}&state={}&code_challenge_method=S256&scopes={}&code_challenge={}",
         enc(client_id),
@@ -168,7 +179,9 @@ enum Callback {
 impl CallbackListener {
     /// Binds 127.0.0.1 on a free port.
     pub async fn bind() -> Result<CallbackListener, LoginError> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(LoginError::Listener)?;
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(LoginError::Listener)?;
         let port = listener.local_addr().map_err(LoginError::Listener)?.port();
         Ok(CallbackListener { listener, port })
     }
@@ -301,7 +314,14 @@ mod tests {
     #[test]
     fn authorize_url_uses_only_scheme_and_host_and_plural_scopes() {
         let base = Url::parse("http://127.0.0.1:4000/some/prefix").unwrap();
-        let url = authorize_url(&base, "cid", "http://127.0.0.1:5000/oauth/callback", "st", "ch", &["sso:account:access".into(), "b".into()]);
+        let url = authorize_url(
+            &base,
+            "cid",
+            "http://127.0.0.1:5000/oauth/callback",
+            "st",
+            "ch",
+            &["sso:account:access".into(), "b".into()],
+        );
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:4000/authorize?response_type=code&client_id=cid&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Foauth%2Fcallback&state=st&code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess%20b&code_challenge=ch"
@@ -310,7 +330,9 @@ mod tests {
 
     async fn get(port: u16, path: &str) -> (String, String) {
         let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).await.unwrap();
         let status = out.lines().next().unwrap_or("").to_string();
@@ -321,12 +343,21 @@ mod tests {
     async fn listener_checks_path_and_state_and_takes_one_callback() {
         let l = CallbackListener::bind().await.unwrap();
         let port = l.port;
-        assert_eq!(l.redirect_uri(), format!("http://127.0.0.1:{port}/oauth/callback"));
+        assert_eq!(
+            l.redirect_uri(),
+            format!("http://127.0.0.1:{port}/oauth/callback")
+        );
         let waiter = tokio::spawn(l.wait("good".into(), Duration::from_secs(20)));
         // An idle connection (a browser pre-connect) must not block the real callback.
         let _idle = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        assert!(get(port, "/other?code=c&state=good").await.0.contains("404"));
-        assert!(get(port, "/oauth/callback?code=c&state=bad").await.0.contains("400"));
+        assert!(get(port, "/other?code=c&state=good")
+            .await
+            .0
+            .contains("404"));
+        assert!(get(port, "/oauth/callback?code=c&state=bad")
+            .await
+            .0
+            .contains("400"));
         let (status, body) = get(port, "/oauth/callback?code=the-code&state=good").await;
         assert!(status.contains("200"), "{status}");
         assert!(body.contains("You can close this tab"));

@@ -83,7 +83,11 @@ pub(crate) async fn send<T: for<'de> Deserialize<'de>>(
     let headers = response.headers().clone();
     let body = response.bytes().await.map_err(|e| network_error(url, &e))?;
     if !status.is_success() {
-        return Err(ApiError::Service(classify(status.as_u16(), &headers, &body)));
+        return Err(ApiError::Service(classify(
+            status.as_u16(),
+            &headers,
+            &body,
+        )));
     }
     let body: &[u8] = if body.is_empty() { b"{}" } else { &body };
     serde_json::from_slice(body).map_err(|e| ApiError::Decode {
@@ -212,7 +216,10 @@ impl OidcClient {
     }
 
     /// RegisterClient.
-    pub async fn register_client(&self, req: &RegisterClientRequest) -> Result<Registration, ApiError> {
+    pub async fn register_client(
+        &self,
+        req: &RegisterClientRequest,
+    ) -> Result<Registration, ApiError> {
         let url = join(&self.base, "/client/register");
         let wire: RegisterClientWire = send(self.http.post(url.clone()).json(req), &url).await?;
         let expires_at = chrono::DateTime::from_timestamp(wire.client_secret_expires_at, 0)
@@ -243,17 +250,34 @@ impl OidcClient {
     }
 
     /// CreateToken.
-    pub async fn create_token(&self, registration: &Registration, grant: &Grant) -> Result<TokenResponse, ApiError> {
+    pub async fn create_token(
+        &self,
+        registration: &Registration,
+        grant: &Grant,
+    ) -> Result<TokenResponse, ApiError> {
         let url = join(&self.base, "/token");
         let mut body = serde_json::Map::new();
-        body.insert("clientId".into(), Value::from(registration.client_id.clone()));
-        body.insert("clientSecret".into(), Value::from(registration.client_secret.expose()));
+        body.insert(
+            "clientId".into(),
+            Value::from(registration.client_id.clone()),
+        );
+        body.insert(
+            "clientSecret".into(),
+            Value::from(registration.client_secret.expose()),
+        );
         match grant {
             Grant::DeviceCode(code) => {
-                body.insert("grantType".into(), "urn:ietf:params:oauth:grant-type:device_code".into());
+                body.insert(
+                    "grantType".into(),
+                    "urn:ietf:params:oauth:grant-type:device_code".into(),
+                );
                 body.insert("deviceCode".into(), code.expose().into());
             }
-            Grant::AuthorizationCode { code, redirect_uri, code_verifier } => {
+            Grant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
                 body.insert("grantType".into(), "authorization_code".into());
                 body.insert("code".into(), code.expose().into());
                 body.insert("redirectUri".into(), redirect_uri.clone().into());

@@ -219,7 +219,9 @@ impl Fs for RealFs {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| m.permissions().mode() & 0o7777)
         }
         #[cfg(not(unix))]
         {
@@ -353,15 +355,23 @@ pub trait Browser: Send + Sync + std::fmt::Debug {
 
 /// Runs one browser command with the URL as one argument (no shell), reaping it in the background.
 pub fn spawn_browser_command(entry: &str, url: &str) -> io::Result<()> {
-    let (program, args) = browser_command(entry, url).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty browser command"))?;
-    match std::process::Command::new(&program).args(&args).stdin(std::process::Stdio::null()).spawn() {
+    let (program, args) = browser_command(entry, url)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty browser command"))?;
+    match std::process::Command::new(&program)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+    {
         Ok(mut child) => {
             std::thread::spawn(move || {
                 let _ = child.wait();
             });
             Ok(())
         }
-        Err(e) => Err(io::Error::new(e.kind(), format!("could not start browser `{program}` ({:?})", e.kind()))),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("could not start browser `{program}` ({:?})", e.kind()),
+        )),
     }
 }
 
@@ -404,7 +414,9 @@ impl Browser for SystemBrowser {
             for entry in list.split(separator).filter(|e| !e.trim().is_empty()) {
                 match spawn_browser_command(entry, url) {
                     Ok(()) => return Ok(()),
-                    Err(e) => last_error = Some(io::Error::new(e.kind(), format!("{e} (from BROWSER)"))),
+                    Err(e) => {
+                        last_error = Some(io::Error::new(e.kind(), format!("{e} (from BROWSER)")))
+                    }
                 }
             }
             return Err(last_error
@@ -412,7 +424,12 @@ impl Browser for SystemBrowser {
         }
         // The opener's own error text quotes its command line, which holds the URL (a
         // credential for console links): keep only the kind of failure.
-        open::that_detached(url).map_err(|e| io::Error::new(e.kind(), format!("the system's URL opener failed ({:?})", e.kind())))
+        open::that_detached(url).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("the system's URL opener failed ({:?})", e.kind()),
+            )
+        })
     }
 }
 
@@ -502,9 +519,15 @@ mod tests {
     #[test]
     fn a_browser_that_fails_to_start_does_not_repeat_the_url() {
         let url = "https://signin.example/federation?Action=login&SigninToken=secret-token";
-        let browser = SystemBrowser::new(Env::from_slice(&[("BROWSER", "/nonexistent/browser --flag")]));
+        let browser = SystemBrowser::new(Env::from_slice(&[(
+            "BROWSER",
+            "/nonexistent/browser --flag",
+        )]));
         let err = browser.open(url).unwrap_err().to_string();
-        assert!(err.contains("could not start browser `/nonexistent/browser`"), "{err}");
+        assert!(
+            err.contains("could not start browser `/nonexistent/browser`"),
+            "{err}"
+        );
         assert!(!err.contains("secret-token"), "{err}");
     }
 
@@ -526,12 +549,18 @@ mod tests {
             & 0o777;
         assert_eq!(dir_mode, 0o700);
         // No temporary file is left behind.
-        assert_eq!(RealFs.list_dir(path.parent().unwrap()).unwrap(), vec![path.clone()]);
+        assert_eq!(
+            RealFs.list_dir(path.parent().unwrap()).unwrap(),
+            vec![path.clone()]
+        );
         // Writing through a symlink replaces the target and keeps the link.
         let link = root.join("link.json");
         std::os::unix::fs::symlink(&path, &link).unwrap();
         RealFs.write_atomic(&link, b"three", 0o600).unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::read(&path).unwrap(), b"three");
         std::fs::remove_dir_all(root).unwrap();
     }

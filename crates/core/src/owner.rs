@@ -56,7 +56,11 @@ pub enum Reply {
 
 /// Where the keeper listens: `$XDG_RUNTIME_DIR/ssotray/keeper.sock`; `None` without a runtime dir.
 pub fn socket_path(engine: &Engine) -> Option<PathBuf> {
-    engine.context().env.get_non_empty("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("ssotray/keeper.sock"))
+    engine
+        .context()
+        .env
+        .get_non_empty("XDG_RUNTIME_DIR")
+        .map(|d| PathBuf::from(d).join("ssotray/keeper.sock"))
 }
 
 /// Asks the keeper; `None` when no keeper listens.
@@ -70,13 +74,18 @@ pub async fn ask(path: &Path, request: &Request, timeout: Duration) -> Option<Re
     let read = tokio::time::timeout(timeout, BufReader::new(read).read_line(&mut answer)).await;
     match read {
         Ok(Ok(n)) if n > 0 => serde_json::from_str(answer.trim()).ok(),
-        Ok(_) => Some(Reply::Error { message: "the keeper closed the connection".into() }),
-        Err(_) => Some(Reply::Error { message: format!("the keeper did not answer within {} s", timeout.as_secs()) }),
+        Ok(_) => Some(Reply::Error {
+            message: "the keeper closed the connection".into(),
+        }),
+        Err(_) => Some(Reply::Error {
+            message: format!("the keeper did not answer within {} s", timeout.as_secs()),
+        }),
     }
 }
 
 /// Handles one request.
-pub type Handler = Arc<dyn Fn(Request) -> Pin<Box<dyn Future<Output = Reply> + Send>> + Send + Sync>;
+pub type Handler =
+    Arc<dyn Fn(Request) -> Pin<Box<dyn Future<Output = Reply> + Send>> + Send + Sync>;
 
 /// The socket of a running keeper and the lock that makes it the only one.
 #[derive(Debug)]
@@ -91,13 +100,19 @@ pub struct Bound {
 /// socket file. The lock is held for as long as the returned value lives.
 pub async fn bind(path: &Path) -> Result<Bound, String> {
     let lock_path = path.with_extension("lock");
-    let lock = crate::os::open_lock_file(&lock_path).map_err(|e| format!("cannot open `{}`: {e}", lock_path.display()))?;
+    let lock = crate::os::open_lock_file(&lock_path)
+        .map_err(|e| format!("cannot open `{}`: {e}", lock_path.display()))?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(format!("another ssotray process already listens on `{}`", path.display()))
+            return Err(format!(
+                "another ssotray process already listens on `{}`",
+                path.display()
+            ))
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(format!("cannot lock `{}`: {e}", lock_path.display())),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(format!("cannot lock `{}`: {e}", lock_path.display()))
+        }
     }
     let dir = path.parent().ok_or("socket path has no directory")?;
     {
@@ -105,14 +120,17 @@ pub async fn bind(path: &Path) -> Result<Bound, String> {
         b.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        b.create(dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     }
     let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path).map_err(|e| format!("cannot listen on `{}`: {e}", path.display()))?;
+    let listener = UnixListener::bind(path)
+        .map_err(|e| format!("cannot listen on `{}`: {e}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| format!("cannot protect `{}`: {e}", path.display()))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot protect `{}`: {e}", path.display()))?;
     }
     Ok(Bound { listener, lock })
 }
@@ -127,7 +145,9 @@ pub async fn serve(listener: UnixListener, handler: Handler) {
             while let Ok(Some(line)) = lines.next_line().await {
                 let reply = match serde_json::from_str::<Request>(&line) {
                     Ok(request) => handler(request).await,
-                    Err(e) => Reply::Error { message: format!("bad request: {e}") },
+                    Err(e) => Reply::Error {
+                        message: format!("bad request: {e}"),
+                    },
                 };
                 let mut out = serde_json::to_string(&reply).unwrap_or_default();
                 out.push('\n');

@@ -97,13 +97,29 @@ impl PortalClient {
         PortalClient { http, base }
     }
 
-    fn get(&self, path: &str, token: &Secret, query: &[(&str, &str)]) -> (reqwest::RequestBuilder, Url) {
+    fn get(
+        &self,
+        path: &str,
+        token: &Secret,
+        query: &[(&str, &str)],
+    ) -> (reqwest::RequestBuilder, Url) {
         let url = join(&self.base, path);
-        (self.http.get(url.clone()).query(query).header("x-amz-sso_bearer_token", token.expose()), url)
+        (
+            self.http
+                .get(url.clone())
+                .query(query)
+                .header("x-amz-sso_bearer_token", token.expose()),
+            url,
+        )
     }
 
     /// One page of ListAccounts.
-    pub async fn list_accounts(&self, token: &Secret, next_token: Option<&str>, max_result: u32) -> Result<Page<AccountInfo>, ApiError> {
+    pub async fn list_accounts(
+        &self,
+        token: &Secret,
+        next_token: Option<&str>,
+        max_result: u32,
+    ) -> Result<Page<AccountInfo>, ApiError> {
         let max = max_result.to_string();
         let mut query = vec![("max_result", max.as_str())];
         if let Some(t) = next_token {
@@ -115,7 +131,13 @@ impl PortalClient {
     }
 
     /// One page of ListAccountRoles.
-    pub async fn list_account_roles(&self, token: &Secret, account_id: &str, next_token: Option<&str>, max_result: u32) -> Result<Page<String>, ApiError> {
+    pub async fn list_account_roles(
+        &self,
+        token: &Secret,
+        account_id: &str,
+        next_token: Option<&str>,
+        max_result: u32,
+    ) -> Result<Page<String>, ApiError> {
         let max = max_result.to_string();
         let mut query = vec![("account_id", account_id), ("max_result", max.as_str())];
         if let Some(t) = next_token {
@@ -123,18 +145,31 @@ impl PortalClient {
         }
         let (request, url) = self.get("/assignment/roles", token, &query);
         let page: RolesPage = send(request, &url).await?;
-        Ok((page.role_list.into_iter().map(|r| r.role_name).collect(), page.next_token.filter(|t| !t.is_empty())))
+        Ok((
+            page.role_list.into_iter().map(|r| r.role_name).collect(),
+            page.next_token.filter(|t| !t.is_empty()),
+        ))
     }
 
     /// GetRoleCredentials.
-    pub async fn get_role_credentials(&self, token: &Secret, account_id: &str, role_name: &str) -> Result<RoleCredentials, ApiError> {
-        let (request, url) = self.get("/federation/credentials", token, &[("role_name", role_name), ("account_id", account_id)]);
+    pub async fn get_role_credentials(
+        &self,
+        token: &Secret,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<RoleCredentials, ApiError> {
+        let (request, url) = self.get(
+            "/federation/credentials",
+            token,
+            &[("role_name", role_name), ("account_id", account_id)],
+        );
         let wire: RoleCredentialsWire = send(request, &url).await?;
         let c = wire.role_credentials;
-        let expiration = DateTime::from_timestamp_millis(c.expiration).ok_or_else(|| ApiError::Decode {
-            endpoint: origin(&url),
-            reason: "`expiration` out of range".into(),
-        })?;
+        let expiration =
+            DateTime::from_timestamp_millis(c.expiration).ok_or_else(|| ApiError::Decode {
+                endpoint: origin(&url),
+                reason: "`expiration` out of range".into(),
+            })?;
         Ok(RoleCredentials {
             access_key_id: c.access_key_id,
             secret_access_key: Secret::new(c.secret_access_key),
@@ -147,7 +182,13 @@ impl PortalClient {
     /// Logout: ends the portal session of `access_token`.
     pub async fn logout(&self, access_token: &Secret) -> Result<(), ApiError> {
         let url = join(&self.base, "/logout");
-        let _: Value = send(self.http.post(url.clone()).header("x-amz-sso_bearer_token", access_token.expose()), &url).await?;
+        let _: Value = send(
+            self.http
+                .post(url.clone())
+                .header("x-amz-sso_bearer_token", access_token.expose()),
+            &url,
+        )
+        .await?;
         Ok(())
     }
 }
@@ -155,7 +196,9 @@ impl PortalClient {
 /// Whether an error is worth another try: throttling, server faults, the network.
 pub fn is_retryable(e: &ApiError) -> bool {
     match e {
-        ApiError::Service(s) => s.code == ErrorCode::TooManyRequests || s.status == 429 || s.status >= 500,
+        ApiError::Service(s) => {
+            s.code == ErrorCode::TooManyRequests || s.status == 429 || s.status >= 500
+        }
         ApiError::Network { .. } => true,
         ApiError::Decode { .. } => false,
     }
@@ -174,21 +217,32 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 10, base: Duration::from_millis(100), cap: Duration::from_secs(5) }
+        RetryPolicy {
+            max_attempts: 10,
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(5),
+        }
     }
 }
 
 impl RetryPolicy {
     /// The pause before retry number `attempt` (1-based): uniform in `[0, min(cap, base·2^(attempt-1))]`.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(self.cap);
+        let ceiling = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.cap);
         let millis = ceiling.as_millis() as u64;
         Duration::from_millis(rand::rng().random_range(0..=millis))
     }
 
     /// Runs `call` until it succeeds, fails in a way retrying cannot mend, or tries run out.
     /// `on_retry` sees each retried error (for counting throttles).
-    pub async fn run<T, F, Fut>(&self, mut call: F, on_retry: &(dyn Fn(&ApiError) + Send + Sync)) -> Result<T, ApiError>
+    pub async fn run<T, F, Fut>(
+        &self,
+        mut call: F,
+        on_retry: &(dyn Fn(&ApiError) + Send + Sync),
+    ) -> Result<T, ApiError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
@@ -213,7 +267,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy { max_attempts: 5, base: Duration::from_millis(100), cap: Duration::from_millis(450) };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_millis(100),
+            cap: Duration::from_millis(450),
+        };
         let mut largest = Duration::ZERO;
         for _ in 0..200 {
             assert!(p.backoff(1) <= Duration::from_millis(100));
@@ -228,11 +286,23 @@ mod tests {
 
     #[test]
     fn only_throttling_faults_and_network_are_retried() {
-        let service = |code: ErrorCode, status| ApiError::Service(crate::aws_error::ServiceError { code, status, message: None });
+        let service = |code: ErrorCode, status| {
+            ApiError::Service(crate::aws_error::ServiceError {
+                code,
+                status,
+                message: None,
+            })
+        };
         assert!(is_retryable(&service(ErrorCode::TooManyRequests, 429)));
         assert!(is_retryable(&service(ErrorCode::InternalServer, 500)));
         assert!(!is_retryable(&service(ErrorCode::Unauthorized, 401)));
-        assert!(!is_retryable(&service(ErrorCode::Other("ForbiddenException".into()), 403)));
-        assert!(is_retryable(&ApiError::Network { endpoint: "x".into(), reason: "y".into() }));
+        assert!(!is_retryable(&service(
+            ErrorCode::Other("ForbiddenException".into()),
+            403
+        )));
+        assert!(is_retryable(&ApiError::Network {
+            endpoint: "x".into(),
+            reason: "y".into()
+        }));
     }
 }

@@ -37,8 +37,18 @@ fn sanitize(name: &str) -> String {
 }
 
 /// Fills a template: `<account-name>`, `<account-id>`, `<role-name>`, `<session>`.
-pub fn fill_template(template: &str, session: &str, account_id: &str, account_name: &str, role_name: &str) -> String {
-    let account_name = if account_name.is_empty() { account_id } else { account_name };
+pub fn fill_template(
+    template: &str,
+    session: &str,
+    account_id: &str,
+    account_name: &str,
+    role_name: &str,
+) -> String {
+    let account_name = if account_name.is_empty() {
+        account_id
+    } else {
+        account_name
+    };
     sanitize(
         &template
             .replace("<account-name>", account_name)
@@ -70,12 +80,17 @@ fn find_block(text: &str, session: &str) -> Result<Option<(usize, usize)>, Strin
     let mut start = None;
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_end_matches(['\n', '\r']);
-        if start.is_none() && trimmed.starts_with(&begin) && (trimmed.len() == begin.len() || trimmed[begin.len()..].starts_with(' ')) {
+        if start.is_none()
+            && trimmed.starts_with(&begin)
+            && (trimmed.len() == begin.len() || trimmed[begin.len()..].starts_with(' '))
+        {
             start = Some(offset);
         } else if trimmed == end {
             return match start {
                 Some(s) => Ok(Some((s, offset + line.len()))),
-                None => Err(format!("`{end}` has no matching BEGIN line; fix or remove it by hand")),
+                None => Err(format!(
+                    "`{end}` has no matching BEGIN line; fix or remove it by hand"
+                )),
             };
         }
         offset += line.len();
@@ -88,13 +103,29 @@ fn find_block(text: &str, session: &str) -> Result<Option<(usize, usize)>, Strin
 
 /// Plans the profiles: sorted by account name, account id, role; a name already taken (by a
 /// profile outside the block, or an earlier generated one) gets `-<account-id>`, then `-2`, `-3`….
-pub fn plan(session: &str, accounts: &[AccountRoles], template: &str, taken: &BTreeSet<String>) -> Vec<GeneratedProfile> {
-    let mut rows: Vec<(&AccountRoles, &String)> = accounts.iter().flat_map(|a| a.roles.iter().map(move |r| (a, r))).collect();
-    rows.sort_by(|x, y| (&x.0.account_name, &x.0.account_id, x.1).cmp(&(&y.0.account_name, &y.0.account_id, y.1)));
+pub fn plan(
+    session: &str,
+    accounts: &[AccountRoles],
+    template: &str,
+    taken: &BTreeSet<String>,
+) -> Vec<GeneratedProfile> {
+    let mut rows: Vec<(&AccountRoles, &String)> = accounts
+        .iter()
+        .flat_map(|a| a.roles.iter().map(move |r| (a, r)))
+        .collect();
+    rows.sort_by(|x, y| {
+        (&x.0.account_name, &x.0.account_id, x.1).cmp(&(&y.0.account_name, &y.0.account_id, y.1))
+    });
     let mut used = taken.clone();
     let mut out = Vec::new();
     for (account, role) in rows {
-        let base = fill_template(template, session, &account.account_id, &account.account_name, role);
+        let base = fill_template(
+            template,
+            session,
+            &account.account_id,
+            &account.account_name,
+            role,
+        );
         let mut name = base.clone();
         if used.contains(&name) {
             name = format!("{base}-{}", account.account_id);
@@ -105,14 +136,21 @@ pub fn plan(session: &str, accounts: &[AccountRoles], template: &str, taken: &BT
             n += 1;
         }
         used.insert(name.clone());
-        out.push(GeneratedProfile { name, account_id: account.account_id.clone(), role_name: role.clone() });
+        out.push(GeneratedProfile {
+            name,
+            account_id: account.account_id.clone(),
+            role_name: role.clone(),
+        });
     }
     out
 }
 
 /// The marked block for `profiles`.
 pub fn render_block(session: &str, profiles: &[GeneratedProfile]) -> String {
-    let mut s = format!("{} (written by `ssotray profiles generate`; changes inside this block are replaced)\n", begin_marker(session));
+    let mut s = format!(
+        "{} (written by `ssotray profiles generate`; changes inside this block are replaced)\n",
+        begin_marker(session)
+    );
     for p in profiles {
         s.push_str(&format!(
             "[profile {}]\nsso_session = {session}\nsso_account_id = {}\nsso_role_name = {}\n\n",
@@ -126,7 +164,12 @@ pub fn render_block(session: &str, profiles: &[GeneratedProfile]) -> String {
 
 /// The new config text: `text` with ssotray's block for `session` replaced, or appended.
 /// Also returns the profiles. Everything outside the block is kept byte for byte.
-pub fn generate(text: &str, session: &str, accounts: &[AccountRoles], template: &str) -> Result<(String, Vec<GeneratedProfile>), String> {
+pub fn generate(
+    text: &str,
+    session: &str,
+    accounts: &[AccountRoles],
+    template: &str,
+) -> Result<(String, Vec<GeneratedProfile>), String> {
     let block = find_block(text, session)?;
     let outside = match block {
         Some((s, e)) => format!("{}{}", &text[..s], &text[e..]),
@@ -156,16 +199,45 @@ mod tests {
     use super::*;
 
     fn acct(id: &str, name: &str, roles: &[&str]) -> AccountRoles {
-        AccountRoles { account_id: id.into(), account_name: name.into(), email_address: None, roles: roles.iter().map(|r| r.to_string()).collect() }
+        AccountRoles {
+            account_id: id.into(),
+            account_name: name.into(),
+            email_address: None,
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        }
     }
 
     #[test]
     fn names_from_templates_and_predictable_collisions() {
-        let accounts = [acct("222222222222", "Dev Team", &["Admin"]), acct("111111111111", "Dev Team", &["Admin", "Read"]), acct("333333333333", "", &["Admin"])];
+        let accounts = [
+            acct("222222222222", "Dev Team", &["Admin"]),
+            acct("111111111111", "Dev Team", &["Admin", "Read"]),
+            acct("333333333333", "", &["Admin"]),
+        ];
         let taken: BTreeSet<String> = ["333333333333.Admin".to_string()].into();
-        let names: Vec<String> = plan("s", &accounts, DEFAULT_TEMPLATE, &taken).into_iter().map(|p| p.name).collect();
-        assert_eq!(names, ["333333333333.Admin-333333333333", "Dev-Team.Admin", "Dev-Team.Read", "Dev-Team.Admin-222222222222"]);
-        assert_eq!(fill_template("<session>/<account-id>:<role-name>", "my sso", "1", "n", "R"), "my-sso1R");
+        let names: Vec<String> = plan("s", &accounts, DEFAULT_TEMPLATE, &taken)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "333333333333.Admin-333333333333",
+                "Dev-Team.Admin",
+                "Dev-Team.Read",
+                "Dev-Team.Admin-222222222222"
+            ]
+        );
+        assert_eq!(
+            fill_template(
+                "<session>/<account-id>:<role-name>",
+                "my sso",
+                "1",
+                "n",
+                "R"
+            ),
+            "my-sso1R"
+        );
     }
 
     const USER_TEXT: &str = "# my config\n[default]\nregion=eu-west-1\n\n  ; odd spacing\n[profile Dev-Team.Admin]\nregion = x";
@@ -175,7 +247,10 @@ mod tests {
         let accounts = [acct("111111111111", "Dev Team", &["Admin"])];
         let (first, profiles) = generate(USER_TEXT, "s", &accounts, DEFAULT_TEMPLATE).unwrap();
         assert!(first.starts_with(USER_TEXT));
-        assert_eq!(profiles[0].name, "Dev-Team.Admin-111111111111", "the user's own profile keeps its name");
+        assert_eq!(
+            profiles[0].name, "Dev-Team.Admin-111111111111",
+            "the user's own profile keeps its name"
+        );
         assert_eq!(
             &first[USER_TEXT.len()..],
             "\n\n# BEGIN ssotray profiles for sso-session s (written by `ssotray profiles generate`; changes inside this block are replaced)\n\
@@ -187,9 +262,14 @@ mod tests {
         let more = [acct("111111111111", "Dev Team", &["Admin", "Read"])];
         let (second, _) = generate(&edited, "s", &more, DEFAULT_TEMPLATE).unwrap();
         assert!(second.starts_with(USER_TEXT));
-        assert!(second.ends_with("# END ssotray profiles for sso-session s\n[profile mine]\nregion = y\n"));
+        assert!(second
+            .ends_with("# END ssotray profiles for sso-session s\n[profile mine]\nregion = y\n"));
         assert!(second.contains("[profile Dev-Team.Read]\n"));
-        assert_eq!(generate(&second, "s", &more, DEFAULT_TEMPLATE).unwrap().0, second, "idempotent");
+        assert_eq!(
+            generate(&second, "s", &more, DEFAULT_TEMPLATE).unwrap().0,
+            second,
+            "idempotent"
+        );
         // Another session's block is a separate block.
         let (third, _) = generate(&second, "other", &more, DEFAULT_TEMPLATE).unwrap();
         assert!(third.starts_with(&second));
@@ -198,7 +278,9 @@ mod tests {
     #[test]
     fn a_broken_block_is_refused() {
         let text = "# BEGIN ssotray profiles for sso-session s (x)\n[profile a]\n";
-        assert!(generate(text, "s", &[], DEFAULT_TEMPLATE).unwrap_err().contains("has no `# END ssotray profiles for sso-session s` line"));
+        assert!(generate(text, "s", &[], DEFAULT_TEMPLATE)
+            .unwrap_err()
+            .contains("has no `# END ssotray profiles for sso-session s` line"));
         let text = "# END ssotray profiles for sso-session s\n";
         assert!(generate(text, "s", &[], DEFAULT_TEMPLATE).is_err());
     }

@@ -62,11 +62,20 @@ pub type TomlArray = toml_edit::Array;
 
 /// Sets `[table] key = value` (`table` may be dotted, e.g. `sessions.my-sso`) in settings text,
 /// keeping every other line and comment; `None` removes the key.
-pub fn set_value(text: &str, table: &[&str], key: &str, value: Option<toml_edit::Value>) -> Result<String, String> {
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
+pub fn set_value(
+    text: &str,
+    table: &[&str],
+    key: &str,
+    value: Option<toml_edit::Value>,
+) -> Result<String, String> {
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.to_string())?;
     let mut item = doc.as_item_mut();
     for (i, part) in table.iter().enumerate() {
-        let t = item.as_table_like_mut().ok_or_else(|| format!("`{}` is not a table", table[..i].join(".")))?;
+        let t = item
+            .as_table_like_mut()
+            .ok_or_else(|| format!("`{}` is not a table", table[..i].join(".")))?;
         if t.get(part).is_none() {
             let mut new = toml_edit::Table::new();
             new.set_implicit(i + 1 < table.len());
@@ -74,7 +83,9 @@ pub fn set_value(text: &str, table: &[&str], key: &str, value: Option<toml_edit:
         }
         item = t.get_mut(part).expect("just inserted");
     }
-    let t = item.as_table_like_mut().ok_or_else(|| format!("`{}` is not a table", table.join(".")))?;
+    let t = item
+        .as_table_like_mut()
+        .ok_or_else(|| format!("`{}` is not a table", table.join(".")))?;
     match value {
         Some(v) => {
             t.insert(key, toml_edit::Item::Value(v));
@@ -87,7 +98,12 @@ pub fn set_value(text: &str, table: &[&str], key: &str, value: Option<toml_edit:
 }
 
 /// Sets `sessions.<name>.<key>` in the settings text, keeping every other line and comment.
-pub fn set_session_value(text: &str, session: &str, key: &str, value: impl Into<toml_edit::Value>) -> Result<String, String> {
+pub fn set_session_value(
+    text: &str,
+    session: &str,
+    key: &str,
+    value: impl Into<toml_edit::Value>,
+) -> Result<String, String> {
     set_value(text, &["sessions", session], key, Some(value.into()))
 }
 
@@ -107,7 +123,12 @@ pub struct KeeperSettings {
 
 impl Default for KeeperSettings {
     fn default() -> Self {
-        KeeperSettings { refresh_ahead: 1200, refresh_jitter: 120, lead_times: vec![1800, 300], recheck: 60 }
+        KeeperSettings {
+            refresh_ahead: 1200,
+            refresh_jitter: 120,
+            lead_times: vec![1800, 300],
+            recheck: 60,
+        }
     }
 }
 
@@ -154,13 +175,31 @@ mod tests {
         assert_eq!(m.console_link, Some(ConsoleLink::Portal));
         assert_eq!(m.console_session_duration, Some(7200));
         assert_eq!(s.session("other"), SessionSettings::default());
-        assert!(Settings::parse("[sessions.x]\nconsole_session_duration = 60\n").unwrap_err().contains("outside 900..=43200"));
-        assert!(Settings::parse("[sessions.x]\nbrowzer = \"x\"\n").is_err(), "typos are reported, not ignored");
-        let edited = set_session_value("# mine\n[sessions.a]\nbrowser = \"x\" # keep\n", "a", "keychain", true).unwrap();
-        assert_eq!(edited, "# mine\n[sessions.a]\nbrowser = \"x\" # keep\nkeychain = true\n");
+        assert!(
+            Settings::parse("[sessions.x]\nconsole_session_duration = 60\n")
+                .unwrap_err()
+                .contains("outside 900..=43200")
+        );
+        assert!(
+            Settings::parse("[sessions.x]\nbrowzer = \"x\"\n").is_err(),
+            "typos are reported, not ignored"
+        );
+        let edited = set_session_value(
+            "# mine\n[sessions.a]\nbrowser = \"x\" # keep\n",
+            "a",
+            "keychain",
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            edited,
+            "# mine\n[sessions.a]\nbrowser = \"x\" # keep\nkeychain = true\n"
+        );
         let edited = set_session_value("", "my-sso", "keychain", false).unwrap();
         assert!(!Settings::parse(&edited).unwrap().session("my-sso").keychain);
-        let k = Settings::parse("[keeper]\nlead_times = [60]\n").unwrap().keeper;
+        let k = Settings::parse("[keeper]\nlead_times = [60]\n")
+            .unwrap()
+            .keeper;
         assert_eq!((k.lead_times, k.refresh_ahead), (vec![60], 1200));
     }
 }

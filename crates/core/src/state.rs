@@ -110,7 +110,11 @@ pub fn estimate_end(record: &SessionRecord, configured: Option<Duration>) -> Opt
         (None, Some(l)) => (Duration::seconds(l), EndSource::Learned),
         (None, None) => (DEFAULT_SESSION_LENGTH, EndSource::Assumed),
     };
-    Some(SessionEnd { at: login + length, source, length_secs: length.num_seconds() })
+    Some(SessionEnd {
+        at: login + length,
+        source,
+        length_secs: length.num_seconds(),
+    })
 }
 
 /// Everything in the state file.
@@ -134,16 +138,33 @@ mod tests {
     fn the_learned_length_replaces_the_default_after_one_observed_end() {
         let mut r = SessionRecord::default();
         r.logged_in(t(9, 0));
-        assert_eq!(estimate_end(&r, None), Some(SessionEnd { at: t(17, 0), source: EndSource::Assumed, length_secs: 8 * 3600 }));
+        assert_eq!(
+            estimate_end(&r, None),
+            Some(SessionEnd {
+                at: t(17, 0),
+                source: EndSource::Assumed,
+                length_secs: 8 * 3600
+            })
+        );
         // Alive at 14:40, refused at 15:20: the session (a 6-hour one) ended around 15:00.
         r.alive(t(14, 40));
         r.ended(t(15, 20));
         r.ended(t(16, 0)); // seen again: the first observation stands
         assert_eq!(r.learned_length_secs, Some(6 * 3600));
         r.logged_in(t(16, 30));
-        assert_eq!(estimate_end(&r, None), Some(SessionEnd { at: t(22, 30), source: EndSource::Learned, length_secs: 6 * 3600 }));
+        assert_eq!(
+            estimate_end(&r, None),
+            Some(SessionEnd {
+                at: t(22, 30),
+                source: EndSource::Learned,
+                length_secs: 6 * 3600
+            })
+        );
         // A length set by the user wins.
-        assert_eq!(estimate_end(&r, Some(Duration::hours(1))).unwrap().source, EndSource::Configured);
+        assert_eq!(
+            estimate_end(&r, Some(Duration::hours(1))).unwrap().source,
+            EndSource::Configured
+        );
         assert_eq!(estimate_end(&SessionRecord::default(), None), None);
     }
 

@@ -9,7 +9,9 @@ pub fn earliest() -> DateTime<Utc> {
 
 /// The latest instant ssotray takes from a file or the network (9999-12-31T23:59:59Z).
 pub fn latest() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+    Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Whether an instant is in the range ssotray accepts from outside ([`earliest`]..=[`latest`]):
@@ -21,12 +23,20 @@ pub fn in_range(t: DateTime<Utc>) -> bool {
 
 /// `t + d`, saturating at chrono's limits instead of panicking.
 pub fn plus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
-    t.checked_add_signed(d).unwrap_or(if d < Duration::zero() { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC })
+    t.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
 }
 
 /// `t - d`, saturating at chrono's limits instead of panicking.
 pub fn minus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
-    t.checked_sub_signed(d).unwrap_or(if d < Duration::zero() { DateTime::<Utc>::MAX_UTC } else { DateTime::<Utc>::MIN_UTC })
+    t.checked_sub_signed(d).unwrap_or(if d < Duration::zero() {
+        DateTime::<Utc>::MAX_UTC
+    } else {
+        DateTime::<Utc>::MIN_UTC
+    })
 }
 
 /// A number of seconds from a file or the network as a duration, if it is one chrono can hold
@@ -98,9 +108,18 @@ mod tests {
         check("2026-12-01T10:00:00Z", Some("2026-12-01T10:00:00.000Z"));
         check("2026-12-01T10:00:00.000Z", Some("2026-12-01T10:00:00.000Z"));
         check("2026-12-01T10:00:00.123Z", Some("2026-12-01T10:00:00.123Z"));
-        check("2026-12-01T10:00:31.209877Z", Some("2026-12-01T10:00:31.209Z"));
-        check("2026-12-01T10:00:00+00:00", Some("2026-12-01T10:00:00.000Z"));
-        check("2026-12-01T12:00:00+02:00", Some("2026-12-01T10:00:00.000Z"));
+        check(
+            "2026-12-01T10:00:31.209877Z",
+            Some("2026-12-01T10:00:31.209Z"),
+        );
+        check(
+            "2026-12-01T10:00:00+00:00",
+            Some("2026-12-01T10:00:00.000Z"),
+        );
+        check(
+            "2026-12-01T12:00:00+02:00",
+            Some("2026-12-01T10:00:00.000Z"),
+        );
         check("2026-12-01T10:00:00UTC", Some("2026-12-01T10:00:00.000Z"));
         check("2026-12-01T10:00:00 UTC", Some("2026-12-01T10:00:00.000Z"));
         check("2026-12-01T10:00:00", Some("2026-12-01T10:00:00.000Z"));
@@ -128,7 +147,10 @@ mod tests {
     fn arithmetic_on_outside_values_saturates() {
         let max = DateTime::<Utc>::MAX_UTC;
         assert_eq!(plus(max, Duration::seconds(1)), max);
-        assert_eq!(minus(DateTime::<Utc>::MIN_UTC, Duration::seconds(1)), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(
+            minus(DateTime::<Utc>::MIN_UTC, Duration::seconds(1)),
+            DateTime::<Utc>::MIN_UTC
+        );
         assert_eq!(minus(max, Duration::seconds(-1)), max);
         assert_eq!(seconds(i64::MAX, Duration::days(366)), None);
         assert_eq!(seconds(3600, Duration::days(366)), Some(Duration::hours(1)));

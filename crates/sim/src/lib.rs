@@ -142,14 +142,22 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
         match std::fs::read(path) {
             Ok(bytes) => {
                 state.kept = serde_json::from_slice(&bytes).map_err(|e| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("state file `{}`: {e}", path.display()))
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("state file `{}`: {e}", path.display()),
+                    )
                 })?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
     }
-    let shared = Arc::new(server::Shared { config, clock: SimClock::default(), state: Mutex::new(state), base_url: base_url.clone() });
+    let shared = Arc::new(server::Shared {
+        config,
+        clock: SimClock::default(),
+        state: Mutex::new(state),
+        base_url: base_url.clone(),
+    });
     let app = server::router(shared.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -159,5 +167,11 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
             })
             .await;
     });
-    Ok(RunningSim { base_url, shared, addr, shutdown: Some(tx), task })
+    Ok(RunningSim {
+        base_url,
+        shared,
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
 }

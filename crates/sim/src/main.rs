@@ -64,8 +64,10 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let org = match (&args.org, args.accounts) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read org file `{}`", path.display()))?;
-            Org::from_toml(&text).map_err(|e| anyhow::anyhow!("org file `{}`: {e}", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read org file `{}`", path.display()))?;
+            Org::from_toml(&text)
+                .map_err(|e| anyhow::anyhow!("org file `{}`: {e}", path.display()))?
         }
         (None, Some(n)) => Org::generated(n),
         (None, None) => Org::default_org(),
@@ -86,7 +88,9 @@ async fn main() -> anyhow::Result<()> {
         refuse_session_duration: args.refuse_session_duration,
         ..SimConfig::default()
     };
-    let sim = ssotray_sim::start(config).await.context("cannot start the simulator")?;
+    let sim = ssotray_sim::start(config)
+        .await
+        .context("cannot start the simulator")?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "ssotray-sim listening on {}", sim.base_url)?;

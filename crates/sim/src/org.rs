@@ -34,9 +34,17 @@ impl Org {
         };
         Org {
             accounts: vec![
-                account("111111111111", "dev", &["AdministratorAccess", "ReadOnlyAccess"]),
+                account(
+                    "111111111111",
+                    "dev",
+                    &["AdministratorAccess", "ReadOnlyAccess"],
+                ),
                 account("222222222222", "staging", &["ReadOnlyAccess"]),
-                account("333333333333", "prod", &["PowerUserAccess", "ReadOnlyAccess"]),
+                account(
+                    "333333333333",
+                    "prod",
+                    &["PowerUserAccess", "ReadOnlyAccess"],
+                ),
             ],
         }
     }
@@ -60,7 +68,10 @@ impl Org {
         let org: Org = toml::from_str(text).map_err(|e| e.to_string())?;
         for a in &org.accounts {
             if a.id.len() != 12 || !a.id.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("account `{}`: id `{}` is not 12 digits", a.name, a.id));
+                return Err(format!(
+                    "account `{}`: id `{}` is not 12 digits",
+                    a.name, a.id
+                ));
             }
         }
         Ok(org)
@@ -87,7 +98,9 @@ mod tests {
 
     #[test]
     fn reads_an_org_file() {
-        let org = Org::from_toml("[[accounts]]\nid = \"123456789012\"\nname = \"x\"\nroles = [\"R\"]\n").unwrap();
+        let org =
+            Org::from_toml("[[accounts]]\nid = \"123456789012\"\nname = \"x\"\nroles = [\"R\"]\n")
+                .unwrap();
         assert_eq!(org.account("123456789012").unwrap().roles, ["R"]);
         assert!(Org::from_toml("[[accounts]]\nid = \"1\"\nname = \"x\"\nroles = []\n").is_err());
     }

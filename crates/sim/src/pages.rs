@@ -4,7 +4,11 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn page(title: &str, body: &str) -> String {
@@ -60,7 +64,15 @@ pub fn device_entry() -> Response {
 
 /// A plain message page.
 pub fn message(title: &str, text: &str) -> Response {
-    Html(page(title, &format!("<h1 id=\"title\">{}</h1><p id=\"message\">{}</p>", escape(title), escape(text)))).into_response()
+    Html(page(
+        title,
+        &format!(
+            "<h1 id=\"title\">{}</h1><p id=\"message\">{}</p>",
+            escape(title),
+            escape(text)
+        ),
+    ))
+    .into_response()
 }
 
 /// An error page with a status.
@@ -71,7 +83,13 @@ pub fn error(status: StatusCode, title: &str, text: &str) -> Response {
 }
 
 /// The fake AWS console page a federation login lands on.
-pub fn console(account_id: &str, account_name: &str, role_name: &str, destination: &str, issuer: &str) -> Response {
+pub fn console(
+    account_id: &str,
+    account_name: &str,
+    role_name: &str,
+    destination: &str,
+    issuer: &str,
+) -> Response {
     Html(page(
         "AWS Management Console",
         &format!(

@@ -6,8 +6,8 @@
 
 use crate::pages;
 use crate::state::{
-    random_token, user_code, AccessToken, AuthRequest, Bucket, Client, Code, ConsoleSession, Decision,
-    Device, RefreshToken, RoleCredentials, SigninToken, State,
+    random_token, user_code, AccessToken, AuthRequest, Bucket, Client, Code, ConsoleSession,
+    Decision, Device, RefreshToken, RoleCredentials, SigninToken, State,
 };
 use crate::SimConfig;
 use axum::body::Bytes;
@@ -91,11 +91,20 @@ fn oidc_error(status: u16, shape: &str, error: &str, description: &str) -> Respo
 }
 
 fn portal_error(status: u16, shape: &str, message: &str) -> Response {
-    aws_error(status, shape, "com.amazonaws.switchboard.portal", json!({ "message": message }))
+    aws_error(
+        status,
+        shape,
+        "com.amazonaws.switchboard.portal",
+        json!({ "message": message }),
+    )
 }
 
 fn aws_error(status: u16, shape: &str, namespace: &str, body: Value) -> Response {
-    let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), axum::Json(body)).into_response();
+    let mut response = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        axum::Json(body),
+    )
+        .into_response();
     let value = format!("{shape}:http://internal.amazon.com/coral/{namespace}/");
     if let Ok(v) = HeaderValue::from_str(&value) {
         response.headers_mut().insert("x-amzn-ErrorType", v);
@@ -112,7 +121,14 @@ fn with_request_id(mut response: Response) -> Response {
 
 fn uuid_like() -> String {
     let t = random_token("", 32).to_lowercase();
-    format!("{}-{}-{}-{}-{}", &t[0..8], &t[8..12], &t[12..16], &t[16..20], &t[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &t[0..8],
+        &t[8..12],
+        &t[12..16],
+        &t[16..20],
+        &t[20..32]
+    )
 }
 
 fn ok_json(body: Value) -> Response {
@@ -137,7 +153,11 @@ fn str_field<'a>(map: &'a serde_json::Map<String, Value>, key: &str) -> Option<&
 fn str_list(map: &serde_json::Map<String, Value>, key: &str) -> Vec<String> {
     map.get(key)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -148,20 +168,40 @@ async fn register_client(AxState(sim): App, body: Bytes) -> Response {
         Err(r) => return r,
     };
     sim.lock().count("RegisterClient");
-    let (Some(name), Some(client_type)) = (str_field(&map, "clientName"), str_field(&map, "clientType")) else {
+    let (Some(name), Some(client_type)) =
+        (str_field(&map, "clientName"), str_field(&map, "clientType"))
+    else {
         return invalid_request("clientName and clientType are required");
     };
     if client_type != "public" {
-        return oidc_error(400, "InvalidClientMetadataException", "invalid_client_metadata", "Invalid client type");
+        return oidc_error(
+            400,
+            "InvalidClientMetadataException",
+            "invalid_client_metadata",
+            "Invalid client type",
+        );
     }
     let grant_types = str_list(&map, "grantTypes");
     let redirect_uris = str_list(&map, "redirectUris");
     if grant_types.iter().any(|g| g == "authorization_code") && redirect_uris.is_empty() {
-        return oidc_error(400, "InvalidRedirectUriException", "invalid_redirect_uri", "redirectUris are required for authorization_code");
+        return oidc_error(
+            400,
+            "InvalidRedirectUriException",
+            "invalid_redirect_uri",
+            "redirectUris are required for authorization_code",
+        );
     }
     for uri in &redirect_uris {
-        if !uri.starts_with("http://127.0.0.1") && !uri.starts_with("http://localhost") && !uri.starts_with("http://[::1]") {
-            return oidc_error(400, "InvalidRedirectUriException", "invalid_redirect_uri", "Redirect URIs must be loopback");
+        if !uri.starts_with("http://127.0.0.1")
+            && !uri.starts_with("http://localhost")
+            && !uri.starts_with("http://[::1]")
+        {
+            return oidc_error(
+                400,
+                "InvalidRedirectUriException",
+                "invalid_redirect_uri",
+                "Redirect URIs must be loopback",
+            );
         }
     }
     let now = sim.now_ms();
@@ -187,14 +227,29 @@ async fn register_client(AxState(sim): App, body: Bytes) -> Response {
 }
 
 /// Checks `clientId`/`clientSecret`; the client on success.
-fn authenticate_client(state: &State, map: &serde_json::Map<String, Value>, now: u64) -> Result<(String, Client), Response> {
-    let (Some(id), Some(secret)) = (str_field(map, "clientId"), str_field(map, "clientSecret")) else {
+fn authenticate_client(
+    state: &State,
+    map: &serde_json::Map<String, Value>,
+    now: u64,
+) -> Result<(String, Client), Response> {
+    let (Some(id), Some(secret)) = (str_field(map, "clientId"), str_field(map, "clientSecret"))
+    else {
         return Err(invalid_request("clientId and clientSecret are required"));
     };
     match state.kept.clients.get(id) {
         Some(c) if c.secret == secret && c.expires_at_ms > now => Ok((id.to_string(), c.clone())),
-        Some(c) if c.secret == secret => Err(oidc_error(401, "InvalidClientException", "invalid_client", "Client registration has expired")),
-        _ => Err(oidc_error(401, "InvalidClientException", "invalid_client", "Invalid client")),
+        Some(c) if c.secret == secret => Err(oidc_error(
+            401,
+            "InvalidClientException",
+            "invalid_client",
+            "Client registration has expired",
+        )),
+        _ => Err(oidc_error(
+            401,
+            "InvalidClientException",
+            "invalid_client",
+            "Invalid client",
+        )),
     }
 }
 
@@ -245,7 +300,14 @@ async fn start_device_authorization(AxState(sim): App, body: Bytes) -> Response 
 }
 
 /// Issues an access token (and a refresh token when the client gets them) in a session.
-fn issue_tokens(sim: &Shared, state: &mut State, client_id: &str, client: &Client, session_id: &str, refreshing: bool) -> Response {
+fn issue_tokens(
+    sim: &Shared,
+    state: &mut State,
+    client_id: &str,
+    client: &Client,
+    session_id: &str,
+    refreshing: bool,
+) -> Response {
     let access = random_token("aoa-", 64);
     let now = sim.now_ms();
     let mut expires_at_ms = now + sim.config.access_token_ttl.as_millis() as u64;
@@ -254,7 +316,13 @@ fn issue_tokens(sim: &Shared, state: &mut State, client_id: &str, client: &Clien
             expires_at_ms = expires_at_ms.min(session.ends_at_ms);
         }
     }
-    state.kept.access_tokens.insert(access.clone(), AccessToken { session_id: session_id.to_string(), expires_at_ms });
+    state.kept.access_tokens.insert(
+        access.clone(),
+        AccessToken {
+            session_id: session_id.to_string(),
+            expires_at_ms,
+        },
+    );
     let mut body = json!({
         "accessToken": access,
         "tokenType": "Bearer",
@@ -296,7 +364,11 @@ fn invalid_grant(description: &str) -> Response {
     oidc_error(400, "InvalidGrantException", "invalid_grant", description)
 }
 
-fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<String, Value>) -> Response {
+fn create_token_locked(
+    sim: &Shared,
+    state: &mut State,
+    map: &serde_json::Map<String, Value>,
+) -> Response {
     let (client_id, client) = match authenticate_client(state, map, sim.now_ms()) {
         Ok(c) => c,
         Err(r) => return r,
@@ -317,24 +389,49 @@ fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<St
                 return invalid_grant("Device code was issued to another client");
             }
             if now >= device.expires_at_ms {
-                return oidc_error(400, "ExpiredTokenException", "expired_token", "Device code has expired");
+                return oidc_error(
+                    400,
+                    "ExpiredTokenException",
+                    "expired_token",
+                    "Device code has expired",
+                );
             }
             let polled_at = Instant::now();
-            let too_fast = device
-                .last_poll
-                .is_some_and(|last| polled_at.duration_since(last) + Duration::from_millis(200) < device.interval);
+            let too_fast = device.last_poll.is_some_and(|last| {
+                polled_at.duration_since(last) + Duration::from_millis(200) < device.interval
+            });
             device.last_poll = Some(polled_at);
             match device.decision {
-                Decision::Denied => oidc_error(400, "AccessDeniedException", "access_denied", "Authorization was denied"),
+                Decision::Denied => oidc_error(
+                    400,
+                    "AccessDeniedException",
+                    "access_denied",
+                    "Authorization was denied",
+                ),
                 Decision::Pending if too_fast => {
                     device.interval += Duration::from_secs(5);
-                    oidc_error(400, "SlowDownException", "slow_down", "Client is polling too fast")
+                    oidc_error(
+                        400,
+                        "SlowDownException",
+                        "slow_down",
+                        "Client is polling too fast",
+                    )
                 }
-                Decision::Pending => oidc_error(400, "AuthorizationPendingException", "authorization_pending", "Authorization is still pending"),
+                Decision::Pending => oidc_error(
+                    400,
+                    "AuthorizationPendingException",
+                    "authorization_pending",
+                    "Authorization is still pending",
+                ),
                 Decision::Approved => {
                     let session_id = device.session_id.clone().unwrap_or_default();
                     state.devices.remove(device_code);
-                    if !state.kept.sessions.get(&session_id).is_some_and(|s| s.alive(now)) {
+                    if !state
+                        .kept
+                        .sessions
+                        .get(&session_id)
+                        .is_some_and(|s| s.alive(now))
+                    {
                         return invalid_grant("Session has ended");
                     }
                     issue_tokens(sim, state, &client_id, &client, &session_id, false)
@@ -343,11 +440,18 @@ fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<St
         }
         "authorization_code" => {
             if !client.allows("authorization_code") {
-                return oidc_error(400, "UnauthorizedClientException", "unauthorized_client", "Client is not registered for authorization_code");
+                return oidc_error(
+                    400,
+                    "UnauthorizedClientException",
+                    "unauthorized_client",
+                    "Client is not registered for authorization_code",
+                );
             }
-            let (Some(code), Some(redirect_uri), Some(verifier)) =
-                (str_field(map, "code"), str_field(map, "redirectUri"), str_field(map, "codeVerifier"))
-            else {
+            let (Some(code), Some(redirect_uri), Some(verifier)) = (
+                str_field(map, "code"),
+                str_field(map, "redirectUri"),
+                str_field(map, "codeVerifier"),
+            ) else {
                 return invalid_request("code, redirectUri and codeVerifier are required");
             };
             // A code is good for one exchange, whatever the outcome.
@@ -360,18 +464,29 @@ fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<St
             if grant.redirect_uri != redirect_uri {
                 return invalid_grant("Redirect URI does not match the authorization request");
             }
-            let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(Sha256::digest(verifier.as_bytes()));
             if challenge != grant.code_challenge {
                 return invalid_grant("Code verifier does not match the code challenge");
             }
-            if !state.kept.sessions.get(&grant.session_id).is_some_and(|s| s.alive(now)) {
+            if !state
+                .kept
+                .sessions
+                .get(&grant.session_id)
+                .is_some_and(|s| s.alive(now))
+            {
                 return invalid_grant("Session has ended");
             }
             issue_tokens(sim, state, &client_id, &client, &grant.session_id, false)
         }
         "refresh_token" => {
             if !client.allows("refresh_token") {
-                return oidc_error(400, "UnauthorizedClientException", "unauthorized_client", "Client is not registered for refresh_token");
+                return oidc_error(
+                    400,
+                    "UnauthorizedClientException",
+                    "unauthorized_client",
+                    "Client is not registered for refresh_token",
+                );
             }
             let Some(token) = str_field(map, "refreshToken") else {
                 return invalid_request("refreshToken is required");
@@ -382,7 +497,12 @@ fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<St
             if !refresh.valid || refresh.client_id != client_id {
                 return invalid_grant("Invalid refresh token provided");
             }
-            if !state.kept.sessions.get(&refresh.session_id).is_some_and(|s| s.alive(now)) {
+            if !state
+                .kept
+                .sessions
+                .get(&refresh.session_id)
+                .is_some_and(|s| s.alive(now))
+            {
                 return invalid_grant("Invalid refresh token provided");
             }
             if sim.config.strict_rotation {
@@ -392,7 +512,12 @@ fn create_token_locked(sim: &Shared, state: &mut State, map: &serde_json::Map<St
             }
             issue_tokens(sim, state, &client_id, &client, &refresh.session_id, true)
         }
-        _ => oidc_error(400, "UnsupportedGrantTypeException", "unsupported_grant_type", "Unsupported grant type"),
+        _ => oidc_error(
+            400,
+            "UnsupportedGrantTypeException",
+            "unsupported_grant_type",
+            "Unsupported grant type",
+        ),
     }
 }
 
@@ -409,7 +534,9 @@ fn cookie_session(state: &State, headers: &HeaderMap, now: u64) -> Option<String
 }
 
 fn set_cookie(response: &mut Response, session_id: &str) {
-    if let Ok(v) = HeaderValue::from_str(&format!("{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax")) {
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax"
+    )) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
 }
@@ -430,8 +557,15 @@ fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
 
 /// Whether `uri` matches a registered redirect URI, ignoring the port of loopback URIs (RFC 8252 §7.3).
 fn redirect_allowed(client: &Client, uri: &str) -> bool {
-    let Ok(mut asked) = url::Url::parse(uri) else { return false };
-    if asked.scheme() != "http" || !matches!(asked.host_str(), Some("127.0.0.1") | Some("localhost") | Some("[::1]")) {
+    let Ok(mut asked) = url::Url::parse(uri) else {
+        return false;
+    };
+    if asked.scheme() != "http"
+        || !matches!(
+            asked.host_str(),
+            Some("127.0.0.1") | Some("localhost") | Some("[::1]")
+        )
+    {
         return false;
     }
     let _ = asked.set_port(None);
@@ -445,21 +579,47 @@ fn redirect_allowed(client: &Client, uri: &str) -> bool {
     })
 }
 
-async fn authorize_page(AxState(sim): App, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn authorize_page(
+    AxState(sim): App,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let mut state = sim.lock();
     state.count("Authorize");
     let get = |k: &str| q.get(k).map(String::as_str);
-    let Some(client) = get("client_id").and_then(|id| state.kept.clients.get(id)).cloned() else {
-        return pages::error(StatusCode::BAD_REQUEST, "Unknown client", "The application that sent you here is not registered.");
+    let Some(client) = get("client_id")
+        .and_then(|id| state.kept.clients.get(id))
+        .cloned()
+    else {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Unknown client",
+            "The application that sent you here is not registered.",
+        );
     };
     let Some(redirect_uri) = get("redirect_uri").filter(|u| redirect_allowed(&client, u)) else {
-        return pages::error(StatusCode::BAD_REQUEST, "Invalid redirect", "The redirect URI is not registered for this application.");
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Invalid redirect",
+            "The redirect URI is not registered for this application.",
+        );
     };
-    if get("response_type") != Some("code") || get("code_challenge_method") != Some("S256") || get("code_challenge").is_none_or(|c| c.len() < 43) {
-        return pages::error(StatusCode::BAD_REQUEST, "Invalid request", "response_type=code and an S256 code_challenge are required.");
+    if get("response_type") != Some("code")
+        || get("code_challenge_method") != Some("S256")
+        || get("code_challenge").is_none_or(|c| c.len() < 43)
+    {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "response_type=code and an S256 code_challenge are required.",
+        );
     }
     if !client.allows("authorization_code") {
-        return pages::error(StatusCode::BAD_REQUEST, "Unauthorized client", "This application may not use the browser sign-in.");
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Unauthorized client",
+            "This application may not use the browser sign-in.",
+        );
     }
     let request = AuthRequest {
         client_id: get("client_id").unwrap_or_default().to_string(),
@@ -479,7 +639,12 @@ async fn authorize_page(AxState(sim): App, headers: HeaderMap, Query(q): Query<H
 }
 
 /// Issues a code for an approved request, reusing the browser's live portal session.
-fn approve_code(sim: &Shared, state: &mut State, request: &AuthRequest, headers: &HeaderMap) -> (String, String) {
+fn approve_code(
+    sim: &Shared,
+    state: &mut State,
+    request: &AuthRequest,
+    headers: &HeaderMap,
+) -> (String, String) {
     let session_id = match cookie_session(state, headers, sim.now_ms()) {
         Some(s) => s,
         None => state.new_session(sim.config.session_ttl, sim.now_ms()),
@@ -502,10 +667,21 @@ fn approve_code(sim: &Shared, state: &mut State, request: &AuthRequest, headers:
     (with_query(&request.redirect_uri, &pairs), session_id)
 }
 
-async fn authorize_decision(AxState(sim): App, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn authorize_decision(
+    AxState(sim): App,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let mut state = sim.lock();
-    let Some(request) = form.get("request").and_then(|id| state.auth_requests.remove(id)) else {
-        return pages::error(StatusCode::BAD_REQUEST, "Expired request", "This sign-in request is no longer pending. Start the sign-in again.");
+    let Some(request) = form
+        .get("request")
+        .and_then(|id| state.auth_requests.remove(id))
+    else {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Expired request",
+            "This sign-in request is no longer pending. Start the sign-in again.",
+        );
     };
     if form.get("decision").map(String::as_str) == Some("allow") {
         let (location, session_id) = approve_code(&sim, &mut state, &request, &headers);
@@ -515,7 +691,10 @@ async fn authorize_decision(AxState(sim): App, headers: HeaderMap, Form(form): F
         set_cookie(&mut response, &session_id);
         response
     } else {
-        let mut pairs = vec![("error", "access_denied"), ("error_description", "The user denied access")];
+        let mut pairs = vec![
+            ("error", "access_denied"),
+            ("error_description", "The user denied access"),
+        ];
         if let Some(s) = &request.state {
             pairs.push(("state", s.as_str()));
         }
@@ -527,62 +706,135 @@ async fn device_page(AxState(sim): App, Query(q): Query<HashMap<String, String>>
     let state = sim.lock();
     match q.get("user_code") {
         None => pages::device_entry(),
-        Some(code) => match state.user_codes.get(code).and_then(|dc| state.devices.get(dc)) {
-            Some(d) if d.decision == Decision::Pending && d.expires_at_ms > sim.now_ms() => pages::device_consent(&d.user_code),
-            Some(d) if d.decision == Decision::Approved => pages::message("Already approved", "This device is already signed in. You can close this tab."),
-            _ => pages::error(StatusCode::BAD_REQUEST, "Unknown or expired code", "This code is not valid. Start the sign-in again on your device."),
+        Some(code) => match state
+            .user_codes
+            .get(code)
+            .and_then(|dc| state.devices.get(dc))
+        {
+            Some(d) if d.decision == Decision::Pending && d.expires_at_ms > sim.now_ms() => {
+                pages::device_consent(&d.user_code)
+            }
+            Some(d) if d.decision == Decision::Approved => pages::message(
+                "Already approved",
+                "This device is already signed in. You can close this tab.",
+            ),
+            _ => pages::error(
+                StatusCode::BAD_REQUEST,
+                "Unknown or expired code",
+                "This code is not valid. Start the sign-in again on your device.",
+            ),
         },
     }
 }
 
-async fn device_decision(AxState(sim): App, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn device_decision(
+    AxState(sim): App,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let mut state = sim.lock();
     let code = form.get("user_code").cloned().unwrap_or_default();
     let Some(device_code) = state.user_codes.get(&code).cloned() else {
-        return pages::error(StatusCode::BAD_REQUEST, "Unknown code", "This code is not valid. Start the sign-in again on your device.");
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Unknown code",
+            "This code is not valid. Start the sign-in again on your device.",
+        );
     };
     let allow = form.get("decision").map(String::as_str) == Some("allow");
     let session_id = if allow {
-        Some(cookie_session(&state, &headers, sim.now_ms()).unwrap_or_else(|| state.new_session(sim.config.session_ttl, sim.now_ms())))
+        Some(
+            cookie_session(&state, &headers, sim.now_ms())
+                .unwrap_or_else(|| state.new_session(sim.config.session_ttl, sim.now_ms())),
+        )
     } else {
         None
     };
-    let Some(device) = state.devices.get_mut(&device_code).filter(|d| d.decision == Decision::Pending && d.expires_at_ms > sim.now_ms()) else {
-        return pages::error(StatusCode::BAD_REQUEST, "Expired code", "This code has expired. Start the sign-in again on your device.");
+    let Some(device) = state
+        .devices
+        .get_mut(&device_code)
+        .filter(|d| d.decision == Decision::Pending && d.expires_at_ms > sim.now_ms())
+    else {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Expired code",
+            "This code has expired. Start the sign-in again on your device.",
+        );
     };
-    device.decision = if allow { Decision::Approved } else { Decision::Denied };
+    device.decision = if allow {
+        Decision::Approved
+    } else {
+        Decision::Denied
+    };
     device.session_id = session_id.clone();
     drop(state);
     sim.save();
     match session_id {
         Some(s) => {
-            let mut r = pages::message("Request approved", "You can return to your device and close this tab.");
+            let mut r = pages::message(
+                "Request approved",
+                "You can return to your device and close this tab.",
+            );
             set_cookie(&mut r, &s);
             r
         }
-        None => pages::message("Request denied", "The device was not signed in. You can close this tab."),
+        None => pages::message(
+            "Request denied",
+            "The device was not signed in. You can close this tab.",
+        ),
     }
 }
 
 /// Authenticates a portal call and applies the per-token rate limit; the session id on success.
-fn portal_auth(sim: &Shared, state: &mut State, headers: &HeaderMap, operation: &str) -> Result<String, Response> {
+fn portal_auth(
+    sim: &Shared,
+    state: &mut State,
+    headers: &HeaderMap,
+    operation: &str,
+) -> Result<String, Response> {
     state.count(operation);
-    let token = headers.get("x-amz-sso_bearer_token").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let token = headers
+        .get("x-amz-sso_bearer_token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let now = sim.now_ms();
     let session_id = match state.kept.access_tokens.get(&token) {
-        Some(t) if t.expires_at_ms > now && state.kept.sessions.get(&t.session_id).is_some_and(|s| s.alive(now)) => t.session_id.clone(),
-        _ => return Err(portal_error(401, "UnauthorizedException", "Session token not found or invalid")),
+        Some(t)
+            if t.expires_at_ms > now
+                && state
+                    .kept
+                    .sessions
+                    .get(&t.session_id)
+                    .is_some_and(|s| s.alive(now)) =>
+        {
+            t.session_id.clone()
+        }
+        _ => {
+            return Err(portal_error(
+                401,
+                "UnauthorizedException",
+                "Session token not found or invalid",
+            ))
+        }
     };
     let rate = sim.config.rate_limit;
     if rate > 0.0 {
         let burst = rate.max(1.0);
-        let bucket = state.buckets.entry(token).or_insert(Bucket { tokens: burst, last: Instant::now() });
+        let bucket = state.buckets.entry(token).or_insert(Bucket {
+            tokens: burst,
+            last: Instant::now(),
+        });
         let elapsed = bucket.last.elapsed().as_secs_f64();
         bucket.last = Instant::now();
         bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
         if bucket.tokens < 1.0 {
             state.count("Throttled");
-            return Err(portal_error(429, "TooManyRequestsException", "Rate exceeded"));
+            return Err(portal_error(
+                429,
+                "TooManyRequestsException",
+                "Rate exceeded",
+            ));
         }
         bucket.tokens -= 1.0;
     }
@@ -594,24 +846,47 @@ fn page_params(q: &HashMap<String, String>) -> Result<(usize, usize), Response> 
         None => 20,
         Some(m) => match m.parse::<usize>() {
             Ok(n) if (1..=100).contains(&n) => n,
-            _ => return Err(portal_error(400, "InvalidRequestException", "max_result must be between 1 and 100")),
+            _ => {
+                return Err(portal_error(
+                    400,
+                    "InvalidRequestException",
+                    "max_result must be between 1 and 100",
+                ))
+            }
         },
     };
     let start = match q.get("next_token").filter(|t| !t.is_empty()) {
         None => 0,
-        Some(t) => match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).and_then(|s| s.strip_prefix("page:").and_then(|n| n.parse().ok())) {
+        Some(t) => match base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(t)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.strip_prefix("page:").and_then(|n| n.parse().ok()))
+        {
             Some(n) => n,
-            None => return Err(portal_error(400, "InvalidRequestException", "Invalid next token")),
+            None => {
+                return Err(portal_error(
+                    400,
+                    "InvalidRequestException",
+                    "Invalid next token",
+                ))
+            }
         },
     };
     Ok((start, max))
 }
 
 fn next_token(start: usize, max: usize, total: usize) -> Option<String> {
-    (start + max < total).then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("page:{}", start + max)))
+    (start + max < total).then(|| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("page:{}", start + max))
+    })
 }
 
-async fn list_accounts(AxState(sim): App, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn list_accounts(
+    AxState(sim): App,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     sim.latency().await;
     if let Err(r) = portal_auth(&sim, &mut sim.lock(), &headers, "ListAccounts") {
         return r;
@@ -634,7 +909,11 @@ async fn list_accounts(AxState(sim): App, headers: HeaderMap, Query(q): Query<Ha
     ok_json(body)
 }
 
-async fn list_account_roles(AxState(sim): App, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn list_account_roles(
+    AxState(sim): App,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     sim.latency().await;
     if let Err(r) = portal_auth(&sim, &mut sim.lock(), &headers, "ListAccountRoles") {
         return r;
@@ -649,7 +928,13 @@ async fn list_account_roles(AxState(sim): App, headers: HeaderMap, Query(q): Que
         Ok(p) => p,
         Err(r) => return r,
     };
-    let list: Vec<Value> = account.roles.iter().skip(start).take(max).map(|r| json!({"roleName": r, "accountId": account.id})).collect();
+    let list: Vec<Value> = account
+        .roles
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|r| json!({"roleName": r, "accountId": account.id}))
+        .collect();
     let mut body = json!({ "roleList": list });
     if let Some(t) = next_token(start, max, account.roles.len()) {
         body["nextToken"] = Value::from(t);
@@ -657,16 +942,29 @@ async fn list_account_roles(AxState(sim): App, headers: HeaderMap, Query(q): Que
     ok_json(body)
 }
 
-async fn get_role_credentials(AxState(sim): App, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn get_role_credentials(
+    AxState(sim): App,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     sim.latency().await;
     let mut state = sim.lock();
     if let Err(r) = portal_auth(&sim, &mut state, &headers, "GetRoleCredentials") {
         return r;
     }
     let (Some(role_name), Some(account_id)) = (q.get("role_name"), q.get("account_id")) else {
-        return portal_error(400, "InvalidRequestException", "role_name and account_id are required");
+        return portal_error(
+            400,
+            "InvalidRequestException",
+            "role_name and account_id are required",
+        );
     };
-    if !sim.config.org.account(account_id).is_some_and(|a| a.roles.contains(role_name)) {
+    if !sim
+        .config
+        .org
+        .account(account_id)
+        .is_some_and(|a| a.roles.contains(role_name))
+    {
         return portal_error(403, "ForbiddenException", "No access");
     }
     let access_key_id = format!("ASIA{}", random_token("", 16).to_uppercase());
@@ -715,13 +1013,24 @@ async fn federation(AxState(sim): App, Query(q): Query<HashMap<String, String>>)
             sim.latency().await;
             let mut state = sim.lock();
             state.count("GetSigninToken");
-            let Some(session) = q.get("Session").and_then(|s| serde_json::from_str::<Value>(s).ok()) else {
+            let Some(session) = q
+                .get("Session")
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            else {
                 return federation_error("Invalid Session parameter");
             };
-            let field = |k: &str| session.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            let field = |k: &str| {
+                session
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
             let now = sim.now_ms();
             let Some(creds) = state.role_credentials.get(&field("sessionId")).filter(|c| {
-                c.secret_access_key == field("sessionKey") && c.session_token == field("sessionToken") && c.expires_at_ms > now
+                c.secret_access_key == field("sessionKey")
+                    && c.session_token == field("sessionToken")
+                    && c.expires_at_ms > now
             }) else {
                 return federation_error("Invalid credentials parameter");
             };
@@ -739,16 +1048,25 @@ async fn federation(AxState(sim): App, Query(q): Query<HashMap<String, String>>)
             let token = random_token("sit-", 96);
             state.signin_tokens.insert(
                 token.clone(),
-                SigninToken { account_id: creds.account_id, role_name: creds.role_name, expires_at_ms: now + 15 * 60 * 1000 },
+                SigninToken {
+                    account_id: creds.account_id,
+                    role_name: creds.role_name,
+                    expires_at_ms: now + 15 * 60 * 1000,
+                },
             );
             ok_json(json!({ "SigninToken": token }))
         }
         Some("login") => {
             let mut state = sim.lock();
-            let Some(token) = q.get("SigninToken").and_then(|t| state.signin_tokens.remove(t)).filter(|t| t.expires_at_ms > sim.now_ms()) else {
+            let Some(token) = q
+                .get("SigninToken")
+                .and_then(|t| state.signin_tokens.remove(t))
+                .filter(|t| t.expires_at_ms > sim.now_ms())
+            else {
                 return federation_error("Invalid or expired SigninToken");
             };
-            let Some(destination) = q.get("Destination").filter(|d| d.starts_with("https://")) else {
+            let Some(destination) = q.get("Destination").filter(|d| d.starts_with("https://"))
+            else {
                 return federation_error("Destination must be an https console URL");
             };
             let id = random_token("con-", 24);
@@ -767,14 +1085,32 @@ async fn federation(AxState(sim): App, Query(q): Query<HashMap<String, String>>)
     }
 }
 
-async fn console_page(AxState(sim): App, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+async fn console_page(
+    AxState(sim): App,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
     let state = sim.lock();
     match state.consoles.get(&id) {
         Some(c) => {
-            let name = sim.config.org.account(&c.account_id).map(|a| a.name.clone()).unwrap_or_default();
-            pages::console(&c.account_id, &name, &c.role_name, &c.destination, &c.issuer)
+            let name = sim
+                .config
+                .org
+                .account(&c.account_id)
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
+            pages::console(
+                &c.account_id,
+                &name,
+                &c.role_name,
+                &c.destination,
+                &c.issuer,
+            )
         }
-        None => pages::error(StatusCode::NOT_FOUND, "Not signed in", "No console session."),
+        None => pages::error(
+            StatusCode::NOT_FOUND,
+            "Not signed in",
+            "No console session.",
+        ),
     }
 }
 
@@ -785,7 +1121,8 @@ async fn stats(AxState(sim): App) -> Response {
 
 /// `GET /_sim/clock`: the simulator's time and how far it was moved, in milliseconds.
 async fn clock(AxState(sim): App) -> Response {
-    axum::Json(json!({ "nowMs": sim.now_ms(), "offsetMs": sim.clock.offset().as_millis() as u64 })).into_response()
+    axum::Json(json!({ "nowMs": sim.now_ms(), "offsetMs": sim.clock.offset().as_millis() as u64 }))
+        .into_response()
 }
 
 /// `POST /_sim/clock?advance=SECS`: moves the simulator's clock forward (tests of hours-long

@@ -19,13 +19,19 @@ pub struct SimClock(Arc<AtomicU64>);
 impl SimClock {
     /// Milliseconds since the epoch, now.
     pub fn now_ms(&self) -> u64 {
-        let system = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let system = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
         system.saturating_add(self.0.load(Ordering::SeqCst))
     }
 
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        self.0.fetch_add(by.as_millis().min(u64::MAX as u128) as u64, Ordering::SeqCst);
+        self.0.fetch_add(
+            by.as_millis().min(u64::MAX as u128) as u64,
+            Ordering::SeqCst,
+        );
     }
 
     /// How far the clock has been moved ahead of the system's.
@@ -36,7 +42,10 @@ impl SimClock {
 
 /// A random token with a recognisable prefix.
 pub fn random_token(prefix: &str, len: usize) -> String {
-    format!("{prefix}{}", Alphanumeric.sample_string(&mut rand::rng(), len))
+    format!(
+        "{prefix}{}",
+        Alphanumeric.sample_string(&mut rand::rng(), len)
+    )
 }
 
 /// A user code like `ABCD-EFGH` (letters that cannot be confused).

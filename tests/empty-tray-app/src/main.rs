@@ -12,7 +12,9 @@ fn main() {
             let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
             let menu = Menu::with_items(app, &[&a, &b, &quit])?;
             TrayIconBuilder::with_id("empty")
-                .icon(tauri::image::Image::from_bytes(include_bytes!("../../../icons/tray-ok.png"))?)
+                .icon(tauri::image::Image::from_bytes(include_bytes!(
+                    "../../../icons/tray-ok.png"
+                ))?)
                 .menu(&menu)
                 .on_menu_event(|app, e| {
                     if e.id().as_ref() == "quit" {
@@ -25,7 +27,10 @@ fn main() {
         .build(tauri::generate_context!())
         .expect("builds")
         .run(|_, e| {
-            if let tauri::RunEvent::ExitRequested { code: None, api, .. } = e {
+            if let tauri::RunEvent::ExitRequested {
+                code: None, api, ..
+            } = e
+            {
                 api.prevent_exit();
             }
         });

@@ -15,7 +15,12 @@ fn memory(pid: u32) -> (u64, u64) {
     for p in tree(pid) {
         let text = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).unwrap_or_default();
         for line in text.lines() {
-            let kb = |l: &str| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            let kb = |l: &str| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
             if line.starts_with("Rss:") {
                 rss += kb(line);
             } else if line.starts_with("Private_Dirty:") {
@@ -32,8 +37,14 @@ fn ticks(pid: u32) -> u64 {
         .into_iter()
         .map(|p| {
             let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-            let after = stat.rsplit_once(')').map(|x| x.1.to_string()).unwrap_or_default();
-            let f: Vec<u64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+            let after = stat
+                .rsplit_once(')')
+                .map(|x| x.1.to_string())
+                .unwrap_or_default();
+            let f: Vec<u64> = after
+                .split_whitespace()
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
             f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
         })
         .sum()
@@ -44,15 +55,29 @@ fn thread_ticks(pid: u32) -> std::collections::BTreeMap<String, u64> {
     let mut out = std::collections::BTreeMap::new();
     for p in tree(pid) {
         let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else { continue };
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
         for t in tasks.flatten() {
             let dir = t.path();
             let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
             let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
-            let after = stat.rsplit_once(')').map(|x| x.1.to_string()).unwrap_or_default();
-            let f: Vec<u64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
-            let key = format!("{}/{} ({})", comm.trim(), name.trim(), t.file_name().to_string_lossy());
-            *out.entry(key).or_insert(0) += f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+            let after = stat
+                .rsplit_once(')')
+                .map(|x| x.1.to_string())
+                .unwrap_or_default();
+            let f: Vec<u64> = after
+                .split_whitespace()
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
+            let key = format!(
+                "{}/{} ({})",
+                comm.trim(),
+                name.trim(),
+                t.file_name().to_string_lossy()
+            );
+            *out.entry(key).or_insert(0) +=
+                f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
         }
     }
     out
@@ -60,7 +85,17 @@ fn thread_ticks(pid: u32) -> std::collections::BTreeMap<String, u64> {
 
 fn registered(desktop: &Desktop) -> bool {
     desktop
-        .gdbus(&["call", "--dest", "org.kde.StatusNotifierWatcher", "--object-path", "/StatusNotifierWatcher", "--method", "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems"])
+        .gdbus(&[
+            "call",
+            "--dest",
+            "org.kde.StatusNotifierWatcher",
+            "--object-path",
+            "/StatusNotifierWatcher",
+            "--method",
+            "org.freedesktop.DBus.Properties.Get",
+            "org.kde.StatusNotifierWatcher",
+            "RegisteredStatusNotifierItems",
+        ])
         .contains("':")
 }
 
@@ -71,12 +106,25 @@ struct Run {
 
 fn launch(desktop: &Desktop, program: &Path, env: &[(String, String)]) -> Run {
     let started = Instant::now();
-    let child = std::process::Command::new(program).env_clear().envs(env.iter().cloned()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("app");
+    let child = std::process::Command::new(program)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("app");
     while !registered(desktop) {
-        assert!(started.elapsed() < Duration::from_secs(30), "{} never registered its tray item", program.display());
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} never registered its tray item",
+            program.display()
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
-    Run { child, launch: started.elapsed() }
+    Run {
+        child,
+        launch: started.elapsed(),
+    }
 }
 
 fn stop(mut run: Run, desktop: &Desktop) {
@@ -88,18 +136,35 @@ fn stop(mut run: Run, desktop: &Desktop) {
 }
 
 fn main() {
-    let release = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let release = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let ssotray: PathBuf = release.join("ssotray-app");
     let empty: PathBuf = release.join("empty-tray-app");
     let desktop = Desktop::start();
     // A realistic idle: one logged-in session the keeper looks after.
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let sim = rt.block_on(ssotray_sim::start(ssotray_sim::SimConfig { auto_approve: true, ..Default::default() })).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = rt
+        .block_on(ssotray_sim::start(ssotray_sim::SimConfig {
+            auto_approve: true,
+            ..Default::default()
+        }))
+        .unwrap();
     let home = Home::new(CONFIG);
     let mut env = home.env(&sim.base_url);
     env.extend(desktop.env());
     env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
-    let status = std::process::Command::new(release.join("ssotray")).args(["login", "my-sso", "--device-code", "--no-browser"]).env_clear().envs(env.iter().cloned()).output().unwrap();
+    let status = std::process::Command::new(release.join("ssotray"))
+        .args(["login", "my-sso", "--device-code", "--no-browser"])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
     assert!(status.status.success());
 
     // Warm-up: the first GTK process of a session also starts the accessibility bus.
@@ -137,12 +202,21 @@ fn main() {
         let per_thread = thread_ticks(run.child.id());
         std::thread::sleep(Duration::from_secs(20));
         let cpu = ticks(run.child.id()) - t0;
-        let woke: Vec<String> = thread_ticks(run.child.id()).into_iter().filter_map(|(k, v)| (v > per_thread.get(&k).copied().unwrap_or(0)).then(|| format!("{k}: {}", v - per_thread.get(&k).copied().unwrap_or(0)))).collect();
+        let woke: Vec<String> = thread_ticks(run.child.id())
+            .into_iter()
+            .filter_map(|(k, v)| {
+                (v > per_thread.get(&k).copied().unwrap_or(0))
+                    .then(|| format!("{k}: {}", v - per_thread.get(&k).copied().unwrap_or(0)))
+            })
+            .collect();
         println!("{name}: CPU ticks in the 20 s idle window by thread: {woke:?}");
         let mut after_window = None;
         if name == "ssotray" {
             // Open the window through a second launch (single instance hands over), then close it.
-            let _ = std::process::Command::new(program).env_clear().envs(env.iter().cloned()).status();
+            let _ = std::process::Command::new(program)
+                .env_clear()
+                .envs(env.iter().cloned())
+                .status();
             std::thread::sleep(Duration::from_secs(4));
             let open = memory(run.child.id());
             // Close as a window manager's close button does; asked again every 5 s, as a user
@@ -168,8 +242,17 @@ fn main() {
     let (_, (e_rss, e_dirty), e_cpu, _) = results[0];
     let (_, (s_rss, s_dirty), s_cpu, window) = results[1];
     let ratio = |a: u64, b: u64| a as f64 / b.max(1) as f64;
-    let ms = |v: &[Duration]| v.iter().map(|d| format!("{:.0}", d.as_secs_f64() * 1e3)).collect::<Vec<_>>().join(" ");
-    println!("launch→tray over {rounds} alternating rounds (ms): empty [{}], ssotray [{}]", ms(&launches[0]), ms(&launches[1]));
+    let ms = |v: &[Duration]| {
+        v.iter()
+            .map(|d| format!("{:.0}", d.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "launch→tray over {rounds} alternating rounds (ms): empty [{}], ssotray [{}]",
+        ms(&launches[0]),
+        ms(&launches[1])
+    );
     println!("empty Tauri tray app: launch→tray {:.0} ms (median), RSS {:.1} MB, private dirty {:.1} MB, CPU ticks in 20 s idle {e_cpu}", e_launch.as_secs_f64() * 1e3, e_rss as f64 / 1024.0, e_dirty as f64 / 1024.0);
     println!("ssotray-app:          launch→tray {:.0} ms (median), RSS {:.1} MB, private dirty {:.1} MB, CPU ticks in 20 s idle {s_cpu}", s_launch.as_secs_f64() * 1e3, s_rss as f64 / 1024.0, s_dirty as f64 / 1024.0);
     println!(

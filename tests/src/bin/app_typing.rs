@@ -29,27 +29,63 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let release = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let release = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let app: PathBuf = release.join("ssotray-app");
     let desktop = Desktop::start();
     let accounts = 1000;
-    let sim = ssotray_sim::start(ssotray_sim::SimConfig { auto_approve: true, rate_limit: 0.0, org: ssotray_sim::Org::generated(accounts), ..Default::default() }).await.unwrap();
+    let sim = ssotray_sim::start(ssotray_sim::SimConfig {
+        auto_approve: true,
+        rate_limit: 0.0,
+        org: ssotray_sim::Org::generated(accounts),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let home = Home::new(CONFIG);
     let mut env = home.env(&sim.base_url);
     env.extend(desktop.env());
     env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
-    env.push(("XDG_CONFIG_HOME".into(), home.path().join(".config").display().to_string()));
-    env.push(("XDG_STATE_HOME".into(), home.path().join(".local/state").display().to_string()));
+    env.push((
+        "XDG_CONFIG_HOME".into(),
+        home.path().join(".config").display().to_string(),
+    ));
+    env.push((
+        "XDG_STATE_HOME".into(),
+        home.path().join(".local/state").display().to_string(),
+    ));
     env.push(("XDG_RUNTIME_DIR".into(), home.path().display().to_string()));
     let ssotray = |args: &[&str]| {
-        let o = std::process::Command::new(release.join("ssotray")).args(args).env_clear().envs(env.iter().cloned()).output().unwrap();
-        assert!(o.status.success(), "ssotray {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = std::process::Command::new(release.join("ssotray"))
+            .args(args)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "ssotray {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
     ssotray(&["login", "my-sso", "--device-code", "--no-browser"]);
-    ssotray(&["accounts", "--sso-session", "my-sso", "--refresh", "--rate-limit", "1000"]);
+    ssotray(&[
+        "accounts",
+        "--sso-session",
+        "my-sso",
+        "--refresh",
+        "--rate-limit",
+        "1000",
+    ]);
 
     let view = Webview::start(&app, &env).await;
-    view.client.execute("location.hash = 'accounts'", vec![]).await.unwrap();
+    view.client
+        .execute("location.hash = 'accounts'", vec![])
+        .await
+        .unwrap();
     view.wait_text("#roles-more", "Showing the first").await;
     view.client.execute(PROBE, vec![]).await.unwrap();
 
@@ -57,7 +93,10 @@ async fn main() {
     let words = "account-05 read";
     for _ in 0..3 {
         for (hash, css) in [("add", "#add-name"), ("accounts", "#search")] {
-            view.client.execute(&format!("location.hash = '{hash}'"), vec![]).await.unwrap();
+            view.client
+                .execute(&format!("location.hash = '{hash}'"), vec![])
+                .await
+                .unwrap();
             let field = view.find(css).await;
             field.clear().await.unwrap();
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -69,16 +108,41 @@ async fn main() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let shown = view.text("#roles-more").await;
-    let result = view.client.execute("return window.__typing", vec![]).await.unwrap();
+    let result = view
+        .client
+        .execute("return window.__typing", vec![])
+        .await
+        .unwrap();
     let take = |name: &str| {
-        let mut v: Vec<f64> = result[name].as_array().unwrap().iter().filter_map(|x| x.as_f64()).collect();
+        let mut v: Vec<f64> = result[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x.as_f64())
+            .collect();
         v.sort_by(f64::total_cmp);
         v
     };
     let (search, floor) = (take("search"), take("floor"));
-    assert!(search.len() >= 3 * words.len() && floor.len() >= 3 * words.len(), "every key was measured: {} and {}", search.len(), floor.len());
-    let line = |name: &str, v: &[f64]| println!("{name}: {} keys, median {:.1} ms, p95 {:.1} ms, max {:.1} ms", v.len(), percentile(v, 0.5), percentile(v, 0.95), v[v.len() - 1]);
-    println!("typing over {accounts} accounts ({} roles listed; after the last key: {shown:?})", accounts * 2);
+    assert!(
+        search.len() >= 3 * words.len() && floor.len() >= 3 * words.len(),
+        "every key was measured: {} and {}",
+        search.len(),
+        floor.len()
+    );
+    let line = |name: &str, v: &[f64]| {
+        println!(
+            "{name}: {} keys, median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+            v.len(),
+            percentile(v, 0.5),
+            percentile(v, 0.95),
+            v[v.len() - 1]
+        )
+    };
+    println!(
+        "typing over {accounts} accounts ({} roles listed; after the last key: {shown:?})",
+        accounts * 2
+    );
     line("plain field (floor)", &floor);
     line("role search", &search);
     line("  of which keydown to the rows rebuilt", &take("handler"));

@@ -13,7 +13,9 @@ async fn main() {
     };
     match provider.provide_credentials().await {
         Ok(c) => {
-            let expiry = c.expiry().map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339());
+            let expiry = c
+                .expiry()
+                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339());
             println!(
                 "{}",
                 serde_json::json!({

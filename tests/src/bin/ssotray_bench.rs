@@ -18,16 +18,38 @@ struct Bench {
 }
 
 async fn setup(sim: SimConfig) -> Bench {
-    let sim = ssotray_sim::start(SimConfig { auto_approve: true, ..sim }).await.expect("simulator");
+    let sim = ssotray_sim::start(SimConfig {
+        auto_approve: true,
+        ..sim
+    })
+    .await
+    .expect("simulator");
     let home = Home::new(CONFIG);
     let env = home.env(&sim.base_url);
     let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let engine = Engine::new(Context { env: Env::from_slice(&refs), ..Context::real() });
+    let engine = Engine::new(Context {
+        env: Env::from_slice(&refs),
+        ..Context::real()
+    });
     let config = engine.load_config().expect("config");
-    let target = engine.resolve(&config, &Selector::Session("my-sso".into())).expect("session");
-    let options = LoginOptions { flow: Some(ssotray_core::Flow::DeviceCode), open_browser: false, ..LoginOptions::default() };
-    engine.login(&target, &options, &|_| {}).await.expect("login");
-    Bench { home, sim, engine, target }
+    let target = engine
+        .resolve(&config, &Selector::Session("my-sso".into()))
+        .expect("session");
+    let options = LoginOptions {
+        flow: Some(ssotray_core::Flow::DeviceCode),
+        open_browser: false,
+        ..LoginOptions::default()
+    };
+    engine
+        .login(&target, &options, &|_| {})
+        .await
+        .expect("login");
+    Bench {
+        home,
+        sim,
+        engine,
+        target,
+    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -44,10 +66,24 @@ fn verdict(ratio: f64, budget: f64) -> &'static str {
 }
 
 async fn discovery(accounts: usize, rate: f64, latency_ms: u64, concurrency: usize) {
-    let b = setup(SimConfig { org: Org::generated(accounts), rate_limit: rate, latency_ms, ..SimConfig::default() }).await;
-    let options = DiscoveryOptions { rate_limit: rate, concurrency, ..DiscoveryOptions::default() };
+    let b = setup(SimConfig {
+        org: Org::generated(accounts),
+        rate_limit: rate,
+        latency_ms,
+        ..SimConfig::default()
+    })
+    .await;
+    let options = DiscoveryOptions {
+        rate_limit: rate,
+        concurrency,
+        ..DiscoveryOptions::default()
+    };
     let started = Instant::now();
-    let (inventory, run) = b.engine.discover(&b.target, Some(options), &|_| {}).await.expect("discovery");
+    let (inventory, run) = b
+        .engine
+        .discover(&b.target, Some(options), &|_| {})
+        .await
+        .expect("discovery");
     let took = started.elapsed().as_secs_f64();
     let roles: usize = inventory.accounts.iter().map(|a| a.roles.len()).sum();
     let s = stats(&b.sim.base_url).await;
@@ -56,7 +92,8 @@ async fn discovery(accounts: usize, rate: f64, latency_ms: u64, concurrency: usi
     let rate_floor = requests / rate;
     let latency = latency_ms as f64 / 1000.0;
     // Pages come one after another; roles go `concurrency` at a time, pipelined behind them.
-    let latency_floor = (pages as f64 * latency).max((accounts.div_ceil(concurrency) as f64 + 1.0) * latency);
+    let latency_floor =
+        (pages as f64 * latency).max((accounts.div_ceil(concurrency) as f64 + 1.0) * latency);
     let floor = rate_floor.max(latency_floor);
     let ratio = took / floor;
     let budget = if latency_ms == 0 { 1.10 } else { 1.15 };
@@ -75,14 +112,26 @@ async fn discovery(accounts: usize, rate: f64, latency_ms: u64, concurrency: usi
 }
 
 async fn console() {
-    let b = setup(SimConfig { latency_ms: 100, ..SimConfig::default() }).await;
+    let b = setup(SimConfig {
+        latency_ms: 100,
+        ..SimConfig::default()
+    })
+    .await;
     // One round trip, measured: a portal call with the same latency over the same kind of connection.
     let http = reqwest::Client::new();
-    let token = b.home.token_json("my-sso")["accessToken"].as_str().unwrap().to_string();
+    let token = b.home.token_json("my-sso")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut trips = Vec::new();
     for _ in 0..7 {
         let t = Instant::now();
-        let r = http.get(format!("{}/assignment/accounts", b.sim.base_url)).header("x-amz-sso_bearer_token", &token).send().await.unwrap();
+        let r = http
+            .get(format!("{}/assignment/accounts", b.sim.base_url))
+            .header("x-amz-sso_bearer_token", &token)
+            .send()
+            .await
+            .unwrap();
         r.bytes().await.unwrap();
         trips.push(t.elapsed());
     }
@@ -94,10 +143,16 @@ async fn console() {
     for _ in 0..7 {
         let _ = std::fs::remove_dir_all(&cli_cache);
         let t = Instant::now();
-        b.engine.console_url(&b.target, "111111111111", "AdministratorAccess", &options).await.expect("cold console URL");
+        b.engine
+            .console_url(&b.target, "111111111111", "AdministratorAccess", &options)
+            .await
+            .expect("cold console URL");
         cold.push(t.elapsed());
         let t = Instant::now();
-        b.engine.console_url(&b.target, "111111111111", "AdministratorAccess", &options).await.expect("warm console URL");
+        b.engine
+            .console_url(&b.target, "111111111111", "AdministratorAccess", &options)
+            .await
+            .expect("warm console URL");
         warm.push(t.elapsed());
     }
     let (cold, warm) = (median(cold), median(warm));
@@ -120,16 +175,29 @@ fn credentials_process(rt: &tokio::runtime::Runtime, ssotray: &std::path::Path) 
     let env = b.home.env(&b.sim.base_url);
     let run = |program: &std::path::Path, args: &[&str]| {
         let t = Instant::now();
-        let out = std::process::Command::new(program).args(args).env_clear().envs(env.iter().cloned()).output().unwrap();
+        let out = std::process::Command::new(program)
+            .args(args)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .output()
+            .unwrap();
         let took = t.elapsed();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         took
     };
     let args = ["credentials", "--profile", "dev"];
     run(ssotray, &args); // fills the cache: the runs below are warm
     let runs = 51;
     let warm = median((0..runs).map(|_| run(ssotray, &args)).collect());
-    let floor = median((0..runs).map(|_| run(std::path::Path::new("/bin/true"), &[])).collect());
+    let floor = median(
+        (0..runs)
+            .map(|_| run(std::path::Path::new("/bin/true"), &[]))
+            .collect(),
+    );
     println!(
         "ssotray credentials, warm cache, whole process: median {:.2} ms over {runs} runs (budget under 10 ms) {}; \
          process-spawn floor (/bin/true) {:.2} ms, ratio {:.1}",
@@ -144,7 +212,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let which = args.first().map(String::as_str).unwrap_or("all");
     let ssotray = std::env::current_exe().unwrap().with_file_name("ssotray");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     if matches!(which, "all" | "credentials") {
         credentials_process(&rt, &ssotray);
     }

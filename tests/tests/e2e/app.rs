@@ -4,7 +4,9 @@
 //! saved under `<target>/screenshots`.
 
 use crate::cli::World;
-use ssotray_tests::{bin, close_window, count, process_tree, screenshots_dir, Desktop, SimConfig, Webview, CONFIG};
+use ssotray_tests::{
+    bin, close_window, count, process_tree, screenshots_dir, Desktop, SimConfig, Webview, CONFIG,
+};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -28,7 +30,11 @@ fn browser_script(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn opened(log: &Path) -> Vec<String> {
-    std::fs::read_to_string(log).unwrap_or_default().lines().map(str::to_string).collect()
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 async fn wait_until<F: FnMut() -> bool>(what: &str, secs: u64, mut f: F) {
@@ -48,8 +54,14 @@ fn app_env(w: &World, desktop: &Desktop, browser: &Path) -> Vec<(String, String)
     env.extend(desktop.env());
     env.push(("BROWSER".into(), browser.display().to_string()));
     env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
-    env.push(("XDG_CONFIG_HOME".into(), w.home.path().join(".config").display().to_string()));
-    env.push(("XDG_STATE_HOME".into(), w.home.path().join(".local/state").display().to_string()));
+    env.push((
+        "XDG_CONFIG_HOME".into(),
+        w.home.path().join(".config").display().to_string(),
+    ));
+    env.push((
+        "XDG_STATE_HOME".into(),
+        w.home.path().join(".local/state").display().to_string(),
+    ));
     env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
     let tmp = w.home.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
@@ -59,12 +71,24 @@ fn app_env(w: &World, desktop: &Desktop, browser: &Path) -> Vec<(String, String)
 
 /// The window sockets' directories the app has in its TMPDIR.
 fn window_socket_dirs(w: &World) -> usize {
-    std::fs::read_dir(w.home.path().join("tmp")).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("ssotray-window-")).count()
+    std::fs::read_dir(w.home.path().join("tmp"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("ssotray-window-")
+        })
+        .count()
 }
 
 /// How many visible windows titled "ssotray" the screen has.
 fn visible_windows(desktop: &Desktop) -> usize {
-    let o = std::process::Command::new("xdotool").args(["search", "--onlyvisible", "--name", "^ssotray$"]).env("DISPLAY", &desktop.display).output().unwrap();
+    let o = std::process::Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", "^ssotray$"])
+        .env("DISPLAY", &desktop.display)
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&o.stdout).lines().count()
 }
 
@@ -92,10 +116,24 @@ struct TrayMenu<'a> {
 impl<'a> TrayMenu<'a> {
     async fn find(desktop: &'a Desktop) -> TrayMenu<'a> {
         let mut items = String::new();
-        wait_until("the tray item to register with the StatusNotifierWatcher", 60, || {
-            items = desktop.gdbus(&["call", "--dest", "org.kde.StatusNotifierWatcher", "--object-path", "/StatusNotifierWatcher", "--method", "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems"]);
-            items.contains("':")
-        })
+        wait_until(
+            "the tray item to register with the StatusNotifierWatcher",
+            60,
+            || {
+                items = desktop.gdbus(&[
+                    "call",
+                    "--dest",
+                    "org.kde.StatusNotifierWatcher",
+                    "--object-path",
+                    "/StatusNotifierWatcher",
+                    "--method",
+                    "org.freedesktop.DBus.Properties.Get",
+                    "org.kde.StatusNotifierWatcher",
+                    "RegisteredStatusNotifierItems",
+                ]);
+                items.contains("':")
+            },
+        )
         .await;
         let item = items.split('\'').nth(1).unwrap().to_string();
         let (bus_name, item_path) = match item.split_once('/') {
@@ -104,24 +142,67 @@ impl<'a> TrayMenu<'a> {
         };
         let item_path = if item_path.is_empty() {
             // libayatana registers its bus name only: find the item's object path.
-            let tree = std::process::Command::new("busctl").args([&format!("--address={}", desktop.bus), "tree", "--list", &bus_name]).output().unwrap();
-            String::from_utf8_lossy(&tree.stdout).lines().find(|l| l.contains("NotificationItem/") && !l.ends_with("/Menu")).unwrap_or_default().trim().to_string()
+            let tree = std::process::Command::new("busctl")
+                .args([
+                    &format!("--address={}", desktop.bus),
+                    "tree",
+                    "--list",
+                    &bus_name,
+                ])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&tree.stdout)
+                .lines()
+                .find(|l| l.contains("NotificationItem/") && !l.ends_with("/Menu"))
+                .unwrap_or_default()
+                .trim()
+                .to_string()
         } else {
             item_path
         };
-        let menu = desktop.gdbus(&["call", "--dest", &bus_name, "--object-path", &item_path, "--method", "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierItem", "Menu"]);
+        let menu = desktop.gdbus(&[
+            "call",
+            "--dest",
+            &bus_name,
+            "--object-path",
+            &item_path,
+            "--method",
+            "org.freedesktop.DBus.Properties.Get",
+            "org.kde.StatusNotifierItem",
+            "Menu",
+        ]);
         let path = menu.split('\'').nth(1).expect("menu path").to_string();
-        TrayMenu { desktop, bus_name, path }
+        TrayMenu {
+            desktop,
+            bus_name,
+            path,
+        }
     }
 
     /// (id, label) of every item, depth-first, as the layout lists them.
     fn items(&self) -> Vec<(i32, String)> {
-        let layout = self.desktop.gdbus(&["call", "--dest", &self.bus_name, "--object-path", &self.path, "--method", "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "@as []"]);
+        let layout = self.desktop.gdbus(&[
+            "call",
+            "--dest",
+            &self.bus_name,
+            "--object-path",
+            &self.path,
+            "--method",
+            "com.canonical.dbusmenu.GetLayout",
+            "--",
+            "0",
+            "-1",
+            "@as []",
+        ]);
         let mut out = Vec::new();
         let mut rest = layout.as_str();
         while let Some(i) = rest.find("'label': <'") {
             let before = &rest[..i];
-            let id = before.rfind('(').and_then(|p| before[p + 1..].split(',').next()).and_then(|n| n.trim().parse().ok()).unwrap_or(-1);
+            let id = before
+                .rfind('(')
+                .and_then(|p| before[p + 1..].split(',').next())
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(-1);
             let after = &rest[i + 11..];
             let end = after.find("'>").unwrap_or(0);
             out.push((id, after[..end].replace("\\\\", "\\")));
@@ -135,67 +216,145 @@ impl<'a> TrayMenu<'a> {
     }
 
     fn click(&self, label: &str) {
-        let (id, _) = self.items().into_iter().find(|(_, l)| l == label).unwrap_or_else(|| panic!("no menu item {label:?} in {:?}", self.labels()));
+        let (id, _) = self
+            .items()
+            .into_iter()
+            .find(|(_, l)| l == label)
+            .unwrap_or_else(|| panic!("no menu item {label:?} in {:?}", self.labels()));
         let status = std::process::Command::new("dbus-send")
-            .args([&format!("--bus={}", self.desktop.bus), "--print-reply", &format!("--dest={}", self.bus_name), &self.path, "com.canonical.dbusmenu.Event", &format!("int32:{id}"), "string:clicked", "variant:int32:0", "uint32:0"])
+            .args([
+                &format!("--bus={}", self.desktop.bus),
+                "--print-reply",
+                &format!("--dest={}", self.bus_name),
+                &self.path,
+                "com.canonical.dbusmenu.Event",
+                &format!("int32:{id}"),
+                "string:clicked",
+                "variant:int32:0",
+                "uint32:0",
+            ])
             .output()
             .unwrap();
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
     }
 }
 
 #[tokio::test]
 async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits() {
     let desktop = Desktop::start();
-    let w = World::new(CONFIG, SimConfig { auto_approve: true, ..SimConfig::default() }).await;
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let (browser, log) = browser_script(tmp.path());
     let mut app = spawn_app(&w, &desktop, &browser, &[]);
     let menu = TrayMenu::find(&desktop).await;
-    wait_until("the first menu", 30, || menu.labels().iter().any(|l| l == "my-sso — logged out")).await;
+    wait_until("the first menu", 30, || {
+        menu.labels().iter().any(|l| l == "my-sso — logged out")
+    })
+    .await;
     let labels = menu.labels();
     for expected in ["Log in", "Open ssotray…", "Settings…", "Quit"] {
-        assert!(labels.iter().any(|l| l == expected), "{expected} in {labels:?}");
+        assert!(
+            labels.iter().any(|l| l == expected),
+            "{expected} in {labels:?}"
+        );
     }
 
     // Log in from the menu: the browser sign-in runs, the menu follows.
     menu.click("Log in");
     wait_until("the login", 60, || w.home.token_file("my-sso").exists()).await;
-    wait_until("the menu after the login", 60, || menu.labels().iter().any(|l| l.starts_with("my-sso — ") && l.ends_with(" left"))).await;
-    wait_until("the accounts submenu", 60, || menu.labels().iter().any(|l| l == "Open console")).await;
+    wait_until("the menu after the login", 60, || {
+        menu.labels()
+            .iter()
+            .any(|l| l.starts_with("my-sso — ") && l.ends_with(" left"))
+    })
+    .await;
+    wait_until("the accounts submenu", 60, || {
+        menu.labels().iter().any(|l| l == "Open console")
+    })
+    .await;
     let layout = menu.labels().join("\n");
-    assert!(layout.contains("Renew session") && layout.contains("Log out") && layout.contains("dev (111111111111)"), "{layout}");
+    assert!(
+        layout.contains("Renew session")
+            && layout.contains("Log out")
+            && layout.contains("dev (111111111111)"),
+        "{layout}"
+    );
     std::fs::create_dir_all(screenshots_dir()).unwrap();
     std::fs::write(screenshots_dir().join("tray-menu.txt"), &layout).unwrap();
 
     // Open a console: the first role of the first account.
     menu.click("Open console");
-    wait_until("the console URL in the browser", 30, || opened(&log).iter().any(|u| u.contains("Action=login"))).await;
-    let url = opened(&log).into_iter().find(|u| u.contains("Action=login")).unwrap();
+    wait_until("the console URL in the browser", 30, || {
+        opened(&log).iter().any(|u| u.contains("Action=login"))
+    })
+    .await;
+    let url = opened(&log)
+        .into_iter()
+        .find(|u| u.contains("Action=login"))
+        .unwrap();
     let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
-    assert!(html.contains("<span id=\"account-id\">111111111111</span>") && html.contains("<span id=\"role-name\">AdministratorAccess</span>"), "{html}");
+    assert!(
+        html.contains("<span id=\"account-id\">111111111111</span>")
+            && html.contains("<span id=\"role-name\">AdministratorAccess</span>"),
+        "{html}"
+    );
 
     // Renew: Logout, then a fresh login.
     let before = w.home.token_json("my-sso");
     menu.click("Renew session");
     wait_until("the renewal", 60, || {
-        std::fs::read(w.home.token_file("my-sso")).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).is_some_and(|t| t["accessToken"] != before["accessToken"])
+        std::fs::read(w.home.token_file("my-sso"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|t| t["accessToken"] != before["accessToken"])
     })
     .await;
     let s = w.stats().await;
     assert_eq!((count(&s, "Logout"), count(&s, "Authorize")), (1, 2), "{s}");
 
-    assert_eq!(window_socket_dirs(&w), 1, "the app listens for its window's process");
+    assert_eq!(
+        window_socket_dirs(&w),
+        1,
+        "the app listens for its window's process"
+    );
     menu.click("Quit");
-    let status = tokio::time::timeout(Duration::from_secs(20), app.wait()).await.expect("the app quits").unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(20), app.wait())
+        .await
+        .expect("the app quits")
+        .unwrap();
     assert!(status.success(), "{status:?}");
-    assert_eq!(window_socket_dirs(&w), 0, "Quit leaves no socket directory behind");
+    assert_eq!(
+        window_socket_dirs(&w),
+        0,
+        "Quit leaves no socket directory behind"
+    );
 }
 
 /// Chromium clicks Allow on the simulator's sign-in page (the user's browser).
 async fn chromium_allows(url: &str) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut driver = tokio::process::Command::new("chromedriver").arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut driver = tokio::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
     let profile = tempfile::tempdir().unwrap();
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -205,7 +364,12 @@ async fn chromium_allows(url: &str) {
     );
     let mut client = None;
     for _ in 0..300 {
-        if let Ok(c) = fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+        if let Ok(c) = fantoccini::ClientBuilder::rustls()
+            .expect("tls")
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
             client = Some(c);
             break;
         }
@@ -213,9 +377,18 @@ async fn chromium_allows(url: &str) {
     }
     let c = client.expect("a Chromium session");
     c.goto(url).await.unwrap();
-    c.find(fantoccini::Locator::Id("allow")).await.unwrap().click().await.unwrap();
+    c.find(fantoccini::Locator::Id("allow"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     for _ in 0..100 {
-        if c.source().await.unwrap_or_default().contains("You can close this tab") {
+        if c.source()
+            .await
+            .unwrap_or_default()
+            .contains("You can close this tab")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -233,7 +406,11 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("opened.txt");
     let browser = tmp.path().join("browser.sh");
-    std::fs::write(&browser, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display())).unwrap();
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -244,26 +421,43 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
 
     // Add an Identity Center.
     view.click("#nav-add").await;
-    view.type_into("#add-start-url", "https://d-1234567890.awsapps.com/start").await;
+    view.type_into("#add-start-url", "https://d-1234567890.awsapps.com/start")
+        .await;
     view.type_into("#add-region", "us-east-1").await;
     view.type_into("#add-name", "my-sso").await;
     desktop.screenshot(&shots.join("add-identity-center.png"));
     view.click("#add-submit").await;
-    view.wait_text("#add-status", "Added [sso-session my-sso]").await;
+    view.wait_text("#add-status", "Added [sso-session my-sso]")
+        .await;
     let config = std::fs::read_to_string(w.home.aws().join("config")).unwrap();
-    assert!(config.starts_with(original), "no other byte changed: {config}");
+    assert!(
+        config.starts_with(original),
+        "no other byte changed: {config}"
+    );
     assert!(config.contains("\n[sso-session my-sso]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = us-east-1\n"), "{config}");
 
     // Log in with the browser flow: Chromium clicks Allow on the sign-in page.
     view.click("#add-login").await;
-    wait_until("the browser to be asked to sign in", 30, || opened(&log).iter().any(|u| u.contains("/authorize?"))).await;
-    let authorize = opened(&log).into_iter().find(|u| u.contains("/authorize?")).unwrap();
+    wait_until("the browser to be asked to sign in", 30, || {
+        opened(&log).iter().any(|u| u.contains("/authorize?"))
+    })
+    .await;
+    let authorize = opened(&log)
+        .into_iter()
+        .find(|u| u.contains("/authorize?"))
+        .unwrap();
     chromium_allows(&authorize).await;
     wait_until("the token", 60, || w.home.token_file("my-sso").exists()).await;
     view.click("#nav-sessions").await;
-    let countdown = view.wait_text("#session-my-sso .access-left", " left").await;
-    assert!(countdown.starts_with("Access token: 59 min") || countdown.starts_with("Access token: 1 h"), "{countdown}");
-    view.wait_text("#session-my-sso .session-left", "assuming 8 h").await;
+    let countdown = view
+        .wait_text("#session-my-sso .access-left", " left")
+        .await;
+    assert!(
+        countdown.starts_with("Access token: 59 min") || countdown.starts_with("Access token: 1 h"),
+        "{countdown}"
+    );
+    view.wait_text("#session-my-sso .session-left", "assuming 8 h")
+        .await;
     desktop.screenshot(&shots.join("sessions.png"));
     view.no_secrets_on_the_page().await;
 
@@ -273,9 +467,15 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     let code = view.text("#session-my-sso .user-code").await;
     assert_eq!(code.len(), 9, "{code}");
     desktop.screenshot(&shots.join("device-code.png"));
-    let r = reqwest::Client::new().post(format!("{}/device", w.sim.base_url)).form(&[("user_code", code.as_str()), ("decision", "allow")]).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/device", w.sim.base_url))
+        .form(&[("user_code", code.as_str()), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success());
-    view.wait_text("#session-my-sso .access-left", " left").await;
+    view.wait_text("#session-my-sso .access-left", " left")
+        .await;
 
     // Search the roles and open a console.
     view.click("#nav-accounts").await;
@@ -284,12 +484,25 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     view.wait_text("#roles-more", "1 role(s)").await;
     desktop.screenshot(&shots.join("accounts.png"));
     let row = view.text("#roles tbody tr").await;
-    assert!(row.contains("prod (333333333333)") && row.contains("ReadOnlyAccess"), "{row}");
+    assert!(
+        row.contains("prod (333333333333)") && row.contains("ReadOnlyAccess"),
+        "{row}"
+    );
     view.click("#roles tbody tr .open-console").await;
-    wait_until("the console URL", 30, || opened(&log).iter().any(|u| u.contains("Action=login"))).await;
-    let url = opened(&log).into_iter().find(|u| u.contains("Action=login")).unwrap();
+    wait_until("the console URL", 30, || {
+        opened(&log).iter().any(|u| u.contains("Action=login"))
+    })
+    .await;
+    let url = opened(&log)
+        .into_iter()
+        .find(|u| u.contains("Action=login"))
+        .unwrap();
     let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
-    assert!(html.contains("<span id=\"account-id\">333333333333</span>") && html.contains("<span id=\"role-name\">ReadOnlyAccess</span>"), "{html}");
+    assert!(
+        html.contains("<span id=\"account-id\">333333333333</span>")
+            && html.contains("<span id=\"role-name\">ReadOnlyAccess</span>"),
+        "{html}"
+    );
     view.no_secrets_on_the_page().await;
 
     view.click("#nav-settings").await;
@@ -300,29 +513,66 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     view.click("#save-settings").await;
     view.wait_text("#settings-status", "Saved").await;
     let autostart = w.home.path().join(".config/autostart");
-    let entries: Vec<_> = std::fs::read_dir(&autostart).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
-    assert!(entries.iter().any(|p| p.extension().is_some_and(|x| x == "desktop")), "{entries:?}");
+    let entries: Vec<_> = std::fs::read_dir(&autostart)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        entries
+            .iter()
+            .any(|p| p.extension().is_some_and(|x| x == "desktop")),
+        "{entries:?}"
+    );
     let _ = view.client.close().await;
 }
 
 #[tokio::test]
 async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
     let desktop = Desktop::start();
-    let w = World::new(CONFIG, SimConfig { auto_approve: true, session_ttl: Duration::from_secs(120), ..SimConfig::default() }).await;
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            session_ttl: Duration::from_secs(120),
+            ..SimConfig::default()
+        },
+    )
+    .await;
     let settings = w.home.path().join(".config/ssotray/settings.toml");
     std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
-    std::fs::write(&settings, "[keeper]\nlead_times = [110]\nrecheck = 1\n\n[sessions.my-sso]\nsession_length = 120\n").unwrap();
-    let o = w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await;
+    std::fs::write(
+        &settings,
+        "[keeper]\nlead_times = [110]\nrecheck = 1\n\n[sessions.my-sso]\nsession_length = 120\n",
+    )
+    .unwrap();
+    let o = w
+        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+        .await;
     assert!(o.status.success());
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
     let _app = spawn_app(&w, &desktop, &browser, &[]);
-    wait_until("the notification and the server's id for it", 60, || desktop.notifications().first().is_some_and(|n| n.id.is_some())).await;
+    wait_until("the notification and the server's id for it", 60, || {
+        desktop
+            .notifications()
+            .first()
+            .is_some_and(|n| n.id.is_some())
+    })
+    .await;
     let n = desktop.notifications()[0].clone();
     assert_eq!(n.app, "ssotray");
     assert_eq!(n.summary, "Session my-sso ends in 2 minutes");
     // Renew and Dismiss, and a click on the notification itself opens the app.
-    assert_eq!(n.actions, ["renew", "Renew", "dismiss", "Dismiss", "default", "Open ssotray"]);
+    assert_eq!(
+        n.actions,
+        [
+            "renew",
+            "Renew",
+            "dismiss",
+            "Dismiss",
+            "default",
+            "Open ssotray"
+        ]
+    );
     let id = n.id.expect("notification id");
     let before = w.home.token_json("my-sso");
     let mut renewed = false;
@@ -330,20 +580,34 @@ async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
         if attempt % 10 == 0 && count(&w.stats().await, "Logout") == 0 {
             desktop.click_action(id, "renew");
         }
-        let now = std::fs::read(w.home.token_file("my-sso")).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-        if count(&w.stats().await, "Logout") == 1 && now.is_some_and(|t| t["accessToken"] != before["accessToken"]) {
+        let now = std::fs::read(w.home.token_file("my-sso"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        if count(&w.stats().await, "Logout") == 1
+            && now.is_some_and(|t| t["accessToken"] != before["accessToken"])
+        {
             renewed = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(renewed, "Renew from the notification: {}", w.stats().await);
-    assert_eq!(count(&w.stats().await, "Authorize"), 1, "a fresh browser login after the logout");
+    assert_eq!(
+        count(&w.stats().await, "Authorize"),
+        1,
+        "a fresh browser login after the logout"
+    );
 
     // The renewed session is announced again; a click on that notification itself (servers
     // without buttons send "default") opens the window.
-    wait_until("the new session's notification", 60, || desktop.notifications().len() >= 2).await;
-    wait_until("the server's id for it", 30, || desktop.notifications()[1].id.is_some()).await;
+    wait_until("the new session's notification", 60, || {
+        desktop.notifications().len() >= 2
+    })
+    .await;
+    wait_until("the server's id for it", 30, || {
+        desktop.notifications()[1].id.is_some()
+    })
+    .await;
     let id = desktop.notifications()[1].id.expect("notification id");
     assert_eq!(visible_windows(&desktop), 0);
     for attempt in 0..100 {
@@ -365,25 +629,69 @@ async fn a_second_launch_hands_over_to_the_first_and_the_window_process_ends_wit
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
     let env = app_env(&w, &desktop, &browser);
-    let spawn = || tokio::process::Command::new(bin("ssotray-app")).env_clear().envs(env.clone()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().unwrap();
+    let spawn = || {
+        tokio::process::Command::new(bin("ssotray-app"))
+            .env_clear()
+            .envs(env.clone())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    };
     let mut first = spawn();
     let _menu = TrayMenu::find(&desktop).await;
-    assert_eq!(visible_windows(&desktop), 0, "the app starts with no window");
+    assert_eq!(
+        visible_windows(&desktop),
+        0,
+        "the app starts with no window"
+    );
     let mut second = spawn();
-    let status = tokio::time::timeout(Duration::from_secs(30), second.wait()).await.expect("the second launch ends").unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), second.wait())
+        .await
+        .expect("the second launch ends")
+        .unwrap();
     assert!(status.success(), "{status:?}");
-    wait_until("the first instance to show its window", 30, || visible_windows(&desktop) == 1).await;
-    assert!(first.try_wait().unwrap().is_none(), "the first instance keeps running");
+    wait_until("the first instance to show its window", 30, || {
+        visible_windows(&desktop) == 1
+    })
+    .await;
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first instance keeps running"
+    );
 
     // The window lives in a process of its own (with WebKit's processes under it); closing it
     // ends them all, and the tray process goes on holding no webview.
     let pid = first.id().unwrap();
-    let names = |pids: Vec<u32>| pids.iter().map(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim().to_string()).collect::<Vec<_>>();
-    wait_until("WebKit's processes under the app while the window is open", 30, || names(process_tree(pid)).iter().any(|n| n.starts_with("WebKit"))).await;
+    let names = |pids: Vec<u32>| {
+        pids.iter()
+            .map(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    wait_until(
+        "WebKit's processes under the app while the window is open",
+        30,
+        || {
+            names(process_tree(pid))
+                .iter()
+                .any(|n| n.starts_with("WebKit"))
+        },
+    )
+    .await;
     for attempt in 0..300 {
         // (Asked again every 3 s: a close that arrives while the page is still loading can be lost.)
         if attempt % 30 == 0 {
-            assert!(close_window(&desktop.display, "ssotray"), "the window is there to close");
+            assert!(
+                close_window(&desktop.display, "ssotray"),
+                "the window is there to close"
+            );
         }
         if process_tree(pid).len() == 1 {
             eprintln!("closed after {} close request(s)", attempt / 30 + 1);
@@ -391,22 +699,45 @@ async fn a_second_launch_hands_over_to_the_first_and_the_window_process_ends_wit
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(names(process_tree(pid)).len(), 1, "the window's processes ended: {:?}", names(process_tree(pid)));
+    assert_eq!(
+        names(process_tree(pid)).len(),
+        1,
+        "the window's processes ended: {:?}",
+        names(process_tree(pid))
+    );
     assert_eq!(visible_windows(&desktop), 0);
-    assert!(first.try_wait().unwrap().is_none(), "closing the window does not quit the app");
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "closing the window does not quit the app"
+    );
 
     // It opens again on the next launch.
     let mut third = spawn();
-    let status = tokio::time::timeout(Duration::from_secs(30), third.wait()).await.expect("the third launch ends").unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), third.wait())
+        .await
+        .expect("the third launch ends")
+        .unwrap();
     assert!(status.success(), "{status:?}");
-    wait_until("the window to open again", 30, || visible_windows(&desktop) == 1).await;
+    wait_until("the window to open again", 30, || {
+        visible_windows(&desktop) == 1
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn copied_credentials_leave_the_clipboard_after_a_minute() {
     let desktop = Desktop::start();
-    let w = World::new(CONFIG, SimConfig { auto_approve: true, ..SimConfig::default() }).await;
-    let o = w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await;
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let o = w
+        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+        .await;
     assert!(o.status.success());
     let o = w.ssotray(&["accounts", "--refresh"]).await;
     assert!(o.status.success());
@@ -414,15 +745,30 @@ async fn copied_credentials_leave_the_clipboard_after_a_minute() {
     let (browser, _log) = browser_script(tmp.path());
     let _app = spawn_app(&w, &desktop, &browser, &[]);
     let menu = TrayMenu::find(&desktop).await;
-    wait_until("the accounts in the menu", 60, || menu.labels().iter().any(|l| l == "Copy credentials as shell exports")).await;
+    wait_until("the accounts in the menu", 60, || {
+        menu.labels()
+            .iter()
+            .any(|l| l == "Copy credentials as shell exports")
+    })
+    .await;
     let clipboard = || {
-        let o = std::process::Command::new("xclip").args(["-o", "-selection", "clipboard"]).env("DISPLAY", &desktop.display).output().expect("xclip (apt package xclip)");
+        let o = std::process::Command::new("xclip")
+            .args(["-o", "-selection", "clipboard"])
+            .env("DISPLAY", &desktop.display)
+            .output()
+            .expect("xclip (apt package xclip)");
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
     menu.click("Copy credentials as shell exports");
-    wait_until("the credentials in the clipboard", 30, || clipboard().starts_with("export AWS_ACCESS_KEY_ID='ASIA")).await;
+    wait_until("the credentials in the clipboard", 30, || {
+        clipboard().starts_with("export AWS_ACCESS_KEY_ID='ASIA")
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(55)).await;
-    assert!(clipboard().starts_with("export AWS_ACCESS_KEY_ID="), "still there before the minute is up");
+    assert!(
+        clipboard().starts_with("export AWS_ACCESS_KEY_ID="),
+        "still there before the minute is up"
+    );
     wait_until("the clipboard to be cleared", 20, || clipboard().is_empty()).await;
     // Something the user copied afterwards is never touched.
     menu.click("Copy profile name");
@@ -439,21 +785,39 @@ async fn the_demo_runs_against_the_built_in_simulator_and_leaves_home_alone() {
     let (browser, _log) = browser_script(tmp.path());
     let _app = spawn_app(&w, &desktop, &browser, &["--demo"]);
     let menu = TrayMenu::find(&desktop).await;
-    wait_until("the demo session in the menu", 30, || menu.labels().iter().any(|l| l == "demo — logged out")).await;
+    wait_until("the demo session in the menu", 30, || {
+        menu.labels().iter().any(|l| l == "demo — logged out")
+    })
+    .await;
     assert_eq!(w.home.snapshot(), before);
 }
 
 #[tokio::test]
 async fn the_window_marks_favorites_copies_in_rust_and_renews() {
     let desktop = Desktop::start();
-    let w = World::new(CONFIG, SimConfig { auto_approve: true, ..SimConfig::default() }).await;
-    assert!(w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await.status.success());
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    assert!(w
+        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+        .await
+        .status
+        .success());
     assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
     let view = Webview::start(&bin("ssotray-app"), &app_env(&w, &desktop, &browser)).await;
     let clipboard = || {
-        let o = std::process::Command::new("xclip").args(["-o", "-selection", "clipboard"]).env("DISPLAY", &desktop.display).output().expect("xclip");
+        let o = std::process::Command::new("xclip")
+            .args(["-o", "-selection", "clipboard"])
+            .env("DISPLAY", &desktop.display)
+            .output()
+            .expect("xclip");
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
 
@@ -464,15 +828,26 @@ async fn the_window_marks_favorites_copies_in_rust_and_renews() {
     view.click("#roles tbody tr .favorite").await;
     view.wait_text("#favorites", "staging (222222222222)").await;
     let menu = TrayMenu::find(&desktop).await;
-    wait_until("the favorite in the tray menu", 30, || menu.labels().iter().any(|l| l == "★ staging / ReadOnlyAccess")).await;
+    wait_until("the favorite in the tray menu", 30, || {
+        menu.labels()
+            .iter()
+            .any(|l| l == "★ staging / ReadOnlyAccess")
+    })
+    .await;
 
     // Copy buttons copy in Rust: the profile name, then credentials (never shown in the page).
     view.type_into("#search", "dev admin").await;
     view.wait_text("#roles-more", "1 role(s)").await;
     view.click("#roles tbody tr .copy-profile").await;
-    wait_until("the profile name in the clipboard", 30, || clipboard() == "dev").await;
+    wait_until("the profile name in the clipboard", 30, || {
+        clipboard() == "dev"
+    })
+    .await;
     view.click("#roles tbody tr .copy-creds").await;
-    wait_until("credentials in the clipboard", 30, || clipboard().starts_with("export AWS_ACCESS_KEY_ID='ASIA")).await;
+    wait_until("credentials in the clipboard", 30, || {
+        clipboard().starts_with("export AWS_ACCESS_KEY_ID='ASIA")
+    })
+    .await;
     view.no_secrets_on_the_page().await;
 
     // Renew from the window: Logout, then a fresh login.
@@ -480,7 +855,10 @@ async fn the_window_marks_favorites_copies_in_rust_and_renews() {
     view.click("#nav-sessions").await;
     view.click("#session-my-sso .renew").await;
     wait_until("the renewal", 60, || {
-        std::fs::read(w.home.token_file("my-sso")).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).is_some_and(|t| t["accessToken"] != before["accessToken"])
+        std::fs::read(w.home.token_file("my-sso"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|t| t["accessToken"] != before["accessToken"])
     })
     .await;
     let s = w.stats().await;
@@ -505,7 +883,24 @@ async fn two_launches_at_the_same_moment_leave_one_app() {
     };
     assert!(status.success(), "{status:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(survivor.try_wait().unwrap().is_none(), "the other keeps running");
-    let items = desktop.gdbus(&["call", "--dest", "org.kde.StatusNotifierWatcher", "--object-path", "/StatusNotifierWatcher", "--method", "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems"]);
-    assert_eq!(items.matches("':").count() + items.matches("\":").count(), 1, "one tray item: {items}");
+    assert!(
+        survivor.try_wait().unwrap().is_none(),
+        "the other keeps running"
+    );
+    let items = desktop.gdbus(&[
+        "call",
+        "--dest",
+        "org.kde.StatusNotifierWatcher",
+        "--object-path",
+        "/StatusNotifierWatcher",
+        "--method",
+        "org.freedesktop.DBus.Properties.Get",
+        "org.kde.StatusNotifierWatcher",
+        "RegisteredStatusNotifierItems",
+    ]);
+    assert_eq!(
+        items.matches("':").count() + items.matches("\":").count(),
+        1,
+        "one tray item: {items}"
+    );
 }

@@ -15,7 +15,11 @@ struct Chromium {
 
 impl Chromium {
     async fn start() -> Chromium {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let driver = tokio::process::Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(std::process::Stdio::null())
@@ -36,8 +40,19 @@ impl Chromium {
         let url = format!("http://127.0.0.1:{port}");
         let mut last = None;
         for _ in 0..300 {
-            match fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url).await {
-                Ok(client) => return Chromium { client, driver, _profile: profile },
+            match fantoccini::ClientBuilder::rustls()
+                .expect("tls")
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Chromium {
+                        client,
+                        driver,
+                        _profile: profile,
+                    }
+                }
                 Err(e) => last = Some(e),
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -55,7 +70,11 @@ impl Chromium {
 fn recording_browser(dir: &Path) -> (PathBuf, PathBuf) {
     let log = dir.join("opened.txt");
     let script = dir.join("browser.sh");
-    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display())).unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -80,20 +99,43 @@ async fn sign_in_with_chromium(decision: &str) -> (World, std::process::Output) 
     let w = World::new(CONFIG, SimConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
     let (script, log) = recording_browser(tmp.path());
-    let child = w.spawn(&["login", "my-sso"], &[("BROWSER", script.to_str().unwrap())]);
+    let child = w.spawn(
+        &["login", "my-sso"],
+        &[("BROWSER", script.to_str().unwrap())],
+    );
     let url = opened_url(&log).await;
-    assert!(url.starts_with(&format!("{}/authorize?", w.sim.base_url)), "{url}");
+    assert!(
+        url.starts_with(&format!("{}/authorize?", w.sim.base_url)),
+        "{url}"
+    );
 
     let chromium = Chromium::start().await;
     let c = &chromium.client;
     c.goto(&url).await.unwrap();
-    let title = c.find(fantoccini::Locator::Id("title")).await.unwrap().text().await.unwrap();
+    let title = c
+        .find(fantoccini::Locator::Id("title"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(title.contains("ssotray-my-sso"), "{title}");
-    c.find(fantoccini::Locator::Id(decision)).await.unwrap().click().await.unwrap();
+    c.find(fantoccini::Locator::Id(decision))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     // Chromium follows the redirect to ssotray's loopback listener and shows its page.
     let mut body = String::new();
     for _ in 0..100 {
-        body = c.find(fantoccini::Locator::Css("body")).await.map(|_| ()).ok().map(|_| String::new()).unwrap_or_default();
+        body = c
+            .find(fantoccini::Locator::Css("body"))
+            .await
+            .map(|_| ())
+            .ok()
+            .map(|_| String::new())
+            .unwrap_or_default();
         if let Ok(src) = c.source().await {
             body = src;
             if body.contains("You can close this tab") {
@@ -107,14 +149,22 @@ async fn sign_in_with_chromium(decision: &str) -> (World, std::process::Output) 
     assert_eq!(landed.host_str(), Some("127.0.0.1"));
     assert_eq!(landed.path(), "/oauth/callback");
     chromium.close().await;
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     (w, out)
 }
 
 #[tokio::test]
 async fn chromium_clicks_allow_and_ssotray_gets_the_token() {
     let (w, o) = sign_in_with_chromium("allow").await;
-    assert!(o.status.success(), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
+    assert!(
+        o.status.success(),
+        "stdout: {}\nstderr: {}",
+        stdout(&o),
+        stderr(&o)
+    );
     assert!(w.home.token_json("my-sso")["refreshToken"].is_string());
     let s = w.stats().await;
     assert_eq!(count(&s, "Authorize"), 1);
@@ -125,32 +175,62 @@ async fn chromium_clicks_allow_and_ssotray_gets_the_token() {
 async fn chromium_clicks_deny_and_ssotray_says_so() {
     let (w, o) = sign_in_with_chromium("deny").await;
     assert_eq!(o.status.code(), Some(1), "stderr: {}", stderr(&o));
-    assert!(stderr(&o).contains("sign-in to `my-sso` was denied in the browser"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("sign-in to `my-sso` was denied in the browser"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!w.home.token_file("my-sso").exists());
     assert_eq!(count(&w.stats().await, "CreateToken"), 0);
 }
 
 #[tokio::test]
 async fn chromium_lands_on_the_console_of_the_role() {
-    let w = World::new(CONFIG, SimConfig { auto_approve: true, ..SimConfig::default() }).await;
-    let o = w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await;
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let o = w
+        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+        .await;
     assert!(o.status.success(), "{}", stderr(&o));
     let tmp = tempfile::tempdir().unwrap();
     let (script, log) = recording_browser(tmp.path());
     let mut env = w.env();
     env.push(("BROWSER".into(), script.to_str().unwrap().into()));
-    let o = ssotray_tests::run(&ssotray_tests::bin("ssotray"), &["console", "--profile", "prod-ro"], &env).await;
+    let o = ssotray_tests::run(
+        &ssotray_tests::bin("ssotray"),
+        &["console", "--profile", "prod-ro"],
+        &env,
+    )
+    .await;
     assert!(o.status.success(), "{}", stderr(&o));
     let url = opened_url(&log).await;
 
     let chromium = Chromium::start().await;
     let c = &chromium.client;
     c.goto(&url).await.unwrap();
-    let text = |id: &'static str| async move { c.find(fantoccini::Locator::Id(id)).await.unwrap().text().await.unwrap() };
+    let text = |id: &'static str| async move {
+        c.find(fantoccini::Locator::Id(id))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
     assert_eq!(text("account-id").await, "333333333333");
     assert_eq!(text("account-name").await, "prod");
     assert_eq!(text("role-name").await, "ReadOnlyAccess");
     assert_eq!(text("issuer").await, "ssotray");
-    assert!(c.current_url().await.unwrap().path().starts_with("/console/"));
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/console/"));
     chromium.close().await;
 }

@@ -3,10 +3,11 @@
 //! for a hundred processes, and sharing the token file with botocore and another ssotray.
 
 use crate::cli::{auto, World};
-use ssotray_tests::{assert_ok, bin, count, python, run, stderr, stdout, Desktop, SimConfig, CONFIG};
+use ssotray_tests::{
+    assert_ok, bin, count, python, run, stderr, stdout, Desktop, SimConfig, CONFIG,
+};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
 
 /// Writes ssotray's settings for short lifetimes.
 fn settings(w: &World, text: &str) {
@@ -32,7 +33,12 @@ struct Keep(tokio::process::Child);
 impl Keep {
     fn start(w: &World, extra: &[(String, String)]) -> Keep {
         let mut cmd = tokio::process::Command::new(bin("ssotray"));
-        cmd.arg("keep").env_clear().stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).kill_on_drop(true);
+        cmd.arg("keep")
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
         cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
         if let Ok(v) = std::env::var("SSOTRAY_LOG") {
             cmd.env("SSOTRAY_LOG", v);
@@ -45,8 +51,14 @@ impl Keep {
 
     async fn stop(mut self) {
         let pid = self.0.id().unwrap();
-        std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
-        let status = tokio::time::timeout(Duration::from_secs(10), self.0.wait()).await.expect("keep stops").unwrap();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(10), self.0.wait())
+            .await
+            .expect("keep stops")
+            .unwrap();
         assert!(status.success(), "{status:?}");
     }
 }
@@ -70,7 +82,8 @@ fn runtime_dir(w: &World) -> (String, String) {
 }
 
 fn token_left(w: &World) -> Option<chrono::Duration> {
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(w.home.token_file("my-sso")).ok()?).ok()?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.home.token_file("my-sso")).ok()?).ok()?;
     let at = ssotray_core::time::parse_timestamp(v["expiresAt"].as_str()?)?;
     Some(at - chrono::Utc::now())
 }
@@ -79,9 +92,20 @@ fn token_left(w: &World) -> Option<chrono::Duration> {
 async fn keeper_keeps_tokens_fresh_detects_the_end_and_notifies() {
     let desktop = Desktop::start();
     // 20-second tokens, a 45-second portal session; refresh with 10 s left, notify 30 and 12 s ahead.
-    let w = World::new(CONFIG, SimConfig { access_token_ttl: Duration::from_secs(20), session_ttl: Duration::from_secs(45), ..auto() }).await;
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            access_token_ttl: Duration::from_secs(20),
+            session_ttl: Duration::from_secs(45),
+            ..auto()
+        },
+    )
+    .await;
     settings(&w, "[keeper]\nrefresh_ahead = 10\nrefresh_jitter = 1\nlead_times = [30, 12]\nrecheck = 1\n\n[sessions.my-sso]\nsession_length = 45\n");
-    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
     let logged_in = Instant::now();
     let keep = Keep::start(&w, &desktop.env());
 
@@ -93,15 +117,23 @@ async fn keeper_keeps_tokens_fresh_detects_the_end_and_notifies() {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(least >= chrono::Duration::seconds(4), "a reader saw only {least} left");
+    assert!(
+        least >= chrono::Duration::seconds(4),
+        "a reader saw only {least} left"
+    );
     let refreshes = count(&w.stats().await, "CreateToken") - 1;
-    assert!((3..=7).contains(&refreshes), "refreshed {refreshes} times in 42 s of 20-second tokens");
+    assert!(
+        (3..=7).contains(&refreshes),
+        "refreshed {refreshes} times in 42 s of 20-second tokens"
+    );
 
     // The end is detected and announced.
     let state_path = w.home.path().join(".local/state/ssotray/state.json");
     let mut ended = serde_json::Value::Null;
     for _ in 0..120 {
-        let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap_or_default()).unwrap_or_default();
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&state_path).unwrap_or_default())
+                .unwrap_or_default();
         ended = state["sessions"]["my-sso"]["endedAt"].clone();
         if ended.is_string() {
             break;
@@ -116,10 +148,23 @@ async fn keeper_keeps_tokens_fresh_detects_the_end_and_notifies() {
 
     let shown = desktop.notifications();
     let summaries: Vec<&str> = shown.iter().map(|n| n.summary.as_str()).collect();
-    assert_eq!(summaries, ["Session my-sso ends in 1 minute", "Session my-sso ends in 1 minute", "Session my-sso ended"], "{shown:#?}");
+    assert_eq!(
+        summaries,
+        [
+            "Session my-sso ends in 1 minute",
+            "Session my-sso ends in 1 minute",
+            "Session my-sso ended"
+        ],
+        "{shown:#?}"
+    );
     assert!(shown.iter().all(|n| n.app == "ssotray"));
     assert_eq!(shown[0].actions, ["renew", "Renew", "dismiss", "Dismiss"]);
-    assert!(shown[0].body.starts_with("Ends around ") && shown[0].body.contains("(by your session length setting)"), "{}", shown[0].body);
+    assert!(
+        shown[0].body.starts_with("Ends around ")
+            && shown[0].body.contains("(by your session length setting)"),
+        "{}",
+        shown[0].body
+    );
     assert_eq!(shown[2].actions, ["login", "Log in"]);
 
     // Nothing more: no storm, no refreshing a dead session.
@@ -132,37 +177,66 @@ async fn keeper_keeps_tokens_fresh_detects_the_end_and_notifies() {
 #[tokio::test]
 async fn renew_from_the_notification_starts_a_fresh_session() {
     let desktop = Desktop::start();
-    let w = World::new(CONFIG, SimConfig { session_ttl: Duration::from_secs(60), ..auto() }).await;
-    settings(&w, "[keeper]\nlead_times = [55]\nrecheck = 1\n\n[sessions.my-sso]\nsession_length = 60\n");
-    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            session_ttl: Duration::from_secs(60),
+            ..auto()
+        },
+    )
+    .await;
+    settings(
+        &w,
+        "[keeper]\nlead_times = [55]\nrecheck = 1\n\n[sessions.my-sso]\nsession_length = 60\n",
+    );
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
     let tmp = tempfile::tempdir().unwrap();
     let mut env = desktop.env();
     env.push(("BROWSER".into(), follow_browser(tmp.path())));
     let keep = Keep::start(&w, &env);
     for _ in 0..80 {
         // The call and the server's answer with its id both have to be on record.
-        if desktop.notifications().first().is_some_and(|n| n.id.is_some()) {
+        if desktop
+            .notifications()
+            .first()
+            .is_some_and(|n| n.id.is_some())
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert_eq!(desktop.notifications()[0].summary, "Session my-sso ends in 1 minute");
+    assert_eq!(
+        desktop.notifications()[0].summary,
+        "Session my-sso ends in 1 minute"
+    );
     let before = w.home.token_json("my-sso");
     // The user clicks Renew. (Clicked again if the keeper was not yet listening for the click.)
-    let id = desktop.notifications()[0].id.expect("the server's id for the notification");
+    let id = desktop.notifications()[0]
+        .id
+        .expect("the server's id for the notification");
     let mut renewed = false;
     for attempt in 0..80 {
         if attempt % 8 == 0 && count(&w.stats().await, "Logout") == 0 {
             desktop.click_action(id, "renew");
         }
         let s = w.stats().await;
-        if count(&s, "Logout") == 1 && count(&s, "Authorize") == 1 && w.home.token_json("my-sso")["accessToken"] != before["accessToken"] {
+        if count(&s, "Logout") == 1
+            && count(&s, "Authorize") == 1
+            && w.home.token_json("my-sso")["accessToken"] != before["accessToken"]
+        {
             renewed = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(renewed, "Logout, then a fresh browser login: {}", w.stats().await);
+    assert!(
+        renewed,
+        "Logout, then a fresh browser login: {}",
+        w.stats().await
+    );
     keep.stop().await;
 }
 
@@ -170,7 +244,10 @@ async fn hundred_logins(with_keeper: bool) {
     // A session that has ended: every process needs a login at the same moment. (Ended by the
     // administrator, so the new session the login starts lasts as long as a normal one.)
     let w = World::new(CONFIG, auto()).await;
-    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
     w.sim.end_all_sessions();
     let before = w.stats().await;
     let tmp = tempfile::tempdir().unwrap();
@@ -190,7 +267,14 @@ async fn hundred_logins(with_keeper: bool) {
     for i in 0..100 {
         let env = env.clone();
         let profile = if i % 2 == 0 { "dev" } else { "prod-ro" };
-        runs.push(tokio::spawn(async move { run(&bin("ssotray"), &["credentials", "--profile", profile, "--login"], &env).await }));
+        runs.push(tokio::spawn(async move {
+            run(
+                &bin("ssotray"),
+                &["credentials", "--profile", profile, "--login"],
+                &env,
+            )
+            .await
+        }));
     }
     let mut keys = std::collections::BTreeSet::new();
     for r in runs {
@@ -200,8 +284,14 @@ async fn hundred_logins(with_keeper: bool) {
         keys.insert(v["AccessKeyId"].as_str().unwrap().to_string());
     }
     let s = w.stats().await;
-    let logins = (count(&s, "Authorize") + count(&s, "StartDeviceAuthorization")) - (count(&before, "Authorize") + count(&before, "StartDeviceAuthorization"));
-    assert_eq!(logins, 1, "exactly one login for 100 processes ({}): {s}", if with_keeper { "keeper" } else { "lock file" });
+    let logins = (count(&s, "Authorize") + count(&s, "StartDeviceAuthorization"))
+        - (count(&before, "Authorize") + count(&before, "StartDeviceAuthorization"));
+    assert_eq!(
+        logins,
+        1,
+        "exactly one login for 100 processes ({}): {s}",
+        if with_keeper { "keeper" } else { "lock file" }
+    );
     assert!(keys.len() >= 2, "credentials for both profiles: {keys:?}");
     if let Some(k) = keep {
         k.stop().await;
@@ -224,12 +314,23 @@ async fn plain_credentials_fail_at_once_and_the_keeper_says_so_once() {
     let w = World::new(CONFIG, auto()).await;
     let mut env = w.env();
     env.push(runtime_dir(&w));
-    let keep = Keep::start(&w, &desktop.env().into_iter().chain(env.clone()).collect::<Vec<_>>());
+    let keep = Keep::start(
+        &w,
+        &desktop
+            .env()
+            .into_iter()
+            .chain(env.clone())
+            .collect::<Vec<_>>(),
+    );
     wait_for_socket(&env.last().unwrap().1).await;
     for _ in 0..5 {
         let o = run(&bin("ssotray"), &["credentials", "--profile", "dev"], &env).await;
         assert_eq!(o.status.code(), Some(1));
-        assert!(stderr(&o).contains("not logged in to `my-sso`; run `ssotray login my-sso`"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("not logged in to `my-sso`; run `ssotray login my-sso`"),
+            "{}",
+            stderr(&o)
+        );
     }
     for _ in 0..100 {
         if !desktop.notifications().is_empty() {
@@ -243,7 +344,11 @@ async fn plain_credentials_fail_at_once_and_the_keeper_says_so_once() {
     assert_eq!(shown.len(), 1, "{shown:#?}");
     assert_eq!(shown[0].summary, "Log in to my-sso");
     assert_eq!(shown[0].actions, ["login", "Log in"]);
-    assert_eq!(count(&w.stats().await, "StartDeviceAuthorization") + count(&w.stats().await, "Authorize"), 0, "no browser, no login");
+    assert_eq!(
+        count(&w.stats().await, "StartDeviceAuthorization") + count(&w.stats().await, "Authorize"),
+        0,
+        "no browser, no login"
+    );
     keep.stop().await;
 }
 
@@ -251,9 +356,22 @@ async fn plain_credentials_fail_at_once_and_the_keeper_says_so_once() {
 async fn keeper_botocore_and_a_second_ssotray_share_the_file_for_a_minute() {
     // 15-minute tokens: botocore (15-minute window) refreshes on every read, writing the file in
     // place; the keeper refreshes every ten seconds; a second ssotray refreshes in a loop.
-    let w = World::new(CONFIG, SimConfig { access_token_ttl: Duration::from_secs(15 * 60), ..auto() }).await;
-    settings(&w, "[keeper]\nrefresh_ahead = 890\nrefresh_jitter = 0\nrecheck = 1\n");
-    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            access_token_ttl: Duration::from_secs(15 * 60),
+            ..auto()
+        },
+    )
+    .await;
+    settings(
+        &w,
+        "[keeper]\nrefresh_ahead = 890\nrefresh_jitter = 0\nrecheck = 1\n",
+    );
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
     let keep = Keep::start(&w, &[]);
     let deadline = Instant::now() + Duration::from_secs(60);
     let botocore_loop = {
@@ -277,12 +395,18 @@ async fn keeper_botocore_and_a_second_ssotray_share_the_file_for_a_minute() {
         let o = w.ssotray(&["status", "--json"]).await;
         assert_ok(&o);
         let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-        assert_eq!(v["sessions"][0]["state"], "valid", "never a false logged-out: {v}");
+        assert_eq!(
+            v["sessions"][0]["state"], "valid",
+            "never a false logged-out: {v}"
+        );
         checks += 1;
     }
     let botocore_runs = botocore_loop.await.unwrap();
     keep.stop().await;
-    assert!(checks > 10 && botocore_runs > 0, "{checks} checks, {botocore_runs} botocore runs");
+    assert!(
+        checks > 10 && botocore_runs > 0,
+        "{checks} checks, {botocore_runs} botocore runs"
+    );
     // The file parses and its refresh token still works.
     let token = w.home.token_json("my-sso");
     assert!(token["refreshToken"].is_string());

@@ -6,7 +6,6 @@ use ssotray_tests::{assert_ok, bin, count, python, run, stdout, SimConfig, CONFI
 use std::process::Output;
 use std::time::Duration;
 
-
 async fn aws_config_probe(w: &World, profile: &str) -> Output {
     let mut env = w.env();
     env.push(("AWS_PROFILE".into(), profile.into()));
@@ -27,21 +26,29 @@ async fn botocore(w: &World, profile: &str) -> Output {
 }
 
 fn access_key(o: &Output) -> String {
-    let v: serde_json::Value = serde_json::from_str(stdout(o).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)));
+    let v: serde_json::Value =
+        serde_json::from_str(stdout(o).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)));
     v["accessKeyId"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
 async fn aws_config_gets_role_credentials_from_ssotrays_cache() {
     let w = World::new(CONFIG, auto()).await;
-    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
     let token_before = w.home.token_json("my-sso");
     let o = aws_config_probe(&w, "dev").await;
     assert_ok(&o);
     assert!(access_key(&o).starts_with("ASIA"));
     let s = w.stats().await;
     assert_eq!(count(&s, "GetRoleCredentials"), 1);
-    assert_eq!(count(&s, "CreateToken"), 1, "a fresh token is used as it is");
+    assert_eq!(
+        count(&s, "CreateToken"),
+        1,
+        "a fresh token is used as it is"
+    );
     assert_eq!(w.home.token_json("my-sso"), token_before);
 }
 
@@ -50,13 +57,28 @@ async fn aws_config_refreshes_a_near_expiry_token_and_ssotray_reads_its_rewrite(
     // Four minutes: inside aws-sdk-rust's five-minute refresh window.
     // Strict rotation: each refresh token works once, so every hand-over below must pass on the
     // newest one.
-    let w = World::new(CONFIG, SimConfig { access_token_ttl: Duration::from_secs(240), strict_rotation: true, ..auto() }).await;
-    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            access_token_ttl: Duration::from_secs(240),
+            strict_rotation: true,
+            ..auto()
+        },
+    )
+    .await;
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
     let before = w.home.token_json("my-sso");
     let o = aws_config_probe(&w, "prod-ro").await;
     assert_ok(&o);
     assert!(access_key(&o).starts_with("ASIA"));
-    assert_eq!(count(&w.stats().await, "CreateToken"), 2, "the SDK refreshed");
+    assert_eq!(
+        count(&w.stats().await, "CreateToken"),
+        2,
+        "the SDK refreshed"
+    );
     let after = w.home.token_json("my-sso");
     assert_ne!(after["accessToken"], before["accessToken"]);
     let raw = std::fs::read_to_string(w.home.token_file("my-sso")).unwrap();
@@ -75,7 +97,10 @@ async fn aws_config_refreshes_a_near_expiry_token_and_ssotray_reads_its_rewrite(
 #[tokio::test]
 async fn botocore_gets_role_credentials_for_session_and_legacy_profiles() {
     let w = World::new(CONFIG, auto()).await;
-    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
     assert_ok(&w.ssotray(&["login", "old", "--no-browser"]).await);
     for profile in ["dev", "old"] {
         let o = botocore(&w, profile).await;
@@ -84,18 +109,37 @@ async fn botocore_gets_role_credentials_for_session_and_legacy_profiles() {
     }
     let s = w.stats().await;
     assert_eq!(count(&s, "GetRoleCredentials"), 2);
-    assert_eq!(count(&s, "CreateToken"), 2, "botocore did not need to refresh");
+    assert_eq!(
+        count(&s, "CreateToken"),
+        2,
+        "botocore did not need to refresh"
+    );
 }
 
 #[tokio::test]
 async fn botocore_refreshes_in_place_and_ssotray_reads_and_refreshes_after_it() {
     // Ten minutes: inside botocore's fifteen-minute window.
-    let w = World::new(CONFIG, SimConfig { access_token_ttl: Duration::from_secs(600), strict_rotation: true, ..auto() }).await;
-    assert_ok(&w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"]).await);
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            access_token_ttl: Duration::from_secs(600),
+            strict_rotation: true,
+            ..auto()
+        },
+    )
+    .await;
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
     let before = w.home.token_json("my-sso");
     let o = botocore(&w, "dev").await;
     assert_ok(&o);
-    assert_eq!(count(&w.stats().await, "CreateToken"), 2, "botocore refreshed");
+    assert_eq!(
+        count(&w.stats().await, "CreateToken"),
+        2,
+        "botocore refreshed"
+    );
     let after = w.home.token_json("my-sso");
     assert_ne!(after["accessToken"], before["accessToken"]);
 

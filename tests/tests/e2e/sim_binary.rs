@@ -21,8 +21,15 @@ async fn start(args: &[&str]) -> Sim {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().unwrap();
-    let base = line.strip_prefix("ssotray-sim listening on ").unwrap_or_else(|| panic!("{line}")).to_string();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let base = line
+        .strip_prefix("ssotray-sim listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     // Whatever else comes on stdout is collected and checked when the simulator stops.
     let mut rest = lines.into_inner();
@@ -31,26 +38,52 @@ async fn start(args: &[&str]) -> Sim {
         let _ = rest.read_to_string(&mut extra).await;
         extra
     });
-    Sim { child, base, rest_of_stdout }
+    Sim {
+        child,
+        base,
+        rest_of_stdout,
+    }
 }
 
 async fn stop(mut sim: Sim) {
     let pid = sim.child.id().unwrap();
-    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(10), sim.child.wait()).await.unwrap().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), sim.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "{status:?}");
     let extra = sim.rest_of_stdout.await.unwrap();
-    assert!(extra.is_empty(), "exactly one line on stdout; more came: {extra}");
+    assert!(
+        extra.is_empty(),
+        "exactly one line on stdout; more came: {extra}"
+    );
 }
 
 async fn register(base: &str) -> serde_json::Value {
     let body = serde_json::json!({"clientName": "t", "clientType": "public", "scopes": ["sso:account:access"]});
-    reqwest::Client::new().post(format!("{base}/client/register")).json(&body).send().await.unwrap().json().await.unwrap()
+    reqwest::Client::new()
+        .post(format!("{base}/client/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn start_device(base: &str, client: &serde_json::Value) -> reqwest::Response {
     let body = serde_json::json!({"clientId": client["clientId"], "clientSecret": client["clientSecret"], "startUrl": "https://x.awsapps.com/start"});
-    reqwest::Client::new().post(format!("{base}/device_authorization")).json(&body).send().await.unwrap()
+    reqwest::Client::new()
+        .post(format!("{base}/device_authorization"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -71,8 +104,16 @@ async fn prints_one_line_keeps_state_across_restarts_and_stops_on_sigterm() {
     let sim = start(&[]).await;
     let r = start_device(&sim.base, &client).await;
     assert_eq!(r.status(), 401);
-    assert!(r.headers()["x-amzn-errortype"].to_str().unwrap().starts_with("InvalidClientException:"));
-    let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base)).await.unwrap().json().await.unwrap();
+    assert!(r.headers()["x-amzn-errortype"]
+        .to_str()
+        .unwrap()
+        .starts_with("InvalidClientException:"));
+    let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(stats.is_object());
     assert_eq!(count(&stats, "StartDeviceAuthorization"), 1);
     stop(sim).await;
@@ -83,7 +124,15 @@ async fn login(base: &str) -> String {
     let auth: serde_json::Value = start_device(base, &client).await.json().await.unwrap();
     let body = serde_json::json!({"clientId": client["clientId"], "clientSecret": client["clientSecret"],
         "grantType": "urn:ietf:params:oauth:grant-type:device_code", "deviceCode": auth["deviceCode"]});
-    let token: serde_json::Value = reqwest::Client::new().post(format!("{base}/token")).json(&body).send().await.unwrap().json().await.unwrap();
+    let token: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     token["accessToken"].as_str().unwrap().to_string()
 }
 
@@ -97,28 +146,53 @@ async fn account_names(base: &str, token: &str) -> Vec<String> {
         .json()
         .await
         .unwrap();
-    r["accountList"].as_array().unwrap().iter().map(|a| a["accountName"].as_str().unwrap().to_string()).collect()
+    r["accountList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["accountName"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
 async fn org_options_and_latency() {
     let sim = start(&["--auto-approve"]).await;
     let token = login(&sim.base).await;
-    assert_eq!(account_names(&sim.base, &token).await, ["dev", "staging", "prod"]);
+    assert_eq!(
+        account_names(&sim.base, &token).await,
+        ["dev", "staging", "prod"]
+    );
     stop(sim).await;
 
     let sim = start(&["--auto-approve", "--accounts", "3"]).await;
     let token = login(&sim.base).await;
-    assert_eq!(account_names(&sim.base, &token).await, ["account-0001", "account-0002", "account-0003"]);
+    assert_eq!(
+        account_names(&sim.base, &token).await,
+        ["account-0001", "account-0002", "account-0003"]
+    );
     stop(sim).await;
 
     let dir = tempfile::tempdir().unwrap();
     let org = dir.path().join("org.toml");
-    std::fs::write(&org, "[[accounts]]\nid = \"123456789012\"\nname = \"sandbox\"\nroles = [\"Dev\"]\n").unwrap();
-    let sim = start(&["--auto-approve", "--latency-ms", "300", "--org", org.to_str().unwrap()]).await;
+    std::fs::write(
+        &org,
+        "[[accounts]]\nid = \"123456789012\"\nname = \"sandbox\"\nroles = [\"Dev\"]\n",
+    )
+    .unwrap();
+    let sim = start(&[
+        "--auto-approve",
+        "--latency-ms",
+        "300",
+        "--org",
+        org.to_str().unwrap(),
+    ])
+    .await;
     let token = login(&sim.base).await;
     let begun = Instant::now();
     assert_eq!(account_names(&sim.base, &token).await, ["sandbox"]);
-    assert!(begun.elapsed() >= Duration::from_millis(300), "the added latency is at least what was asked");
+    assert!(
+        begun.elapsed() >= Duration::from_millis(300),
+        "the added latency is at least what was asked"
+    );
     stop(sim).await;
 }
