@@ -4,7 +4,7 @@
 
 use crate::menu::{MenuInput, RoleRef, SessionState, SessionView};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use ssotray_core::access::ConsoleOptions;
 use ssotray_core::discovery::{AccountRoles, Progress};
 use ssotray_core::engine::LogoutReport;
@@ -30,17 +30,6 @@ pub enum Pending {
         /// The page to open.
         verification_uri: String,
     },
-}
-
-/// Favorites and recently used roles, kept in ssotray's state directory.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Prefs {
-    /// Favorite roles.
-    #[serde(default)]
-    pub favorites: Vec<RoleRef>,
-    /// Recently used roles, newest first.
-    #[serde(default)]
-    pub recent: Vec<RoleRef>,
 }
 
 /// One session for the window.
@@ -90,7 +79,6 @@ pub struct App {
     pending: Mutex<HashMap<String, Pending>>,
     errors: Mutex<HashMap<String, String>>,
     progress: Mutex<HashMap<String, (usize, usize)>>,
-    prefs: Mutex<Prefs>,
     /// Whether this is the demo against the built-in simulator.
     pub demo: bool,
 }
@@ -132,36 +120,12 @@ impl CmdError {
 impl App {
     /// The app over an engine and its keeper.
     pub fn new(engine: Engine, demo: bool) -> App {
-        let app = App {
+        App {
             engine,
             pending: Mutex::default(),
             errors: Mutex::default(),
             progress: Mutex::default(),
-            prefs: Mutex::default(),
             demo,
-        };
-        *app.prefs.lock().expect("prefs") = app.load_prefs();
-        app
-    }
-
-    fn prefs_path(&self) -> Option<std::path::PathBuf> {
-        self.engine
-            .state_path()
-            .ok()
-            .map(|p| p.with_file_name("app.json"))
-    }
-
-    fn load_prefs(&self) -> Prefs {
-        self.prefs_path()
-            .and_then(|p| self.engine.context().fs.read(&p).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
-    }
-
-    fn save_prefs(&self) {
-        let prefs = self.prefs.lock().expect("prefs").clone();
-        if let (Some(path), Ok(bytes)) = (self.prefs_path(), serde_json::to_vec_pretty(&prefs)) {
-            let _ = self.engine.context().fs.write_atomic(&path, &bytes, 0o600);
         }
     }
 
@@ -199,7 +163,7 @@ impl App {
                 progress: self.progress.lock().expect("progress").get(&name).copied(),
             });
         }
-        let prefs = self.prefs.lock().expect("prefs").clone();
+        let prefs = self.engine.prefs();
         StateDto {
             now,
             sessions,
@@ -387,14 +351,10 @@ impl App {
         }
     }
 
-    fn used(&self, role: &RoleRef) {
-        {
-            let mut prefs = self.prefs.lock().expect("prefs");
-            prefs.recent.retain(|r| r != role);
-            prefs.recent.insert(0, role.clone());
-            prefs.recent.truncate(10);
+    async fn used(&self, role: &RoleRef) {
+        if let Err(e) = self.engine.update_prefs(|p| p.used(role)).await {
+            tracing::warn!(error = %e, "cannot remember the recently used role");
         }
-        self.save_prefs();
     }
 
     /// A role's console link (a credential: it goes to the browser or the clipboard only).
@@ -414,7 +374,7 @@ impl App {
                 },
             )
             .await?;
-        self.used(role);
+        self.used(role).await;
         Ok(url)
     }
 
@@ -432,7 +392,7 @@ impl App {
             .engine
             .role_credentials(&target, &role.account_id, &role.role_name)
             .await?;
-        self.used(role);
+        self.used(role).await;
         Ok(Secret::new(ssotray_core::credentials::shell_exports(
             &creds,
         )))
@@ -455,16 +415,11 @@ impl App {
     }
 
     /// Adds or removes a favorite.
-    pub fn toggle_favorite(&self, role: &RoleRef) {
-        {
-            let mut prefs = self.prefs.lock().expect("prefs");
-            if prefs.favorites.contains(role) {
-                prefs.favorites.retain(|r| r != role);
-            } else {
-                prefs.favorites.push(role.clone());
-            }
-        }
-        self.save_prefs();
+    pub async fn toggle_favorite(&self, role: &RoleRef) -> Result<(), CmdError> {
+        self.engine
+            .update_prefs(|p| p.toggle_favorite(role))
+            .await?;
+        Ok(())
     }
 
     /// Opens the page of a pending device-code login in the browser.

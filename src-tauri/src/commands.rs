@@ -103,7 +103,7 @@ pub async fn dispatch(handle: &AppHandle, command: &str, args: Value) -> Result<
         }
         "open_login_page" => json(app.open_login_page(&need(args.session, "session")?)?),
         "toggle_favorite" => {
-            app.toggle_favorite(&need(args.role, "role")?);
+            app.toggle_favorite(&need(args.role, "role")?).await?;
             tray::refresh(handle).await;
             Ok(Value::Null)
         }
@@ -112,15 +112,19 @@ pub async fn dispatch(handle: &AppHandle, command: &str, args: Value) -> Result<
             json(save_settings(handle, &app, need(args.settings, "settings")?).await?)
         }
         "add_identity_center" => {
-            app.engine.add_sso_session(
-                &need(args.name, "name")?,
-                &need(args.start_url, "startUrl")?,
-                &need(args.region, "region")?,
-            )?;
+            app.engine
+                .add_sso_session(
+                    &need(args.name, "name")?,
+                    &need(args.start_url, "startUrl")?,
+                    &need(args.region, "region")?,
+                )
+                .await?;
             tray::refresh(handle).await;
             Ok(Value::Null)
         }
-        "generate_profiles" => json(generate_profiles(&app, &need(args.session, "session")?)?),
+        "generate_profiles" => {
+            json(generate_profiles(&app, &need(args.session, "session")?).await?)
+        }
         other => Err(CmdError::msg(format!("unknown command {other}"))),
     }
 }
@@ -199,48 +203,57 @@ async fn save_settings(
         .iter()
         .map(|m| i64::from(*m) * 60)
         .collect();
-    engine.edit_settings(|t| {
-        set_value(t, &["keeper"], "lead_times", Some(TomlValue::Array(leads)))
-    })?;
+    engine
+        .edit_settings(|t| {
+            set_value(
+                t,
+                &["keeper"],
+                "lead_times",
+                Some(TomlValue::Array(leads.clone())),
+            )
+        })
+        .await?;
     for s in &settings.sessions {
         let current = engine.settings()?.session(&s.name);
         let name = s.name.clone();
-        engine.edit_settings(|t| {
-            let t = match s.session_length_hours {
-                Some(h) if h > 0.0 => {
-                    set_session_value(t, &name, "session_length", (h * 3600.0).round() as i64)?
+        engine
+            .edit_settings(|t| {
+                let t = match s.session_length_hours {
+                    Some(h) if h > 0.0 => {
+                        set_session_value(t, &name, "session_length", (h * 3600.0).round() as i64)?
+                    }
+                    _ => set_value(t, &["sessions", &name], "session_length", None)?,
+                };
+                let t = match s.login_flow {
+                    Some(Flow::DeviceCode) => {
+                        set_session_value(&t, &name, "login_flow", "device-code")?
+                    }
+                    Some(Flow::Browser) => set_session_value(&t, &name, "login_flow", "browser")?,
+                    None => set_value(&t, &["sessions", &name], "login_flow", None)?,
+                };
+                let link = if s.console_link == ConsoleLink::Portal {
+                    "portal"
+                } else {
+                    "federation"
+                };
+                let t = set_session_value(&t, &name, "console_link", link)?;
+                let t = set_session_value(
+                    &t,
+                    &name,
+                    "console_session_duration",
+                    i64::from(s.console_session_duration),
+                )?;
+                match s
+                    .browser
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|b| !b.is_empty())
+                {
+                    Some(b) => set_session_value(&t, &name, "browser", b),
+                    None => set_value(&t, &["sessions", &name], "browser", None),
                 }
-                _ => set_value(t, &["sessions", &name], "session_length", None)?,
-            };
-            let t = match s.login_flow {
-                Some(Flow::DeviceCode) => {
-                    set_session_value(&t, &name, "login_flow", "device-code")?
-                }
-                Some(Flow::Browser) => set_session_value(&t, &name, "login_flow", "browser")?,
-                None => set_value(&t, &["sessions", &name], "login_flow", None)?,
-            };
-            let link = if s.console_link == ConsoleLink::Portal {
-                "portal"
-            } else {
-                "federation"
-            };
-            let t = set_session_value(&t, &name, "console_link", link)?;
-            let t = set_session_value(
-                &t,
-                &name,
-                "console_session_duration",
-                i64::from(s.console_session_duration),
-            )?;
-            match s
-                .browser
-                .as_deref()
-                .map(str::trim)
-                .filter(|b| !b.is_empty())
-            {
-                Some(b) => set_session_value(&t, &name, "browser", b),
-                None => set_value(&t, &["sessions", &name], "browser", None),
-            }
-        })?;
+            })
+            .await?;
         if s.keychain != current.keychain {
             let target = app.target(&s.name)?;
             if s.keychain {
@@ -261,14 +274,11 @@ async fn save_settings(
 }
 
 /// Writes a profile for every known role of a session into ssotray's block of `~/.aws/config`.
-fn generate_profiles(app: &App, session: &str) -> Result<usize, CmdError> {
+async fn generate_profiles(app: &App, session: &str) -> Result<usize, CmdError> {
     let target = app.target(session)?;
-    let config = app.engine.load_config()?;
-    let (current, new, profiles) =
-        app.engine
-            .plan_profiles(&config, &target, ssotray_core::profiles::DEFAULT_TEMPLATE)?;
-    if current != new {
-        app.engine.write_config(&config, &current, &new)?;
-    }
+    let (profiles, _) = app
+        .engine
+        .write_profiles(&target, ssotray_core::profiles::DEFAULT_TEMPLATE)
+        .await?;
     Ok(profiles.len())
 }

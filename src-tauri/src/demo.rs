@@ -22,6 +22,12 @@ impl Demo {
         let home = tempfile::Builder::new().prefix("ssotray-demo-").tempdir()?;
         std::fs::create_dir_all(home.path().join(".aws"))?;
         std::fs::write(home.path().join(".aws/config"), CONFIG)?;
+        // The refresh token in the (demo's own, in-memory) keychain, as a careful user sets it.
+        std::fs::create_dir_all(home.path().join(".config/ssotray"))?;
+        std::fs::write(
+            home.path().join(".config/ssotray/settings.toml"),
+            "[sessions.demo]\nkeychain = true\n",
+        )?;
         let base_url = sim.base_url.clone();
         Ok(Demo {
             _sim: sim,
@@ -58,9 +64,12 @@ impl Demo {
         vars.retain(|(k, _)| k != "XDG_RUNTIME_DIR");
         let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let env = Env::from_slice(&refs);
+        // The demo never touches the user's keychain: its keychain is in memory and ends with
+        // the demo.
         Context {
             browser: std::sync::Arc::new(ssotray_core::os::SystemBrowser::new(env.clone())),
             env,
+            secrets: std::sync::Arc::new(ssotray_core::keychain::MemKeychain::default()),
             ..Context::real()
         }
     }

@@ -4,12 +4,12 @@
 //! rather than tauri-plugin-single-instance: that plugin's D-Bus library leaves a thread that
 //! wakes twice a second for the life of the app.)
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tauri::AppHandle;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// Where the running app listens.
 pub fn socket_path() -> Option<PathBuf> {
@@ -25,11 +25,21 @@ pub fn socket_path() -> Option<PathBuf> {
     Some(cache.join("ssotray/app.sock"))
 }
 
-/// Asks a running instance to show its window on `view`; true when it answered.
+/// Asks a running instance to show its window on `view`; true when it answered. Only an
+/// instance of this user's, in a directory of the user's own with mode 0700, is asked.
 pub fn hand_over(path: &Path, view: &str) -> bool {
+    if path
+        .parent()
+        .is_none_or(|dir| ssotray_core::sock::check_private_dir(dir).is_err())
+    {
+        return false;
+    }
     let Ok(mut stream) = UnixStream::connect(path) else {
         return false;
     };
+    if !ssotray_core::sock::std_peer_is_me(&stream) {
+        return false;
+    }
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
     if stream
@@ -39,7 +49,8 @@ pub fn hand_over(path: &Path, view: &str) -> bool {
         return false;
     }
     let mut answer = String::new();
-    matches!(BufReader::new(stream).read_line(&mut answer), Ok(n) if n > 0) && answer.trim() == "ok"
+    matches!(BufReader::new(stream).take(64).read_line(&mut answer), Ok(n) if n > 0)
+        && answer.trim() == "ok"
 }
 
 /// Becomes the instance: listens for later launches. Err when another instance holds the lock
@@ -48,19 +59,26 @@ pub fn listen(handle: &AppHandle, path: &Path) -> Result<(), String> {
     let bound = tauri::async_runtime::block_on(ssotray_core::owner::bind(path))?;
     let handle = handle.clone();
     tauri::async_runtime::spawn(async move {
-        let ssotray_core::owner::Bound { listener, lock } = bound;
-        while let Ok((stream, _)) = listener.accept().await {
+        let ssotray_core::owner::Bound {
+            listener,
+            lock: _held_while_serving,
+        } = bound;
+        loop {
+            let stream = ssotray_core::owner::accept_mine(&listener).await;
             let handle = handle.clone();
             tauri::async_runtime::spawn(async move {
                 let (read, mut write) = stream.into_split();
-                let mut line = String::new();
-                if tokio::io::BufReader::new(read)
-                    .read_line(&mut line)
-                    .await
-                    .is_err()
-                {
+                // One short line, soon: anything else is refused.
+                let line = ssotray_core::sock::read_line(
+                    &mut tokio::io::BufReader::new(read),
+                    64,
+                    Some(ssotray_core::sock::IDLE),
+                )
+                .await;
+                let Ok(Some(line)) = line else {
+                    let _ = write.write_all(b"refused\n").await;
                     return;
-                }
+                };
                 if let Some(view) = line.trim().strip_prefix("show ") {
                     let view = match view {
                         "accounts" | "settings" | "add" => view,
@@ -71,7 +89,6 @@ pub fn listen(handle: &AppHandle, path: &Path) -> Result<(), String> {
                 }
             });
         }
-        drop(lock);
     });
     Ok(())
 }

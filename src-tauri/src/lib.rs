@@ -81,7 +81,15 @@ pub fn run() {
             let app = Arc::new(App::new(engine.clone(), demo.is_some()));
             tauri_app.manage(app.clone());
             tauri_app.manage(window::WindowHost::start(&handle)?);
-            if let Some(path) = &instance {
+            // A runtime directory that is not the user's own with mode 0700 is refused: no
+            // single-instance socket and no keeper socket there (logins still work, each
+            // process under the session's lock file).
+            let private = instance.as_deref().and_then(std::path::Path::parent).map(|dir| ssotray_core::sock::private_dir(dir));
+            if let Some(Err(e)) = &private {
+                tracing::error!("{e}");
+                eprintln!("ssotray-app: {e}");
+            }
+            if let (Some(path), Some(Ok(()))) = (&instance, &private) {
                 if let Err(e) = instance::listen(&handle, path) {
                     // Launched at the same moment as another instance, which won: hand over.
                     for _ in 0..50 {

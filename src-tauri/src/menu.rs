@@ -7,19 +7,7 @@ use ssotray_core::discovery::AccountRoles;
 /// Accounts shown in a session's submenu before it points to the window's search.
 pub const MAX_ACCOUNTS_IN_MENU: usize = 25;
 
-/// A role of an account of a session.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleRef {
-    /// sso-session.
-    pub session: String,
-    /// Account id.
-    pub account_id: String,
-    /// Account name.
-    pub account_name: String,
-    /// Role name.
-    pub role_name: String,
-}
+pub use ssotray_core::prefs::RoleRef;
 
 /// A session as the menu shows it.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tauri::ipc::{InvokeBody, InvokeError};
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 /// `NO_AT_BRIDGE` as the user set it, for the window's process (the tray process sets its own).
@@ -87,7 +87,8 @@ impl WindowHost {
                 Ok(l) => l,
                 Err(e) => return tracing::warn!(error = %e, "no window: cannot listen"),
             };
-            while let Ok((stream, _)) = listener.accept().await {
+            loop {
+                let stream = ssotray_core::owner::accept_mine(&listener).await;
                 let handle = handle.clone();
                 tauri::async_runtime::spawn(async move { serve(handle, stream).await });
             }
@@ -177,11 +178,23 @@ impl WindowHost {
     }
 }
 
+/// The longest line the tray process reads from a window process (a command and its arguments).
+const MAX_CALL: usize = 1024 * 1024;
+/// The longest answer the window process reads (every account of every session).
+const MAX_ANSWER: usize = 256 * 1024 * 1024;
+
+/// Serves one connection from a window process (this user's: `accept_mine` checked): its first
+/// line, bounded and within [`ssotray_core::sock::IDLE`], is a call or the control hello; a
+/// control connection may then stay silent for as long as its window lives, which is only
+/// granted to the window process the tray process started (its id).
 async fn serve(handle: AppHandle, stream: UnixStream) {
+    use ssotray_core::sock::{read_line, IDLE};
     let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    let Ok(Some(first)) = lines.next_line().await else {
-        return;
+    let mut read = BufReader::new(read);
+    let first = match read_line(&mut read, MAX_CALL, Some(IDLE)).await {
+        Ok(Some(line)) => line,
+        Ok(None) => return,
+        Err(e) => return tracing::warn!(error = %e, "refused a window connection"),
     };
     match serde_json::from_str::<Hello>(&first) {
         Ok(Hello::Call { cmd, args }) => {
@@ -209,7 +222,7 @@ async fn serve(handle: AppHandle, stream: UnixStream) {
                         Some(view) => if write.write_all(format!("{view}\n").as_bytes()).await.is_err() { break },
                         None => break,
                     },
-                    line = lines.next_line() => if !matches!(line, Ok(Some(_))) { break },
+                    line = read_line(&mut read, 1024, None) => if !matches!(line, Ok(Some(_))) { break },
                 }
             }
             host.forget(id);
@@ -221,6 +234,11 @@ async fn serve(handle: AppHandle, stream: UnixStream) {
 /// Forwards one command to the tray process.
 async fn forward(socket: &Path, cmd: &str, args: Value) -> std::io::Result<Answer> {
     let stream = UnixStream::connect(socket).await?;
+    if !ssotray_core::sock::peer_is_me(&stream) {
+        return Err(std::io::Error::other(
+            "the window socket is served by another user",
+        ));
+    }
     let (read, mut write) = stream.into_split();
     let mut line = serde_json::to_string(&Hello::Call {
         cmd: cmd.to_string(),
@@ -228,10 +246,9 @@ async fn forward(socket: &Path, cmd: &str, args: Value) -> std::io::Result<Answe
     })?;
     line.push('\n');
     write.write_all(line.as_bytes()).await?;
-    let answer = BufReader::new(read)
-        .lines()
-        .next_line()
-        .await?
+    let answer = ssotray_core::sock::read_line(&mut BufReader::new(read), MAX_ANSWER, None)
+        .await
+        .map_err(std::io::Error::other)?
         .ok_or_else(|| std::io::Error::other("no answer"))?;
     Ok(serde_json::from_str(&answer)?)
 }
@@ -294,8 +311,8 @@ async fn control(handle: &AppHandle, socket: &Path, id: u64) {
     if write.write_all(hello.as_bytes()).await.is_err() {
         return;
     }
-    let mut lines = BufReader::new(read).lines();
-    while let Ok(Some(view)) = lines.next_line().await {
+    let mut read = BufReader::new(read);
+    while let Ok(Some(view)) = ssotray_core::sock::read_line(&mut read, 64, None).await {
         if let Some(w) = handle.get_webview_window("main") {
             let _ = w.eval(format!("location.hash = {view:?}"));
             let _ = w.show();

@@ -841,5 +841,6 @@ pub fn engine_for(
         env,
         http: LazyHttp::default(),
         secrets: std::sync::Arc::new(ssotray_core::keychain::MemKeychain::default()),
+        parsed: Default::default(),
     })
 }

@@ -262,8 +262,8 @@ pub async fn generate_profiles(
         eprintln!("No account list for `{session}` yet; fetching it…");
         engine.discover(&target, None, &|_| {}).await?;
     }
-    let (current, new, profiles) = engine.plan_profiles(&config, &target, template)?;
     if dry_run {
+        let (current, new, profiles) = engine.plan_profiles(&config, &target, template)?;
         let diff = similar::TextDiff::from_lines(&current, &new);
         let path = config.path.display().to_string();
         print_out(
@@ -279,7 +279,8 @@ pub async fn generate_profiles(
         );
         return Ok(());
     }
-    if current == new {
+    let (profiles, changed) = engine.write_profiles(&target, template).await?;
+    if !changed {
         eprintln!(
             "`{}` already has all {} profile(s) of `{session}`",
             config.path.display(),
@@ -287,7 +288,6 @@ pub async fn generate_profiles(
         );
         return Ok(());
     }
-    engine.write_config(&config, &current, &new)?;
     eprintln!(
         "Wrote {} profile(s) of `{session}` to `{}`",
         profiles.len(),

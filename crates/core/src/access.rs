@@ -44,22 +44,27 @@ impl Engine {
         Ok(self.home()?.join(".config/ssotray/settings.toml"))
     }
 
-    /// ssotray's settings; a missing file gives the defaults, a broken one an error saying where.
+    /// ssotray's settings (kept until the file changes); a missing file gives the defaults, a
+    /// broken one an error saying where.
     pub fn settings(&self) -> Result<Settings, EngineError> {
         let path = self.settings_path()?;
-        match self.ctx.fs.read(&path) {
-            Ok(bytes) => Settings::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| {
-                EngineError::Local(format!(
-                    "settings file `{}` cannot be read: {e}; fix it or move it away",
+        let settings = self
+            .ctx
+            .parsed
+            .get(self.ctx.fs.as_ref(), &path, |bytes| match bytes {
+                Ok(bytes) => Settings::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| {
+                    EngineError::Local(format!(
+                        "settings file `{}` cannot be read: {e}; fix it or move it away",
+                        path.display()
+                    ))
+                }),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Settings::default()),
+                Err(e) => Err(EngineError::Local(format!(
+                    "failed to read `{}`: {e}",
                     path.display()
-                ))
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(e) => Err(EngineError::Local(format!(
-                "failed to read `{}`: {e}",
-                path.display()
-            ))),
-        }
+                ))),
+            })?;
+        Ok(settings.as_ref().clone())
     }
 
     fn session_settings(&self, target: &SsoTarget) -> Result<SessionSettings, EngineError> {
@@ -102,12 +107,16 @@ impl Engine {
     /// treated as absent (it is ssotray's own cache, rebuilt by the next discovery).
     pub fn cached_inventory(&self, target: &SsoTarget) -> Result<Option<Inventory>, EngineError> {
         let path = self.inventory_path(target)?;
-        Ok(self
-            .ctx
-            .fs
-            .read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok()))
+        let kept = self.ctx.parsed.get(
+            self.ctx.fs.as_ref(),
+            &path,
+            |bytes| -> Result<Option<Inventory>, EngineError> {
+                Ok(bytes
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(crate::files::strip_bom(&b)).ok()))
+            },
+        )?;
+        Ok(kept.as_ref().clone())
     }
 
     /// Lists every account and role now and keeps the list. When the session ends mid-way, the
@@ -319,27 +328,36 @@ impl Engine {
             .map_err(EngineError::Browser)
     }
 
-    /// The config text with ssotray's profile block for `target` written (or replaced), from
-    /// the last discovered list. Returns (current text, new text, profiles).
-    pub fn plan_profiles(
+    /// The profile block for `target` planned on `current` config text, from the last
+    /// discovered list: the new text and the profiles.
+    fn profiles_on(
         &self,
-        config: &AwsConfig,
+        config_path: &std::path::Path,
+        current: &str,
         target: &SsoTarget,
         template: &str,
-    ) -> Result<(String, String, Vec<GeneratedProfile>), EngineError> {
+    ) -> Result<(String, Vec<GeneratedProfile>), EngineError> {
         let Some(session) = &target.session_name else {
             return Err(EngineError::Local("profiles are generated for sso-sessions; add an [sso-session] section for this start URL".into()));
         };
         let Some(inventory) = self.cached_inventory(target)? else {
             return Err(EngineError::Local(format!("no account list for `{session}` yet; run `ssotray accounts --sso-session {session} --refresh` first")));
         };
+        profiles::generate(current, session, &inventory.accounts, template)
+            .map_err(|e| EngineError::Local(format!("`{}`: {e}", config_path.display())))
+    }
+
+    /// The config text with ssotray's profile block for `target` written (or replaced), from
+    /// the last discovered list, without writing it (for a dry run). Returns (current text, new
+    /// text, profiles).
+    pub fn plan_profiles(
+        &self,
+        config: &AwsConfig,
+        target: &SsoTarget,
+        template: &str,
+    ) -> Result<(String, String, Vec<GeneratedProfile>), EngineError> {
         let current = match self.ctx.fs.read(&config.path) {
-            Ok(b) => String::from_utf8(b).map_err(|_| {
-                EngineError::Local(format!(
-                    "`{}` is not UTF-8 text; ssotray will not rewrite it",
-                    config.path.display()
-                ))
-            })?,
+            Ok(b) => String::from_utf8(b).map_err(|_| not_utf8(&config.path))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(source) => {
                 return Err(EngineError::ConfigIo {
@@ -348,38 +366,44 @@ impl Engine {
                 })
             }
         };
-        let (new, profiles) = profiles::generate(&current, session, &inventory.accounts, template)
-            .map_err(|e| EngineError::Local(format!("`{}`: {e}", config.path.display())))?;
+        let (new, profiles) = self.profiles_on(&config.path, &current, target, template)?;
         Ok((current, new, profiles))
     }
 
-    /// Appends an `[sso-session]` section to the AWS config (every other byte stays) and returns
-    /// the new session's target.
-    pub fn add_sso_session(
+    /// Writes (or replaces) ssotray's profile block for `target` in the AWS config, under the
+    /// config's lock. Returns the profiles and whether the file changed.
+    pub async fn write_profiles(
+        &self,
+        target: &SsoTarget,
+        template: &str,
+    ) -> Result<(Vec<GeneratedProfile>, bool), EngineError> {
+        let path = self.config_path()?;
+        self.edit_config(|current| {
+            let (new, profiles) = self.profiles_on(&path, current, target, template)?;
+            let changed = new != current;
+            Ok((changed.then_some(new), (profiles, changed)))
+        })
+        .await
+    }
+
+    /// Appends an `[sso-session]` section to the AWS config under its lock (every other byte
+    /// stays) and returns the new session's target.
+    pub async fn add_sso_session(
         &self,
         name: &str,
         start_url: &str,
         region: &str,
     ) -> Result<SsoTarget, EngineError> {
-        let config = self.load_config()?;
-        let current = match self.ctx.fs.read(&config.path) {
-            Ok(b) => String::from_utf8(b).map_err(|_| {
-                EngineError::Local(format!(
-                    "`{}` is not UTF-8 text; ssotray will not rewrite it",
-                    config.path.display()
-                ))
-            })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(source) => {
-                return Err(EngineError::ConfigIo {
-                    path: config.path.clone(),
-                    source,
-                })
-            }
-        };
-        let new = crate::config::append_sso_session(&current, name, start_url, region)
-            .map_err(EngineError::Local)?;
-        self.write_config(&config, &current, &new)?;
+        self.edit_config(|current| {
+            Ok((
+                Some(
+                    crate::config::append_sso_session(current, name, start_url, region)
+                        .map_err(EngineError::Local)?,
+                ),
+                (),
+            ))
+        })
+        .await?;
         let config = self.load_config()?;
         self.resolve(
             &config,
@@ -387,37 +411,48 @@ impl Engine {
         )
     }
 
-    /// Writes the config planned by [`Engine::plan_profiles`], atomically, keeping the file's
-    /// mode; refuses if the file changed since it was read.
-    pub fn write_config(
+    /// The advisory lock that ssotray processes take to change the AWS config file. It lives in
+    /// ssotray's own cache directory (`locks/config-<sha1 of the path>.lock`): `~/.aws` is
+    /// shared with other tools and gets no file of ssotray's for this.
+    pub fn config_lock_path(
         &self,
-        config: &AwsConfig,
-        expected_current: &str,
-        new: &str,
-    ) -> Result<(), EngineError> {
-        let now = match self.ctx.fs.read(&config.path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(source) => {
-                return Err(EngineError::ConfigIo {
-                    path: config.path.clone(),
-                    source,
-                })
-            }
-        };
-        if now != expected_current.as_bytes() {
-            return Err(EngineError::Local(format!(
-                "`{}` changed while ssotray was working; run the command again",
-                config.path.display()
-            )));
-        }
-        let mode = self.ctx.fs.file_mode(&config.path).unwrap_or(0o600);
-        self.ctx
-            .fs
-            .write_atomic(&config.path, new.as_bytes(), mode)
-            .map_err(|source| EngineError::ConfigIo {
-                path: config.path.clone(),
-                source,
-            })
+        config_path: &std::path::Path,
+    ) -> Result<std::path::PathBuf, EngineError> {
+        use sha1::Digest;
+        let digest = sha1::Sha1::digest(config_path.to_string_lossy().as_bytes());
+        Ok(self
+            .own_cache_dir()?
+            .join("locks")
+            .join(format!("config-{}.lock", &hex::encode(digest)[..16])))
     }
+
+    /// Changes the AWS config under its lock: `edit` gets the current text (empty when there is
+    /// no file) and returns the new one (`None`: no change) and a result. The file keeps its
+    /// mode (and a symlink its target); if another program changes it meanwhile (one that does
+    /// not take ssotray's lock, like `aws configure set`), the edit is made again on its text.
+    pub async fn edit_config<T>(
+        &self,
+        mut edit: impl FnMut(&str) -> Result<(Option<String>, T), EngineError>,
+    ) -> Result<T, EngineError> {
+        let path = self.config_path()?;
+        let lock = self.config_lock_path(&path)?;
+        let how = crate::files::WriteMode {
+            mode: None,
+            shared: true,
+        };
+        self.update_file(&path, &lock, how, |bytes| {
+            let current =
+                std::str::from_utf8(bytes.unwrap_or_default()).map_err(|_| not_utf8(&path))?;
+            let (new, result) = edit(current)?;
+            Ok((new.map(String::into_bytes), result))
+        })
+        .await
+    }
+}
+
+fn not_utf8(path: &std::path::Path) -> EngineError {
+    EngineError::Local(format!(
+        "`{}` is not UTF-8 text; ssotray will not rewrite it",
+        path.display()
+    ))
 }

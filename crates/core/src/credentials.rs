@@ -41,7 +41,7 @@ fn python_style(v: &Value) -> String {
 
 /// Reads a CLI cache entry written by ssotray or the AWS CLI; `None` for anything else.
 pub fn from_cli_cache_json(bytes: &[u8]) -> Option<RoleCredentials> {
-    let v: Value = serde_json::from_slice(bytes).ok()?;
+    let v: Value = serde_json::from_slice(crate::files::strip_bom(bytes)).ok()?;
     if v.get("ProviderType")?.as_str()? != "sso" {
         return None;
     }

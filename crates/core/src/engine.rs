@@ -7,9 +7,7 @@ use crate::cache::{self, CacheError, CachedToken, TokenFile};
 use crate::config::{AwsConfig, SsoTarget};
 use crate::endpoints::{endpoint, Service};
 use crate::login::{self, CallbackListener, LoginError, LoginPrompt, Pkce};
-use crate::oidc::{
-    ApiError, Grant, OidcClient, RegisterClientRequest, Registration, TokenResponse,
-};
+use crate::oidc::{ApiError, Grant, OidcClient, Registration, TokenResponse};
 use crate::os::Context;
 use crate::portal::PortalClient;
 use crate::secret::Secret;
@@ -37,7 +35,7 @@ pub enum Flow {
 }
 
 impl Flow {
-    fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Flow::Browser => "browser",
             Flow::DeviceCode => "device-code",
@@ -230,15 +228,6 @@ pub struct LogoutReport {
     pub removed_role_credentials: usize,
 }
 
-/// A registration as ssotray keeps it in its own cache directory.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredRegistration {
-    client_id: String,
-    client_secret: String,
-    expires_at: String,
-}
-
 /// The engine: every user operation, over an injected [`Context`].
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -297,16 +286,33 @@ impl Engine {
         Ok(self.home()?.join(".local/state/ssotray/state.json"))
     }
 
-    /// ssotray's memory of sessions (empty when there is none yet).
+    /// ssotray's memory of sessions (empty when there is none yet), kept until the file changes.
     pub fn load_state(&self) -> Result<crate::state::State, EngineError> {
         let path = self.state_path()?;
-        match self.ctx.fs.read(&path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+        let state = self.ctx.parsed.get(self.ctx.fs.as_ref(), &path, |bytes| match bytes {
+            Ok(b) => crate::state::State::parse(&b).map_err(|e| {
                 EngineError::Local(format!("state file `{}` cannot be read ({e}); ssotray leaves it untouched: move it away", path.display()))
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Default::default()),
             Err(e) => Err(EngineError::Local(format!("failed to read `{}`: {e}", path.display()))),
-        }
+        })?;
+        Ok(state.as_ref().clone())
+    }
+
+    /// Changes one of ssotray's files under its advisory lock (see [`crate::files::update`]).
+    pub(crate) async fn update_file<T>(
+        &self,
+        path: &std::path::Path,
+        lock: &std::path::Path,
+        how: crate::files::WriteMode,
+        change: impl FnMut(Option<&[u8]>) -> Result<(Option<Vec<u8>>, T), EngineError>,
+    ) -> Result<T, EngineError> {
+        crate::files::update(self.ctx.fs.clone(), path, lock, how, change)
+            .await
+            .map_err(|e| match e {
+                crate::files::UpdateError::Refused(e) => e,
+                other => EngineError::Local(other.to_string()),
+            })
     }
 
     /// Changes the record of one session under the state file's lock (several ssotray processes
@@ -314,31 +320,31 @@ impl Engine {
     pub async fn update_record(
         &self,
         name: &str,
-        change: impl FnOnce(&mut crate::state::SessionRecord),
+        mut change: impl FnMut(&mut crate::state::SessionRecord),
     ) -> Result<crate::state::SessionRecord, EngineError> {
         let path = self.state_path()?;
-        let _lock = crate::os::lock_file(self.ctx.fs.clone(), path.with_extension("lock"))
-            .await
-            .map_err(|e| EngineError::Local(format!("cannot lock `{}`: {e}", path.display())))?;
-        let mut state = self.load_state()?;
-        let record = state.sessions.entry(name.to_string()).or_default();
-        change(record);
-        let record = record.clone();
-        let bytes =
-            serde_json::to_vec_pretty(&state).map_err(|e| EngineError::Local(e.to_string()))?;
-        self.ctx
-            .fs
-            .write_atomic(&path, &bytes, 0o600)
-            .map_err(|source| CacheError::Io {
-                what: "write",
-                path,
-                source,
-            })?;
-        Ok(record)
+        let how = crate::files::WriteMode {
+            mode: Some(0o600),
+            shared: false,
+        };
+        self.update_file(&path, &crate::files::lock_beside(&path), how, |bytes| {
+            let mut state = match bytes {
+                Some(b) => crate::state::State::parse(b).map_err(|e| {
+                    EngineError::Local(format!("state file `{}` cannot be read ({e}); ssotray leaves it untouched: move it away", path.display()))
+                })?,
+                None => crate::state::State::default(),
+            };
+            let record = state.sessions.entry(name.to_string()).or_default();
+            change(record);
+            let record = record.clone();
+            let bytes = serde_json::to_vec_pretty(&state).map_err(|e| EngineError::Local(e.to_string()))?;
+            Ok((Some(bytes), record))
+        })
+        .await
     }
 
     /// Records an outcome; failing to record is worth a warning, never a failed login or refresh.
-    async fn record(&self, name: &str, change: impl FnOnce(&mut crate::state::SessionRecord)) {
+    async fn record(&self, name: &str, change: impl FnMut(&mut crate::state::SessionRecord)) {
         if let Err(e) = self.update_record(name, change).await {
             tracing::warn!(session = name, error = %e, "cannot update the state file");
         }
@@ -366,17 +372,27 @@ impl Engine {
             .map_err(|e| EngineError::Local(format!("cannot lock `{}`: {e}", path.display())))
     }
 
-    /// Reads and parses the config file. A missing file is an empty config.
+    /// Reads and parses the config file (kept until it changes). A missing file is an empty config.
     pub fn load_config(&self) -> Result<AwsConfig, EngineError> {
         let path = self.config_path()?;
-        match self.ctx.fs.read(&path) {
-            Ok(bytes) => Ok(AwsConfig::parse(path, &String::from_utf8_lossy(&bytes))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(AwsConfig {
-                path,
-                ..Default::default()
-            }),
-            Err(source) => Err(EngineError::ConfigIo { path, source }),
-        }
+        let config = self
+            .ctx
+            .parsed
+            .get(self.ctx.fs.as_ref(), &path, |bytes| match bytes {
+                Ok(bytes) => Ok(AwsConfig::parse(
+                    path.clone(),
+                    &String::from_utf8_lossy(&bytes),
+                )),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(AwsConfig {
+                    path: path.clone(),
+                    ..Default::default()
+                }),
+                Err(source) => Err(EngineError::ConfigIo {
+                    path: path.clone(),
+                    source,
+                }),
+            })?;
+        Ok(config.as_ref().clone())
     }
 
     /// Finds a token holder by sso-session name, profile name, or legacy start URL.
@@ -479,120 +495,21 @@ impl Engine {
         Ok(PortalClient::new(self.ctx.http.get().clone(), base))
     }
 
-    fn registration_path(&self, target: &SsoTarget, flow: Flow) -> Result<PathBuf, EngineError> {
-        Ok(self.own_cache_dir()?.join("registrations").join(format!(
-            "{}-{}",
-            flow.key(),
-            cache::token_file_name(target.cache_id())
-        )))
-    }
-
-    fn load_registration(&self, target: &SsoTarget, flow: Flow) -> Option<Registration> {
-        let path = self.registration_path(target, flow).ok()?;
-        let bytes = self.ctx.fs.read(&path).ok()?;
-        let stored: StoredRegistration = serde_json::from_slice(&bytes).ok()?;
-        let expires_at = crate::time::parse_timestamp(&stored.expires_at)?;
-        (expires_at - self.ctx.clock.now() > REGISTRATION_MIN_LEFT).then(|| Registration {
-            client_id: stored.client_id,
-            client_secret: Secret::new(stored.client_secret),
-            expires_at,
-        })
-    }
-
-    fn store_registration(
-        &self,
-        target: &SsoTarget,
-        flow: Flow,
-        r: &Registration,
-    ) -> Result<(), EngineError> {
-        let path = self.registration_path(target, flow)?;
-        let stored = StoredRegistration {
-            client_id: r.client_id.clone(),
-            client_secret: r.client_secret.expose().to_string(),
-            expires_at: crate::time::format_timestamp(r.expires_at),
-        };
-        let bytes = serde_json::to_vec(&stored).map_err(|e| EngineError::Local(e.to_string()))?;
-        self.ctx
-            .fs
-            .write_atomic(&path, &bytes, 0o600)
-            .map_err(|source| {
-                EngineError::Cache(CacheError::Io {
-                    what: "write",
-                    path,
-                    source,
-                })
-            })
-    }
-
-    fn forget_registration(&self, target: &SsoTarget, flow: Flow) {
-        if let Ok(path) = self.registration_path(target, flow) {
-            let _ = self.ctx.fs.remove(&path);
-        }
-    }
-
-    async fn register(
-        &self,
-        oidc: &OidcClient,
-        target: &SsoTarget,
-        flow: Flow,
-    ) -> Result<Registration, EngineError> {
-        let client_name = format!(
-            "ssotray-{}",
-            target.session_name.as_deref().unwrap_or("legacy")
-        );
-        // sso-sessions ask for `sso:account:access` when no scopes are configured: without a
-        // scope Identity Center issues no refresh token, and ssotray's point is to refresh.
-        // Legacy profiles register without scopes, as the AWS CLI does (they never refresh).
-        let scopes = match (&target.session_name, target.scopes.is_empty()) {
-            (None, _) => Vec::new(),
-            (Some(_), true) => vec!["sso:account:access".to_string()],
-            (Some(_), false) => target.scopes.clone(),
-        };
-        let request = match flow {
-            Flow::DeviceCode => RegisterClientRequest {
-                client_name,
-                client_type: "public".into(),
-                scopes,
-                ..Default::default()
-            },
-            Flow::Browser => RegisterClientRequest {
-                client_name,
-                client_type: "public".into(),
-                scopes,
-                redirect_uris: vec![login::REGISTERED_REDIRECT_URI.into()],
-                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-                issuer_url: Some(target.start_url.clone()),
-            },
-        };
-        let registration =
-            oidc.register_client(&request)
-                .await
-                .map_err(|source| EngineError::Api {
-                    context: format!(
-                        "cannot register ssotray with Identity Center for `{}`",
-                        target.display_name()
-                    ),
-                    source,
-                })?;
-        self.store_registration(target, flow, &registration)?;
-        Ok(registration)
-    }
-
-    async fn registration(
-        &self,
-        oidc: &OidcClient,
-        target: &SsoTarget,
-        flow: Flow,
-    ) -> Result<Registration, EngineError> {
-        match self.load_registration(target, flow) {
-            Some(r) => Ok(r),
-            None => self.register(oidc, target, flow).await,
-        }
-    }
-
-    /// Logs in interactively and writes the token cache. `prompt` is called with what the user
-    /// must see (device code, or the URL to open) before the wait starts.
+    /// Logs in interactively and writes the token cache, under the session's lock (a refresh or
+    /// another login of the session waits). `prompt` is called with what the user must see
+    /// (device code, or the URL to open) before the wait starts.
     pub async fn login(
+        &self,
+        target: &SsoTarget,
+        options: &LoginOptions,
+        prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
+    ) -> Result<CachedToken, EngineError> {
+        let _lock = self.lock_session(target).await?;
+        self.login_locked(target, options, prompt).await
+    }
+
+    /// [`Engine::login`] for a caller that holds the session's lock.
+    pub(crate) async fn login_locked(
         &self,
         target: &SsoTarget,
         options: &LoginOptions,
@@ -672,8 +589,12 @@ impl Engine {
             cached.registration_expires_at = None;
             cached.refresh_token = None;
         }
-        self.record(target.display_name(), |r| r.logged_in(now))
-            .await;
+        let fingerprint = cache::fingerprint(&cached.access_token);
+        self.record(target.display_name(), |r| {
+            r.logged_in(now);
+            r.alive_token = Some(fingerprint.clone());
+        })
+        .await;
         self.save_token(target, &path, &cached).await?;
         Ok(cached)
     }
@@ -737,13 +658,19 @@ impl Engine {
                 .open(url.as_str())
                 .map_err(LoginError::Browser)?;
         }
-        let code = listener.wait(state, options.browser_timeout).await?;
+        let (code, page) = listener.wait(state, options.browser_timeout).await?;
         let grant = Grant::AuthorizationCode {
             code,
             redirect_uri,
             code_verifier: pkce.verifier,
         };
-        Ok(oidc.create_token(registration, &grant).await?)
+        // The browser hears "Signed in" only once the code became a token.
+        let token = oidc.create_token(registration, &grant).await;
+        match &token {
+            Ok(_) => page.signed_in().await,
+            Err(_) => page.failed().await,
+        }
+        Ok(token?)
     }
 
     /// Refreshes the access token with the cached refresh token and rewrites the cache file,
@@ -763,20 +690,29 @@ impl Engine {
             result = self.refresh_once(target).await;
         }
         if let Err(EngineError::SessionEnded { name }) = result {
-            // Another tool may have refreshed or logged in while this request was out.
+            // Another tool may have refreshed or logged in while this request was out (under
+            // strict rotation, with the same refresh token, which is why this one was refused).
+            // It may be between its answer and its write: look twice, a moment apart.
             let path = self.token_path(target)?;
+            for look in 0..2 {
+                if look > 0 {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                if let TokenFile::Token(t) = cache::read_token(&self.ctx, &path).await? {
+                    if t.expires_at > self.ctx.clock.now()
+                        && Some(crate::cache::fingerprint(&t.access_token))
+                            != self.last_refresh_attempt(target)
+                    {
+                        return Ok(t);
+                    }
+                }
+            }
             let now = self.ctx.clock.now();
             if let TokenFile::Token(t) = cache::read_token(&self.ctx, &path).await? {
-                if t.expires_at > now
-                    && Some(crate::cache::fingerprint(&t.access_token))
-                        != self.last_refresh_attempt(target)
-                {
-                    return Ok(t);
-                }
                 let fp = crate::cache::fingerprint(&t.access_token);
                 self.record(&name, |r| {
                     r.ended(now);
-                    r.ended_token.get_or_insert(fp);
+                    r.ended_token.get_or_insert_with(|| fp.clone());
                 })
                 .await;
             }
@@ -874,7 +810,12 @@ impl Engine {
             client_secret: Some(used_client_secret),
             ..base
         };
-        self.record(&name, |r| r.alive(now)).await;
+        let fingerprint = cache::fingerprint(&refreshed.access_token);
+        self.record(&name, |r| {
+            r.alive(now);
+            r.alive_token = Some(fingerprint.clone());
+        })
+        .await;
         self.save_token(target, &path, &refreshed).await?;
         Ok(refreshed)
     }
@@ -987,6 +928,7 @@ impl Engine {
         config: &AwsConfig,
         target: &SsoTarget,
     ) -> Result<LogoutReport, EngineError> {
+        let _lock = self.lock_session(target).await?;
         let path = self.token_path(target)?;
         let mut report = LogoutReport::default();
         if let TokenFile::Token(token) = cache::read_token(&self.ctx, &path).await? {
@@ -1045,6 +987,21 @@ impl Engine {
             .into_iter()
             .filter(|f| f.extension().is_some_and(|e| e == "json"))
         {
+            // A token file is removed under its session's lock, as refresh and login take it
+            // (and no lock file is made beside files that are not tokens).
+            let _lock = match cache::read_token(&self.ctx, &file).await {
+                Ok(TokenFile::Token(_)) => {
+                    let lock = file.with_extension("ssotray-lock");
+                    Some(
+                        crate::os::lock_file(self.ctx.fs.clone(), lock.clone())
+                            .await
+                            .map_err(|e| {
+                                EngineError::Local(format!("cannot lock `{}`: {e}", lock.display()))
+                            })?,
+                    )
+                }
+                _ => None,
+            };
             match cache::read_token(&self.ctx, &file).await {
                 Ok(TokenFile::Token(token)) => {
                     let result = self.portal_logout(&token).await;
@@ -1079,7 +1036,9 @@ impl Engine {
             .fs
             .read(file)
             .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|b| {
+                serde_json::from_slice::<serde_json::Value>(crate::files::strip_bom(&b)).ok()
+            })
             .is_some_and(|v| v.get("ProviderType").and_then(|p| p.as_str()) == Some("sso"))
     }
 

@@ -192,16 +192,26 @@ pub struct TokenView {
     pub expires_at: DateTime<Utc>,
     /// Whether a refresh can be tried.
     pub can_refresh: bool,
-    /// When ssotray last saw a login or refresh succeed (the state file's `lastAliveAt`, or
-    /// this keeper's own memory when later): the token was obtained then, if ssotray got it.
+    /// When this token was obtained, if ssotray obtained it (a login or refresh recorded with
+    /// its fingerprint in the state file, or in this keeper's memory): `None` for a token
+    /// another tool wrote.
     pub obtained_at: Option<DateTime<Utc>>,
     /// The expiry of the token this one replaced, when this keeper's own refresh replaced it.
     pub replaced_expiry: Option<DateTime<Utc>>,
 }
 
 /// Two refreshes of one session are never closer together than this (one a minute at most),
-/// however short its tokens live.
+/// however short its tokens live; with a refresh lead shorter than four minutes, a quarter of
+/// the lead (see [`refresh_floor`]).
 pub const REFRESH_FLOOR: Duration = Duration::seconds(60);
+
+/// The least time between two refreshes of a session: [`REFRESH_FLOOR`], or a quarter of the
+/// refresh lead when that is shorter (a lead of seconds, for tokens of seconds).
+pub fn refresh_floor(settings: &KeeperSettings) -> Duration {
+    REFRESH_FLOOR.min(Duration::seconds(
+        i64::from(settings.refresh_ahead.max(4)) / 4,
+    ))
+}
 /// Around an estimated portal-session end, refreshes this far before it (so a learned length
 /// is exact to a minute) and this far after it (which confirms the end, or shows the session
 /// outlived the estimate).
@@ -246,13 +256,15 @@ pub struct Facts<'a> {
 /// - around the estimated end of the portal session (not for legacy tokens): once shortly
 ///   before it and once shortly after it, so the end is confirmed at once and its time learned.
 ///
-/// Never sooner than [`REFRESH_FLOOR`] after the last refresh, nor before a failure's hold.
+/// Never sooner than `floor` ([`refresh_floor`]) after the last refresh, nor before a failure's
+/// hold.
 pub fn refresh_at(
     now: DateTime<Utc>,
     token: &TokenView,
     record: &SessionRecord,
     end: Option<SessionEnd>,
     lead: Duration,
+    floor: Duration,
     retry_at: Option<DateTime<Utc>>,
 ) -> DateTime<Utc> {
     let mark = time::minus(token.expires_at, lead);
@@ -264,7 +276,7 @@ pub fn refresh_at(
     let gained_nothing = inside_lead_when_obtained
         && token
             .replaced_expiry
-            .is_some_and(|p| token.expires_at <= time::plus(p, REFRESH_FLOOR));
+            .is_some_and(|p| token.expires_at <= time::plus(p, floor));
     let mut at = match obtained {
         _ if gained_nothing => time::plus(token.expires_at, AROUND_END),
         Some(o) if inside_lead_when_obtained => time::plus(o, (token.expires_at - o) / 2),
@@ -281,7 +293,7 @@ pub fn refresh_at(
         }
     }
     if let Some(o) = obtained {
-        at = at.max(time::plus(o, REFRESH_FLOOR));
+        at = at.max(time::plus(o, floor));
     }
     if let Some(r) = retry_at {
         at = at.max(r);
@@ -307,9 +319,17 @@ pub fn plan(
     let mut due: Vec<DateTime<Utc>> = Vec::new();
     let ended = record.ended_at.is_some();
     let lead = Duration::seconds(i64::from(settings.refresh_ahead)) + jitter;
-    let refresh = token
-        .filter(|t| t.can_refresh && !ended)
-        .map(|t| refresh_at(now, &t, record, end, lead, retry_at));
+    let refresh = token.filter(|t| t.can_refresh && !ended).map(|t| {
+        refresh_at(
+            now,
+            &t,
+            record,
+            end,
+            lead,
+            refresh_floor(settings),
+            retry_at,
+        )
+    });
     due.extend(refresh);
     if ended {
         let ev = KeeperEvent::Ended {
@@ -383,10 +403,10 @@ pub struct Keeper {
     jitters: Mutex<HashMap<String, Duration>>,
     /// Failed refreshes per session: how many in a row, and the hold until the next try.
     retries: Mutex<HashMap<String, (u32, DateTime<Utc>)>>,
-    /// When this keeper last saw a refresh of each session succeed (by itself or, found under
-    /// the lock, by another process): the floor between refreshes holds even when the state file
-    /// cannot record it.
-    refreshed: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// The token (fingerprint) of each session this keeper last saw a refresh bring (its own,
+    /// or another process's found under the lock), and when: the floor between refreshes holds
+    /// even when the state file cannot record it.
+    refreshed: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
     /// Per session, the token this keeper's last refresh brought (fingerprint) and the expiry of
     /// the token it replaced.
     replaced: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
@@ -488,6 +508,19 @@ impl Keeper {
                 },
             },
             Request::LoginNeeded { session } => {
+                // Only a session of the config is noted (and named in a notification): anything
+                // else a caller sends is refused, never recorded.
+                let session = match self.target(&session) {
+                    Ok(t) => t.display_name().to_string(),
+                    Err(_) => {
+                        return Reply::Error {
+                            message: format!(
+                                "no sso-session {:?} in the AWS config",
+                                session.chars().take(64).collect::<String>()
+                            ),
+                        }
+                    }
+                };
                 // "Session ended — Log in" already says it.
                 let ended_told = self
                     .engine
@@ -632,13 +665,19 @@ impl Keeper {
                 }
             }
         };
-        let seen_refresh = self
+        // When this token was obtained, if ssotray knows: a token another tool wrote since is
+        // planned on its own expiry alone.
+        let recorded = record
+            .last_alive_at
+            .filter(|_| record.alive_token.as_ref() == Some(&fingerprint));
+        let seen = self
             .refreshed
             .lock()
             .expect("refreshed")
             .get(&name)
-            .copied();
-        let obtained_at = record.last_alive_at.max(seen_refresh);
+            .filter(|r| r.0 == fingerprint)
+            .map(|r| r.1);
+        let obtained_at = recorded.max(seen);
         let replaced_expiry = self
             .replaced
             .lock()
@@ -684,19 +723,17 @@ impl Keeper {
             .await
         {
             Ok(Some((fresh, by_us))) => {
+                let fresh_fingerprint = crate::cache::fingerprint(&fresh.access_token);
                 self.retries.lock().expect("retries").remove(&name);
                 self.refreshed
                     .lock()
                     .expect("refreshed")
-                    .insert(name.clone(), now);
+                    .insert(name.clone(), (fresh_fingerprint.clone(), now));
                 if by_us {
-                    self.replaced.lock().expect("replaced").insert(
-                        name.clone(),
-                        (
-                            crate::cache::fingerprint(&fresh.access_token),
-                            token.expires_at,
-                        ),
-                    );
+                    self.replaced
+                        .lock()
+                        .expect("replaced")
+                        .insert(name.clone(), (fresh_fingerprint, token.expires_at));
                 }
             }
             Ok(None) => {

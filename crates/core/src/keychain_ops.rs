@@ -5,7 +5,6 @@ use crate::cache::{self, CachedToken, TokenFile};
 use crate::config::SsoTarget;
 use crate::engine::{Engine, EngineError};
 use crate::keychain::{self, KeychainError, KeychainSecrets};
-use std::io;
 use std::path::Path;
 
 /// What `ssotray keychain status` shows.
@@ -52,7 +51,7 @@ impl Engine {
         keychain::account(target.display_name(), &target.start_url)
     }
 
-    async fn blocking<T: Send + 'static>(
+    pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn keychain::SecretStore) -> T + Send + 'static,
     ) -> Result<T, KeychainError> {
@@ -207,38 +206,52 @@ impl Engine {
     async fn set_setting(&self, target: &SsoTarget, on: bool) -> Result<(), EngineError> {
         let name = target.display_name().to_string();
         self.edit_settings(|text| crate::settings::set_session_value(text, &name, "keychain", on))
+            .await
     }
 
-    /// Edits ssotray's settings file (kept comments and all) and writes it back atomically.
-    pub fn edit_settings(
+    /// Edits ssotray's settings file (kept comments and all) under its lock and writes it back
+    /// atomically. A file that cannot be parsed is left as it is.
+    pub async fn edit_settings(
         &self,
-        edit: impl FnOnce(&str) -> Result<String, String>,
+        mut edit: impl FnMut(&str) -> Result<String, String>,
     ) -> Result<(), EngineError> {
         let path = self.settings_path()?;
-        let text = match self.ctx.fs.read(&path) {
-            Ok(b) => String::from_utf8(b).map_err(|_| {
-                EngineError::Local(format!("`{}` is not UTF-8; fix it", path.display()))
-            })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(e) => {
-                return Err(EngineError::Local(format!(
-                    "failed to read `{}`: {e}",
-                    path.display()
-                )))
-            }
+        let how = crate::files::WriteMode {
+            mode: Some(0o600),
+            shared: false,
         };
-        let new = edit(&text).map_err(|e| {
-            EngineError::Local(format!(
-                "settings file `{}` cannot be edited ({e}); fix it or move it away",
-                path.display()
-            ))
-        })?;
-        crate::settings::Settings::parse(&new)
-            .map_err(|e| EngineError::Local(format!("that setting is not valid: {e}")))?;
-        self.ctx
-            .fs
-            .write_atomic(&path, new.as_bytes(), 0o600)
-            .map_err(|e| EngineError::Local(format!("failed to write `{}`: {e}", path.display())))
+        self.update_file(&path, &crate::files::lock_beside(&path), how, |bytes| {
+            let text = match bytes {
+                Some(b) => std::str::from_utf8(b).map_err(|_| {
+                    EngineError::Local(format!(
+                        "`{}` is not UTF-8 text; fix it or move it away",
+                        path.display()
+                    ))
+                })?,
+                None => "",
+            };
+            // A byte-order mark some editors write stays where it is.
+            let (bom, body) = match text.strip_prefix(crate::files::BOM) {
+                Some(rest) => (crate::files::BOM, rest),
+                None => ("", text),
+            };
+            crate::settings::Settings::parse(body).map_err(|e| {
+                EngineError::Local(format!(
+                    "settings file `{}` cannot be read: {e}; fix it or move it away",
+                    path.display()
+                ))
+            })?;
+            let new = edit(body).map_err(|e| {
+                EngineError::Local(format!(
+                    "settings file `{}` cannot be edited ({e}); fix it or move it away",
+                    path.display()
+                ))
+            })?;
+            crate::settings::Settings::parse(&new)
+                .map_err(|e| EngineError::Local(format!("that setting is not valid: {e}")))?;
+            Ok((Some(format!("{bom}{new}").into_bytes()), ()))
+        })
+        .await
     }
 
     /// Turns the keychain on: moves the refresh token and client secret from the token file into
@@ -270,6 +283,7 @@ impl Engine {
         if let TokenFile::Token(t) = file {
             self.save_token(target, &path, &t).await?;
         }
+        self.move_registration_secrets(target, true).await;
         Ok(())
     }
 
@@ -297,6 +311,7 @@ impl Engine {
             t.client_secret = t.client_secret.or(Some(k.client_secret));
             cache::write_token(&self.ctx, &path, &t).await?;
         }
+        self.move_registration_secrets(target, false).await;
         self.keychain_forget(target).await?;
         Ok(())
     }
@@ -344,6 +359,7 @@ mod tests {
             browser: Arc::new(crate::os::SystemBrowser::new(Env::from_slice(&[]))),
             http: Default::default(),
             secrets: keychain.clone(),
+            parsed: Default::default(),
         };
         let engine = Engine::new(ctx);
         let config = engine.load_config().unwrap();

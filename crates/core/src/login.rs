@@ -172,8 +172,27 @@ pub struct CallbackListener {
 /// The callback's outcome.
 #[derive(Debug)]
 enum Callback {
-    Code(Secret),
+    /// The code, and the browser's connection, answered once the code was exchanged.
+    Code(Secret, CallbackPage),
     Denied,
+}
+
+/// The browser's request that brought the code, still waiting for its page: "Signed in" only
+/// once the code was exchanged for a token, else the failure. Dropped unanswered, the browser
+/// sees the connection close.
+#[derive(Debug)]
+pub struct CallbackPage(TcpStream);
+
+impl CallbackPage {
+    /// Answers "Signed in".
+    pub async fn signed_in(mut self) {
+        respond(&mut self.0, "200 OK", PAGE_SIGNED_IN).await;
+    }
+
+    /// Answers that the sign-in did not complete.
+    pub async fn failed(mut self) {
+        respond(&mut self.0, "200 OK", PAGE_FAILED).await;
+    }
 }
 
 impl CallbackListener {
@@ -193,24 +212,39 @@ impl CallbackListener {
 
     /// Waits for the one callback with the right `state`, or the deadline. Each connection is
     /// handled on its own task, so a browser's idle pre-connection cannot hold up the real one.
-    pub async fn wait(self, state: String, timeout: Duration) -> Result<Secret, LoginError> {
+    /// The browser's request is answered by the caller, through the returned [`CallbackPage`].
+    pub async fn wait(
+        self,
+        state: String,
+        timeout: Duration,
+    ) -> Result<(Secret, CallbackPage), LoginError> {
         let (tx, mut rx) = mpsc::channel::<Callback>(1);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let result = loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            // Out of file descriptors, say: wait a moment instead of spinning.
+                            tracing::warn!(error = %e, "cannot accept the browser's connection");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    };
                     let tx = tx.clone();
                     let state = state.clone();
                     tokio::spawn(async move {
                         if let Some(callback) = handle_connection(stream, &state).await {
-                            let _ = tx.try_send(callback);
+                            if let Err(mpsc::error::TrySendError::Full(Callback::Code(_, page)) | mpsc::error::TrySendError::Closed(Callback::Code(_, page))) = tx.try_send(callback) {
+                                page.failed().await;
+                            }
                         }
                     });
                 }
                 Some(callback) = rx.recv() => break match callback {
-                    Callback::Code(code) => Ok(code),
+                    Callback::Code(code, page) => Ok((code, page)),
                     Callback::Denied => Err(LoginError::Denied),
                 },
                 _ = &mut deadline => break Err(LoginError::TimedOut(timeout.as_secs())),
@@ -223,6 +257,7 @@ impl CallbackListener {
 }
 
 const PAGE_SIGNED_IN: &str = "<!doctype html><title>ssotray</title><h1>Signed in</h1><p>ssotray has your sign-in. You can close this tab.</p>";
+const PAGE_FAILED: &str = "<!doctype html><title>ssotray</title><h1>Sign-in did not complete</h1><p>Identity Center answered, but ssotray could not finish the sign-in. ssotray says why; try again from there. You can close this tab.</p>";
 const PAGE_DENIED: &str = "<!doctype html><title>ssotray</title><h1>Sign-in denied</h1><p>ssotray did not get access. You can close this tab.</p>";
 const PAGE_WRONG_STATE: &str = "<!doctype html><title>ssotray</title><h1>Unexpected sign-in answer</h1><p>This answer does not belong to the login ssotray started, so it was ignored.</p>";
 
@@ -286,10 +321,7 @@ async fn handle_connection(mut stream: TcpStream, expected_state: &str) -> Optio
         return None;
     }
     match (code, error) {
-        (Some(code), None) => {
-            respond(&mut stream, "200 OK", PAGE_SIGNED_IN).await;
-            Some(Callback::Code(code))
-        }
+        (Some(code), None) => Some(Callback::Code(code, CallbackPage(stream))),
         _ => {
             respond(&mut stream, "200 OK", PAGE_DENIED).await;
             Some(Callback::Denied)
@@ -358,11 +390,16 @@ mod tests {
             .await
             .0
             .contains("400"));
-        let (status, body) = get(port, "/oauth/callback?code=the-code&state=good").await;
-        assert!(status.contains("200"), "{status}");
-        assert!(body.contains("You can close this tab"));
-        let code = waiter.await.unwrap().unwrap();
+        let browser = tokio::spawn(get(port, "/oauth/callback?code=the-code&state=good"));
+        let (code, page) = waiter.await.unwrap().unwrap();
         assert_eq!(code.expose(), "the-code");
+        // The browser has no page yet: "Signed in" comes only after the code was exchanged.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!browser.is_finished(), "answered before the exchange");
+        page.signed_in().await;
+        let (status, body) = browser.await.unwrap();
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("<h1>Signed in</h1>"));
         // Exactly one: the listener is gone.
         assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err());
     }
@@ -378,5 +415,20 @@ mod tests {
         let l = CallbackListener::bind().await.unwrap();
         let r = l.wait("s".into(), Duration::from_millis(50)).await;
         assert!(matches!(r, Err(LoginError::TimedOut(_))));
+    }
+
+    #[tokio::test]
+    async fn a_failed_exchange_shows_the_failure_not_signed_in() {
+        let l = CallbackListener::bind().await.unwrap();
+        let port = l.port;
+        let waiter = tokio::spawn(l.wait("s".into(), Duration::from_secs(20)));
+        let browser = tokio::spawn(get(port, "/oauth/callback?code=c&state=s"));
+        let (_, page) = waiter.await.unwrap().unwrap();
+        page.failed().await;
+        let (_, body) = browser.await.unwrap();
+        assert!(
+            body.contains("Sign-in did not complete") && !body.contains("Signed in"),
+            "{body}"
+        );
     }
 }

@@ -110,6 +110,12 @@ pub trait Fs: Send + Sync + std::fmt::Debug {
     fn file_mode(&self, _path: &Path) -> Option<u32> {
         None
     }
+    /// What tells the file's content apart without reading it (see [`crate::files::Stamp`]);
+    /// `Ok(None)` when there is no file, `Err` when this filesystem cannot tell (then the file
+    /// is read every time).
+    fn stamp(&self, _path: &Path) -> io::Result<Option<crate::files::Stamp>> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
     /// Takes an exclusive advisory lock on `path` (created, mode 0600, if missing), waiting for
     /// it; released when the returned guard is dropped. Blocks: call from a blocking thread.
     fn lock(&self, path: &Path) -> io::Result<FileLock>;
@@ -215,6 +221,41 @@ impl Fs for RealFs {
         }
     }
 
+    fn stamp(&self, path: &Path) -> io::Result<Option<crate::files::Stamp>> {
+        let m = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+            Ok(Some(crate::files::Stamp {
+                dev: m.dev(),
+                ino: m.ino(),
+                len: m.len(),
+                mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+                ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+            }))
+        }
+        #[cfg(not(unix))]
+        {
+            let mtime_ns = m
+                .modified()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as i128)
+                .unwrap_or(0);
+            Ok(Some(crate::files::Stamp {
+                dev: 0,
+                ino: 0,
+                len: m.len(),
+                mtime_ns,
+                ctime_ns: 0,
+            }))
+        }
+    }
+
     fn file_mode(&self, path: &Path) -> Option<u32> {
         #[cfg(unix)]
         {
@@ -278,9 +319,13 @@ fn create_private_dir_all(dir: &Path) -> io::Result<()> {
     builder.create(dir)
 }
 
-/// An in-memory filesystem for unit tests. It records the mode each file was written with.
+/// An in-memory filesystem for unit tests. It records the mode each file was written with, and
+/// gives every write a new stamp (as an atomic replacement gives a new inode).
 #[derive(Debug, Default)]
-pub struct MemFs(Mutex<BTreeMap<PathBuf, (Vec<u8>, u32)>>);
+pub struct MemFs(
+    Mutex<BTreeMap<PathBuf, (Vec<u8>, u32, u64)>>,
+    std::sync::atomic::AtomicU64,
+);
 
 impl MemFs {
     /// An empty filesystem.
@@ -292,7 +337,10 @@ impl MemFs {
         self.0
             .lock()
             .expect("memfs lock")
-            .insert(path.into(), (data.into(), 0o644));
+            .insert(path.into(), (data.into(), 0o644, self.next()));
+    }
+    fn next(&self) -> u64 {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
     }
     /// The mode a file was last written with.
     pub fn mode(&self, path: &Path) -> Option<u32> {
@@ -313,8 +361,22 @@ impl Fs for MemFs {
         self.0
             .lock()
             .expect("memfs lock")
-            .insert(path.to_path_buf(), (data.to_vec(), mode));
+            .insert(path.to_path_buf(), (data.to_vec(), mode, self.next()));
         Ok(())
+    }
+    fn stamp(&self, path: &Path) -> io::Result<Option<crate::files::Stamp>> {
+        Ok(self
+            .0
+            .lock()
+            .expect("memfs lock")
+            .get(path)
+            .map(|f| crate::files::Stamp {
+                dev: 0,
+                ino: f.2,
+                len: f.0.len() as u64,
+                mtime_ns: 0,
+                ctime_ns: 0,
+            }))
     }
     fn remove(&self, path: &Path) -> io::Result<()> {
         self.0
@@ -449,6 +511,8 @@ pub struct Context {
     pub http: LazyHttp,
     /// The OS keychain (touched only for sessions that keep their refresh token there).
     pub secrets: Arc<dyn crate::keychain::SecretStore>,
+    /// Files parsed so far, kept while they do not change (see [`crate::files`]).
+    pub parsed: Arc<crate::files::ParsedFiles>,
 }
 
 /// An HTTP client built when first needed.
@@ -481,6 +545,7 @@ impl Context {
             env,
             http: LazyHttp::default(),
             secrets: Arc::new(crate::keychain::OsKeychain),
+            parsed: Arc::default(),
         }
     }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 /// A request to the keeper.
@@ -63,22 +63,41 @@ pub fn socket_path(engine: &Engine) -> Option<PathBuf> {
         .map(|d| PathBuf::from(d).join("ssotray/keeper.sock"))
 }
 
-/// Asks the keeper; `None` when no keeper listens.
+/// Asks the keeper; `None` when no keeper listens (or one that is not this user's: the socket's
+/// directory must be the user's own with mode 0700, and the peer this user).
 pub async fn ask(path: &Path, request: &Request, timeout: Duration) -> Option<Reply> {
+    let dir = path.parent()?;
+    if let Err(e) = crate::sock::check_private_dir(dir) {
+        if dir.exists() {
+            tracing::warn!(error = %e, "not asking the keeper");
+        }
+        return None;
+    }
     let stream = UnixStream::connect(path).await.ok()?;
+    if !crate::sock::peer_is_me(&stream) {
+        tracing::warn!(socket = %path.display(), "the keeper's socket is served by another user; not asking it");
+        return None;
+    }
     let (read, mut write) = stream.into_split();
     let mut line = serde_json::to_string(request).ok()?;
     line.push('\n');
     write.write_all(line.as_bytes()).await.ok()?;
-    let mut answer = String::new();
-    let read = tokio::time::timeout(timeout, BufReader::new(read).read_line(&mut answer)).await;
-    match read {
-        Ok(Ok(n)) if n > 0 => serde_json::from_str(answer.trim()).ok(),
-        Ok(_) => Some(Reply::Error {
+    match crate::sock::read_line(
+        &mut BufReader::new(read),
+        crate::sock::MAX_REQUEST,
+        Some(timeout),
+    )
+    .await
+    {
+        Ok(Some(answer)) => serde_json::from_str(answer.trim()).ok(),
+        Ok(None) => Some(Reply::Error {
             message: "the keeper closed the connection".into(),
         }),
-        Err(_) => Some(Reply::Error {
+        Err(crate::sock::LineError::Silent(_)) => Some(Reply::Error {
             message: format!("the keeper did not answer within {} s", timeout.as_secs()),
+        }),
+        Err(e) => Some(Reply::Error {
+            message: format!("the keeper answered with {e}"),
         }),
     }
 }
@@ -96,9 +115,12 @@ pub struct Bound {
     pub lock: std::fs::File,
 }
 
-/// Binds the socket: refuses if another process holds the `.lock` file beside it, replaces a stale
+/// Binds the socket: makes sure its directory is the user's own with mode 0700 (refusing
+/// otherwise), refuses if another process holds the `.lock` file beside it, replaces a stale
 /// socket file. The lock is held for as long as the returned value lives.
 pub async fn bind(path: &Path) -> Result<Bound, String> {
+    let dir = path.parent().ok_or("socket path has no directory")?;
+    crate::sock::private_dir(dir)?;
     let lock_path = path.with_extension("lock");
     let lock = crate::os::open_lock_file(&lock_path)
         .map_err(|e| format!("cannot open `{}`: {e}", lock_path.display()))?;
@@ -114,19 +136,9 @@ pub async fn bind(path: &Path) -> Result<Bound, String> {
             return Err(format!("cannot lock `{}`: {e}", lock_path.display()))
         }
     }
-    let dir = path.parent().ok_or("socket path has no directory")?;
-    {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    }
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)
         .map_err(|e| format!("cannot listen on `{}`: {e}", path.display()))?;
-    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
@@ -135,19 +147,54 @@ pub async fn bind(path: &Path) -> Result<Bound, String> {
     Ok(Bound { listener, lock })
 }
 
-/// Serves requests until the listener fails; each connection on its own task.
+/// Accepts the next connection from this user: others are dropped at once, and a failing
+/// `accept` (out of file descriptors) is retried after a pause instead of in a spin.
+pub async fn accept_mine(listener: &UnixListener) -> UnixStream {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) if crate::sock::peer_is_me(&stream) => return stream,
+            Ok(_) => tracing::warn!("refused a connection from another user"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Serves requests for ever; each connection on its own task, one bounded line at a time, closed
+/// after [`crate::sock::IDLE`] of silence or an over-long line.
 pub async fn serve(listener: UnixListener, handler: Handler) {
-    while let Ok((stream, _)) = listener.accept().await {
+    loop {
+        let stream = accept_mine(&listener).await;
         let handler = handler.clone();
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
-            let mut lines = BufReader::new(read).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let reply = match serde_json::from_str::<Request>(&line) {
-                    Ok(request) => handler(request).await,
-                    Err(e) => Reply::Error {
-                        message: format!("bad request: {e}"),
+            let mut read = BufReader::new(read);
+            loop {
+                let reply = match crate::sock::read_line(
+                    &mut read,
+                    crate::sock::MAX_REQUEST,
+                    Some(crate::sock::IDLE),
+                )
+                .await
+                {
+                    Ok(None) | Err(crate::sock::LineError::Silent(_)) => break,
+                    Ok(Some(line)) => match serde_json::from_str::<Request>(&line) {
+                        Ok(request) => handler(request).await,
+                        Err(e) => Reply::Error {
+                            message: format!("bad request: {e}"),
+                        },
                     },
+                    Err(e) => {
+                        let mut out = serde_json::to_string(&Reply::Error {
+                            message: format!("refused {e}"),
+                        })
+                        .unwrap_or_default();
+                        out.push('\n');
+                        let _ = write.write_all(out.as_bytes()).await;
+                        break;
+                    }
                 };
                 let mut out = serde_json::to_string(&reply).unwrap_or_default();
                 out.push('\n');
@@ -183,5 +230,8 @@ pub async fn obtain_login(
     if now.is_some() && now != stale {
         return Ok(());
     }
-    engine.login(target, options, prompt).await.map(|_| ())
+    engine
+        .login_locked(target, options, prompt)
+        .await
+        .map(|_| ())
 }

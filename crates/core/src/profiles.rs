@@ -145,13 +145,59 @@ pub fn plan(
     out
 }
 
-/// The marked block for `profiles`.
-pub fn render_block(session: &str, profiles: &[GeneratedProfile]) -> String {
+/// Why a generated profile cannot be written, if it cannot: its values come from the kept
+/// account list, a file any process of the user can write, so each is checked for what an INI
+/// line can hold, and account ids and role names for what AWS allows.
+fn check(session: &str, p: &GeneratedProfile) -> Result<(), String> {
+    let refresh = format!(
+        "; run `ssotray accounts --sso-session {session} --refresh` to fetch the list again"
+    );
+    if p.account_id.len() != 12 || !p.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "the kept account list has an account id {:?} that is not 12 digits{refresh}",
+            p.account_id
+        ));
+    }
+    // Permission set names: letters, digits and `+=,.@_-` (IAM's pattern), up to 32.
+    if p.role_name.is_empty()
+        || p.role_name.len() > 64
+        || !p
+            .role_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+    {
+        return Err(format!(
+            "the kept account list has a role name {:?} that is not a permission set name{refresh}",
+            p.role_name
+        ));
+    }
+    for (what, value, name) in [
+        ("the session name", session, true),
+        ("the profile name", p.name.as_str(), true),
+    ] {
+        if let Some(problem) = crate::config::ini_problem(what, value, name) {
+            return Err(problem);
+        }
+    }
+    Ok(())
+}
+
+/// The marked block for `profiles`, with `nl` line ends; refused if any value cannot be
+/// written as it is.
+pub fn render_block(
+    session: &str,
+    profiles: &[GeneratedProfile],
+    nl: &str,
+) -> Result<String, String> {
+    if let Some(problem) = crate::config::ini_problem("the session name", session, true) {
+        return Err(problem);
+    }
     let mut s = format!(
         "{} (written by `ssotray profiles generate`; changes inside this block are replaced)\n",
         begin_marker(session)
     );
     for p in profiles {
+        check(session, p)?;
         s.push_str(&format!(
             "[profile {}]\nsso_session = {session}\nsso_account_id = {}\nsso_role_name = {}\n\n",
             p.name, p.account_id, p.role_name
@@ -159,7 +205,7 @@ pub fn render_block(session: &str, profiles: &[GeneratedProfile]) -> String {
     }
     s.push_str(&end_marker(session));
     s.push('\n');
-    s
+    Ok(s.replace('\n', nl))
 }
 
 /// The new config text: `text` with ssotray's block for `session` replaced, or appended.
@@ -176,16 +222,17 @@ pub fn generate(
         None => text.to_string(),
     };
     let profiles = plan(session, accounts, template, &profile_names(&outside));
-    let rendered = render_block(session, &profiles);
+    let nl = crate::config::line_end(text);
+    let rendered = render_block(session, &profiles, nl)?;
     let new = match block {
         Some((s, e)) => format!("{}{rendered}{}", &text[..s], &text[e..]),
         None => {
             let mut t = text.to_string();
             if !t.is_empty() {
                 if !t.ends_with('\n') {
-                    t.push('\n');
+                    t.push_str(nl);
                 }
-                t.push('\n');
+                t.push_str(nl);
             }
             t.push_str(&rendered);
             t
@@ -273,6 +320,71 @@ mod tests {
         // Another session's block is a separate block.
         let (third, _) = generate(&second, "other", &more, DEFAULT_TEMPLATE).unwrap();
         assert!(third.starts_with(&second));
+    }
+
+    #[test]
+    fn values_from_the_kept_account_list_are_checked_not_escaped() {
+        let evil = [
+            (
+                acct("111111111111\n[profile evil]", "a", &["R"]),
+                "not 12 digits",
+            ),
+            (
+                acct("111111111111", "a", &["R\ncredential_process = sh -c x"]),
+                "not a permission set name",
+            ),
+            (
+                acct("111111111111", "a", &["R]x"]),
+                "not a permission set name",
+            ),
+            (
+                acct("111111111111", "a", &[""]),
+                "not a permission set name",
+            ),
+        ];
+        for (account, why) in evil {
+            let err = generate(USER_TEXT, "s", &[account], DEFAULT_TEMPLATE).unwrap_err();
+            assert!(err.contains(why) && err.contains("--refresh"), "{err}");
+        }
+        // A template that sanitizes to nothing gives no empty section name.
+        let err = generate(USER_TEXT, "s", &[acct("111111111111", "a", &["R"])], "[]").unwrap_err();
+        assert!(err.contains("the profile name \"\" is empty"), "{err}");
+        // Accounts with names that would break a line are fine: names are sanitized.
+        let (text, profiles) = generate(
+            USER_TEXT,
+            "s",
+            &[acct("111111111111", "Dev\n[x]", &["R"])],
+            DEFAULT_TEMPLATE,
+        )
+        .unwrap();
+        assert_eq!(profiles[0].name, "Dev-x.R");
+        assert!(text.contains("[profile Dev-x.R]\n"));
+    }
+
+    #[test]
+    fn a_block_in_a_windows_file_uses_its_line_ends() {
+        let text = "[default]\r\nregion = x\r\n";
+        let (out, _) = generate(
+            text,
+            "s",
+            &[acct("111111111111", "a", &["R"])],
+            DEFAULT_TEMPLATE,
+        )
+        .unwrap();
+        assert!(out.starts_with(text));
+        assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
+        assert_eq!(
+            generate(
+                &out,
+                "s",
+                &[acct("111111111111", "a", &["R"])],
+                DEFAULT_TEMPLATE
+            )
+            .unwrap()
+            .0,
+            out,
+            "idempotent"
+        );
     }
 
     #[test]

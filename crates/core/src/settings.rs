@@ -146,7 +146,8 @@ pub struct Settings {
 impl Settings {
     /// Parses the settings file.
     pub fn parse(text: &str) -> Result<Settings, String> {
-        let s: Settings = toml::from_str(text).map_err(|e| e.to_string())?;
+        let s: Settings = toml::from_str(text.strip_prefix(crate::files::BOM).unwrap_or(text))
+            .map_err(|e| e.to_string())?;
         for (name, session) in &s.sessions {
             if let Some(d) = session.console_session_duration {
                 if !crate::console::SESSION_DURATION_RANGE.contains(&d) {

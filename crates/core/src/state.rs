@@ -21,6 +21,10 @@ pub struct SessionRecord {
     /// The last time a login or refresh succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_alive_at: Option<DateTime<Utc>>,
+    /// Fingerprint of the access token that login or refresh brought: while it is the token in
+    /// the cache, the token is known to have been obtained at `last_alive_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alive_token: Option<String>,
     /// When the session was seen to have ended (refresh refused), for the session of `login_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<DateTime<Utc>>,
@@ -44,6 +48,7 @@ impl SessionRecord {
     pub fn logged_in(&mut self, now: DateTime<Utc>) {
         self.login_at = Some(now);
         self.last_alive_at = Some(now);
+        self.alive_token = None;
         self.ended_at = None;
         self.ended_token = None;
         self.notified.clear();
@@ -52,6 +57,7 @@ impl SessionRecord {
     /// A refresh succeeded at `now`.
     pub fn alive(&mut self, now: DateTime<Utc>) {
         self.last_alive_at = Some(now);
+        self.alive_token = None;
         if self.ended_at.is_some_and(|e| e <= now) {
             // Another tool logged in again meanwhile: this is a new session.
             self.ended_at = None;
@@ -101,17 +107,25 @@ pub struct SessionEnd {
     pub length_secs: i64,
 }
 
+/// The longest portal session Identity Center allows is 90 days; a learned length beyond this
+/// is not one.
+pub const MAX_SESSION_LENGTH: Duration = Duration::days(90);
+
 /// Estimates when the portal session ends: login time + the configured length, else the learned
 /// one, else 8 hours. `None` without a known login time.
 pub fn estimate_end(record: &SessionRecord, configured: Option<Duration>) -> Option<SessionEnd> {
     let login = record.login_at?;
-    let (length, source) = match (configured, record.learned_length_secs) {
+    let learned = record
+        .learned_length_secs
+        .and_then(|l| crate::time::seconds(l, MAX_SESSION_LENGTH))
+        .filter(|l| *l > Duration::zero());
+    let (length, source) = match (configured, learned) {
         (Some(c), _) => (c, EndSource::Configured),
-        (None, Some(l)) => (Duration::seconds(l), EndSource::Learned),
+        (None, Some(l)) => (l, EndSource::Learned),
         (None, None) => (DEFAULT_SESSION_LENGTH, EndSource::Assumed),
     };
     Some(SessionEnd {
-        at: login + length,
+        at: crate::time::plus(login, length),
         source,
         length_secs: length.num_seconds(),
     })
@@ -123,6 +137,36 @@ pub struct State {
     /// Per session name (or legacy start URL).
     #[serde(default)]
     pub sessions: BTreeMap<String, SessionRecord>,
+}
+
+impl State {
+    /// Parses the state file, and checks that every time and length in it is one ssotray can
+    /// compute with: `Err` names the key and what is wrong (never a value that could panic
+    /// later).
+    pub fn parse(bytes: &[u8]) -> Result<State, String> {
+        let state: State =
+            serde_json::from_slice(crate::files::strip_bom(bytes)).map_err(|e| e.to_string())?;
+        for (name, r) in &state.sessions {
+            let times = [
+                ("loginAt", r.login_at),
+                ("lastAliveAt", r.last_alive_at),
+                ("endedAt", r.ended_at),
+            ];
+            for (key, t) in times {
+                if t.is_some_and(|t| !crate::time::in_range(t)) {
+                    return Err(format!(
+                        "`sessions.{name}.{key}` is out of range (1970 to 9999)"
+                    ));
+                }
+            }
+            if let Some(l) = r.learned_length_secs {
+                if !(1..=MAX_SESSION_LENGTH.num_seconds()).contains(&l) {
+                    return Err(format!("`sessions.{name}.learnedLengthSecs` = {l} is out of range (1 s to 90 days)"));
+                }
+            }
+        }
+        Ok(state)
+    }
 }
 
 #[cfg(test)]
@@ -179,5 +223,27 @@ mod tests {
         assert_eq!(r.ended_at, None);
         assert!(r.notified.is_empty());
         assert_eq!(r.learned_length_secs, Some(8 * 3600));
+    }
+
+    #[test]
+    fn values_that_would_overflow_are_refused_with_the_key() {
+        let err = State::parse(br#"{"sessions": {"s": {"loginAt": "2026-01-01T00:00:00Z", "learnedLengthSecs": 9223372036854775807}}}"#).unwrap_err();
+        assert_eq!(
+            err,
+            "`sessions.s.learnedLengthSecs` = 9223372036854775807 is out of range (1 s to 90 days)"
+        );
+        let err = State::parse(br#"{"sessions": {"s": {"lastAliveAt": "0001-01-01T00:00:00Z"}}}"#)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "`sessions.s.lastAliveAt` is out of range (1970 to 9999)"
+        );
+        // Even unchecked, an estimate never panics.
+        let r = SessionRecord {
+            login_at: Some(t(9, 0)),
+            learned_length_secs: Some(i64::MAX),
+            ..Default::default()
+        };
+        assert_eq!(estimate_end(&r, None).unwrap().source, EndSource::Assumed);
     }
 }

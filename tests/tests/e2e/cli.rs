@@ -641,3 +641,47 @@ async fn logout_all_clears_every_token_and_sso_role_credentials() {
     assert!(cli_cache.join("b.json").exists());
     assert_eq!(count(&w.stats().await, "Logout"), 2);
 }
+
+/// Holds a session's lock file as a refreshing ssotray process holds it.
+fn hold_session_lock(w: &World) -> std::fs::File {
+    let path = w.home.token_file("my-sso").with_extension("ssotray-lock");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap();
+    file.lock().unwrap();
+    file
+}
+
+#[tokio::test]
+async fn login_and_logout_wait_for_the_session_lock_that_refresh_takes() {
+    let w = World::new(CONFIG, auto()).await;
+    // A login while another process refreshes (holds the lock) waits for it, then logs in.
+    let lock = hold_session_lock(&w);
+    let mut login = w.spawn(&["login", "my-sso", "--device-code", "--no-browser"], &[]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        login.try_wait().unwrap().is_none(),
+        "the login did not wait for the lock"
+    );
+    assert_eq!(count(&w.stats().await, "StartDeviceAuthorization"), 0);
+    drop(lock);
+    assert_ok(&finish(login).await);
+    assert!(w.home.token_file("my-sso").exists());
+    // The same for a logout.
+    let lock = hold_session_lock(&w);
+    let mut logout = w.spawn(&["logout", "my-sso"], &[]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        logout.try_wait().unwrap().is_none(),
+        "the logout did not wait for the lock"
+    );
+    assert!(w.home.token_file("my-sso").exists());
+    assert_eq!(count(&w.stats().await, "Logout"), 0);
+    drop(lock);
+    assert_ok(&finish(logout).await);
+    assert!(!w.home.token_file("my-sso").exists());
+}

@@ -270,3 +270,53 @@ async fn tokens_cut_short_by_the_sessions_end_cause_no_storm_and_the_end_is_seen
         d.wakeups
     );
 }
+
+#[tokio::test]
+async fn a_token_rewritten_in_place_by_another_tool_is_seen_at_the_next_turn() {
+    // The keeper keeps parsed files until their stamp changes; botocore rewrites the token file
+    // in place (same inode) and, for the same kind of token, with the same size.
+    let s = setup(auto(), "", None).await;
+    let path = s.w.home.token_file("my-sso");
+    for _ in 0..3 {
+        let sleep = s.keeper.turn().await;
+        s.clock.0.advance(sleep);
+    }
+    let before = count(&s.w.stats().await, "CreateToken");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut token: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let soon = ssotray_core::time::format_timestamp(s.clock.now() + Duration::minutes(10));
+    let old_access = token["accessToken"].as_str().unwrap().to_string();
+    let other_access: String = old_access.chars().rev().collect();
+    token["accessToken"] = other_access.clone().into();
+    token["expiresAt"] = soon.into();
+    let rewritten = ssotray_core::cache::CachedToken::from_json(token.to_string().as_bytes())
+        .unwrap()
+        .to_json();
+    assert_eq!(rewritten.len(), text.len(), "same size");
+    let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap());
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(rewritten.as_bytes()).unwrap();
+    }
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap()),
+        inode,
+        "rewritten in place"
+    );
+    // The next turn (at most the re-check interval later) sees a token with 10 minutes left and
+    // refreshes it.
+    let sleep = s.keeper.turn().await;
+    assert!(sleep <= std::time::Duration::from_secs(60));
+    assert_eq!(
+        count(&s.w.stats().await, "CreateToken"),
+        before + 1,
+        "refreshed the token another tool wrote"
+    );
+    let now_in_file = s.w.home.token_json("my-sso");
+    assert_ne!(now_in_file["accessToken"].as_str().unwrap(), other_access);
+}

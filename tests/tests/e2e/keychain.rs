@@ -260,3 +260,47 @@ async fn a_locked_keychain_gives_the_message_and_loses_nothing() {
     assert!(!s.entry().contains(ACCOUNT));
     assert_ok(&s.ssotray(&["refresh", "my-sso"]).await);
 }
+
+#[tokio::test]
+async fn the_client_secret_follows_the_refresh_token_into_the_keychain() {
+    let s = Setup::new(auto()).await;
+    let registrations = s.w.home.path().join(".cache/ssotray/registrations");
+    let files = || -> String {
+        std::fs::read_dir(&registrations)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        files().contains("clientSecret"),
+        "before: the secret is in the registration file"
+    );
+    assert_ok(&s.ssotray(&["keychain", "enable", "my-sso"]).await);
+    let kept = files();
+    assert!(
+        !kept.contains("clientSecret") && kept.contains("clientId"),
+        "{kept}"
+    );
+    assert!(s.entry().contains("attribute.username = registration device-code my-sso https://d-1234567890.awsapps.com/start"), "{}", s.entry());
+    // The next login reuses the registration, its secret read from the keychain.
+    assert_ok(&s.ssotray(&["logout", "my-sso"]).await);
+    assert_ok(
+        &s.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
+    assert_eq!(
+        count(&s.w.stats().await, "RegisterClient"),
+        1,
+        "registered once"
+    );
+    assert!(!files().contains("clientSecret"));
+    // Turned off, the secret goes back into the file and out of the keychain.
+    assert_ok(&s.ssotray(&["keychain", "disable", "my-sso"]).await);
+    assert!(files().contains("clientSecret"));
+    assert!(
+        !s.entry().contains("registration device-code"),
+        "{}",
+        s.entry()
+    );
+}

@@ -1,0 +1,110 @@
+//! The tray app's favorites and recently used roles, in ssotray's state directory
+//! (`$XDG_STATE_HOME/ssotray/app.json`), changed under its lock like every file ssotray rewrites.
+
+use crate::engine::{Engine, EngineError};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// How many recently used roles are kept.
+pub const RECENT: usize = 10;
+
+/// A role of an account of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleRef {
+    /// sso-session.
+    pub session: String,
+    /// Account id.
+    pub account_id: String,
+    /// Account name.
+    pub account_name: String,
+    /// Role name.
+    pub role_name: String,
+}
+
+/// Favorites and recently used roles.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prefs {
+    /// Favorite roles.
+    #[serde(default)]
+    pub favorites: Vec<RoleRef>,
+    /// Recently used roles, newest first.
+    #[serde(default)]
+    pub recent: Vec<RoleRef>,
+}
+
+impl Prefs {
+    /// Parses `app.json` (a byte-order mark is ignored).
+    pub fn parse(bytes: &[u8]) -> Result<Prefs, String> {
+        serde_json::from_slice(crate::files::strip_bom(bytes)).map_err(|e| e.to_string())
+    }
+
+    /// Adds a favorite, or removes it if it is one.
+    pub fn toggle_favorite(&mut self, role: &RoleRef) {
+        if self.favorites.contains(role) {
+            self.favorites.retain(|r| r != role);
+        } else {
+            self.favorites.push(role.clone());
+        }
+    }
+
+    /// Puts a role first among the recently used ones.
+    pub fn used(&mut self, role: &RoleRef) {
+        self.recent.retain(|r| r != role);
+        self.recent.insert(0, role.clone());
+        self.recent.truncate(RECENT);
+    }
+}
+
+impl Engine {
+    /// `app.json` beside the state file.
+    pub fn prefs_path(&self) -> Result<PathBuf, EngineError> {
+        Ok(self.state_path()?.with_file_name("app.json"))
+    }
+
+    /// The favorites and recent roles (none when there is no file or it cannot be read; a file
+    /// that cannot be read is never rewritten, see [`Engine::update_prefs`]).
+    pub fn prefs(&self) -> Prefs {
+        let Ok(path) = self.prefs_path() else {
+            return Prefs::default();
+        };
+        let kept = self
+            .ctx
+            .parsed
+            .get(self.ctx.fs.as_ref(), &path, |bytes| -> Result<Prefs, ()> {
+                Ok(bytes
+                    .ok()
+                    .and_then(|b| Prefs::parse(&b).ok())
+                    .unwrap_or_default())
+            });
+        kept.map(|p| p.as_ref().clone()).unwrap_or_default()
+    }
+
+    /// Changes the favorites or recent roles under the file's lock, on what the file holds now.
+    pub async fn update_prefs(
+        &self,
+        mut change: impl FnMut(&mut Prefs),
+    ) -> Result<Prefs, EngineError> {
+        let path = self.prefs_path()?;
+        let how = crate::files::WriteMode {
+            mode: Some(0o600),
+            shared: false,
+        };
+        self.update_file(&path, &crate::files::lock_beside(&path), how, |bytes| {
+            let mut prefs = match bytes {
+                Some(b) => Prefs::parse(b).map_err(|e| {
+                    EngineError::Local(format!(
+                        "`{}` cannot be read ({e}); ssotray leaves it untouched: move it away",
+                        path.display()
+                    ))
+                })?,
+                None => Prefs::default(),
+            };
+            change(&mut prefs);
+            let bytes =
+                serde_json::to_vec_pretty(&prefs).map_err(|e| EngineError::Local(e.to_string()))?;
+            Ok((Some(bytes), prefs))
+        })
+        .await
+    }
+}

@@ -1,0 +1,172 @@
+//! The rules every Unix socket of ssotray follows (the keeper's, the tray app's single-instance
+//! socket and its window socket): it lives in a directory of the user's own with mode 0700
+//! (ssotray refuses any other and says how to fix it), a peer must be the same user (its uid
+//! from `SO_PEERCRED`), a line is at most a bounded length, and a connection that stays silent
+//! is closed.
+
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
+
+/// The longest request line a socket server reads.
+pub const MAX_REQUEST: usize = 64 * 1024;
+/// How long a server waits for a line before closing the connection.
+pub const IDLE: Duration = Duration::from_secs(10);
+
+/// The user this process runs as.
+pub fn my_uid() -> u32 {
+    rustix::process::getuid().as_raw()
+}
+
+/// Makes sure `dir` is a directory of this user's with mode 0700, creating it so when missing
+/// (its parents as usual). `Err` says what is wrong and what to do.
+pub fn private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create `{}`: {e}", dir.display())),
+    }
+    check_private_dir(dir)
+}
+
+/// Checks, without creating anything, that `dir` is a directory of this user's with mode 0700.
+pub fn check_private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(dir)
+        .map_err(|e| format!("cannot check `{}`: {e}", dir.display()))?;
+    let fix = format!("ssotray keeps its sockets only in a directory of your own with mode 0700: remove `{}` (or `chmod 700` it if it is yours) and start again", dir.display());
+    if !m.is_dir() {
+        return Err(format!("`{}` is not a directory; {fix}", dir.display()));
+    }
+    if m.uid() != my_uid() {
+        return Err(format!(
+            "`{}` belongs to another user (uid {}); {fix}",
+            dir.display(),
+            m.uid()
+        ));
+    }
+    if m.mode() & 0o777 != 0o700 {
+        return Err(format!(
+            "`{}` has mode {:o}, so other users can reach its sockets; {fix}",
+            dir.display(),
+            m.mode() & 0o777
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the other end of a connection runs as this user.
+pub fn peer_is_me(stream: &tokio::net::UnixStream) -> bool {
+    stream.peer_cred().is_ok_and(|c| c.uid() == my_uid())
+}
+
+/// [`peer_is_me`] for a blocking socket.
+pub fn std_peer_is_me(stream: &std::os::unix::net::UnixStream) -> bool {
+    rustix::net::sockopt::socket_peercred(stream).is_ok_and(|c| c.uid.as_raw() == my_uid())
+}
+
+/// Why a line could not be read.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    /// Longer than allowed without a line end.
+    #[error("a line longer than {0} bytes")]
+    TooLong(usize),
+    /// Nothing came for too long.
+    #[error("no line within {} s", .0.as_secs())]
+    Silent(Duration),
+    /// Not UTF-8, or the connection failed.
+    #[error("an unreadable line")]
+    Unreadable,
+}
+
+/// Reads one line (without its line end) of at most `max` bytes, waiting at most `idle` (`None`:
+/// as long as it takes). `Ok(None)` at the end of the stream.
+pub async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    max: usize,
+    idle: Option<Duration>,
+) -> Result<Option<String>, LineError> {
+    let mut buf = Vec::new();
+    let mut limited = (&mut *reader).take(max as u64 + 1);
+    let read = limited.read_until(b'\n', &mut buf);
+    let n = match idle {
+        Some(idle) => tokio::time::timeout(idle, read)
+            .await
+            .map_err(|_| LineError::Silent(idle))?,
+        None => read.await,
+    }
+    .map_err(|_| LineError::Unreadable)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    } else if buf.len() > max {
+        return Err(LineError::TooLong(max));
+    }
+    String::from_utf8(buf)
+        .map(Some)
+        .map_err(|_| LineError::Unreadable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_are_bounded_in_length_and_time() {
+        let mut r = tokio::io::BufReader::new(&b"short\nrest"[..]);
+        assert_eq!(read_line(&mut r, 16, None).await, Ok(Some("short".into())));
+        assert_eq!(read_line(&mut r, 16, None).await, Ok(Some("rest".into())));
+        assert_eq!(read_line(&mut r, 16, None).await, Ok(None));
+        let long = vec![b'x'; 100];
+        let mut r = tokio::io::BufReader::new(&long[..]);
+        assert_eq!(
+            read_line(&mut r, 16, None).await,
+            Err(LineError::TooLong(16))
+        );
+        let (_keep_open, silent) = tokio::io::duplex(64);
+        let mut r = tokio::io::BufReader::new(silent);
+        assert_eq!(
+            read_line(&mut r, 16, Some(Duration::from_millis(50))).await,
+            Err(LineError::Silent(Duration::from_millis(50)))
+        );
+    }
+
+    #[test]
+    fn only_a_private_directory_of_the_users_own_will_do() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile_dir();
+        let dir = root.join("a/ssotray");
+        private_dir(&dir).unwrap();
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = private_dir(&dir).unwrap_err();
+        assert!(
+            err.contains("has mode 755, so other users can reach its sockets")
+                && err.contains("chmod 700"),
+            "{err}"
+        );
+        std::fs::remove_dir(&dir).unwrap();
+        std::os::unix::fs::symlink(&root, &dir).unwrap();
+        assert!(private_dir(&dir)
+            .unwrap_err()
+            .contains("is not a directory"));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("ssotray-sock-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}
