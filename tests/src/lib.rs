@@ -844,3 +844,28 @@ pub fn engine_for(
         parsed: Default::default(),
     })
 }
+
+/// A stand-in for the user's browser (`BROWSER`): a script that records each URL it is given
+/// in `opened.txt`, and fetches with curl, like a person clicking through an auto-approving
+/// Identity Center, the ones that contain `follow` (`Some("")`: all). ssotray hands browsers a
+/// private `file://` page that leads to a credential URL (see `ssotray_core::private_open`):
+/// the script reads the page, as a browser would, and records where it leads.
+pub fn stand_in_browser(dir: &Path, follow: Option<&str>) -> (PathBuf, PathBuf) {
+    let log = dir.join("opened.txt");
+    let script = dir.join("browser.py");
+    let follow = match follow {
+        Some(f) => format!("{f:?} in u"),
+        None => "False".into(),
+    };
+    std::fs::write(
+        &script,
+        format!(
+            "#!/usr/bin/python3\nimport sys, re, html, subprocess, urllib.parse\nu = sys.argv[1]\nif u.startswith('file://'):\n    page = open(urllib.parse.unquote(u[len('file://'):])).read()\n    u = html.unescape(re.search(r'content=\"0;url=([^\"]*)\"', page).group(1))\nwith open({:?}, 'a') as log:\n    log.write(u + '\\n')\nif {follow}:\n    subprocess.run(['curl', '-fsSL', '-o', '/dev/null', u])\n",
+            log.display().to_string()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, log)
+}

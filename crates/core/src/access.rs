@@ -322,10 +322,7 @@ impl Engine {
     /// Opens a URL with the session's browser command, else the user's browser.
     pub fn open_for_session(&self, target: &SsoTarget, url: &Secret) -> Result<(), EngineError> {
         let settings = self.session_settings(target)?;
-        self.ctx
-            .browser
-            .open_with(settings.browser.as_deref(), url.expose())
-            .map_err(EngineError::Browser)
+        self.open_privately(settings.browser.as_deref(), url)
     }
 
     /// The profile block for `target` planned on `current` config text, from the last

@@ -653,10 +653,9 @@ impl Engine {
             authorize_url: url.to_string(),
         });
         if options.open_browser {
-            self.ctx
-                .browser
-                .open(url.as_str())
-                .map_err(LoginError::Browser)?;
+            // The URL holds the login's state: never on the browser's command line.
+            self.open_privately(None, &Secret::new(url.to_string()))
+                .map_err(|e| LoginError::Browser(io::Error::other(e.to_string())))?;
         }
         let (code, page) = listener.wait(state, options.browser_timeout).await?;
         let grant = Grant::AuthorizationCode {

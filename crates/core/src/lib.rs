@@ -28,6 +28,7 @@ pub mod os;
 pub mod owner;
 pub mod portal;
 pub mod prefs;
+pub mod private_open;
 pub mod profiles;
 mod registrations;
 pub mod secret;

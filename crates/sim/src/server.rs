@@ -81,6 +81,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/console/{id}", get(console_page))
         .route("/_sim/stats", get(stats))
         .route("/_sim/clock", get(clock).post(advance_clock))
+        .route("/_sim/seen", get(seen))
         .with_state(shared)
 }
 
@@ -464,6 +465,9 @@ fn create_token_locked(
             if grant.redirect_uri != redirect_uri {
                 return invalid_grant("Redirect URI does not match the authorization request");
             }
+            state
+                .seen
+                .insert("codeVerifier".into(), verifier.to_string());
             let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .encode(Sha256::digest(verifier.as_bytes()));
             if challenge != grant.code_challenge {
@@ -650,6 +654,10 @@ fn approve_code(
         None => state.new_session(sim.config.session_ttl, sim.now_ms()),
     };
     let code = random_token("code-", 32);
+    state.seen.insert("code".into(), code.clone());
+    if let Some(s) = &request.state {
+        state.seen.insert("state".into(), s.clone());
+    }
     state.codes.insert(
         code.clone(),
         Code {
@@ -1046,6 +1054,7 @@ async fn federation(AxState(sim): App, Query(q): Query<HashMap<String, String>>)
                 }
             }
             let token = random_token("sit-", 96);
+            state.seen.insert("SigninToken".into(), token.clone());
             state.signin_tokens.insert(
                 token.clone(),
                 SigninToken {
@@ -1058,6 +1067,7 @@ async fn federation(AxState(sim): App, Query(q): Query<HashMap<String, String>>)
         }
         Some("login") => {
             let mut state = sim.lock();
+            state.count("ConsoleLogin");
             let Some(token) = q
                 .get("SigninToken")
                 .and_then(|t| state.signin_tokens.remove(t))
@@ -1135,4 +1145,12 @@ async fn advance_clock(AxState(sim): App, Query(q): Query<HashMap<String, String
         }
         None => (StatusCode::BAD_REQUEST, "advance=SECS is required").into_response(),
     }
+}
+
+/// `GET /_sim/seen`: the last `state`, authorization `code`, `codeVerifier` and `SigninToken`
+/// the simulator saw or issued (test instrumentation: they are credentials of the simulated
+/// user only).
+async fn seen(AxState(sim): App) -> Response {
+    let state = sim.lock();
+    axum::Json(&state.seen).into_response()
 }

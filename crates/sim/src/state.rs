@@ -210,6 +210,9 @@ pub struct State {
     pub consoles: HashMap<String, ConsoleSession>,
     pub buckets: HashMap<String, Bucket>,
     pub stats: BTreeMap<String, u64>,
+    /// The last value of each secret the simulator saw or issued (`state`, `code`,
+    /// `codeVerifier`, `SigninToken`), for tests that look for them where they must not be.
+    pub seen: BTreeMap<String, String>,
 }
 
 impl State {

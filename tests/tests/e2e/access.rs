@@ -518,12 +518,12 @@ async fn console_opens_with_the_sessions_browser_command() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let html = reqwest::get(url.trim())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // The browser gets a private page that leads to the sign-in URL.
+    let page_path = url::Url::parse(url.trim()).unwrap().to_file_path().unwrap();
+    let page = std::fs::read_to_string(page_path).unwrap();
+    let signin = ssotray_core::private_open::target_of_page(&page)
+        .expect("a page leading to the sign-in URL");
+    let html = reqwest::get(signin).await.unwrap().text().await.unwrap();
     assert!(
         html.contains("333333333333") && html.contains("ReadOnlyAccess"),
         "{html}"

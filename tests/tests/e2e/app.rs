@@ -14,19 +14,7 @@ use std::time::Duration;
 /// A `BROWSER` that records every URL and follows sign-in URLs (`/authorize`) like a person
 /// who clicks Allow on an auto-approving Identity Center.
 fn browser_script(dir: &Path) -> (PathBuf, PathBuf) {
-    let log = dir.join("opened.txt");
-    let script = dir.join("browser.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\ncase \"$1\" in *'/authorize?'*) exec curl -fsSL -o /dev/null \"$1\";; esac\n", log.display()),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    (script, log)
+    ssotray_tests::stand_in_browser(dir, Some("/authorize?"))
 }
 
 fn opened(log: &Path) -> Vec<String> {
@@ -404,18 +392,7 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     let original = "# my config\n[default]\nregion = eu-west-1\n";
     let w = World::new(original, SimConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
-    let log = tmp.path().join("opened.txt");
-    let browser = tmp.path().join("browser.sh");
-    std::fs::write(
-        &browser,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    let (browser, log) = ssotray_tests::stand_in_browser(tmp.path(), None);
     let shots = screenshots_dir();
     let view = Webview::start(&bin("ssotray-app"), &app_env(&w, &desktop, &browser)).await;
 

@@ -68,19 +68,7 @@ impl Chromium {
 
 /// A `BROWSER` program that records the URL it is asked to open.
 fn recording_browser(dir: &Path) -> (PathBuf, PathBuf) {
-    let log = dir.join("opened.txt");
-    let script = dir.join("browser.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    (script, log)
+    ssotray_tests::stand_in_browser(dir, None)
 }
 
 async fn opened_url(log: &Path) -> String {
@@ -233,4 +221,126 @@ async fn chromium_lands_on_the_console_of_the_role() {
         .path()
         .starts_with("/console/"));
     chromium.close().await;
+}
+
+/// Every distinct command line and environment of every process, read from `/proc` until
+/// stopped.
+struct ProcWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    seen: std::thread::JoinHandle<std::collections::HashSet<Vec<u8>>>,
+}
+
+impl ProcWatch {
+    fn start() -> ProcWatch {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let seen = std::thread::spawn(move || {
+            let mut seen = std::collections::HashSet::new();
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                    if !entry
+                        .file_name()
+                        .to_string_lossy()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                    {
+                        continue;
+                    }
+                    for what in ["cmdline", "environ"] {
+                        if let Ok(bytes) = std::fs::read(entry.path().join(what)) {
+                            seen.insert(bytes);
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            seen
+        });
+        ProcWatch { stop, seen }
+    }
+
+    fn finish(self) -> std::collections::HashSet<Vec<u8>> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.seen.join().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn no_sign_in_token_code_verifier_or_state_reaches_a_command_line_or_environment() {
+    // Chromium as the user's browser, started by ssotray with the URL it is given.
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("chromium.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nexec timeout 20 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage --user-data-dir=\"$(mktemp -d)\" \"$1\" >/dev/null 2>&1\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let runtime = w.home.path().join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut env = w.env();
+    env.push(("BROWSER".into(), script.display().to_string()));
+    env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+
+    let watch = ProcWatch::start();
+    // A browser login (PKCE: state, code, verifier), then a console opening (sign-in token).
+    let login =
+        ssotray_tests::run(&ssotray_tests::bin("ssotray"), &["login", "my-sso"], &env).await;
+    assert!(login.status.success(), "{}", stderr(&login));
+    let console = ssotray_tests::run(
+        &ssotray_tests::bin("ssotray"),
+        &["console", "--profile", "dev"],
+        &env,
+    )
+    .await;
+    assert!(console.status.success(), "{}", stderr(&console));
+    for _ in 0..200 {
+        if count(&w.stats().await, "ConsoleLogin") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        count(&w.stats().await, "ConsoleLogin"),
+        1,
+        "the browser used the sign-in URL"
+    );
+    let seen = watch.finish();
+
+    let secrets: std::collections::BTreeMap<String, String> =
+        reqwest::get(format!("{}/_sim/seen", w.sim.base_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    for key in ["state", "code", "codeVerifier", "SigninToken"] {
+        let secret = secrets
+            .get(key)
+            .unwrap_or_else(|| panic!("the simulator saw no {key}: {secrets:?}"));
+        let found = seen
+            .iter()
+            .any(|blob| blob.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        assert!(
+            !found,
+            "the {key} was in a process's command line or environment"
+        );
+    }
+    // The watch did see the browsers: their command lines hold only the private pages.
+    let pages = seen
+        .iter()
+        .filter(|b| String::from_utf8_lossy(b).contains("ssotray/open/"))
+        .count();
+    assert!(pages >= 2, "{pages} command lines with a private page");
 }

@@ -18,14 +18,10 @@ fn settings(w: &World, text: &str) {
 
 /// A `BROWSER` that follows the sign-in like a person clicking Allow (the simulator auto-approves).
 fn follow_browser(dir: &std::path::Path) -> String {
-    let script = dir.join("browser.sh");
-    std::fs::write(&script, "#!/bin/sh\nexec curl -fsSL -o /dev/null \"$1\"\n").unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    script.display().to_string()
+    ssotray_tests::stand_in_browser(dir, Some(""))
+        .0
+        .display()
+        .to_string()
 }
 
 struct Keep(tokio::process::Child);
