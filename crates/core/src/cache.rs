@@ -160,7 +160,8 @@ impl CachedToken {
             extra: Map::new(),
         };
         for key in KNOWN_KEYS {
-            map.remove(key);
+            // In file order: a plain `remove` would swap the last key into its place (found by fuzzing).
+            map.shift_remove(key);
         }
         Ok(CachedToken {
             extra: map,
@@ -406,6 +407,20 @@ mod tests {
                 ..again
             },
             sample()
+        );
+    }
+
+    #[test]
+    fn other_tools_keys_keep_their_order_between_known_keys() {
+        // Found by fuzzing: removing the known keys reordered the others.
+        let text = r#"{"b": 1, "startUrl": "u", "a": 2, "accessToken": "t", "c": 3, "expiresAt": "2026-01-01T00:00:00Z"}"#;
+        let written = CachedToken::from_json(text.as_bytes()).unwrap().to_json();
+        assert!(written.ends_with(r#""b": 1, "a": 2, "c": 3}"#), "{written}");
+        assert_eq!(
+            CachedToken::from_json(written.as_bytes())
+                .unwrap()
+                .to_json(),
+            written
         );
     }
 

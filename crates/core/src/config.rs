@@ -242,6 +242,9 @@ pub fn ini_problem(what: &str, value: &str, name: bool) -> Option<String> {
         "contains `]`"
     } else if value.trim() != value {
         "starts or ends with a space"
+    } else if value.ends_with('\\') {
+        // Found by fuzzing: the INI reader takes a trailing backslash for a line continuation.
+        "ends with `\\`"
     } else {
         return None;
     };
@@ -382,6 +385,9 @@ fn parse_ini_skipping_bad_lines(text: &str, problems: &mut Vec<ConfigProblem>) -
     let mut after_key = false;
     // Whether the key line above had a value of its own (so an indented line would extend it).
     let mut key_had_value = false;
+    // Universal newlines, as Python's configparser reads the file for botocore and the AWS CLI:
+    // a lone CR ends a line too.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     for (index, line) in text.lines().enumerate() {
         let trimmed = line.trim();
         let comment = trimmed.is_empty() || trimmed.starts_with(['#', ';']);
@@ -926,6 +932,16 @@ s3 =
         assert!(out.starts_with(text));
         assert_eq!(&out[text.len()..], "\r\n[sso-session w]\r\nsso_start_url = https://d-1.awsapps.com/start\r\nsso_region = eu-west-1\r\nsso_registration_scopes = sso:account:access\r\n");
         assert!(parse(&out).session("w").is_some());
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line_as_it_does_for_aws_tools() {
+        // Found by fuzzing: a lone CR hid the next section from the INI parser.
+        let c = parse("[default]\rregion = x\r\n\n[sso-session s]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = us-east-1\n");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert!(c.session("s").is_some());
+        let c = parse("x=\r s\r\n\n[sso-session s]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = us-east-1\n");
+        assert!(c.session("s").is_some(), "{:?}", c.problems);
     }
 
     #[test]

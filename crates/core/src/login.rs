@@ -271,10 +271,66 @@ async fn respond(stream: &mut TcpStream, status: &str, body: &str) {
     let _ = stream.shutdown().await;
 }
 
-/// Reads one request; answers it; returns the callback it carried, if it is the right one.
+/// What one request to the callback listener is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CallbackRequest {
+    /// More bytes are needed (and may come: the request is still short enough).
+    Partial,
+    /// Not an HTTP request, or too long.
+    Bad,
+    /// Another path or method.
+    NotFound,
+    /// The callback, but with another login's `state`.
+    WrongState,
+    /// The sign-in's code.
+    Code(String),
+    /// The user denied, or Identity Center sent an error.
+    Denied,
+}
+
+/// Reads the bytes of one request to the callback listener (pure: the fuzzed parser).
+pub fn parse_callback(bytes: &[u8], expected_state: &str) -> CallbackRequest {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut request = httparse::Request::new(&mut headers);
+    let (method, target) = match request.parse(bytes) {
+        Ok(httparse::Status::Complete(_)) => match (request.method, request.path) {
+            (Some(m), Some(p)) => (m, p),
+            _ => return CallbackRequest::Bad,
+        },
+        Ok(httparse::Status::Partial) if bytes.len() < 16 * 1024 => {
+            return CallbackRequest::Partial
+        }
+        _ => return CallbackRequest::Bad,
+    };
+    let Ok(url) = Url::parse(&format!("http://127.0.0.1{target}")) else {
+        return CallbackRequest::NotFound;
+    };
+    if method != "GET" || url.path() != CALLBACK_PATH {
+        return CallbackRequest::NotFound;
+    }
+    let (mut state, mut code, mut error) = (None, None, None);
+    for (k, v) in url.query_pairs() {
+        match &*k {
+            "state" => state = Some(v.into_owned()),
+            "code" => code = Some(v.into_owned()),
+            "error" => error = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    if state.as_deref() != Some(expected_state) {
+        return CallbackRequest::WrongState;
+    }
+    match (code, error) {
+        (Some(code), None) => CallbackRequest::Code(code),
+        _ => CallbackRequest::Denied,
+    }
+}
+
+/// Reads one request; answers it unless it carries the code (that answer waits for the
+/// exchange); returns the callback it carried, if it is the right one.
 async fn handle_connection(mut stream: TcpStream, expected_state: &str) -> Option<Callback> {
     let mut buf = Vec::with_capacity(2048);
-    let target = tokio::time::timeout(Duration::from_secs(30), async {
+    let parsed = tokio::time::timeout(Duration::from_secs(30), async {
         let mut chunk = [0u8; 2048];
         loop {
             let n = stream.read(&mut chunk).await.ok()?;
@@ -282,49 +338,35 @@ async fn handle_connection(mut stream: TcpStream, expected_state: &str) -> Optio
                 return None;
             }
             buf.extend_from_slice(&chunk[..n]);
-            let mut headers = [httparse::EMPTY_HEADER; 64];
-            let mut request = httparse::Request::new(&mut headers);
-            match request.parse(&buf) {
-                Ok(httparse::Status::Complete(_)) => {
-                    return Some((request.method?.to_string(), request.path?.to_string()))
-                }
-                Ok(httparse::Status::Partial) if buf.len() < 16 * 1024 => continue,
-                _ => return None,
+            match parse_callback(&buf, expected_state) {
+                CallbackRequest::Partial => continue,
+                other => return Some(other),
             }
         }
     })
     .await
     .ok()
-    .flatten();
-    let Some((method, target)) = target else {
-        respond(&mut stream, "400 Bad Request", "bad request").await;
-        return None;
-    };
-    let url = Url::parse(&format!("http://127.0.0.1{target}")).ok()?;
-    if method != "GET" || url.path() != CALLBACK_PATH {
-        respond(&mut stream, "404 Not Found", "not found").await;
-        return None;
-    }
-    let mut state = None;
-    let mut code = None;
-    let mut error = None;
-    for (k, v) in url.query_pairs() {
-        match &*k {
-            "state" => state = Some(v.into_owned()),
-            "code" => code = Some(Secret::new(v.into_owned())),
-            "error" => error = Some(v.into_owned()),
-            _ => {}
+    .flatten()
+    .unwrap_or(CallbackRequest::Bad);
+    match parsed {
+        CallbackRequest::Code(code) => {
+            Some(Callback::Code(Secret::new(code), CallbackPage(stream)))
         }
-    }
-    if state.as_deref() != Some(expected_state) {
-        respond(&mut stream, "400 Bad Request", PAGE_WRONG_STATE).await;
-        return None;
-    }
-    match (code, error) {
-        (Some(code), None) => Some(Callback::Code(code, CallbackPage(stream))),
-        _ => {
+        CallbackRequest::Denied => {
             respond(&mut stream, "200 OK", PAGE_DENIED).await;
             Some(Callback::Denied)
+        }
+        CallbackRequest::WrongState => {
+            respond(&mut stream, "400 Bad Request", PAGE_WRONG_STATE).await;
+            None
+        }
+        CallbackRequest::NotFound => {
+            respond(&mut stream, "404 Not Found", "not found").await;
+            None
+        }
+        CallbackRequest::Partial | CallbackRequest::Bad => {
+            respond(&mut stream, "400 Bad Request", "bad request").await;
+            None
         }
     }
 }

@@ -1,0 +1,32 @@
+//! `~/.aws/config`: parsing never panics; a section appended or a profile block written keeps
+//! every byte of the file as it was, and what was written parses back.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use ssotray_core::config::{append_sso_session, AwsConfig};
+use ssotray_core::discovery::AccountRoles;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let config = AwsConfig::parse("/home/u/.aws/config".into(), &text);
+    let _ = config.targets();
+    // The tail of the input doubles as the values a user or the account cache would give.
+    let mid = text.char_indices().map(|(i, _)| i).nth(text.chars().count() / 2).unwrap_or(text.len());
+    let (name, url) = text.split_at(mid);
+    let name: String = name.chars().take(20).collect();
+    if let Ok(new) = append_sso_session(&text, &name, &format!("https://{}", url.chars().take(30).collect::<String>()), "us-east-1") {
+        assert!(new.starts_with(&*text), "append changed existing bytes");
+        assert!(AwsConfig::parse("c".into(), &new).session(name.trim()).is_some(), "an appended session reads back");
+    }
+    let accounts = vec![AccountRoles { account_id: name.clone(), account_name: url.chars().take(30).collect(), email_address: None, roles: vec![url.chars().rev().take(20).collect(), "ReadOnly".into()] }];
+    if let Ok((new, profiles)) = ssotray_core::profiles::generate(&text, "s", &accounts, ssotray_core::profiles::DEFAULT_TEMPLATE) {
+        if !text.contains("# BEGIN ssotray profiles for sso-session s") {
+            assert!(new.starts_with(&*text), "generate changed bytes outside its block");
+        }
+        let again = ssotray_core::profiles::generate(&new, "s", &accounts, ssotray_core::profiles::DEFAULT_TEMPLATE).expect("its own block reads back");
+        assert_eq!(again.0, new, "generating twice changes nothing");
+        let parsed = AwsConfig::parse("c".into(), &new);
+        for p in profiles {
+            assert!(parsed.profiles.iter().any(|q| q.name == p.name) || parsed.problems.iter().any(|q| q.section == format!("profile {}", p.name)), "profile {} reads back", p.name);
+        }
+    }
+});
