@@ -242,9 +242,11 @@ pub fn ini_problem(what: &str, value: &str, name: bool) -> Option<String> {
         "contains `]`"
     } else if value.trim() != value {
         "starts or ends with a space"
-    } else if value.ends_with('\\') {
-        // Found by fuzzing: the INI reader takes a trailing backslash for a line continuation.
-        "ends with `\\`"
+    } else if value.contains('\\') {
+        // Found by fuzzing: the INI reader ssotray uses reads backslashes otherwise than
+        // botocore does (a trailing one continues the line), and no start URL, name or role
+        // needs one.
+        "contains `\\`"
     } else {
         return None;
     };
@@ -922,6 +924,14 @@ s3 =
         assert!(ini_problem("x", " a", false)
             .unwrap()
             .contains("starts or ends with a space"));
+        // Found by fuzzing: backslashes are read differently by the INI reader.
+        for url in [
+            "https://d-1.awsapps.com/start\\",
+            "https://\\\\(x.awsapps.com/start",
+        ] {
+            let err = append_sso_session(GOOD, "work", url, "eu-west-1").unwrap_err();
+            assert!(err.contains("contains `\\`"), "{err}");
+        }
     }
 
     #[test]

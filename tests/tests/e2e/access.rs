@@ -618,3 +618,28 @@ async fn generated_profiles_keep_every_user_byte_and_botocore_reads_them() {
     }
     assert!(lines.next().unwrap().starts_with("ASIA"));
 }
+
+#[tokio::test]
+async fn a_console_link_is_made_again_without_a_duration_the_endpoint_refuses() {
+    // The federation endpoint refuses SessionDuration (as AWS does for chained credentials):
+    // ssotray asks again without it and the link still signs in.
+    let w = logged_in(SimConfig {
+        refuse_session_duration: true,
+        ..auto()
+    })
+    .await;
+    let o = w.ssotray(&["console", "--profile", "dev", "--print"]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        count(&w.stats().await, "GetSigninToken"),
+        2,
+        "asked with the duration, then without"
+    );
+    let html = reqwest::get(stdout(&o).trim())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("111111111111"), "{html}");
+}
