@@ -66,6 +66,7 @@ pub fn run() {
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(tray::LastMenu::default())
         .manage(tray::LastIcon::default())
+        .manage(tray::CopiedSecret::default())
         .setup(move |tauri_app| {
             let handle = tauri_app.handle().clone();
             let (context, demo) = if demo_mode {
@@ -200,6 +201,9 @@ pub fn run() {
             code: None, api, ..
         } => api.prevent_exit(),
         // The process exits without dropping managed state: remove the window's socket directory.
+        // Quit: a credential copied less than a minute ago does not outlive the app on the
+        // clipboard (a clipboard manager would keep it). (At `Exit` the clipboard is gone.)
+        RunEvent::ExitRequested { code: Some(_), .. } => tray::clear_copied_secret(handle),
         RunEvent::Exit => {
             if let Some(host) = handle.try_state::<Arc<window::WindowHost>>() {
                 host.remove_socket();

@@ -150,9 +150,31 @@ pub fn copy_text(handle: &AppHandle, text: String) -> Result<(), CmdError> {
         .map_err(|e| CmdError::msg(format!("cannot use the clipboard: {e}")))
 }
 
-/// Copies a credential, and clears it from the clipboard after 60 s if it is still there.
+/// The credential last copied to the clipboard, to take it off again (after a minute, or when
+/// the app quits) if it is still there.
+#[derive(Default)]
+pub struct CopiedSecret(Mutex<Option<ssotray_core::Secret>>);
+
+/// Clears the clipboard if it still holds the credential copied last.
+pub fn clear_copied_secret(handle: &AppHandle) {
+    let Some(state) = handle.try_state::<CopiedSecret>() else {
+        return;
+    };
+    let Some(secret) = state.0.lock().expect("copied secret").take() else {
+        return;
+    };
+    if handle.clipboard().read_text().ok().as_deref() == Some(secret.expose()) {
+        let _ = handle.clipboard().write_text(String::new());
+    }
+}
+
+/// Copies a credential, and clears it from the clipboard after 60 s (or when the app quits) if
+/// it is still there.
 pub fn copy_secret(handle: &AppHandle, text: String) -> Result<(), CmdError> {
     copy_text(handle, text.clone())?;
+    if let Some(state) = handle.try_state::<CopiedSecret>() {
+        *state.0.lock().expect("copied secret") = Some(ssotray_core::Secret::new(text.clone()));
+    }
     let handle = handle.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;

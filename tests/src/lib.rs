@@ -499,18 +499,30 @@ impl Drop for Desktop {
 
 /// A private D-Bus session with gnome-keyring's Secret Service, its login keyring unlocked.
 pub struct Keyring {
-    bus: std::process::Child,
+    bus: Option<std::process::Child>,
     pub address: String,
     home: PathBuf,
 }
 
 impl Keyring {
+    /// An unlocked keyring on an existing bus (a [`Desktop`]'s), its files under `home`.
+    pub fn start_on(home: &Path, address: &str) -> Keyring {
+        std::fs::create_dir_all(home).expect("keyring home");
+        let k = Keyring {
+            bus: None,
+            address: address.to_string(),
+            home: home.to_path_buf(),
+        };
+        k.start_daemon(true);
+        k
+    }
+
     /// Starts a bus and an unlocked keyring whose files live under `home`.
     pub fn start(home: &Path) -> Keyring {
         let (bus, address) = session_bus();
         std::fs::create_dir_all(home).expect("keyring home");
         let k = Keyring {
-            bus,
+            bus: Some(bus),
             address,
             home: home.to_path_buf(),
         };
@@ -603,8 +615,10 @@ impl Keyring {
 impl Drop for Keyring {
     fn drop(&mut self) {
         // The daemon exits with its bus.
-        let _ = self.bus.kill();
-        let _ = self.bus.wait();
+        if let Some(bus) = &mut self.bus {
+            let _ = bus.kill();
+            let _ = bus.wait();
+        }
     }
 }
 
@@ -846,8 +860,8 @@ pub fn engine_for(
 }
 
 /// A stand-in for the user's browser (`BROWSER`): a script that records each URL it is given
-/// in `opened.txt`, and fetches with curl, like a person clicking through an auto-approving
-/// Identity Center, the ones that contain `follow` (`Some("")`: all). ssotray hands browsers a
+/// in `opened.txt`, and follows the ones that contain `follow` (`Some("")`: all) like a person
+/// clicking Allow on the simulator's sign-in page. ssotray hands browsers a
 /// private `file://` page that leads to a credential URL (see `ssotray_core::private_open`):
 /// the script reads the page, as a browser would, and records where it leads.
 pub fn stand_in_browser(dir: &Path, follow: Option<&str>) -> (PathBuf, PathBuf) {
@@ -860,7 +874,7 @@ pub fn stand_in_browser(dir: &Path, follow: Option<&str>) -> (PathBuf, PathBuf) 
     std::fs::write(
         &script,
         format!(
-            "#!/usr/bin/python3\nimport sys, re, html, subprocess, urllib.parse\nu = sys.argv[1]\nif u.startswith('file://'):\n    page = open(urllib.parse.unquote(u[len('file://'):])).read()\n    u = html.unescape(re.search(r'content=\"0;url=([^\"]*)\"', page).group(1))\nwith open({:?}, 'a') as log:\n    log.write(u + '\\n')\nif {follow}:\n    subprocess.run(['curl', '-fsSL', '-o', '/dev/null', u])\n",
+            "#!/usr/bin/python3\nimport sys, re, html, urllib.parse, urllib.request\nu = sys.argv[1]\nif u.startswith('file://'):\n    page = open(urllib.parse.unquote(u[len('file://'):])).read()\n    u = html.unescape(re.search(r'content=\"0;url=([^\"]*)\"', page).group(1))\nwith open({:?}, 'a') as log:\n    log.write(u + '\\n')\nif {follow}:\n    with urllib.request.urlopen(u, timeout=60) as r:\n        page, final = r.read().decode('utf-8', 'replace'), r.geturl()\n    m = re.search(r'name=\"request\" value=\"([^\"]*)\"', page)\n    if m:\n        o = urllib.parse.urlsplit(final)\n        data = urllib.parse.urlencode({{'request': html.unescape(m.group(1)), 'decision': 'allow'}}).encode()\n        urllib.request.urlopen(o.scheme + '://' + o.netloc + '/authorize', data=data, timeout=60).read()\n",
             log.display().to_string()
         ),
     )
@@ -868,4 +882,32 @@ pub fn stand_in_browser(dir: &Path, follow: Option<&str>) -> (PathBuf, PathBuf) 
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     (script, log)
+}
+
+/// For the app benchmarks: logs in to `my-sso` (device code, an auto-approving simulator) and
+/// keeps its account list, with the `ssotray` binary at `ssotray`.
+pub fn log_in_and_keep_the_accounts(ssotray: &Path, env: &[(String, String)]) {
+    for args in [
+        &["login", "my-sso", "--device-code", "--no-browser"][..],
+        &[
+            "accounts",
+            "--sso-session",
+            "my-sso",
+            "--refresh",
+            "--rate-limit",
+            "1000",
+        ],
+    ] {
+        let o = std::process::Command::new(ssotray)
+            .args(args)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "ssotray {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
 }

@@ -133,10 +133,11 @@ impl AwsConfig {
         let mut profile_order = Vec::new();
         for (section, props) in ini.iter() {
             let Some(section) = section else { continue };
+            let section = restore(section);
             let section = section.trim();
             let keys = props
                 .iter()
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()));
+                .map(|(k, v)| (restore(k).trim().to_string(), restore(v).trim().to_string()));
             if let Some(name) = section.strip_prefix("sso-session ") {
                 let name = name.trim().to_string();
                 if !sessions.contains_key(&name) {
@@ -243,9 +244,8 @@ pub fn ini_problem(what: &str, value: &str, name: bool) -> Option<String> {
     } else if value.trim() != value {
         "starts or ends with a space"
     } else if value.contains('\\') {
-        // Found by fuzzing: the INI reader ssotray uses reads backslashes otherwise than
-        // botocore does (a trailing one continues the line), and no start URL, name or role
-        // needs one.
+        // No start URL, name or role needs one, and INI readers disagree on them (found by
+        // fuzzing: rust-ini reads a trailing one as a line continuation).
         "contains `\\`"
     } else {
         return None;
@@ -365,7 +365,14 @@ fn unreadable_line(line: &str, after_key: bool) -> Option<&'static str> {
         return None;
     }
     if trimmed.starts_with('[') {
-        return (!trimmed.ends_with(']')).then_some("a section header without its closing `]`");
+        if !trimmed.ends_with(']') {
+            return Some("a section header without its closing `]`");
+        }
+        // Found by fuzzing: botocore reads the name up to the last `]`, the INI reader up to the
+        // first, and then loses the sections after it. No AWS name holds a bracket.
+        return trimmed[1..trimmed.len() - 1]
+            .contains(['[', ']'])
+            .then_some("a section header with a bracket inside its name");
     }
     if line.starts_with([' ', '\t']) && after_key {
         // Continuation lines are handled by the caller.
@@ -375,6 +382,20 @@ fn unreadable_line(line: &str, after_key: bool) -> Option<&'static str> {
         Some(0) => Some("a value without a key"),
         Some(_) => None,
         None => Some("neither `key = value`, a `[section]` nor a comment"),
+    }
+}
+
+/// Stands in for `\` in what the INI reader gets: found by fuzzing, it reads backslashes as
+/// escapes and line continuations (even with escapes off), where botocore reads them as they
+/// are (`ca_bundle = C:\certs\`), and then loses the lines after them.
+const BACKSLASH: &str = "\u{e000}";
+
+/// A key, value or section name as the file has it.
+fn restore(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(BACKSLASH) {
+        text.replace(BACKSLASH, "\\").into()
+    } else {
+        text.into()
     }
 }
 
@@ -421,7 +442,14 @@ fn parse_ini_skipping_bad_lines(text: &str, problems: &mut Vec<ConfigProblem>) -
                         .split_once(['=', ':'])
                         .is_some_and(|(_, v)| !v.trim().is_empty());
                 }
-                lines.push(line.to_string());
+                // The INI reader gets each line trimmed (as botocore trims keys and values) and
+                // no comments: found by fuzzing, a line of form feeds made it lose the sections
+                // after it.
+                lines.push(if comment {
+                    String::new()
+                } else {
+                    trimmed.replace('\\', BACKSLASH)
+                });
             }
             Some(why) => {
                 problems.push(ConfigProblem {
@@ -942,6 +970,45 @@ s3 =
         assert!(out.starts_with(text));
         assert_eq!(&out[text.len()..], "\r\n[sso-session w]\r\nsso_start_url = https://d-1.awsapps.com/start\r\nsso_region = eu-west-1\r\nsso_registration_scopes = sso:account:access\r\n");
         assert!(parse(&out).session("w").is_some());
+    }
+
+    #[test]
+    fn backslashes_are_read_as_they_are_and_hide_nothing() {
+        // Found by fuzzing: a backslash in a header or at the end of a value hid what followed.
+        let text = "[profile win]\nca_bundle = C:\\certs\\\ncredential_process = C:\\bin\\x.exe\n[\\]\n\n[sso-session s]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = us-east-1\n";
+        let c = parse(text);
+        assert!(c.session("s").is_some(), "{:?}", c.problems);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn odd_whitespace_hides_no_later_section() {
+        // Found by fuzzing: form feeds, vertical tabs and no-break spaces around lines.
+        for ws in ["\u{c}", "\u{b}", "\u{a0}", "\u{c}\u{c}\r"] {
+            let text = format!("{ws}\n[sso-session s]{ws}\n{ws}sso_start_url = https://d-1.awsapps.com/start\nsso_region = us-east-1{ws}\n# c{ws}\n");
+            let c = parse(&text);
+            assert_eq!(
+                c.session("s").map(|s| s.region.as_str()),
+                Some("us-east-1"),
+                "{ws:?}: {:?}",
+                c.problems
+            );
+        }
+    }
+
+    #[test]
+    fn a_bracket_inside_a_section_name_hides_no_later_section() {
+        // Found by fuzzing: `[profile dev]x]` made the INI reader lose every section after it.
+        let c = parse("[profile dev]x]\nsso_session = s\n\n[sso-session s]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = us-east-1\n");
+        assert!(c.session("s").is_some(), "{:?}", c.problems);
+        assert_eq!(c.problems.len(), 1);
+        assert!(
+            c.problems[0]
+                .message
+                .contains("a section header with a bracket inside its name"),
+            "{:?}",
+            c.problems
+        );
     }
 
     #[test]

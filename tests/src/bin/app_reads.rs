@@ -100,28 +100,7 @@ fn main() {
     let mut env = home.env(&sim.base_url);
     env.extend(desktop.env());
     env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(dir.join("ssotray"))
-            .args(args)
-            .env_clear()
-            .envs(env.iter().cloned())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "ssotray {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
-    run(&["login", "my-sso", "--device-code", "--no-browser"]);
-    run(&[
-        "accounts",
-        "--sso-session",
-        "my-sso",
-        "--refresh",
-        "--rate-limit",
-        "1000",
-    ]);
+    ssotray_tests::log_in_and_keep_the_accounts(&dir.join("ssotray"), &env);
 
     let log = home.path().join("strace.log");
     let mut child = std::process::Command::new("strace")

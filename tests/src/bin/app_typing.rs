@@ -58,28 +58,7 @@ async fn main() {
         home.path().join(".local/state").display().to_string(),
     ));
     env.push(("XDG_RUNTIME_DIR".into(), home.path().display().to_string()));
-    let ssotray = |args: &[&str]| {
-        let o = std::process::Command::new(release.join("ssotray"))
-            .args(args)
-            .env_clear()
-            .envs(env.iter().cloned())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "ssotray {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
-    ssotray(&["login", "my-sso", "--device-code", "--no-browser"]);
-    ssotray(&[
-        "accounts",
-        "--sso-session",
-        "my-sso",
-        "--refresh",
-        "--rate-limit",
-        "1000",
-    ]);
+    ssotray_tests::log_in_and_keep_the_accounts(&release.join("ssotray"), &env);
 
     let view = Webview::start(&app, &env).await;
     view.client

@@ -759,6 +759,9 @@ async fn the_demo_runs_against_the_built_in_simulator_and_leaves_home_alone() {
     let w = World::new("", SimConfig::default()).await;
     let before = w.home.snapshot();
     let tmp = tempfile::tempdir().unwrap();
+    // The user's keychain on the desktop's bus: the demo keeps its refresh token in a keychain
+    // of its own (in memory), never in this one.
+    let keyring = ssotray_tests::Keyring::start_on(&tmp.path().join("keyring"), &desktop.bus);
     let (browser, _log) = browser_script(tmp.path());
     let _app = spawn_app(&w, &desktop, &browser, &["--demo"]);
     let menu = TrayMenu::find(&desktop).await;
@@ -766,6 +769,38 @@ async fn the_demo_runs_against_the_built_in_simulator_and_leaves_home_alone() {
         menu.labels().iter().any(|l| l == "demo — logged out")
     })
     .await;
+    menu.click("Log in");
+    wait_until("the demo logged in", 60, || {
+        menu.labels()
+            .iter()
+            .any(|l| l.starts_with("demo — ") && l.ends_with(" left"))
+    })
+    .await;
+    let found = keyring.secret_tool(&["search", "--all", "service", "ssotray"]);
+    assert!(
+        found.stdout.is_empty() && !String::from_utf8_lossy(&found.stderr).contains("ssotray"),
+        "the demo wrote to the user's keychain"
+    );
+    // The demo's token file has no refresh token: it went to the demo's own keychain.
+    let demo_tokens: Vec<String> = std::fs::read_dir(w.home.path().join("tmp"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ssotray-demo-"))
+        .flat_map(|e| {
+            std::fs::read_dir(e.path().join(".aws/sso/cache"))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .filter(|f| f.path().extension().is_some_and(|x| x == "json"))
+        .map(|f| std::fs::read_to_string(f.path()).unwrap())
+        .collect();
+    assert_eq!(demo_tokens.len(), 1, "one demo token file");
+    assert!(
+        demo_tokens[0].contains("accessToken") && !demo_tokens[0].contains("refreshToken"),
+        "{}",
+        demo_tokens[0].len()
+    );
     assert_eq!(w.home.snapshot(), before);
 }
 
@@ -880,4 +915,216 @@ async fn two_launches_at_the_same_moment_leave_one_app() {
         1,
         "one tray item: {items}"
     );
+}
+
+#[tokio::test]
+async fn quit_takes_copied_credentials_off_the_clipboard_a_clipboard_manager_would_keep() {
+    let desktop = Desktop::start();
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    assert!(w
+        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+        .await
+        .status
+        .success());
+    assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let mut app = spawn_app(&w, &desktop, &browser, &[]);
+    // A clipboard manager, as desktops run: it takes over whatever is copied, byte for byte, so
+    // it outlives the program that copied it.
+    let manager = tmp.path().join("manager.sh");
+    std::fs::write(
+        &manager,
+        format!(
+            "#!/bin/sh\ncd '{}'\n: > last\nwhile true; do\n  xclip -o -selection clipboard > now 2>/dev/null || : > now\n  if ! cmp -s now last; then cp now last; xclip -i -selection clipboard now; fi\n  sleep 0.1\ndone\n",
+            tmp.path().display()
+        ),
+    )
+    .unwrap();
+    let mut manager = tokio::process::Command::new("sh")
+        .arg(&manager)
+        .env("DISPLAY", &desktop.display)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let clipboard = || {
+        let o = std::process::Command::new("xclip")
+            .args(["-o", "-selection", "clipboard"])
+            .env("DISPLAY", &desktop.display)
+            .output()
+            .expect("xclip");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let menu = TrayMenu::find(&desktop).await;
+    wait_until("the accounts in the menu", 60, || {
+        menu.labels()
+            .iter()
+            .any(|l| l == "Copy credentials as shell exports")
+    })
+    .await;
+    menu.click("Copy credentials as shell exports");
+    wait_until("the credentials in the clipboard", 30, || {
+        clipboard().starts_with("export AWS_ACCESS_KEY_ID='ASIA")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    menu.click("Quit");
+    tokio::time::timeout(Duration::from_secs(20), app.wait())
+        .await
+        .expect("the app quits")
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let left = clipboard();
+    assert!(
+        !left.contains("AWS_SECRET_ACCESS_KEY"),
+        "the credentials outlived the app: {} bytes",
+        left.len()
+    );
+    let _ = manager.kill().await;
+}
+
+/// Sends one command to the tray process as the window process does, over its socket, and
+/// returns the answer line.
+async fn call_tray(socket: &Path, cmd: &str, args: serde_json::Value) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let line = serde_json::json!({ "cmd": cmd, "args": args }).to_string() + "\n";
+    write.write_all(line.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::io::BufReader::new(read).read_line(&mut answer),
+    )
+    .await
+    .expect("an answer")
+    .unwrap();
+    answer
+}
+
+#[tokio::test]
+async fn no_reply_of_any_window_command_holds_a_secret() {
+    // Every command the window may call, sent as the window process sends it; every answer read
+    // as it leaves the tray process (not only what the page renders).
+    let desktop = Desktop::start();
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    assert!(w
+        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+        .await
+        .status
+        .success());
+    assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let _app = spawn_app(&w, &desktop, &browser, &[]);
+    let _menu = TrayMenu::find(&desktop).await;
+    wait_until("the window socket", 30, || window_socket_dirs(&w) == 1).await;
+    let dir = std::fs::read_dir(w.home.path().join("tmp"))
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("ssotray-window-")
+        })
+        .unwrap()
+        .path();
+    let socket = dir.join("s");
+    let role = serde_json::json!({"session": "my-sso", "accountId": "111111111111", "accountName": "dev", "roleName": "ReadOnlyAccess"});
+    let mut answers = Vec::new();
+    for (cmd, args) in [
+        ("get_state", serde_json::Value::Null),
+        ("get_accounts", serde_json::Value::Null),
+        ("get_settings", serde_json::Value::Null),
+        ("copy_credentials", serde_json::json!({ "role": role })),
+        ("copy_console_url", serde_json::json!({ "role": role })),
+        ("open_console", serde_json::json!({ "role": role })),
+        ("copy_profile_name", serde_json::json!({ "role": role })),
+        ("toggle_favorite", serde_json::json!({ "role": role })),
+        (
+            "refresh_accounts",
+            serde_json::json!({ "session": "my-sso" }),
+        ),
+        (
+            "open_login_page",
+            serde_json::json!({ "session": "my-sso" }),
+        ),
+        ("copy_text", serde_json::json!({ "text": "ABCD-EFGH" })),
+        (
+            "generate_profiles",
+            serde_json::json!({ "session": "my-sso" }),
+        ),
+        ("get_state", serde_json::Value::Null),
+        ("no_such_command", serde_json::Value::Null),
+    ] {
+        let answer = call_tray(&socket, cmd, args).await;
+        assert!(!answer.is_empty(), "{cmd} answered");
+        answers.push((cmd, answer));
+    }
+    assert!(
+        answers[0].1.contains("\"my-sso\""),
+        "the state names the session: {}",
+        answers[0].1
+    );
+    // The secrets that exist now: the tokens, the client secret, role credentials, the last
+    // sign-in token.
+    let token = w.home.token_json("my-sso");
+    let mut secrets: Vec<String> = ["accessToken", "refreshToken", "clientSecret"]
+        .iter()
+        .map(|k| token[*k].as_str().unwrap().to_string())
+        .collect();
+    for f in std::fs::read_dir(w.home.aws().join("cli/cache"))
+        .unwrap()
+        .flatten()
+    {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(f.path()).unwrap()).unwrap();
+        secrets.push(
+            v["Credentials"]["SecretAccessKey"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+        secrets.push(
+            v["Credentials"]["SessionToken"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let seen: std::collections::BTreeMap<String, String> =
+        reqwest::get(format!("{}/_sim/seen", w.sim.base_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    secrets.push(seen["SigninToken"].clone());
+    assert!(secrets.len() >= 6, "{} secrets to look for", secrets.len());
+    for (cmd, answer) in &answers {
+        for secret in &secrets {
+            assert!(
+                !answer.contains(secret.as_str()),
+                "the answer to {cmd} holds a secret"
+            );
+        }
+        assert!(
+            !answer.contains("SigninToken") && !answer.contains("X-Amz-Security-Token"),
+            "the answer to {cmd} holds a sign-in URL"
+        );
+    }
 }
