@@ -385,18 +385,45 @@ fn unreadable_line(line: &str, after_key: bool) -> Option<&'static str> {
     }
 }
 
-/// Stands in for `\` in what the INI reader gets: found by fuzzing, it reads backslashes as
+/// What the INI reader gets instead of a backslash. Found by fuzzing, it reads backslashes as
 /// escapes and line continuations (even with escapes off), where botocore reads them as they
-/// are (`ca_bundle = C:\certs\`), and then loses the lines after them.
-const BACKSLASH: &str = "\u{e000}";
+/// are (`ca_bundle = C:\certs\`), and then loses the lines after them. A private-use character
+/// escapes them (`\` as `ESCAPE b`, the character itself as `ESCAPE e`, in
+/// `hide_backslashes`), so any text comes back as it was (`restore`).
+const ESCAPE: char = '\u{e000}';
+
+fn hide_backslashes(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        match c {
+            '\\' => out.extend([ESCAPE, 'b']),
+            ESCAPE => out.extend([ESCAPE, 'e']),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// A key, value or section name as the file has it.
 fn restore(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains(BACKSLASH) {
-        text.replace(BACKSLASH, "\\").into()
-    } else {
-        text.into()
+    if !text.contains(ESCAPE) {
+        return text.into();
     }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (c, c == ESCAPE) {
+            (_, false) => out.push(c),
+            (_, true) => match chars.next() {
+                Some('b') => out.push('\\'),
+                Some('e') => out.push(ESCAPE),
+                // Not written by `hide_backslashes`: keep what is there.
+                Some(other) => out.extend([ESCAPE, other]),
+                None => out.push(ESCAPE),
+            },
+        }
+    }
+    out.into()
 }
 
 /// Parses INI text. A line that cannot be read is reported and left out (in memory only; the file
@@ -448,7 +475,7 @@ fn parse_ini_skipping_bad_lines(text: &str, problems: &mut Vec<ConfigProblem>) -
                 lines.push(if comment {
                     String::new()
                 } else {
-                    trimmed.replace('\\', BACKSLASH)
+                    hide_backslashes(trimmed)
                 });
             }
             Some(why) => {
@@ -979,6 +1006,15 @@ s3 =
         let c = parse(text);
         assert!(c.session("s").is_some(), "{:?}", c.problems);
         assert!(c.problems.is_empty(), "{:?}", c.problems);
+        // The stand-in itself, in a file, stays itself.
+        for value in ["a\u{e000}b", "\u{e000}\\\u{e000}\u{e000}\\"] {
+            assert_eq!(restore(&hide_backslashes(value)), value);
+        }
+        let c = parse("[profile p]\nsso_session = s\u{e000}\\x\n");
+        assert_eq!(
+            c.problems[0].message,
+            "no [sso-session s\u{e000}\\x] section exists; add one or correct the name"
+        );
     }
 
     #[test]

@@ -1128,3 +1128,119 @@ async fn no_reply_of_any_window_command_holds_a_secret() {
         );
     }
 }
+
+/// Sends raw bytes to a socket and reads until the other end closes (or answers a line).
+async fn raw_exchange(socket: &Path, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::UnixStream::connect(socket).await.unwrap();
+    let _ = s.write_all(bytes).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+            if out.ends_with(b"\n") {
+                break;
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn the_apps_sockets_refuse_hostile_input_and_the_app_goes_on() {
+    let desktop = Desktop::start();
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let _app = spawn_app(&w, &desktop, &browser, &[]);
+    let _menu = TrayMenu::find(&desktop).await;
+    let app_sock = w.home.path().join("run/ssotray/app.sock");
+    wait_until("the single-instance socket", 30, || app_sock.exists()).await;
+    wait_until("the window socket", 30, || window_socket_dirs(&w) == 1).await;
+    let window_sock = std::fs::read_dir(w.home.path().join("tmp"))
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("ssotray-window-")
+        })
+        .unwrap()
+        .path()
+        .join("s");
+
+    // Over-long lines: refused and closed.
+    let long = [vec![b'x'; 200 * 1024], b"\n".to_vec()].concat();
+    assert_eq!(raw_exchange(&app_sock, &long).await, "refused\n");
+    let huge = [vec![b'x'; 2 * 1024 * 1024], b"\n".to_vec()].concat();
+    assert_eq!(
+        raw_exchange(&window_sock, &huge).await,
+        "",
+        "closed without an answer"
+    );
+    // Silent connections: closed after the idle timeout.
+    let started = std::time::Instant::now();
+    assert_eq!(raw_exchange(&app_sock, b"").await, "refused\n");
+    assert_eq!(raw_exchange(&window_sock, b"").await, "");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(40),
+        "closed after {waited:?}"
+    );
+    // Unharmed: a second launch's request is served, and a window command answered.
+    assert_eq!(raw_exchange(&app_sock, b"show sessions\n").await, "ok\n");
+    assert!(
+        call_tray(&window_sock, "get_state", serde_json::Value::Null)
+            .await
+            .contains("\"ok\"")
+    );
+}
+
+#[tokio::test]
+async fn a_runtime_directory_others_can_reach_gets_no_socket_of_the_app() {
+    use std::os::unix::fs::PermissionsExt;
+    let desktop = Desktop::start();
+    let w = World::new(CONFIG, SimConfig::default()).await;
+    let dir = w.home.path().join("run/ssotray");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let mut app = tokio::process::Command::new(bin("ssotray-app"))
+        .env_clear()
+        .envs(app_env(&w, &desktop, &browser))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The app runs (its tray item registers), says why, and listens on nothing there.
+    let _menu = TrayMenu::find(&desktop).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "no socket in a directory others can reach"
+    );
+    let _ = app.kill().await;
+    let mut err = String::new();
+    tokio::io::AsyncReadExt::read_to_string(app.stderr.as_mut().unwrap(), &mut err)
+        .await
+        .unwrap();
+    assert!(
+        err.contains("has mode 777, so other users can reach its sockets"),
+        "{err}"
+    );
+}
