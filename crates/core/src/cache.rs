@@ -425,6 +425,20 @@ mod tests {
     }
 
     #[test]
+    fn numbers_other_tools_wrote_stay_the_same_from_rewrite_to_rewrite() {
+        // Found by fuzzing: a float read back from ssotray's own rewrite came out different.
+        let text = r#"{"accessToken": "a", "expiresAt": "2026-01-01T00:00:00Z", "n": [1.997e+28, 0.1, 2]}"#;
+        let written = CachedToken::from_json(text.as_bytes()).unwrap().to_json();
+        assert!(written.ends_with(r#""n": [1.997e+28,0.1,2]}"#), "{written}");
+        assert_eq!(
+            CachedToken::from_json(written.as_bytes())
+                .unwrap()
+                .to_json(),
+            written
+        );
+    }
+
+    #[test]
     fn reports_why_a_file_is_unreadable_without_quoting_it() {
         let check = |text: &str, reason: &str| {
             let err = CachedToken::from_json(text.as_bytes()).unwrap_err();

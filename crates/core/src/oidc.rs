@@ -223,6 +223,7 @@ impl OidcClient {
         let url = join(&self.base, "/client/register");
         let wire: RegisterClientWire = send(self.http.post(url.clone()).json(req), &url).await?;
         let expires_at = chrono::DateTime::from_timestamp(wire.client_secret_expires_at, 0)
+            .filter(|t| crate::time::in_range(*t))
             .ok_or_else(|| ApiError::Decode {
                 endpoint: origin(&url),
                 reason: "`clientSecretExpiresAt` out of range".into(),

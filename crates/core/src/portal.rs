@@ -165,8 +165,9 @@ impl PortalClient {
         );
         let wire: RoleCredentialsWire = send(request, &url).await?;
         let c = wire.role_credentials;
-        let expiration =
-            DateTime::from_timestamp_millis(c.expiration).ok_or_else(|| ApiError::Decode {
+        let expiration = DateTime::from_timestamp_millis(c.expiration)
+            .filter(|t| crate::time::in_range(*t))
+            .ok_or_else(|| ApiError::Decode {
                 endpoint: origin(&url),
                 reason: "`expiration` out of range".into(),
             })?;
