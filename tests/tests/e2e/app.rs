@@ -57,6 +57,51 @@ fn app_env(w: &World, desktop: &Desktop, browser: &Path) -> Vec<(String, String)
     env
 }
 
+/// A world with `my-sso` logged in (device code, an auto-approving simulator) and its account
+/// list kept.
+async fn logged_in_with_accounts() -> World {
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    assert!(w
+        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+        .await
+        .status
+        .success());
+    assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
+    w
+}
+
+/// What the desktop's clipboard holds.
+fn clipboard_text(desktop: &Desktop) -> String {
+    let o = std::process::Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .env("DISPLAY", &desktop.display)
+        .output()
+        .expect("xclip (apt package xclip)");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The tray process's window socket (the app has one window-socket directory in its TMPDIR).
+fn window_socket(w: &World) -> PathBuf {
+    std::fs::read_dir(w.home.path().join("tmp"))
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("ssotray-window-")
+        })
+        .expect("a window socket directory")
+        .path()
+        .join("s")
+}
+
 /// The window sockets' directories the app has in its TMPDIR.
 fn window_socket_dirs(w: &World) -> usize {
     std::fs::read_dir(w.home.path().join("tmp"))
@@ -728,14 +773,7 @@ async fn copied_credentials_leave_the_clipboard_after_a_minute() {
             .any(|l| l == "Copy credentials as shell exports")
     })
     .await;
-    let clipboard = || {
-        let o = std::process::Command::new("xclip")
-            .args(["-o", "-selection", "clipboard"])
-            .env("DISPLAY", &desktop.display)
-            .output()
-            .expect("xclip (apt package xclip)");
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
+    let clipboard = || clipboard_text(&desktop);
     menu.click("Copy credentials as shell exports");
     wait_until("the credentials in the clipboard", 30, || {
         clipboard().starts_with("export AWS_ACCESS_KEY_ID='ASIA")
@@ -807,31 +845,11 @@ async fn the_demo_runs_against_the_built_in_simulator_and_leaves_home_alone() {
 #[tokio::test]
 async fn the_window_marks_favorites_copies_in_rust_and_renews() {
     let desktop = Desktop::start();
-    let w = World::new(
-        CONFIG,
-        SimConfig {
-            auto_approve: true,
-            ..SimConfig::default()
-        },
-    )
-    .await;
-    assert!(w
-        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
-        .await
-        .status
-        .success());
-    assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
+    let w = logged_in_with_accounts().await;
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
     let view = Webview::start(&bin("ssotray-app"), &app_env(&w, &desktop, &browser)).await;
-    let clipboard = || {
-        let o = std::process::Command::new("xclip")
-            .args(["-o", "-selection", "clipboard"])
-            .env("DISPLAY", &desktop.display)
-            .output()
-            .expect("xclip");
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
+    let clipboard = || clipboard_text(&desktop);
 
     // A favorite goes to the top of the window and of the tray menu.
     view.click("#nav-accounts").await;
@@ -920,20 +938,7 @@ async fn two_launches_at_the_same_moment_leave_one_app() {
 #[tokio::test]
 async fn quit_takes_copied_credentials_off_the_clipboard_a_clipboard_manager_would_keep() {
     let desktop = Desktop::start();
-    let w = World::new(
-        CONFIG,
-        SimConfig {
-            auto_approve: true,
-            ..SimConfig::default()
-        },
-    )
-    .await;
-    assert!(w
-        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
-        .await
-        .status
-        .success());
-    assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
+    let w = logged_in_with_accounts().await;
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
     let mut app = spawn_app(&w, &desktop, &browser, &[]);
@@ -954,14 +959,7 @@ async fn quit_takes_copied_credentials_off_the_clipboard_a_clipboard_manager_wou
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let clipboard = || {
-        let o = std::process::Command::new("xclip")
-            .args(["-o", "-selection", "clipboard"])
-            .env("DISPLAY", &desktop.display)
-            .output()
-            .expect("xclip");
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
+    let clipboard = || clipboard_text(&desktop);
     let menu = TrayMenu::find(&desktop).await;
     wait_until("the accounts in the menu", 60, || {
         menu.labels()
@@ -1014,36 +1012,13 @@ async fn no_reply_of_any_window_command_holds_a_secret() {
     // Every command the window may call, sent as the window process sends it; every answer read
     // as it leaves the tray process (not only what the page renders).
     let desktop = Desktop::start();
-    let w = World::new(
-        CONFIG,
-        SimConfig {
-            auto_approve: true,
-            ..SimConfig::default()
-        },
-    )
-    .await;
-    assert!(w
-        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
-        .await
-        .status
-        .success());
-    assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
+    let w = logged_in_with_accounts().await;
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
     let _app = spawn_app(&w, &desktop, &browser, &[]);
     let _menu = TrayMenu::find(&desktop).await;
     wait_until("the window socket", 30, || window_socket_dirs(&w) == 1).await;
-    let dir = std::fs::read_dir(w.home.path().join("tmp"))
-        .unwrap()
-        .flatten()
-        .find(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("ssotray-window-")
-        })
-        .unwrap()
-        .path();
-    let socket = dir.join("s");
+    let socket = window_socket(&w);
     let role = serde_json::json!({"session": "my-sso", "accountId": "111111111111", "accountName": "dev", "roleName": "ReadOnlyAccess"});
     let mut answers = Vec::new();
     for (cmd, args) in [
@@ -1169,17 +1144,7 @@ async fn the_apps_sockets_refuse_hostile_input_and_the_app_goes_on() {
     let app_sock = w.home.path().join("run/ssotray/app.sock");
     wait_until("the single-instance socket", 30, || app_sock.exists()).await;
     wait_until("the window socket", 30, || window_socket_dirs(&w) == 1).await;
-    let window_sock = std::fs::read_dir(w.home.path().join("tmp"))
-        .unwrap()
-        .flatten()
-        .find(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("ssotray-window-")
-        })
-        .unwrap()
-        .path()
-        .join("s");
+    let window_sock = window_socket(&w);
 
     // Over-long lines: refused and closed.
     let long = [vec![b'x'; 200 * 1024], b"\n".to_vec()].concat();
