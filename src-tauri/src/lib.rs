@@ -85,7 +85,7 @@ pub fn run() {
             // A runtime directory that is not the user's own with mode 0700 is refused: no
             // single-instance socket and no keeper socket there (logins still work, each
             // process under the session's lock file).
-            let private = instance.as_deref().and_then(std::path::Path::parent).map(|dir| ssotray_core::sock::private_dir(dir));
+            let private = instance.as_deref().and_then(std::path::Path::parent).map(ssotray_core::sock::private_dir);
             if let Some(Err(e)) = &private {
                 tracing::error!("{e}");
                 eprintln!("ssotray-app: {e}");

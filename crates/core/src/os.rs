@@ -323,9 +323,12 @@ fn create_private_dir_all(dir: &Path) -> io::Result<()> {
 /// gives every write a new stamp (as an atomic replacement gives a new inode).
 #[derive(Debug, Default)]
 pub struct MemFs(
-    Mutex<BTreeMap<PathBuf, (Vec<u8>, u32, u64)>>,
+    Mutex<BTreeMap<PathBuf, MemFile>>,
     std::sync::atomic::AtomicU64,
 );
+
+/// A file of [`MemFs`]: its bytes, mode, and the write that made it (its "inode").
+type MemFile = (Vec<u8>, u32, u64);
 
 impl MemFs {
     /// An empty filesystem.

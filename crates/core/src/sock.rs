@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(read_line(&mut r, 16, None).await, Ok(Some("short".into())));
         assert_eq!(read_line(&mut r, 16, None).await, Ok(Some("rest".into())));
         assert_eq!(read_line(&mut r, 16, None).await, Ok(None));
-        let long = vec![b'x'; 100];
+        let long = [b'x'; 100];
         let mut r = tokio::io::BufReader::new(&long[..]);
         assert_eq!(
             read_line(&mut r, 16, None).await,
