@@ -358,6 +358,15 @@ fn quote_safely(line: &str) -> String {
     }
 }
 
+/// A section header line up to its last `]`: botocore (configparser) ignores what follows it,
+/// as in `[default] # mine`.
+fn header_part(trimmed: &str) -> Option<&str> {
+    trimmed
+        .rfind(']')
+        .filter(|i| *i > 0)
+        .map(|i| &trimmed[..=i])
+}
+
 /// Why a line of an AWS config file cannot be read, if it cannot.
 fn unreadable_line(line: &str, after_key: bool) -> Option<&'static str> {
     let trimmed = line.trim();
@@ -365,12 +374,12 @@ fn unreadable_line(line: &str, after_key: bool) -> Option<&'static str> {
         return None;
     }
     if trimmed.starts_with('[') {
-        if !trimmed.ends_with(']') {
+        let Some(header) = header_part(trimmed) else {
             return Some("a section header without its closing `]`");
-        }
+        };
         // Found by fuzzing: botocore reads the name up to the last `]`, the INI reader up to the
         // first, and then loses the sections after it. No AWS name holds a bracket.
-        return trimmed[1..trimmed.len() - 1]
+        return header[1..header.len() - 1]
             .contains(['[', ']'])
             .then_some("a section header with a bracket inside its name");
     }
@@ -472,10 +481,10 @@ fn parse_ini_skipping_bad_lines(text: &str, problems: &mut Vec<ConfigProblem>) -
                 // The INI reader gets each line trimmed (as botocore trims keys and values) and
                 // no comments: found by fuzzing, a line of form feeds made it lose the sections
                 // after it.
-                lines.push(if comment {
-                    String::new()
-                } else {
-                    hide_backslashes(trimmed)
+                lines.push(match header_part(trimmed) {
+                    _ if comment => String::new(),
+                    Some(header) if trimmed.starts_with('[') => hide_backslashes(header),
+                    _ => hide_backslashes(trimmed),
                 });
             }
             Some(why) => {
@@ -1030,6 +1039,13 @@ s3 =
                 c.problems
             );
         }
+    }
+
+    #[test]
+    fn text_after_a_section_header_is_ignored_as_botocore_ignores_it() {
+        let c = parse("[sso-session s] # work\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = us-east-1\n");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert!(c.session("s").is_some());
     }
 
     #[test]

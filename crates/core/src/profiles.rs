@@ -63,7 +63,9 @@ pub fn profile_names(text: &str) -> BTreeSet<String> {
     text.lines()
         .filter_map(|l| {
             let l = l.trim();
-            let inner = l.strip_prefix('[')?.strip_suffix(']')?.trim();
+            // Up to the last `]`, as botocore reads a header (`[profile x] # mine`).
+            let rest = l.strip_prefix('[')?;
+            let inner = rest[..rest.rfind(']')?].trim();
             if inner == "default" {
                 Some("default".to_string())
             } else {
@@ -384,6 +386,14 @@ mod tests {
             .0,
             out,
             "idempotent"
+        );
+    }
+
+    #[test]
+    fn a_profile_whose_header_has_a_comment_is_taken_too() {
+        assert_eq!(
+            profile_names("[profile a] # mine\n[default]\n[profile b]\n"),
+            ["a", "b", "default"].map(String::from).into()
         );
     }
 
