@@ -78,7 +78,7 @@ pub fn run() {
             let engine = Engine::new(context);
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
             let notifier: Arc<dyn ssotray_core::keeper::Notifier> = Arc::new(ssotray_core::desktop_notify::DesktopNotifier::new(tx).opening_on_click());
-            let keeper = Arc::new(Keeper::new(engine.clone(), notifier));
+            let keeper = Arc::new(Keeper::new(engine.clone(), notifier.clone()));
             let app = Arc::new(App::new(engine.clone(), demo.is_some()));
             tauri_app.manage(app.clone());
             tauri_app.manage(window::WindowHost::start(&handle)?);
@@ -89,6 +89,8 @@ pub fn run() {
             if let Some(Err(e)) = &private {
                 tracing::error!("{e}");
                 eprintln!("ssotray-app: {e}");
+                // A tray app's stderr is seen by nobody: the desktop says it.
+                notifier.notify(&ssotray_core::keeper::KeeperEvent::Unsafe { message: e.clone() });
             }
             if let (Some(path), Some(Ok(()))) = (&instance, &private) {
                 if let Err(e) = instance::listen(&handle, path) {

@@ -57,6 +57,13 @@ pub enum KeeperEvent {
         /// Session name.
         session: String,
     },
+    /// ssotray refused something unsafe on this machine (not about one session): its runtime
+    /// directory is not the user's own with mode 0700, so it serves no socket there.
+    #[serde(rename_all = "camelCase")]
+    Unsafe {
+        /// What is wrong and what to do.
+        message: String,
+    },
 }
 
 /// A notification action.
@@ -107,6 +114,7 @@ impl KeeperEvent {
             | KeeperEvent::Ended { session, .. }
             | KeeperEvent::NeedsUser { session, .. }
             | KeeperEvent::LoginNeeded { session } => session,
+            KeeperEvent::Unsafe { .. } => "",
         }
     }
 
@@ -126,6 +134,7 @@ impl KeeperEvent {
             KeeperEvent::Ended { session, .. } => format!("Session {session} ended"),
             KeeperEvent::NeedsUser { session, .. } => format!("Session {session} needs you"),
             KeeperEvent::LoginNeeded { session } => format!("Log in to {session}"),
+            KeeperEvent::Unsafe { .. } => "ssotray cannot coordinate logins".into(),
         }
     }
 
@@ -155,6 +164,7 @@ impl KeeperEvent {
             KeeperEvent::LoginNeeded { .. } => {
                 "A program asked for AWS credentials. Log in to continue.".to_string()
             }
+            KeeperEvent::Unsafe { message } => message.clone(),
         }
     }
 
@@ -165,6 +175,7 @@ impl KeeperEvent {
             KeeperEvent::Ended { .. }
             | KeeperEvent::LoginNeeded { .. }
             | KeeperEvent::NeedsUser { .. } => vec![Action::Login],
+            KeeperEvent::Unsafe { .. } => Vec::new(),
         }
     }
 
@@ -175,6 +186,7 @@ impl KeeperEvent {
             KeeperEvent::Ended { .. } => "ended".into(),
             KeeperEvent::NeedsUser { .. } => "needs-user".into(),
             KeeperEvent::LoginNeeded { .. } => "login-needed".into(),
+            KeeperEvent::Unsafe { .. } => "unsafe".into(),
         }
     }
 }

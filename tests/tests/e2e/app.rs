@@ -1208,4 +1208,13 @@ async fn a_runtime_directory_others_can_reach_gets_no_socket_of_the_app() {
         err.contains("has mode 777, so other users can reach its sockets"),
         "{err}"
     );
+    // A tray app's stderr is seen by nobody: the desktop says it.
+    let shown = desktop.notifications();
+    assert!(
+        shown
+            .iter()
+            .any(|n| n.summary == "ssotray cannot coordinate logins"
+                && n.body.contains("has mode 777")),
+        "{shown:#?}"
+    );
 }
