@@ -315,6 +315,21 @@ impl Engine {
             })
     }
 
+    /// Changes one of ssotray's own files (settings, state, favorites): under the lock beside
+    /// it, written with mode 0600.
+    pub(crate) async fn update_own_file<T>(
+        &self,
+        path: &std::path::Path,
+        change: impl FnMut(Option<&[u8]>) -> Result<(Option<Vec<u8>>, T), EngineError>,
+    ) -> Result<T, EngineError> {
+        let how = crate::files::WriteMode {
+            mode: Some(0o600),
+            shared: false,
+        };
+        self.update_file(path, &crate::files::lock_beside(path), how, change)
+            .await
+    }
+
     /// Changes the record of one session under the state file's lock (several ssotray processes
     /// may write it). A state file that cannot be parsed is left as it is.
     pub async fn update_record(
@@ -323,11 +338,7 @@ impl Engine {
         mut change: impl FnMut(&mut crate::state::SessionRecord),
     ) -> Result<crate::state::SessionRecord, EngineError> {
         let path = self.state_path()?;
-        let how = crate::files::WriteMode {
-            mode: Some(0o600),
-            shared: false,
-        };
-        self.update_file(&path, &crate::files::lock_beside(&path), how, |bytes| {
+        self.update_own_file(&path, |bytes| {
             let mut state = match bytes {
                 Some(b) => crate::state::State::parse(b).map_err(|e| {
                     EngineError::Local(format!("state file `{}` cannot be read ({e}); ssotray leaves it untouched: move it away", path.display()))

@@ -209,51 +209,6 @@ impl Engine {
             .await
     }
 
-    /// Edits ssotray's settings file (kept comments and all) under its lock and writes it back
-    /// atomically. A file that cannot be parsed is left as it is.
-    pub async fn edit_settings(
-        &self,
-        mut edit: impl FnMut(&str) -> Result<String, String>,
-    ) -> Result<(), EngineError> {
-        let path = self.settings_path()?;
-        let how = crate::files::WriteMode {
-            mode: Some(0o600),
-            shared: false,
-        };
-        self.update_file(&path, &crate::files::lock_beside(&path), how, |bytes| {
-            let text = match bytes {
-                Some(b) => std::str::from_utf8(b).map_err(|_| {
-                    EngineError::Local(format!(
-                        "`{}` is not UTF-8 text; fix it or move it away",
-                        path.display()
-                    ))
-                })?,
-                None => "",
-            };
-            // A byte-order mark some editors write stays where it is.
-            let (bom, body) = match text.strip_prefix(crate::files::BOM) {
-                Some(rest) => (crate::files::BOM, rest),
-                None => ("", text),
-            };
-            crate::settings::Settings::parse(body).map_err(|e| {
-                EngineError::Local(format!(
-                    "settings file `{}` cannot be read: {e}; fix it or move it away",
-                    path.display()
-                ))
-            })?;
-            let new = edit(body).map_err(|e| {
-                EngineError::Local(format!(
-                    "settings file `{}` cannot be edited ({e}); fix it or move it away",
-                    path.display()
-                ))
-            })?;
-            crate::settings::Settings::parse(&new)
-                .map_err(|e| EngineError::Local(format!("that setting is not valid: {e}")))?;
-            Ok((Some(format!("{bom}{new}").into_bytes()), ()))
-        })
-        .await
-    }
-
     /// Turns the keychain on: moves the refresh token and client secret from the token file into
     /// the keychain (no new login). If the keychain cannot take them, nothing changes.
     pub async fn keychain_enable(&self, target: &SsoTarget) -> Result<(), EngineError> {

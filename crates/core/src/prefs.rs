@@ -86,11 +86,7 @@ impl Engine {
         mut change: impl FnMut(&mut Prefs),
     ) -> Result<Prefs, EngineError> {
         let path = self.prefs_path()?;
-        let how = crate::files::WriteMode {
-            mode: Some(0o600),
-            shared: false,
-        };
-        self.update_file(&path, &crate::files::lock_beside(&path), how, |bytes| {
+        self.update_own_file(&path, |bytes| {
             let mut prefs = match bytes {
                 Some(b) => Prefs::parse(b).map_err(|e| {
                     EngineError::Local(format!(

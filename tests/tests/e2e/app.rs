@@ -749,20 +749,7 @@ async fn a_second_launch_hands_over_to_the_first_and_the_window_process_ends_wit
 #[tokio::test]
 async fn copied_credentials_leave_the_clipboard_after_a_minute() {
     let desktop = Desktop::start();
-    let w = World::new(
-        CONFIG,
-        SimConfig {
-            auto_approve: true,
-            ..SimConfig::default()
-        },
-    )
-    .await;
-    let o = w
-        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
-        .await;
-    assert!(o.status.success());
-    let o = w.ssotray(&["accounts", "--refresh"]).await;
-    assert!(o.status.success());
+    let w = logged_in_with_accounts().await;
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
     let _app = spawn_app(&w, &desktop, &browser, &[]);
