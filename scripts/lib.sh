@@ -50,3 +50,51 @@ build_bins() {
   say "building (target dir $CARGO_TARGET_DIR)"
   (cd "$ROOT" && cargo build --locked --workspace --bins)
 }
+
+# tauri-cli 2, for the packages: the npm build of it (@tauri-apps/cli, prebuilt; seconds instead of
+# the quarter of an hour `cargo install tauri-cli` takes on 2 cores), kept in ~/.cache/ssotray.
+TAURI_CLI_VERSION=2.12.5
+need_tauri_cli() {
+  local dir="$HOME/.cache/ssotray/tauri-cli"
+  TAURI="$dir/node_modules/.bin/tauri"
+  "$TAURI" --version 2>/dev/null | grep -qx "tauri-cli $TAURI_CLI_VERSION" && return 0
+  command -v npm >/dev/null || need_packages nodejs npm
+  say "installing tauri-cli $TAURI_CLI_VERSION from npm into $dir"
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "@tauri-apps/cli@$TAURI_CLI_VERSION" >/dev/null
+  "$TAURI" --version >/dev/null
+}
+
+# Release builds (scripts/run, scripts/package) keep this machine's paths (the clone, the target
+# dir, the cargo registry) out of the binaries, so nothing installed names the build tree.
+release_env() {
+  export RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/usr/src/cargo --remap-path-prefix=$ROOT=/usr/src/ssotray --remap-path-prefix=$CARGO_TARGET_DIR=/usr/src/ssotray/target"
+}
+
+# A clean root of this machine's Debian release (debootstrap --variant=minbase) for the package
+# tests, made once and kept in ~/.cache/ssotray (outside the clone): each test installs the .deb
+# into a fresh copy. Only what a user's shell brings (bash-completion, man-db) is added, and the
+# host's apt sources, so the dependencies come from the same archive as the build's.
+need_clean_root() {
+  local codename mirror
+  codename="$(. /etc/os-release && echo "${VERSION_CODENAME:?}")"
+  export SSOTRAY_CLEAN_ROOT="${SSOTRAY_CLEAN_ROOT:-$HOME/.cache/ssotray/clean-root-$codename}"
+  [ -f "$SSOTRAY_CLEAN_ROOT/.ssotray-clean-root" ] && return 0
+  need_packages debootstrap
+  # The host's first archive (deb822 or one-line sources), not its security archive.
+  mirror="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs: *\([^ ]*\).*/\1/p' | grep -v security | head -1)"
+  [ -n "$mirror" ] || mirror="$(sed -n 's/^deb  *\(\[[^]]*\] *\)\?\([^ ]*\) .*/\2/p' /etc/apt/sources.list 2>/dev/null | grep -v security | head -1)"
+  say "making a clean $codename root in $SSOTRAY_CLEAN_ROOT from $mirror (once; about a minute)"
+  as_root rm -rf "$SSOTRAY_CLEAN_ROOT.new"
+  mkdir -p "$(dirname "$SSOTRAY_CLEAN_ROOT")"
+  as_root debootstrap --variant=minbase --include=bash-completion,man-db "$codename" \
+    "$SSOTRAY_CLEAN_ROOT.new" "$mirror" > "$(dirname "$SSOTRAY_CLEAN_ROOT")/debootstrap.log" 2>&1 ||
+    { cat "$(dirname "$SSOTRAY_CLEAN_ROOT")/debootstrap.log" >&2; return 1; }
+  as_root rm -f "$SSOTRAY_CLEAN_ROOT.new/etc/apt/sources.list"
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && as_root cp "$f" "$SSOTRAY_CLEAN_ROOT.new$f"
+  done
+  as_root touch "$SSOTRAY_CLEAN_ROOT.new/.ssotray-clean-root"
+  as_root rm -rf "$SSOTRAY_CLEAN_ROOT"
+  as_root mv "$SSOTRAY_CLEAN_ROOT.new" "$SSOTRAY_CLEAN_ROOT"
+}

@@ -16,8 +16,56 @@ use std::sync::Arc;
 use tauri::tray::TrayIconBuilder;
 use tauri::{Manager, RunEvent};
 
+/// The tray app of ssotray: keeps AWS IAM Identity Center (AWS SSO) sessions logged in from the
+/// system tray, with notifications before they end. `ssotray` is its command line.
+#[derive(clap::Parser, Debug)]
+#[command(name = "ssotray-app", version)]
+struct AppArgs {
+    /// Run against the built-in Identity Center simulator in a throwaway home: no AWS account
+    /// needed, ~/.aws never touched.
+    #[arg(long)]
+    demo: bool,
+    /// Open the window at start (the tray icon alone otherwise).
+    #[arg(long)]
+    open: bool,
+    /// Start ssotray-app when you log in to the desktop (`on`) or not (`off`), then exit: the
+    /// same desktop entry as the window's "Start at login" setting.
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    autostart: Option<String>,
+    /// Print the man page (roff); the packages install it as ssotray-app(1).
+    #[arg(long, hide = true)]
+    manpage: bool,
+    /// The window's own process (the tray app passes a socket, an id and a view).
+    #[arg(long, num_args = 3, value_names = ["SOCKET", "ID", "VIEW"], hide = true)]
+    window: Option<Vec<String>>,
+}
+
+/// The name of the autostart entry (`~/.config/autostart/ssotray.desktop`), for the window's
+/// setting (the autostart plugin) and `--autostart` alike.
+const AUTOSTART_NAME: &str = "ssotray";
+
+/// `--autostart on|off`: what the autostart plugin does for the window's setting, without a
+/// desktop session (the plugin needs a running app).
+fn set_autostart(on: bool) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find my own program: {e}"))?;
+    let launcher = auto_launch::AutoLaunchBuilder::new()
+        .set_app_name(AUTOSTART_NAME)
+        .set_app_path(&exe.display().to_string())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let result = if on {
+        launcher.enable()
+    } else if launcher.is_enabled().unwrap_or(false) {
+        launcher.disable()
+    } else {
+        Ok(())
+    };
+    result.map_err(|e| format!("cannot change the autostart entry in ~/.config/autostart: {e}"))
+}
+
 /// Runs the app (`--demo`: against the built-in simulator in a throwaway home).
 pub fn run() {
+    let args = <AppArgs as clap::Parser>::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -25,14 +73,37 @@ pub fn run() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
+    if args.manpage {
+        let man = clap_mangen::Man::new(<AppArgs as clap::CommandFactory>::command());
+        if let Err(e) = man.render(&mut std::io::stdout()) {
+            eprintln!("error: cannot write the man page: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if let Some(state) = &args.autostart {
+        let on = state == "on";
+        match set_autostart(on) {
+            Ok(()) => {
+                eprintln!(
+                    "ssotray-app {} start when you log in",
+                    if on { "will" } else { "will not" }
+                );
+                return;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     let context = tauri::generate_context!();
     // `--window <socket> <id> <view>`: the window's own process (see `window.rs`).
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(at) = args.iter().position(|a| a == "--window") {
+    if let Some(window) = args.window {
         match (
-            args.get(at + 1),
-            args.get(at + 2).and_then(|i| i.parse().ok()),
-            args.get(at + 3),
+            window.first(),
+            window.get(1).and_then(|i| i.parse().ok()),
+            window.get(2),
         ) {
             (Some(socket), Some(id), Some(view)) => {
                 return window::run_window(context, socket.into(), id, view.clone())
@@ -43,9 +114,9 @@ pub fn run() {
             }
         }
     }
-    let demo_mode = std::env::args().any(|a| a == "--demo");
+    let demo_mode = args.demo;
     // `--open`: show the window at start (the tray alone otherwise).
-    let open_window = std::env::args().any(|a| a == "--open");
+    let open_window = args.open;
 
     // The tray process shows nothing itself (the panel draws its icon and menu from D-Bus), so it
     // goes without GTK's accessibility bridge, which would relay every change of a menu label to
@@ -62,7 +133,7 @@ pub fn run() {
     }
 
     let builder = tauri::Builder::default()
-        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
+        .plugin(tauri_plugin_autostart::Builder::new().app_name(AUTOSTART_NAME).build())
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(tray::LastMenu::default())
         .manage(tray::LastIcon::default())

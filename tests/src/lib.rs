@@ -199,10 +199,12 @@ pub fn python() -> PathBuf {
 }
 
 /// A private D-Bus session bus: the daemon and its address.
-fn session_bus() -> (std::process::Child, String) {
+/// A session bus (at `socket`, or where dbus-daemon's session config puts it).
+fn session_bus(socket: Option<PathBuf>) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
     let mut bus = std::process::Command::new("dbus-daemon")
         .args(["--session", "--nofork", "--print-address=1"])
+        .args(socket.map(|s| format!("--address=unix:path={}", s.display())))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -254,6 +256,17 @@ pub struct Desktop {
 
 impl Desktop {
     pub fn start() -> Desktop {
+        Desktop::start_in(None)
+    }
+
+    /// The same desktop, with its X server and session bus reachable through socket files only
+    /// (`/tmp/.X11-unix/X<n>` and `<dir>/bus`), none in the abstract namespace: what a chroot
+    /// gets when just those files are mounted into it.
+    pub fn start_with_socket_files(dir: &Path) -> Desktop {
+        Desktop::start_in(Some(dir))
+    }
+
+    fn start_in(socket_dir: Option<&Path>) -> Desktop {
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
         let dir = tempfile::tempdir().expect("tempdir");
@@ -269,6 +282,13 @@ impl Desktop {
                 "-nolisten",
                 "tcp",
             ])
+            // The abstract socket too, when only the socket file is to be reachable.
+            .args(
+                socket_dir
+                    .map(|_| ["-nolisten", "local"])
+                    .into_iter()
+                    .flatten(),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -279,7 +299,7 @@ impl Desktop {
             .expect("display number");
         let display = format!(":{}", line.trim());
         children.push(xvfb);
-        let (bus, bus_address) = session_bus();
+        let (bus, bus_address) = session_bus(socket_dir.map(|d| d.join("bus")));
         children.push(bus);
         let log = dir.path().join("notify.log");
         let monitor = Command::new("dbus-monitor")
@@ -519,7 +539,7 @@ impl Keyring {
 
     /// Starts a bus and an unlocked keyring whose files live under `home`.
     pub fn start(home: &Path) -> Keyring {
-        let (bus, address) = session_bus();
+        let (bus, address) = session_bus(None);
         std::fs::create_dir_all(home).expect("keyring home");
         let k = Keyring {
             bus: Some(bus),

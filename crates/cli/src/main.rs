@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 /// Keeps AWS IAM Identity Center (AWS SSO) sessions logged in and the AWS CLI's token cache fresh.
 #[derive(Parser, Debug)]
-#[command(name = "ssotray", version, about, propagate_version = true)]
+#[command(name = "ssotray", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -83,6 +83,21 @@ enum Command {
     Profiles {
         #[command(subcommand)]
         command: ProfilesCommand,
+    },
+    /// Print the tab-completion script for a shell (the packages install them already).
+    ///
+    /// bash: `ssotray completions bash > ~/.local/share/bash-completion/completions/ssotray`;
+    /// zsh: into a directory of `$fpath` as `_ssotray`; fish: `~/.config/fish/completions/ssotray.fish`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (roff) of ssotray and of each subcommand into DIR; the packages
+    /// install them as ssotray(1), ssotray-login(1), …
+    #[command(hide = true)]
+    Manpage {
+        /// The directory to write `ssotray.1`, `ssotray-login.1`, … into.
+        dir: std::path::PathBuf,
     },
 }
 
@@ -195,6 +210,31 @@ mod keep;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Generated from the definitions above: nothing to read, no runtime needed.
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "ssotray", &mut script);
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = std::io::stdout().write_all(&script);
+            return ExitCode::SUCCESS;
+        }
+        Command::Manpage { dir } => {
+            let command = <Cli as clap::CommandFactory>::command();
+            return match clap_mangen::generate_to(command, &dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!(
+                        "error: cannot write the man pages into {}: {e}",
+                        dir.display()
+                    );
+                    ExitCode::from(1)
+                }
+            };
+        }
+        _ => {}
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -251,6 +291,7 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
                     template,
                 },
         } => accounts::generate_profiles(engine, &sso_session, dry_run, &template).await,
+        Command::Completions { .. } | Command::Manpage { .. } => Ok(()),
     }
 }
 

@@ -347,7 +347,7 @@ impl Engine {
         let endpoint = console::federation_endpoint(&self.ctx.env, &target.region)
             .map_err(EngineError::Endpoint)?;
         console::federation_login_url(
-            self.ctx.http.get(),
+            self.ctx.http.get().map_err(EngineError::Local)?,
             &endpoint,
             &creds,
             Some(duration),

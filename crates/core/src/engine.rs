@@ -497,13 +497,15 @@ impl Engine {
     fn oidc(&self, target: &SsoTarget) -> Result<OidcClient, EngineError> {
         let base = endpoint(&self.ctx.env, Service::Oidc, &target.region)
             .map_err(EngineError::Endpoint)?;
-        Ok(OidcClient::new(self.ctx.http.get().clone(), base))
+        let http = self.ctx.http.get().map_err(EngineError::Local)?;
+        Ok(OidcClient::new(http.clone(), base))
     }
 
     pub(crate) fn portal(&self, region: &str) -> Result<PortalClient, EngineError> {
         let base =
             endpoint(&self.ctx.env, Service::Portal, region).map_err(EngineError::Endpoint)?;
-        Ok(PortalClient::new(self.ctx.http.get().clone(), base))
+        let http = self.ctx.http.get().map_err(EngineError::Local)?;
+        Ok(PortalClient::new(http.clone(), base))
     }
 
     /// Logs in interactively and writes the token cache, under the session's lock (a refresh or

@@ -140,14 +140,14 @@ fn spawn_app(w: &World, desktop: &Desktop, browser: &Path, args: &[&str]) -> tok
 }
 
 /// The tray item's menu, read over D-Bus as a panel does.
-struct TrayMenu<'a> {
+pub(crate) struct TrayMenu<'a> {
     desktop: &'a Desktop,
     bus_name: String,
     path: String,
 }
 
 impl<'a> TrayMenu<'a> {
-    async fn find(desktop: &'a Desktop) -> TrayMenu<'a> {
+    pub(crate) async fn find(desktop: &'a Desktop) -> TrayMenu<'a> {
         let mut items = String::new();
         wait_until(
             "the tray item to register with the StatusNotifierWatcher",
@@ -244,7 +244,7 @@ impl<'a> TrayMenu<'a> {
         out
     }
 
-    fn labels(&self) -> Vec<String> {
+    pub(crate) fn labels(&self) -> Vec<String> {
         self.items().into_iter().map(|(_, l)| l).collect()
     }
 

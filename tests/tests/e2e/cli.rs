@@ -108,7 +108,7 @@ fn mode(path: &std::path::Path) -> u32 {
 }
 
 /// Approves (or denies) a device code on the simulator's device page, as a person would.
-async fn decide_device(url: &str, decision: &str) {
+pub(crate) async fn decide_device(url: &str, decision: &str) {
     let page = reqwest::get(url).await.unwrap().text().await.unwrap();
     assert!(page.contains("id=\"allow\""), "{page}");
     let parsed = reqwest::Url::parse(url).unwrap();

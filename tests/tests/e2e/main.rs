@@ -13,6 +13,7 @@ mod files;
 mod keeper;
 mod keeper_clock;
 mod keychain;
+mod package;
 mod readers;
 mod sdk_wire;
 mod sim_binary;
