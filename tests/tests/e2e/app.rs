@@ -534,15 +534,15 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     view.click("#autostart").await;
     view.click("#save-settings").await;
     view.wait_text("#settings-status", "Saved").await;
-    let autostart = w.home.path().join(".config/autostart");
-    let entries: Vec<_> = std::fs::read_dir(&autostart)
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
+    // The same entry `ssotray-app --autostart on` writes (the package test runs that one from
+    // /usr/bin): one name, the program that wrote it.
+    let entry = w.home.path().join(".config/autostart/ssotray.desktop");
+    let text =
+        std::fs::read_to_string(&entry).unwrap_or_else(|e| panic!("{}: {e}", entry.display()));
     assert!(
-        entries
-            .iter()
-            .any(|p| p.extension().is_some_and(|x| x == "desktop")),
-        "{entries:?}"
+        text.lines()
+            .any(|l| l.trim() == format!("Exec={}", bin("ssotray-app").display())),
+        "{text}"
     );
     let _ = view.client.close().await;
 }

@@ -4,7 +4,9 @@
 
 use crate::app::TrayMenu;
 use crate::cli::decide_device;
-use ssotray_tests::{start_sim, Desktop, SimConfig, CONFIG};
+use ssotray_tests::{
+    as_root, start_sim, CleanRoot, Desktop, RootProcess, SimConfig, CONFIG, ROOT_HOME,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -80,18 +82,6 @@ fn ok(o: Output, what: &str) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     text(&o)
-}
-
-/// A command run as root: directly when the tests run as root, else through `sudo -n`.
-fn as_root(program: &str) -> Command {
-    let uid = text(&output("id", &["-u"]));
-    if uid.trim() == "0" {
-        Command::new(program)
-    } else {
-        let mut c = Command::new("sudo");
-        c.args(["-n", program]);
-        c
-    }
 }
 
 /// Files (not directories) and their modes: `path → "-rwxr-xr-x"`.
@@ -442,152 +432,6 @@ fn installed_files_name_nothing_of_the_build_and_the_desktop_files_are_valid() {
         .filter_map(|l| l.split('\t').next())
         .collect();
     assert_eq!(words, BTreeSet::from(["login", "logout"]), "{offered}");
-}
-
-/// A copy of the clean root that scripts/test keeps (`need_clean_root`: debootstrap of this
-/// machine's release, minbase, plus bash-completion and man-db), removed when dropped.
-/// Commands run in it through `unshare` (a private mount namespace: nothing stays mounted) and
-/// `chroot`, with /proc, /dev, /sys, apt's download cache and, for the GUI, the host's X and
-/// D-Bus socket files mounted in.
-struct CleanRoot {
-    path: PathBuf,
-    archives: PathBuf,
-    sockets: Option<(PathBuf, PathBuf)>,
-}
-
-const ROOT_HOME: &str = "/home/user";
-
-impl CleanRoot {
-    fn copy() -> CleanRoot {
-        let base = std::env::var("SSOTRAY_CLEAN_ROOT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                let codename = std::fs::read_to_string("/etc/os-release")
-                    .unwrap_or_default()
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VERSION_CODENAME=").map(str::to_string))
-                    .unwrap_or_default();
-                PathBuf::from(std::env::var("HOME").unwrap())
-                    .join(format!(".cache/ssotray/clean-root-{codename}"))
-            });
-        assert!(
-            base.join(".ssotray-clean-root").exists(),
-            "no clean root at {}: scripts/test makes it (need_clean_root in scripts/lib.sh)",
-            base.display()
-        );
-        let parent = base.parent().unwrap();
-        let path = parent.join(format!("test-root-{}", std::process::id()));
-        let archives = parent.join("clean-root-archives");
-        let status = as_root("cp")
-            .args([
-                "-a",
-                &base.display().to_string(),
-                &path.display().to_string(),
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "copying the clean root");
-        let status = as_root("mkdir")
-            .args(["-p", &archives.join("partial").display().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        CleanRoot {
-            path,
-            archives,
-            sockets: None,
-        }
-    }
-
-    /// `script` by bash inside the root, as root, with a clean environment plus `env`.
-    fn command(&self, script: &str, env: &[(&str, &str)]) -> Command {
-        let mounts = r#"set -e
-R="$1"; A="$2"; X="$3"; B="$4"; shift 4
-mount -t proc proc "$R/proc"
-mount --rbind /dev "$R/dev"
-mount --rbind /sys "$R/sys"
-mount --bind "$A" "$R/var/cache/apt/archives"
-if [ -n "$X" ]; then
-  mkdir -p "$R/tmp/.X11-unix" "$R/run/host-bus"
-  mount --bind "$X" "$R/tmp/.X11-unix"
-  mount --bind "$B" "$R/run/host-bus"
-fi
-exec chroot "$R" /usr/bin/env -i "$@""#;
-        let (x, bus) = match &self.sockets {
-            Some((x, b)) => (x.display().to_string(), b.display().to_string()),
-            None => (String::new(), String::new()),
-        };
-        let mut c = as_root("unshare");
-        c.args([
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "bash",
-            "-c",
-            mounts,
-            "mounts",
-        ])
-        .args([
-            &self.path.display().to_string(),
-            &self.archives.display().to_string(),
-            &x,
-            &bus,
-        ])
-        .args([
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            &format!("HOME={ROOT_HOME}"),
-            "XDG_RUNTIME_DIR=/run/user/0",
-            "LANG=C.UTF-8",
-            "TERM=dumb",
-        ])
-        .args(env.iter().map(|(k, v)| format!("{k}={v}")))
-        .args(["/bin/bash", "-c", script])
-        .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, script: &str, env: &[(&str, &str)]) -> Output {
-        self.command(script, env).output().unwrap()
-    }
-
-    fn file(&self, path: &str) -> PathBuf {
-        self.path.join(path.trim_start_matches('/'))
-    }
-}
-
-impl Drop for CleanRoot {
-    fn drop(&mut self) {
-        let _ = as_root("rm")
-            .args(["-rf", "--one-file-system", &self.path.display().to_string()])
-            .status();
-    }
-}
-
-/// A process started in the root, killed (with everything it started) when dropped.
-struct RootProcess(std::process::Child);
-
-impl RootProcess {
-    fn start(root: &CleanRoot, script: &str, env: &[(&str, &str)]) -> RootProcess {
-        use std::os::unix::process::CommandExt;
-        let child = root
-            .command(script, env)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        RootProcess(child)
-    }
-}
-
-impl Drop for RootProcess {
-    fn drop(&mut self) {
-        let _ = as_root("kill")
-            .args(["-TERM", "--", &format!("-{}", self.0.id())])
-            .status();
-        let _ = self.0.wait();
-    }
 }
 
 fn registered_items(desktop: &Desktop) -> usize {
