@@ -394,6 +394,27 @@ impl Desktop {
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
     }
 
+    /// What the StatusNotifierWatcher answers for its registered items (gdbus's text).
+    pub fn tray_items(&self) -> String {
+        self.gdbus(&[
+            "call",
+            "--dest",
+            "org.kde.StatusNotifierWatcher",
+            "--object-path",
+            "/StatusNotifierWatcher",
+            "--method",
+            "org.freedesktop.DBus.Properties.Get",
+            "org.kde.StatusNotifierWatcher",
+            "RegisteredStatusNotifierItems",
+        ])
+    }
+
+    /// How many tray items are registered with the StatusNotifierWatcher.
+    pub fn tray_item_count(&self) -> usize {
+        let items = self.tray_items();
+        items.matches("':").count() + items.matches("\":").count()
+    }
+
     /// Environment for a program that should show notifications here.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![

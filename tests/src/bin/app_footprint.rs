@@ -84,19 +84,7 @@ fn thread_ticks(pid: u32) -> std::collections::BTreeMap<String, u64> {
 }
 
 fn registered(desktop: &Desktop) -> bool {
-    desktop
-        .gdbus(&[
-            "call",
-            "--dest",
-            "org.kde.StatusNotifierWatcher",
-            "--object-path",
-            "/StatusNotifierWatcher",
-            "--method",
-            "org.freedesktop.DBus.Properties.Get",
-            "org.kde.StatusNotifierWatcher",
-            "RegisteredStatusNotifierItems",
-        ])
-        .contains("':")
+    desktop.tray_item_count() > 0
 }
 
 struct Run {
