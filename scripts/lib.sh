@@ -65,10 +65,13 @@ need_tauri_cli() {
   "$TAURI" --version >/dev/null
 }
 
-# Release builds (scripts/run, scripts/package) keep this machine's paths (the clone, the target
-# dir, the cargo registry) out of the binaries, so nothing installed names the build tree.
+# Release builds (scripts/run, scripts/package) keep this machine's paths out of the binaries:
+# the target dir (build scripts' OUT_DIR) and the cargo registry (panic locations of
+# dependencies). The clone's own path never reaches rustc (cargo passes workspace sources by
+# relative path), and leaving it out keeps these flags the same for every clone, so a fresh clone
+# reuses the release build. The package test checks no installed file names any of the three.
 release_env() {
-  export RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/usr/src/cargo --remap-path-prefix=$ROOT=/usr/src/ssotray --remap-path-prefix=$CARGO_TARGET_DIR=/usr/src/ssotray/target"
+  export RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/usr/src/cargo --remap-path-prefix=$CARGO_TARGET_DIR=/usr/src/ssotray/target"
 }
 
 # A clean root of this machine's Debian release (debootstrap --variant=minbase) for the package
