@@ -91,6 +91,85 @@ pub fn menu<R: Runtime>(
     Ok((Menu::with_items(app, &refs)?, handles))
 }
 
+/// The panel's side of the tray: the StatusNotifierWatcher's name and interface.
+const WATCHER: &str = "org.kde.StatusNotifierWatcher";
+
+/// Where libayatana-appindicator exports the tray item: its id (`tray-icon tray app <tray id>`,
+/// as tray-icon names it) with every character but letters and digits made `_`.
+fn item_path() -> String {
+    let id: String = format!("tray-icon tray app {TRAY_ID}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("/org/ayatana/NotificationItem/{id}")
+}
+
+/// Registers the tray item again with every StatusNotifierWatcher that takes the name (a panel
+/// that crashed and restarted, GNOME Shell reloading). libayatana-appindicator tries that itself,
+/// but once, at the moment the name appears, and a watcher that takes its name before it exports
+/// its object answers `UnknownObject`: the item then stays unregistered until the app restarts
+/// (seen with status-notifier-watcher about one time in three). This retries until the watcher
+/// answers. A second registration of the same item is harmless (watchers keep one).
+pub fn follow_the_watcher() {
+    let spawned = std::thread::Builder::new()
+        .name("tray-watcher".into())
+        .spawn(|| {
+            let changes = zbus::blocking::Connection::session().and_then(|bus| {
+                zbus::blocking::fdo::DBusProxy::new(&bus)?
+                    .receive_name_owner_changed_with_args(&[(0, WATCHER)])
+                    .map(|changes| (bus, changes))
+            });
+            let (_bus, changes) = match changes {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot follow the panel's StatusNotifierWatcher");
+                    return;
+                }
+            };
+            for change in changes {
+                if !change.args().is_ok_and(|a| a.new_owner().is_some()) {
+                    continue;
+                }
+                let mut last = None;
+                for _ in 0..50 {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    match register_with_the_watcher() {
+                        Ok(()) => {
+                            last = None;
+                            break;
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                if let Some(e) = last {
+                    tracing::warn!(error = %e, "the panel's new StatusNotifierWatcher does not take the tray item");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot follow the panel's StatusNotifierWatcher");
+    }
+}
+
+/// Asks the watcher to register the tray item, on the process's shared GDBus connection: the one
+/// libayatana-appindicator exports the item on, so the watcher takes the right sender for it.
+fn register_with_the_watcher() -> Result<(), gio::glib::Error> {
+    use gio::prelude::*;
+    let bus = gio::bus_get_sync(gio::BusType::Session, gio::Cancellable::NONE)?;
+    bus.call_sync(
+        Some(WATCHER),
+        "/StatusNotifierWatcher",
+        WATCHER,
+        "RegisterStatusNotifierItem",
+        Some(&(item_path(),).to_variant()),
+        None,
+        gio::DBusCallFlags::NONE,
+        2000,
+        gio::Cancellable::NONE,
+    )?;
+    Ok(())
+}
+
 /// Brings the menu up to date (labels set in place, or a new menu when items changed) and sets
 /// the icon when its state changed.
 pub async fn refresh(handle: &AppHandle) {

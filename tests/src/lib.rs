@@ -199,6 +199,16 @@ pub fn python() -> PathBuf {
 }
 
 /// A private D-Bus session bus: the daemon and its address.
+/// A StatusNotifierWatcher on the bus (haskell-status-notifier-item-utils).
+fn start_watcher(bus_address: &str) -> Option<std::process::Child> {
+    Command::new("status-notifier-watcher")
+        .env("DBUS_SESSION_BUS_ADDRESS", bus_address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
 /// A session bus (at `socket`, or where dbus-daemon's session config puts it).
 fn session_bus(socket: Option<PathBuf>) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
@@ -248,6 +258,8 @@ pub fn assert_fails_with(o: &Output, text: &str) {
 /// when it is dropped.
 pub struct Desktop {
     children: Vec<std::process::Child>,
+    /// Where the StatusNotifierWatcher is in `children`.
+    watcher: Option<usize>,
     pub bus: String,
     pub display: String,
     pub log: PathBuf,
@@ -268,7 +280,6 @@ impl Desktop {
 
     fn start_in(socket_dir: Option<&Path>) -> Desktop {
         use std::io::{BufRead, BufReader};
-        use std::process::{Command, Stdio};
         let dir = tempfile::tempdir().expect("tempdir");
         let mut children = Vec::new();
         // Xvfb picks a free display and writes its number to the pipe.
@@ -324,14 +335,10 @@ impl Desktop {
             .expect("dunst (apt package dunst; scripts/test installs it)");
         children.push(dunst);
         // The tray host side a desktop panel runs (org.kde.StatusNotifierWatcher).
-        if let Ok(watcher) = Command::new("status-notifier-watcher")
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
-            children.push(watcher);
-        }
+        let watcher = start_watcher(&bus_address).map(|w| {
+            children.push(w);
+            children.len() - 1
+        });
         // Wait until the notification server owns its name on the bus.
         for _ in 0..100 {
             let owned = Command::new("dbus-send")
@@ -353,6 +360,7 @@ impl Desktop {
         }
         Desktop {
             children,
+            watcher,
             bus: bus_address,
             display,
             log,
@@ -392,6 +400,15 @@ impl Desktop {
             .output()
             .expect("gdbus");
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    }
+
+    /// Ends the StatusNotifierWatcher and starts a new one (a new process taking the same name),
+    /// as when a panel crashes and restarts.
+    pub fn restart_watcher(&mut self) {
+        let at = self.watcher.expect("a StatusNotifierWatcher runs");
+        let _ = self.children[at].kill();
+        let _ = self.children[at].wait();
+        self.children[at] = start_watcher(&self.bus).expect("status-notifier-watcher");
     }
 
     /// What the StatusNotifierWatcher answers for its registered items (gdbus's text).

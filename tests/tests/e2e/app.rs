@@ -421,6 +421,43 @@ async fn chromium_allows(url: &str) {
 }
 
 #[tokio::test]
+async fn a_panel_that_restarts_gets_the_tray_item_back_with_its_menu_working() {
+    let mut desktop = Desktop::start();
+    let w = World::new(CONFIG, SimConfig::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let _app = spawn_app(&w, &desktop, &browser, &[]);
+    let before = {
+        let menu = TrayMenu::find(&desktop).await;
+        wait_until("the full menu", 30, || {
+            menu.labels().iter().any(|l| l == "my-sso — logged out")
+        })
+        .await;
+        menu.labels()
+    };
+    // The panel crashes and a new one starts: a new watcher process, knowing no items. Such a
+    // watcher takes its name a moment before it exports its object; libayatana-appindicator's
+    // own attempt to register falls into that moment now and then (UnknownObject) and is never
+    // retried. Forty restarts in a row: without the retry (`tray::follow_the_watcher`) the item
+    // was lost in most runs.
+    for restart in 1..=40 {
+        desktop.restart_watcher();
+        let menu = TrayMenu::find(&desktop).await;
+        wait_until(
+            &format!("the same menu on new watcher {restart}"),
+            10,
+            || menu.labels() == before,
+        )
+        .await;
+        assert_eq!(desktop.tray_item_count(), 1, "{}", desktop.tray_items());
+    }
+    let menu = TrayMenu::find(&desktop).await;
+    // And it works: a click opens the window.
+    menu.click("Open ssotray…");
+    wait_until("the window", 30, || visible_windows(&desktop) == 1).await;
+}
+
+#[tokio::test]
 async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_console() {
     let desktop = Desktop::start();
     // No sso-session yet: the user adds one from the window.
