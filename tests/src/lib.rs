@@ -411,6 +411,24 @@ impl Desktop {
         self.children[at] = start_watcher(&self.bus).expect("status-notifier-watcher");
     }
 
+    /// The same with a watcher slowed down as on a busy machine: strace holds each message it
+    /// sends for `delay` (so the moment between taking its name and exporting its object, when a
+    /// registration is answered `UnknownObject`, lasts that long).
+    pub fn restart_watcher_slowly(&mut self, delay: std::time::Duration) {
+        let at = self.watcher.expect("a StatusNotifierWatcher runs");
+        let _ = self.children[at].kill();
+        let _ = self.children[at].wait();
+        self.children[at] = Command::new("strace")
+            .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=sendmsg", "-e"])
+            .arg(format!("inject=sendmsg:delay_exit={}", delay.as_micros()))
+            .arg("status-notifier-watcher")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("strace (apt package strace)");
+    }
+
     /// What the StatusNotifierWatcher answers for its registered items (gdbus's text).
     pub fn tray_items(&self) -> String {
         self.gdbus(&[

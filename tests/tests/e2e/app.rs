@@ -435,13 +435,18 @@ async fn a_panel_that_restarts_gets_the_tray_item_back_with_its_menu_working() {
         .await;
         menu.labels()
     };
-    // The panel crashes and a new one starts: a new watcher process, knowing no items. Such a
-    // watcher takes its name a moment before it exports its object; libayatana-appindicator's
-    // own attempt to register falls into that moment now and then (UnknownObject) and is never
-    // retried. Forty restarts in a row: without the retry (`tray::follow_the_watcher`) the item
-    // was lost in most runs.
-    for restart in 1..=40 {
-        desktop.restart_watcher();
+    // The panel crashes and a new one starts: a new watcher process, knowing no items. A watcher
+    // takes its name a moment before it exports its object; libayatana-appindicator's own attempt
+    // to register falls into that moment now and then (`UnknownObject`) and is never retried.
+    // Ten plain restarts, then three of a watcher slowed down as on a busy machine, which makes
+    // that moment long enough to lose the item every time without `tray::follow_the_watcher`
+    // (4 runs of 4 failed without it).
+    for restart in 1..=13 {
+        if restart <= 10 {
+            desktop.restart_watcher();
+        } else {
+            desktop.restart_watcher_slowly(Duration::from_millis(200));
+        }
         let menu = TrayMenu::find(&desktop).await;
         wait_until(
             &format!("the same menu on new watcher {restart}"),
