@@ -99,7 +99,10 @@ async fn drive(s: &Setup, until: DateTime<Utc>, session_ends: DateTime<Utc>) -> 
     while s.clock.now() < until {
         let now = s.clock.now();
         let t = token();
-        if now < session_ends {
+        // While the session lives. A token cut short by the session's end expires up to two
+        // seconds before it: the service gives whole seconds of `expiresIn`, and `expiresAt` is
+        // written in whole seconds, as the AWS CLI writes it.
+        if now + Duration::seconds(2) < session_ends {
             let expires =
                 ssotray_core::time::parse_timestamp(t["expiresAt"].as_str().unwrap()).unwrap();
             d.least_left = d.least_left.min(expires - now);
