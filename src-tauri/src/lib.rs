@@ -30,14 +30,21 @@ struct AppArgs {
     open: bool,
     /// Start ssotray-app when you log in to the desktop (`on`) or not (`off`), then exit: the
     /// same desktop entry as the window's "Start at login" setting.
-    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
-    autostart: Option<String>,
+    #[arg(long, value_name = "on|off")]
+    autostart: Option<OnOff>,
     /// Print the man page (roff); the packages install it as ssotray-app(1).
     #[arg(long, hide = true)]
     manpage: bool,
     /// The window's own process (the tray app passes a socket, an id and a view).
     #[arg(long, num_args = 3, value_names = ["SOCKET", "ID", "VIEW"], hide = true)]
     window: Option<Vec<String>>,
+}
+
+/// `on` or `off`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OnOff {
+    On,
+    Off,
 }
 
 /// The name of the autostart entry (`~/.config/autostart/ssotray.desktop`), for the window's
@@ -81,8 +88,8 @@ pub fn run() {
         }
         return;
     }
-    if let Some(state) = &args.autostart {
-        let on = state == "on";
+    if let Some(state) = args.autostart {
+        let on = state == OnOff::On;
         match set_autostart(on) {
             Ok(()) => {
                 eprintln!(

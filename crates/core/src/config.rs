@@ -360,7 +360,7 @@ fn quote_safely(line: &str) -> String {
 
 /// A section header line up to its last `]`: botocore (configparser) ignores what follows it,
 /// as in `[default] # mine`.
-fn header_part(trimmed: &str) -> Option<&str> {
+pub(crate) fn header_part(trimmed: &str) -> Option<&str> {
     trimmed
         .rfind(']')
         .filter(|i| *i > 0)

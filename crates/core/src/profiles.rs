@@ -63,9 +63,12 @@ pub fn profile_names(text: &str) -> BTreeSet<String> {
     text.lines()
         .filter_map(|l| {
             let l = l.trim();
+            if !l.starts_with('[') {
+                return None;
+            }
             // Up to the last `]`, as botocore reads a header (`[profile x] # mine`).
-            let rest = l.strip_prefix('[')?;
-            let inner = rest[..rest.rfind(']')?].trim();
+            let header = crate::config::header_part(l)?;
+            let inner = header[1..header.len() - 1].trim();
             if inner == "default" {
                 Some("default".to_string())
             } else {

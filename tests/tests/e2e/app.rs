@@ -60,14 +60,7 @@ fn app_env(w: &World, desktop: &Desktop, browser: &Path) -> Vec<(String, String)
 /// A world with `my-sso` logged in (device code, an auto-approving simulator) and its account
 /// list kept.
 async fn logged_in_with_accounts() -> World {
-    let w = World::new(
-        CONFIG,
-        SimConfig {
-            auto_approve: true,
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let w = World::auto_approving(CONFIG).await;
     assert!(w
         .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
         .await
@@ -269,14 +262,7 @@ impl<'a> TrayMenu<'a> {
 #[tokio::test]
 async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits() {
     let desktop = Desktop::start();
-    let w = World::new(
-        CONFIG,
-        SimConfig {
-            auto_approve: true,
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let w = World::auto_approving(CONFIG).await;
     let tmp = tempfile::tempdir().unwrap();
     let (browser, log) = browser_script(tmp.path());
     let mut app = spawn_app(&w, &desktop, &browser, &[]);
@@ -1138,14 +1124,7 @@ async fn raw_exchange(socket: &Path, bytes: &[u8]) -> String {
 #[tokio::test]
 async fn the_apps_sockets_refuse_hostile_input_and_the_app_goes_on() {
     let desktop = Desktop::start();
-    let w = World::new(
-        CONFIG,
-        SimConfig {
-            auto_approve: true,
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let w = World::auto_approving(CONFIG).await;
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
     let _app = spawn_app(&w, &desktop, &browser, &[]);

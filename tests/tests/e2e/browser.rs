@@ -174,14 +174,7 @@ async fn chromium_clicks_deny_and_ssotray_says_so() {
 
 #[tokio::test]
 async fn chromium_lands_on_the_console_of_the_role() {
-    let w = World::new(
-        CONFIG,
-        SimConfig {
-            auto_approve: true,
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let w = World::auto_approving(CONFIG).await;
     let o = w
         .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
         .await;
@@ -268,14 +261,7 @@ impl ProcWatch {
 #[tokio::test]
 async fn no_sign_in_token_code_verifier_or_state_reaches_a_command_line_or_environment() {
     // Chromium as the user's browser, started by ssotray with the URL it is given.
-    let w = World::new(
-        CONFIG,
-        SimConfig {
-            auto_approve: true,
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let w = World::auto_approving(CONFIG).await;
     let tmp = tempfile::tempdir().unwrap();
     let script = tmp.path().join("chromium.sh");
     std::fs::write(

@@ -21,6 +21,18 @@ impl World {
         }
     }
 
+    /// A world whose simulator approves every sign-in at once (no person at the device page).
+    pub async fn auto_approving(config: &str) -> World {
+        World::new(
+            config,
+            SimConfig {
+                auto_approve: true,
+                ..SimConfig::default()
+            },
+        )
+        .await
+    }
+
     pub fn env(&self) -> Vec<(String, String)> {
         self.home.env(&self.sim.base_url)
     }
