@@ -20,6 +20,7 @@ fn main() {
         "add_identity_center",
         "generate_profiles",
         "open_login_page",
+        "quit",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -66,6 +66,7 @@ function renderSessions() {
   if (key === sessionsKey) return;
   sessionsKey = key;
   $('#demo-badge').hidden = !state.demo;
+  $('#no-tray').hidden = state.trayIcon;
   $('#problems').replaceChildren(...state.configProblems.map((p) => el('p', { class: 'error' }, [`~/.aws/config: ${p}`])));
   const now = Date.now();
   const cards = state.sessions.map((s) => {
@@ -316,6 +317,7 @@ $('#roles').addEventListener('click', onRoleClick);
 $('#refresh-accounts').addEventListener('click', () => act(() => ipc.refreshAccounts(/** @type {HTMLSelectElement} */ ($('#accounts-session')).value)));
 $('#settings-form').addEventListener('submit', saveSettings);
 $('#add-form').addEventListener('submit', addIdentityCenter);
+$('#quit').addEventListener('click', () => ipc.quit().catch((e) => toast(String(e))));
 $('#add-login').addEventListener('click', () => act(() => ipc.login(added)));
 $('#add-profiles').addEventListener('click', () => act(async () => toast(`${await ipc.generateProfiles(added)} profile(s) written`)));
 showView();

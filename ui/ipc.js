@@ -10,7 +10,7 @@
  *   expiresAt?: string, canRefresh?: boolean, reason?: string, sessionEnd?: SessionEnd|null, endedAt?: string|null,
  *   pending?: Pending|null, error?: string|null, fetchedAt?: string|null, progress?: [number, number]|null}} SessionDto */
 /** @typedef {{session: string, accounts: AccountRoles[]}} SessionAccounts */
-/** @typedef {{now: string, sessions: SessionDto[], favorites: RoleRef[], recent: RoleRef[], configProblems: string[], demo: boolean}} StateDto */
+/** @typedef {{now: string, sessions: SessionDto[], favorites: RoleRef[], recent: RoleRef[], configProblems: string[], demo: boolean, trayIcon: boolean}} StateDto */
 /** @typedef {{name: string, sessionLengthHours: number|null, loginFlow: 'browser'|'device-code'|null, consoleLink: 'federation'|'portal',
  *   consoleSessionDuration: number, browser: string|null, keychain: boolean}} SessionSettings */
 /** @typedef {{leadTimesMinutes: number[], autostart: boolean, sessions: SessionSettings[]}} Settings */
@@ -46,4 +46,5 @@ export const ipc = {
   /** @param {string} name @param {string} startUrl @param {string} region */
   addIdentityCenter: (name, startUrl, region) => invoke('add_identity_center', { name, startUrl, region }),
   /** @param {string} session @returns {Promise<number>} */ generateProfiles: (session) => invoke('generate_profiles', { session }),
+  quit: () => invoke('quit'),
 };

@@ -70,6 +70,8 @@ pub struct StateDto {
     recent: Vec<RoleRef>,
     config_problems: Vec<String>,
     demo: bool,
+    /// Whether a panel shows the tray icon (else the window says how to get one).
+    tray_icon: bool,
 }
 
 /// The app.
@@ -81,6 +83,8 @@ pub struct App {
     progress: Mutex<HashMap<String, (usize, usize)>>,
     /// Whether this is the demo against the built-in simulator.
     pub demo: bool,
+    /// Whether a panel shows the tray icon (`tray::follow_the_watcher` knows).
+    pub tray_shown: crate::tray::TrayShown,
 }
 
 /// An error for the window: what happened and what to do.
@@ -126,6 +130,7 @@ impl App {
             errors: Mutex::default(),
             progress: Mutex::default(),
             demo,
+            tray_shown: crate::tray::TrayShown::default(),
         }
     }
 
@@ -171,6 +176,7 @@ impl App {
             recent: prefs.recent,
             config_problems: config.problems.iter().map(|p| p.to_string()).collect(),
             demo: self.demo,
+            tray_icon: self.tray_shown.get(),
         }
     }
 

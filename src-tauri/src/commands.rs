@@ -125,6 +125,11 @@ pub async fn dispatch(handle: &AppHandle, command: &str, args: Value) -> Result<
         "generate_profiles" => {
             json(generate_profiles(&app, &need(args.session, "session")?).await?)
         }
+        // The window's own Quit, for desktops without a tray (and so without the menu's Quit).
+        "quit" => {
+            handle.exit(0);
+            Ok(Value::Null)
+        }
         other => Err(CmdError::msg(format!("unknown command {other}"))),
     }
 }

@@ -203,8 +203,8 @@ pub fn run() {
                 .on_menu_event(|app, event| tray::on_menu_event(app, event.id().as_ref()))
                 .build(tauri_app)?;
             let _ = tray;
-            // A panel that restarts must get the item again.
-            tray::follow_the_watcher();
+            // No panel: the window opens; a panel that appears or restarts gets the item.
+            tray::follow_the_watcher(&handle);
 
             // The keeper: refresh ahead, notify, own logins for every ssotray process.
             let wake = Arc::new(tokio::sync::Notify::new());

@@ -209,7 +209,9 @@ fn role_entries(r: &RoleRef) -> Vec<Entry> {
 
 /// The menu.
 pub fn menu_model(input: &MenuInput) -> Vec<Entry> {
-    let mut out = Vec::new();
+    // First, so that a panel whose left click shows the menu (the item has no Activate; see the
+    // README) opens the window with the next click where the pointer already is.
+    let mut out = vec![item(ItemId::Open, "Open ssotray…"), Entry::Separator];
     let quick: Vec<(&str, &RoleRef)> = input
         .favorites
         .iter()
@@ -283,7 +285,6 @@ pub fn menu_model(input: &MenuInput) -> Vec<Entry> {
         }
         out.push(Entry::Separator);
     }
-    out.push(item(ItemId::Open, "Open ssotray…"));
     out.push(item(ItemId::Settings, "Settings…"));
     out.push(item(ItemId::Quit, "Quit"));
     out
@@ -441,6 +442,8 @@ mod tests {
     #[test]
     fn snapshot_of_a_typical_menu() {
         let expected = "\
+Open ssotray…
+---
 ★ dev / Admin
 ---
 [my-sso — 6 h 12 min left]
@@ -462,7 +465,6 @@ Accounts >
 [other — logged out]
 Log in
 ---
-Open ssotray…
 Settings…
 Quit
 ";

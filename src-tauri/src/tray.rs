@@ -104,16 +104,44 @@ fn item_path() -> String {
     format!("/org/ayatana/NotificationItem/{id}")
 }
 
+/// Whether a panel shows the tray icon: a StatusNotifierWatcher took the item. Without one
+/// (stock GNOME, a panel that is gone) the app opens its window at start and says there how to
+/// get the icon.
+#[derive(Default)]
+pub struct TrayShown(std::sync::atomic::AtomicBool);
+
+impl TrayShown {
+    /// Whether the icon is shown.
+    pub fn get(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set(&self, shown: bool) {
+        self.0.store(shown, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// How long a StatusNotifierWatcher may take to answer before the desktop counts as having none.
+const WATCHER_TIMEOUT_MS: i32 = 2000;
+
+/// Follows the panel's StatusNotifierWatcher for the app's lifetime. At start, a desktop with
+/// none (or one that does not answer) gets the window, which says how to get tray icons.
+///
 /// Registers the tray item again with every StatusNotifierWatcher that takes the name (a panel
-/// that crashed and restarted, GNOME Shell reloading). libayatana-appindicator tries that itself,
-/// but once, at the moment the name appears, and a watcher that takes its name before it exports
-/// its object answers `UnknownObject`: the item then stays unregistered until the app restarts
-/// (seen with status-notifier-watcher about one time in three). This retries until the watcher
-/// answers. A second registration of the same item is harmless (watchers keep one).
-pub fn follow_the_watcher() {
+/// that crashed and restarted, GNOME Shell reloading, an AppIndicator extension enabled later).
+/// libayatana-appindicator tries that itself, but once, at the moment the name appears, and a
+/// watcher that takes its name before it exports its object answers `UnknownObject`: the item then
+/// stays unregistered until the app restarts (seen with status-notifier-watcher about one time in
+/// three). This retries until the watcher answers. A second registration of the same item is
+/// harmless (watchers keep one).
+pub fn follow_the_watcher(handle: &AppHandle) {
+    let handle = handle.clone();
     let spawned = std::thread::Builder::new()
         .name("tray-watcher".into())
-        .spawn(|| {
+        .spawn(move || {
+            let app = handle.state::<Arc<App>>().inner().clone();
+            let shown = || &app.tray_shown;
+            // Subscribed before the first look, so a watcher appearing in between is not missed.
             let changes = zbus::blocking::Connection::session().and_then(|bus| {
                 zbus::blocking::fdo::DBusProxy::new(&bus)?
                     .receive_name_owner_changed_with_args(&[(0, WATCHER)])
@@ -123,11 +151,20 @@ pub fn follow_the_watcher() {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot follow the panel's StatusNotifierWatcher");
+                    show_window(&handle, "sessions");
                     return;
                 }
             };
+            match watcher_answers() {
+                Ok(()) => shown().set(true),
+                Err(e) => {
+                    tracing::info!(error = %e, "no StatusNotifierWatcher: no tray icon, the window opens");
+                    show_window(&handle, "sessions");
+                }
+            }
             for change in changes {
                 if !change.args().is_ok_and(|a| a.new_owner().is_some()) {
+                    shown().set(false);
                     continue;
                 }
                 let mut last = None;
@@ -136,6 +173,7 @@ pub fn follow_the_watcher() {
                     match register_with_the_watcher() {
                         Ok(()) => {
                             last = None;
+                            shown().set(true);
                             break;
                         }
                         Err(e) => last = Some(e),
@@ -151,6 +189,24 @@ pub fn follow_the_watcher() {
     }
 }
 
+/// Whether a StatusNotifierWatcher is on the bus and answers (its protocol version).
+fn watcher_answers() -> Result<(), gio::glib::Error> {
+    use gio::prelude::*;
+    let bus = gio::bus_get_sync(gio::BusType::Session, gio::Cancellable::NONE)?;
+    bus.call_sync(
+        Some(WATCHER),
+        "/StatusNotifierWatcher",
+        "org.freedesktop.DBus.Properties",
+        "Get",
+        Some(&(WATCHER, "ProtocolVersion").to_variant()),
+        None,
+        gio::DBusCallFlags::NO_AUTO_START,
+        WATCHER_TIMEOUT_MS,
+        gio::Cancellable::NONE,
+    )?;
+    Ok(())
+}
+
 /// Asks the watcher to register the tray item, on the process's shared GDBus connection: the one
 /// libayatana-appindicator exports the item on, so the watcher takes the right sender for it.
 fn register_with_the_watcher() -> Result<(), gio::glib::Error> {
@@ -163,8 +219,8 @@ fn register_with_the_watcher() -> Result<(), gio::glib::Error> {
         "RegisterStatusNotifierItem",
         Some(&(item_path(),).to_variant()),
         None,
-        gio::DBusCallFlags::NONE,
-        2000,
+        gio::DBusCallFlags::NO_AUTO_START,
+        WATCHER_TIMEOUT_MS,
         gio::Cancellable::NONE,
     )?;
     Ok(())

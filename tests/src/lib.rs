@@ -268,17 +268,43 @@ pub struct Desktop {
 
 impl Desktop {
     pub fn start() -> Desktop {
-        Desktop::start_in(None)
+        Desktop::start_in(None, true)
+    }
+
+    /// The same desktop with no StatusNotifierWatcher (stock GNOME: no panel shows tray items)
+    /// until [`Desktop::start_watcher`].
+    pub fn start_without_watcher() -> Desktop {
+        Desktop::start_in(None, false)
+    }
+
+    /// Ends the StatusNotifierWatcher (a panel that is gone).
+    pub fn stop_watcher(&mut self) {
+        let at = self.watcher.take().expect("a StatusNotifierWatcher runs");
+        let mut watcher = self.children.remove(at);
+        let _ = watcher.kill();
+        let _ = watcher.wait();
+    }
+
+    /// Starts a StatusNotifierWatcher on a desktop that has none (an AppIndicator extension
+    /// turned on, a panel started).
+    pub fn start_watcher(&mut self) {
+        assert!(
+            self.watcher.is_none(),
+            "a StatusNotifierWatcher runs already"
+        );
+        self.children
+            .push(start_watcher(&self.bus).expect("status-notifier-watcher"));
+        self.watcher = Some(self.children.len() - 1);
     }
 
     /// The same desktop, with its X server and session bus reachable through socket files only
     /// (`/tmp/.X11-unix/X<n>` and `<dir>/bus`), none in the abstract namespace: what a chroot
     /// gets when just those files are mounted into it.
     pub fn start_with_socket_files(dir: &Path) -> Desktop {
-        Desktop::start_in(Some(dir))
+        Desktop::start_in(Some(dir), true)
     }
 
-    fn start_in(socket_dir: Option<&Path>) -> Desktop {
+    fn start_in(socket_dir: Option<&Path>, with_watcher: bool) -> Desktop {
         use std::io::{BufRead, BufReader};
         let dir = tempfile::tempdir().expect("tempdir");
         let mut children = Vec::new();
@@ -335,10 +361,13 @@ impl Desktop {
             .expect("dunst (apt package dunst; scripts/test installs it)");
         children.push(dunst);
         // The tray host side a desktop panel runs (org.kde.StatusNotifierWatcher).
-        let watcher = start_watcher(&bus_address).map(|w| {
-            children.push(w);
-            children.len() - 1
-        });
+        let watcher = with_watcher
+            .then(|| start_watcher(&bus_address))
+            .flatten()
+            .map(|w| {
+                children.push(w);
+                children.len() - 1
+            });
         // Wait until the notification server owns its name on the bus.
         for _ in 0..100 {
             let owned = Command::new("dbus-send")
@@ -783,6 +812,12 @@ pub struct Webview {
 impl Webview {
     /// Starts `app --open` under tauri-driver with `env`, and a WebDriver session in its window.
     pub async fn start(app: &Path, env: &[(String, String)]) -> Webview {
+        Webview::start_with(app, &["--open"], env).await
+    }
+
+    /// Starts `app ARGS…` under tauri-driver with `env`, and a WebDriver session in the window
+    /// it opens (by itself, without `--open`).
+    pub async fn start_with(app: &Path, args: &[&str], env: &[(String, String)]) -> Webview {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -812,7 +847,7 @@ impl Webview {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            serde_json::json!({"application": app, "args": ["--open"]}),
+            serde_json::json!({"application": app, "args": args}),
         );
         let url = format!("http://127.0.0.1:{port}");
         let mut last = None;
@@ -846,6 +881,14 @@ impl Webview {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("no visible {css}");
+    }
+
+    /// Whether an element matching `css` is on the page and displayed.
+    pub async fn displayed(&self, css: &str) -> bool {
+        match self.client.find(fantoccini::Locator::Css(css)).await {
+            Ok(e) => e.is_displayed().await.unwrap_or(false),
+            Err(_) => false,
+        }
     }
 
     pub async fn text(&self, css: &str) -> String {

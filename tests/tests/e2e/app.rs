@@ -449,6 +449,119 @@ async fn a_panel_that_restarts_gets_the_tray_item_back_with_its_menu_working() {
 }
 
 #[tokio::test]
+async fn with_no_tray_host_the_window_opens_says_how_to_get_the_icon_and_the_icon_comes_with_a_panel(
+) {
+    // Stock GNOME: no StatusNotifierWatcher on the bus.
+    let mut desktop = Desktop::start_without_watcher();
+    let w = logged_in_with_accounts().await;
+    // The keeper has work at once, at real proportions: the cached token, written by another tool,
+    // has 5 minutes left, inside the 20-minute refresh lead; the user's setting says the portal
+    // session lasts 15 minutes, inside the 30-minute notice.
+    let mut token = w.home.token_json("my-sso");
+    token["accessToken"] = "written-by-another-tool".into();
+    token["expiresAt"] = (chrono::Utc::now() + chrono::Duration::minutes(5))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+        .into();
+    std::fs::write(w.home.token_file("my-sso"), token.to_string()).unwrap();
+    let settings = w.home.path().join(".config/ssotray/settings.toml");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, "[sessions.my-sso]\nsession_length = 900\n").unwrap();
+    let created = count(&w.stats().await, "CreateToken");
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+
+    // Launched without --open, the window opens by itself and says why and what to do.
+    let started = std::time::Instant::now();
+    let view =
+        Webview::start_with(&bin("ssotray-app"), &[], &app_env(&w, &desktop, &browser)).await;
+    let notice = view
+        .wait_text("#no-tray", "This desktop shows no tray icons")
+        .await;
+    eprintln!("window with the notice after {:?}", started.elapsed());
+    for needed in [
+        "sudo apt install gnome-shell-extension-appindicator",
+        "sudo dnf install gnome-shell-extension-appindicator",
+        "Launch ssotray again",
+    ] {
+        assert!(notice.contains(needed), "{needed:?} in {notice}");
+    }
+    assert!(
+        view.displayed("#quit").await,
+        "a Quit button without the tray's Quit"
+    );
+    assert_eq!(visible_windows(&desktop), 1);
+    view.wait_text("#sessions", "my-sso").await;
+
+    // The keeper works as usual: the token is refreshed, the session's end announced.
+    wait_until("the keeper's refresh", 60, || {
+        std::fs::read(w.home.token_file("my-sso"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|t| t["expiresAt"].as_str().map(str::to_string))
+            .and_then(|e| chrono::DateTime::parse_from_rfc3339(&e).ok())
+            .is_some_and(|e| e > chrono::Utc::now() + chrono::Duration::minutes(50))
+    })
+    .await;
+    assert!(count(&w.stats().await, "CreateToken") > created);
+    wait_until("the notice of the session's end", 60, || {
+        desktop
+            .notifications()
+            .iter()
+            .any(|n| n.summary.starts_with("Session my-sso ends in "))
+    })
+    .await;
+
+    // A panel appears (the AppIndicator extension turned on): the icon registers, with the usual
+    // menu, and the window's notice goes, all without a restart.
+    desktop.start_watcher();
+    let menu = TrayMenu::find(&desktop).await;
+    wait_until("the full menu", 30, || {
+        menu.labels().iter().any(|l| l == "Open console")
+    })
+    .await;
+    let labels = menu.labels();
+    assert_eq!(labels.first().map(String::as_str), Some("Open ssotray…"));
+    for expected in [
+        "Renew session",
+        "Log out",
+        "dev (111111111111)",
+        "Settings…",
+        "Quit",
+    ] {
+        assert!(
+            labels.iter().any(|l| l == expected),
+            "{expected} in {labels:?}"
+        );
+    }
+    assert!(
+        labels.iter().any(|l| l.starts_with("my-sso — ")),
+        "{labels:?}"
+    );
+    assert_eq!(desktop.tray_item_count(), 1, "{}", desktop.tray_items());
+    for _ in 0..100 {
+        if !view.displayed("#no-tray").await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !view.displayed("#no-tray").await,
+        "the notice went with the icon's arrival"
+    );
+
+    // The panel goes away again: the notice is back, and its Quit ends the app.
+    desktop.stop_watcher();
+    view.wait_text("#no-tray", "This desktop shows no tray icons")
+        .await;
+    view.click("#quit").await;
+    // (The tray process removes its window socket at exit; the window goes with it.)
+    wait_until("the app to quit", 30, || window_socket_dirs(&w) == 0).await;
+    wait_until("its window to go", 30, || visible_windows(&desktop) == 0).await;
+    let _ = view.client.close().await;
+}
+
+#[tokio::test]
 async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_console() {
     let desktop = Desktop::start();
     // No sso-session yet: the user adds one from the window.
