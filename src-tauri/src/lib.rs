@@ -13,7 +13,6 @@ use app::App;
 use ssotray_core::keeper::{Action, Keeper};
 use ssotray_core::{Context, Engine};
 use std::sync::Arc;
-use tauri::tray::TrayIconBuilder;
 use tauri::{Manager, RunEvent};
 
 /// The tray app of ssotray: keeps AWS IAM Identity Center (AWS SSO) sessions logged in from the
@@ -186,24 +185,7 @@ pub fn run() {
                 tauri_app.manage(d);
             }
 
-            // A first menu at once: the indicator registers with the panel only once it has one;
-            // the full menu follows as soon as the state is read.
-            let (first_menu, _) = tray::menu(&handle, &menu::menu_model(&menu::MenuInput {
-                now: chrono::Utc::now(),
-                sessions: Vec::new(),
-                favorites: Vec::new(),
-                recent: Vec::new(),
-                warn_within: chrono::Duration::zero(),
-            }))?;
-            let tray = TrayIconBuilder::with_id(tray::TRAY_ID)
-                .icon(tray::icon(menu::IconState::Ok))
-                .menu(&first_menu)
-                .tooltip("ssotray")
-                .show_menu_on_left_click(true)
-                .on_menu_event(|app, event| tray::on_menu_event(app, event.id().as_ref()))
-                .build(tauri_app)?;
-            let _ = tray;
-            // No panel: the window opens; a panel that appears or restarts gets the item.
+            // The tray item, when and while a panel shows it (else the window opens).
             tray::follow_the_watcher(&handle);
 
             // The keeper: refresh ahead, notify, own logins for every ssotray process.

@@ -94,19 +94,12 @@ pub fn menu<R: Runtime>(
 /// The panel's side of the tray: the StatusNotifierWatcher's name and interface.
 const WATCHER: &str = "org.kde.StatusNotifierWatcher";
 
-/// Where libayatana-appindicator exports the tray item: its id (`tray-icon tray app <tray id>`,
-/// as tray-icon names it) with every character but letters and digits made `_`.
-fn item_path() -> String {
-    let id: String = format!("tray-icon tray app {TRAY_ID}")
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("/org/ayatana/NotificationItem/{id}")
-}
+/// How long a StatusNotifierWatcher may take to answer before the desktop counts as having none.
+const WATCHER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Whether a panel shows the tray icon: a StatusNotifierWatcher took the item. Without one
-/// (stock GNOME, a panel that is gone) the app opens its window at start and says there how to
-/// get the icon.
+/// Whether a panel shows the tray icon: the item exists and a StatusNotifierWatcher took it.
+/// Without one (stock GNOME, a panel that is gone) the app opens its window at start and says
+/// there how to get the icon.
 #[derive(Default)]
 pub struct TrayShown(std::sync::atomic::AtomicBool);
 
@@ -121,66 +114,107 @@ impl TrayShown {
     }
 }
 
-/// How long a StatusNotifierWatcher may take to answer before the desktop counts as having none.
-const WATCHER_TIMEOUT_MS: i32 = 2000;
+/// Creates the tray item, with a first menu (the indicator registers with the panel only once it
+/// has one; the full menu follows as soon as the state is read). The item is tray-icon's KSNI
+/// backend (a StatusNotifierItem of its own over zbus, see ARCHITECTURE.md), which fails when
+/// no watcher runs or no panel (StatusNotifierHost) has registered with it.
+fn create(handle: &AppHandle) -> tauri::Result<()> {
+    let entries = menu_model(&crate::menu::MenuInput {
+        now: chrono::Utc::now(),
+        sessions: Vec::new(),
+        favorites: Vec::new(),
+        recent: Vec::new(),
+        warn_within: chrono::Duration::zero(),
+    });
+    let (first_menu, handles) = menu(handle, &entries)?;
+    tauri::tray::TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon(IconState::Ok))
+        .menu(&first_menu)
+        .title("ssotray")
+        .tooltip("ssotray")
+        // A left click on the icon (the item's Activate) opens the window; the menu is the
+        // panel's right click (and left click on GNOME's AppIndicator extension, where a double
+        // click activates).
+        .show_menu_on_left_click(false)
+        .on_tray_icon_event(|tray, event| {
+            if let tauri::tray::TrayIconEvent::Click {
+                button: tauri::tray::MouseButton::Left,
+                ..
+            } = event
+            {
+                show_window(tray.app_handle(), "sessions");
+            }
+        })
+        .on_menu_event(|app, event| on_menu_event(app, event.id().as_ref()))
+        .build(handle)?;
+    *handle.state::<LastMenu>().0.lock().expect("last menu") = Shown {
+        flat: flatten(&entries),
+        handles,
+    };
+    *handle.state::<LastIcon>().0.lock().expect("last icon") = Some(IconState::Ok);
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move { refresh(&handle).await });
+    Ok(())
+}
 
-/// Follows the panel's StatusNotifierWatcher for the app's lifetime. At start, a desktop with
-/// none (or one that does not answer) gets the window, which says how to get tray icons.
+/// Follows the panel's StatusNotifierWatcher for the app's lifetime, on threads of its own: the
+/// tray item is created when a panel shows tray items (at start, or when a watcher appears or a
+/// panel registers with it later: an AppIndicator extension turned on) and registered again with
+/// every new watcher (a panel that crashed and restarted, GNOME Shell reloading). A desktop with
+/// no panel at start (or one that does not answer) gets the window, which says how to get tray
+/// icons.
 ///
-/// Registers the tray item again with every StatusNotifierWatcher that takes the name (a panel
-/// that crashed and restarted, GNOME Shell reloading, an AppIndicator extension enabled later).
-/// libayatana-appindicator tries that itself, but once, at the moment the name appears, and a
-/// watcher that takes its name before it exports its object answers `UnknownObject`: the item then
-/// stays unregistered until the app restarts (seen with status-notifier-watcher about one time in
-/// three). This retries until the watcher answers. A second registration of the same item is
-/// harmless (watchers keep one).
+/// The KSNI backend registers the item with a new watcher itself, but once, at the moment the
+/// name appears, and a watcher that takes its name before it exports its object answers
+/// `UnknownObject`: the item then stays unregistered until the app restarts (seen with
+/// status-notifier-watcher about one time in three, and with libayatana-appindicator before it).
+/// This retries until the watcher answers. A second registration of the same item is harmless
+/// (watchers keep one).
 pub fn follow_the_watcher(handle: &AppHandle) {
     let handle = handle.clone();
     let spawned = std::thread::Builder::new()
         .name("tray-watcher".into())
         .spawn(move || {
-            let app = handle.state::<Arc<App>>().inner().clone();
-            let shown = || &app.tray_shown;
             // Subscribed before the first look, so a watcher appearing in between is not missed.
-            let changes = zbus::blocking::Connection::session().and_then(|bus| {
-                zbus::blocking::fdo::DBusProxy::new(&bus)?
-                    .receive_name_owner_changed_with_args(&[(0, WATCHER)])
-                    .map(|changes| (bus, changes))
+            let subscribed = zbus::blocking::Connection::session().and_then(|bus| {
+                let names = zbus::blocking::fdo::DBusProxy::new(&bus)?
+                    .receive_name_owner_changed_with_args(&[(0, WATCHER)])?;
+                let hosts = zbus::MatchRule::builder()
+                    .msg_type(zbus::message::Type::Signal)
+                    .interface(WATCHER)?
+                    .member("StatusNotifierHostRegistered")?
+                    .build();
+                let hosts = zbus::blocking::MessageIterator::for_match_rule(hosts, &bus, None)?;
+                Ok((bus, names, hosts))
             });
-            let (_bus, changes) = match changes {
-                Ok(c) => c,
+            let (bus, names, hosts) = match subscribed {
+                Ok(s) => s,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot follow the panel's StatusNotifierWatcher");
+                    tracing::warn!(error = %e, "cannot follow the panel's StatusNotifierWatcher: no tray icon");
                     show_window(&handle, "sessions");
                     return;
                 }
             };
-            match watcher_answers() {
-                Ok(()) => shown().set(true),
-                Err(e) => {
-                    tracing::info!(error = %e, "no StatusNotifierWatcher: no tray icon, the window opens");
-                    show_window(&handle, "sessions");
-                }
+            if !show_the_item(&handle, &bus, 1) {
+                tracing::info!("no panel shows tray icons: the window opens");
+                show_window(&handle, "sessions");
             }
-            for change in changes {
-                if !change.args().is_ok_and(|a| a.new_owner().is_some()) {
-                    shown().set(false);
-                    continue;
-                }
-                let mut last = None;
-                for _ in 0..50 {
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                    match register_with_the_watcher() {
-                        Ok(()) => {
-                            last = None;
-                            shown().set(true);
-                            break;
+            // A panel registering with a watcher that was there already.
+            {
+                let (handle, bus) = (handle.clone(), bus.clone());
+                let _ = std::thread::Builder::new()
+                    .name("tray-hosts".into())
+                    .spawn(move || {
+                        for _ in hosts {
+                            show_the_item(&handle, &bus, 50);
                         }
-                        Err(e) => last = Some(e),
-                    }
-                }
-                if let Some(e) = last {
-                    tracing::warn!(error = %e, "the panel's new StatusNotifierWatcher does not take the tray item");
+                    });
+            }
+            for change in names {
+                if change.args().is_ok_and(|a| a.new_owner().is_some()) {
+                    show_the_item(&handle, &bus, 50);
+                } else {
+                    handle.state::<Arc<App>>().tray_shown.set(false);
                 }
             }
         });
@@ -189,40 +223,82 @@ pub fn follow_the_watcher(handle: &AppHandle) {
     }
 }
 
-/// Whether a StatusNotifierWatcher is on the bus and answers (its protocol version).
-fn watcher_answers() -> Result<(), gio::glib::Error> {
-    use gio::prelude::*;
-    let bus = gio::bus_get_sync(gio::BusType::Session, gio::Cancellable::NONE)?;
-    bus.call_sync(
-        Some(WATCHER),
-        "/StatusNotifierWatcher",
-        "org.freedesktop.DBus.Properties",
-        "Get",
-        Some(&(WATCHER, "ProtocolVersion").to_variant()),
-        None,
-        gio::DBusCallFlags::NO_AUTO_START,
-        WATCHER_TIMEOUT_MS,
-        gio::Cancellable::NONE,
-    )?;
-    Ok(())
+/// Creates the tray item if there is none, else registers it with the watcher; `attempts` times,
+/// 100 ms apart, until the watcher takes it. Whether it did.
+fn show_the_item(handle: &AppHandle, bus: &zbus::blocking::Connection, attempts: u32) -> bool {
+    // One at a time: the two threads must not both create the item.
+    static ONE: Mutex<()> = Mutex::new(());
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut last = None;
+    for attempt in 0..attempts {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // Asked first with a bound: the item's own calls have none, and a hung watcher would
+        // hang the main thread, where the item is made.
+        let done = watcher_answers(bus).and_then(|()| match handle.tray_by_id(TRAY_ID) {
+            None => create(handle).map_err(|e| e.to_string()),
+            Some(_) => register_again(bus),
+        });
+        match done {
+            Ok(()) => {
+                handle.state::<Arc<App>>().tray_shown.set(true);
+                return true;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    if let Some(e) = last {
+        tracing::info!(error = %e, "no panel takes the tray item");
+    }
+    false
 }
 
-/// Asks the watcher to register the tray item, on the process's shared GDBus connection: the one
-/// libayatana-appindicator exports the item on, so the watcher takes the right sender for it.
-fn register_with_the_watcher() -> Result<(), gio::glib::Error> {
-    use gio::prelude::*;
-    let bus = gio::bus_get_sync(gio::BusType::Session, gio::Cancellable::NONE)?;
-    bus.call_sync(
-        Some(WATCHER),
-        "/StatusNotifierWatcher",
-        WATCHER,
-        "RegisterStatusNotifierItem",
-        Some(&(item_path(),).to_variant()),
-        None,
-        gio::DBusCallFlags::NO_AUTO_START,
-        WATCHER_TIMEOUT_MS,
-        gio::Cancellable::NONE,
-    )?;
+/// Whether a StatusNotifierWatcher is on the bus and answers (its protocol version).
+fn watcher_answers(bus: &zbus::blocking::Connection) -> Result<(), String> {
+    let proxy = zbus::blocking::fdo::PropertiesProxy::builder(bus)
+        .destination(WATCHER)
+        .and_then(|p| p.path("/StatusNotifierWatcher"))
+        .map_err(|e| e.to_string())?
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = std::thread::Builder::new()
+        .name("tray-watcher-ask".into())
+        .spawn(move || {
+            let interface = zbus::names::InterfaceName::from_static_str_unchecked(WATCHER);
+            let _ = tx.send(proxy.get(interface, "ProtocolVersion").map(|_| ()));
+        });
+    match rx.recv_timeout(WATCHER_TIMEOUT) {
+        Ok(answer) => answer.map_err(|e| e.to_string()),
+        Err(_) => Err("the StatusNotifierWatcher does not answer".into()),
+    }
+}
+
+/// Registers the tray item (its well-known name, `org.kde.StatusNotifierItem-<pid>-<n>`, as
+/// the KSNI backend names it) with the watcher.
+fn register_again(bus: &zbus::blocking::Connection) -> Result<(), String> {
+    let prefix = format!("org.kde.StatusNotifierItem-{}-", std::process::id());
+    let dbus = zbus::blocking::fdo::DBusProxy::new(bus).map_err(|e| e.to_string())?;
+    let names = dbus.list_names().map_err(|e| e.to_string())?;
+    let mine = names
+        .iter()
+        .filter(|n| n.as_str().starts_with(&prefix))
+        .collect::<Vec<_>>();
+    if mine.is_empty() {
+        return Err("the tray item has no name on the bus".into());
+    }
+    for name in mine {
+        bus.call_method(
+            Some(WATCHER),
+            "/StatusNotifierWatcher",
+            Some(WATCHER),
+            "RegisterStatusNotifierItem",
+            &(name.as_str(),),
+        )
+        .map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 

@@ -200,6 +200,57 @@ pub fn python() -> PathBuf {
 
 /// A private D-Bus session bus: the daemon and its address.
 /// A StatusNotifierWatcher on the bus (haskell-status-notifier-item-utils).
+/// The stand-in for a panel's tray host (`sni-host`), beside the running program or one level up
+/// (tests run from `target/<profile>/deps`, benchmarks from `target/<profile>`).
+fn start_host(bus_address: &str) -> std::process::Child {
+    let exe = std::env::current_exe().expect("current exe");
+    let path = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join("sni-host"))
+        .find(|p| p.exists())
+        .expect("sni-host: run `cargo build --workspace --bins` first (scripts/test does)");
+    Command::new(path)
+        .env("DBUS_SESSION_BUS_ADDRESS", bus_address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("sni-host")
+}
+
+/// Whether the watcher on `bus_address` has a tray host registered.
+fn host_registered(bus_address: &str) -> bool {
+    Command::new("gdbus")
+        .args([
+            "call",
+            "--address",
+            bus_address,
+            "--dest",
+            "org.kde.StatusNotifierWatcher",
+            "--object-path",
+            "/StatusNotifierWatcher",
+            "--method",
+            "org.freedesktop.DBus.Properties.Get",
+            "org.kde.StatusNotifierWatcher",
+            "IsStatusNotifierHostRegistered",
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("true"))
+        .unwrap_or(false)
+}
+
+/// Waits (up to 10 s) until a tray host is registered with the watcher.
+fn wait_for_host(bus_address: &str) {
+    for _ in 0..100 {
+        if host_registered(bus_address) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no tray host registered with the StatusNotifierWatcher");
+}
+
 fn start_watcher(bus_address: &str) -> Option<std::process::Child> {
     Command::new("status-notifier-watcher")
         .env("DBUS_SESSION_BUS_ADDRESS", bus_address)
@@ -260,6 +311,8 @@ pub struct Desktop {
     children: Vec<std::process::Child>,
     /// Where the StatusNotifierWatcher is in `children`.
     watcher: Option<usize>,
+    /// Whether the panel's tray host (`sni-host`, in `children`) runs.
+    host: bool,
     pub bus: String,
     pub display: String,
     pub log: PathBuf,
@@ -295,6 +348,11 @@ impl Desktop {
         self.children
             .push(start_watcher(&self.bus).expect("status-notifier-watcher"));
         self.watcher = Some(self.children.len() - 1);
+        if !self.host {
+            self.children.push(start_host(&self.bus));
+            self.host = true;
+        }
+        wait_for_host(&self.bus);
     }
 
     /// The same desktop, with its X server and session bus reachable through socket files only
@@ -361,6 +419,8 @@ impl Desktop {
             .expect("dunst (apt package dunst; scripts/test installs it)");
         children.push(dunst);
         // The tray host side a desktop panel runs (org.kde.StatusNotifierWatcher).
+        // A panel: its tray host registers with the watcher (KSNI items are made only when one
+        // has: a watcher with no host is a desktop that shows no tray icons).
         let watcher = with_watcher
             .then(|| start_watcher(&bus_address))
             .flatten()
@@ -368,6 +428,10 @@ impl Desktop {
                 children.push(w);
                 children.len() - 1
             });
+        if watcher.is_some() {
+            children.push(start_host(&bus_address));
+            wait_for_host(&bus_address);
+        }
         // Wait until the notification server owns its name on the bus.
         for _ in 0..100 {
             let owned = Command::new("dbus-send")
@@ -389,6 +453,7 @@ impl Desktop {
         }
         Desktop {
             children,
+            host: watcher.is_some(),
             watcher,
             bus: bus_address,
             display,
@@ -473,10 +538,26 @@ impl Desktop {
         ])
     }
 
+    /// The tray items registered with the StatusNotifierWatcher: each a bus name, with an object
+    /// path when the item gave one (`:1.5/org/ayatana/…`, `org.kde.StatusNotifierItem-7-0`).
+    pub fn tray_item_list(&self) -> Vec<String> {
+        let items = self.tray_items();
+        let Some(list) = items
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+        else {
+            return Vec::new();
+        };
+        list.0
+            .split(',')
+            .map(|i| i.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+            .filter(|i| !i.is_empty())
+            .collect()
+    }
+
     /// How many tray items are registered with the StatusNotifierWatcher.
     pub fn tray_item_count(&self) -> usize {
-        let items = self.tray_items();
-        items.matches("':").count() + items.matches("\":").count()
+        self.tray_item_list().len()
     }
 
     /// Environment for a program that should show notifications here.

@@ -136,45 +136,27 @@ fn spawn_app(w: &World, desktop: &Desktop, browser: &Path, args: &[&str]) -> tok
 pub(crate) struct TrayMenu<'a> {
     desktop: &'a Desktop,
     bus_name: String,
+    item_path: String,
     path: String,
 }
 
 impl<'a> TrayMenu<'a> {
     pub(crate) async fn find(desktop: &'a Desktop) -> TrayMenu<'a> {
-        let mut items = String::new();
+        let mut items = Vec::new();
         wait_until(
             "the tray item to register with the StatusNotifierWatcher",
             60,
             || {
-                items = desktop.tray_items();
-                items.contains("':")
+                items = desktop.tray_item_list();
+                !items.is_empty()
             },
         )
         .await;
-        let item = items.split('\'').nth(1).unwrap().to_string();
+        // A bus name, with the item's path when it gave one (else the specification's path).
+        let item = items[0].clone();
         let (bus_name, item_path) = match item.split_once('/') {
             Some((b, p)) => (b.to_string(), format!("/{p}")),
-            None => (item.clone(), String::new()),
-        };
-        let item_path = if item_path.is_empty() {
-            // libayatana registers its bus name only: find the item's object path.
-            let tree = std::process::Command::new("busctl")
-                .args([
-                    &format!("--address={}", desktop.bus),
-                    "tree",
-                    "--list",
-                    &bus_name,
-                ])
-                .output()
-                .unwrap();
-            String::from_utf8_lossy(&tree.stdout)
-                .lines()
-                .find(|l| l.contains("NotificationItem/") && !l.ends_with("/Menu"))
-                .unwrap_or_default()
-                .trim()
-                .to_string()
-        } else {
-            item_path
+            None => (item.clone(), "/StatusNotifierItem".to_string()),
         };
         let menu = desktop.gdbus(&[
             "call",
@@ -191,8 +173,41 @@ impl<'a> TrayMenu<'a> {
         TrayMenu {
             desktop,
             bus_name,
+            item_path,
             path,
         }
+    }
+
+    /// Calls a method of the item (`Activate`: a left click on the icon) as a panel does; gdbus's
+    /// answer.
+    fn call_item(&self, method: &str, args: &[&str]) -> String {
+        let method = format!("org.kde.StatusNotifierItem.{method}");
+        let mut all = vec![
+            "call",
+            "--dest",
+            &self.bus_name,
+            "--object-path",
+            &self.item_path,
+            "--method",
+            &method,
+        ];
+        all.extend(args);
+        self.desktop.gdbus(&all)
+    }
+
+    /// A property of the item, as gdbus prints it.
+    fn item_property(&self, name: &str) -> String {
+        self.desktop.gdbus(&[
+            "call",
+            "--dest",
+            &self.bus_name,
+            "--object-path",
+            &self.item_path,
+            "--method",
+            "org.freedesktop.DBus.Properties.Get",
+            "org.kde.StatusNotifierItem",
+            name,
+        ])
     }
 
     /// (id, label) of every item, depth-first, as the layout lists them.
@@ -446,6 +461,34 @@ async fn a_panel_that_restarts_gets_the_tray_item_back_with_its_menu_working() {
     // And it works: a click opens the window.
     menu.click("Open ssotray…");
     wait_until("the window", 30, || visible_windows(&desktop) == 1).await;
+}
+
+#[tokio::test]
+async fn a_left_click_on_the_icon_opens_the_window() {
+    let desktop = Desktop::start();
+    let w = World::new(CONFIG, SimConfig::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let _app = spawn_app(&w, &desktop, &browser, &[]);
+    let item = TrayMenu::find(&desktop).await;
+    // The item is not a menu: a panel sends Activate on a left click (and shows the menu on a
+    // right click), which libayatana-appindicator's items did not even have.
+    assert!(
+        item.item_property("ItemIsMenu").contains("false"),
+        "{}",
+        item.item_property("ItemIsMenu")
+    );
+    assert_eq!(visible_windows(&desktop), 0, "no window before the click");
+    let answer = item.call_item("Activate", &["100", "10"]);
+    assert_eq!(answer.trim(), "()", "Activate answered {answer}");
+    wait_until("the window after a left click", 30, || {
+        visible_windows(&desktop) == 1
+    })
+    .await;
+    // A second click on an open window shows the same window, not a second one.
+    item.call_item("Activate", &["100", "10"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(visible_windows(&desktop), 1);
 }
 
 #[tokio::test]
