@@ -463,6 +463,56 @@ async fn a_panel_that_restarts_gets_the_tray_item_back_with_its_menu_working() {
     wait_until("the window", 30, || visible_windows(&desktop) == 1).await;
 }
 
+/// Point 4 of #12, not fixed: the first close request of a new window process is lost in about one
+/// round in three (7 of 20 typical), whether the test sends WM_DELETE_WINDOW itself or a real
+/// window manager (openbox, asked by `wmctrl -c`) does, and whether it comes at once or a second
+/// after the window appeared. What was ruled out is in ARCHITECTURE.md ("The lost close").
+/// Run it with `cargo nextest run --run-ignored only one_close_request`.
+#[tokio::test]
+#[ignore = "#12 point 4 is open: the first close request of a window is lost about one time in three"]
+async fn one_close_request_closes_the_window_every_time() {
+    let desktop = Desktop::start();
+    let w = World::new(CONFIG, SimConfig::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let app = spawn_app(&w, &desktop, &browser, &[]);
+    let pid = app.id().unwrap();
+    let menu = TrayMenu::find(&desktop).await;
+    let mut lost = Vec::new();
+    for round in 1..=20 {
+        menu.click("Open ssotray…");
+        wait_until("the window", 30, || visible_windows(&desktop) == 1).await;
+        // One close request, as a window manager sends it when its close button is clicked.
+        assert!(
+            close_window(&desktop.display, "ssotray"),
+            "round {round}: a window to close"
+        );
+        let mut gone = false;
+        for _ in 0..100 {
+            if process_tree(pid).len() == 1 && visible_windows(&desktop) == 0 {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if !gone {
+            lost.push(round);
+            // Close it for the next round (a second request, as a user clicks again).
+            for _ in 0..50 {
+                close_window(&desktop.display, "ssotray");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if process_tree(pid).len() == 1 {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "the close request was lost in rounds {lost:?} of 20"
+    );
+}
+
 #[tokio::test]
 async fn a_left_click_on_the_icon_opens_the_window() {
     let desktop = Desktop::start();
