@@ -21,6 +21,7 @@ fn main() {
         "generate_profiles",
         "open_login_page",
         "quit",
+        "close_window",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -226,6 +226,62 @@ function renderAccounts() {
   });
   for (let i = rows.length; i < body.children.length; i++) /** @type {HTMLElement} */ (body.children[i]).hidden = true;
   $('#roles-more').textContent = matches.length > MAX_ROWS ? `Showing the first ${MAX_ROWS}: type more to narrow it down.` : `${matches.length} role(s)`;
+  // A new search puts the cursor on its first result (favorites stay above it).
+  if (query !== cursorQuery) {
+    cursorQuery = query;
+    cursor = query && rows.length ? favs : 0;
+  }
+  markCursor();
+}
+
+/** The keyboard's row: an index into the shown rows, favorites first (as `shown`). */
+let cursor = 0;
+let cursorQuery = '';
+function navRows() {
+  return /** @type {HTMLElement[]} */ ([...document.querySelectorAll('#favorites tr[data-at], #roles tr[data-at]')]).filter((r) => !r.hidden);
+}
+function markCursor(/** @type {boolean} */ scroll = false) {
+  const rows = navRows();
+  cursor = Math.max(0, Math.min(cursor, rows.length - 1));
+  rows.forEach((r, i) => {
+    r.classList.toggle('selected', i === cursor);
+    r.setAttribute('aria-selected', String(i === cursor));
+  });
+  if (scroll && rows[cursor]) rows[cursor].scrollIntoView({ block: 'nearest' });
+}
+
+/** ↑/↓ move the cursor, Enter opens its console, Ctrl (or ⌘) + Enter copies its console URL,
+ *  Esc clears the search, then closes the window. Keys typed into other fields, or Enter on a
+ *  focused button, keep their usual meaning. */
+function onKey(/** @type {KeyboardEvent} */ ev) {
+  const view = (location.hash || '#sessions').slice(1);
+  const search = /** @type {HTMLInputElement} */ ($('#search'));
+  const target = /** @type {HTMLElement} */ (ev.target);
+  const free = target === search || target === document.body || target === document.documentElement;
+  if (ev.key === 'Escape' && (view === 'accounts' || view === 'sessions')) {
+    ev.preventDefault();
+    if (view === 'accounts' && search.value) {
+      search.value = '';
+      renderAccounts();
+      search.focus();
+    } else {
+      ipc.closeWindow().catch((e) => toast(String(e)));
+    }
+    return;
+  }
+  if (view !== 'accounts' || !free) return;
+  if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+    ev.preventDefault();
+    cursor += ev.key === 'ArrowDown' ? 1 : -1;
+    markCursor(true);
+  } else if (ev.key === 'Enter') {
+    const row = navRows()[cursor];
+    const role = row && shown[Number(row.dataset.at)];
+    if (!role) return;
+    ev.preventDefault();
+    const [action, done] = ev.ctrlKey || ev.metaKey ? roleActions['copy-url'] : roleActions['open-console'];
+    act(() => action(role), done);
+  }
 }
 
 async function loadSettings() {
@@ -295,6 +351,8 @@ function showView() {
     $(`#nav-${v}`).classList.toggle('active', v === view);
   }
   if (view === 'settings') loadSettings().catch((e) => toast(String(e)));
+  // The accounts view opens with the search field focused: type, ↑/↓, Enter.
+  if (view === 'accounts') $('#search').focus();
 }
 
 async function refresh() {
@@ -310,6 +368,7 @@ async function refresh() {
 }
 
 window.addEventListener('hashchange', showView);
+document.addEventListener('keydown', onKey);
 $('#search').addEventListener('input', () => renderAccounts());
 $('#accounts-session').addEventListener('change', () => renderAccounts());
 $('#favorites').addEventListener('click', onRoleClick);

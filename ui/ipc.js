@@ -47,4 +47,5 @@ export const ipc = {
   addIdentityCenter: (name, startUrl, region) => invoke('add_identity_center', { name, startUrl, region }),
   /** @param {string} session @returns {Promise<number>} */ generateProfiles: (session) => invoke('generate_profiles', { session }),
   quit: () => invoke('quit'),
+  /** Closes this window (the app goes on in the tray). */ closeWindow: () => invoke('close_window'),
 };

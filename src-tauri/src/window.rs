@@ -253,6 +253,11 @@ async fn forward(socket: &Path, cmd: &str, args: Value) -> std::io::Result<Answe
     Ok(serde_json::from_str(&answer)?)
 }
 
+/// The window's minimum inner size (logical pixels).
+pub const MIN_WIDTH: f64 = 640.0;
+/// See [`MIN_WIDTH`].
+pub const MIN_HEIGHT: f64 = 420.0;
+
 /// The window process: one window whose commands all go to the tray process. It exits when the
 /// window closes or the tray app quits.
 pub fn run_window(context: tauri::Context, socket: PathBuf, id: u64, view: String) {
@@ -260,6 +265,17 @@ pub fn run_window(context: tauri::Context, socket: PathBuf, id: u64, view: Strin
     let app = tauri::Builder::default()
         .invoke_handler(move |invoke| {
             let cmd = invoke.message.command().to_string();
+            // Esc in the window: its own business, not the tray process's.
+            if cmd == "close_window" {
+                let window = invoke.message.webview().window();
+                invoke.resolver.respond_async(async move {
+                    window
+                        .close()
+                        .map(|()| Value::Null)
+                        .map_err(|e| InvokeError::from(e.to_string()))
+                });
+                return true;
+            }
             let args = match invoke.message.payload() {
                 InvokeBody::Json(v) => v.clone(),
                 InvokeBody::Raw(_) => Value::Null,
@@ -285,6 +301,8 @@ pub fn run_window(context: tauri::Context, socket: PathBuf, id: u64, view: Strin
             WebviewWindowBuilder::new(&handle, "main", url)
                 .title("ssotray")
                 .inner_size(980.0, 700.0)
+                // The smallest size every view fits without overflow (checked by a test).
+                .min_inner_size(MIN_WIDTH, MIN_HEIGHT)
                 .build()?;
             tauri::async_runtime::spawn(async move {
                 control(&handle, &socket, id).await;

@@ -313,6 +313,8 @@ pub struct Desktop {
     watcher: Option<usize>,
     /// Whether the panel's tray host (`sni-host`, in `children`) runs.
     host: bool,
+    /// The desktop's appearance setting (`settings-portal`), once set.
+    portal: Option<std::process::Child>,
     pub bus: String,
     pub display: String,
     pub log: PathBuf,
@@ -328,6 +330,56 @@ impl Desktop {
     /// until [`Desktop::start_watcher`].
     pub fn start_without_watcher() -> Desktop {
         Desktop::start_in(None, false)
+    }
+
+    /// Sets the desktop's light or dark preference, as GNOME's and KDE's style switch does: the
+    /// `color-scheme` of xdg-desktop-portal's Settings (a stand-in serving that interface),
+    /// changed with a `SettingChanged` signal once it runs.
+    pub fn set_color_scheme(&mut self, dark: bool) {
+        use std::io::Write;
+        let word = if dark { "dark" } else { "light" };
+        if let Some(portal) = &mut self.portal {
+            let stdin = portal.stdin.as_mut().expect("the portal's stdin");
+            writeln!(stdin, "{word}").expect("the portal takes the change");
+            stdin.flush().expect("the portal takes the change");
+            return;
+        }
+        let exe = std::env::current_exe().expect("current exe");
+        let path = exe
+            .ancestors()
+            .skip(1)
+            .take(2)
+            .map(|d| d.join("settings-portal"))
+            .find(|p| p.exists())
+            .expect("settings-portal: run `cargo build --workspace --bins` first");
+        let portal = Command::new(path)
+            .arg(word)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("settings-portal");
+        self.portal = Some(portal);
+        for _ in 0..100 {
+            let owned = Command::new("dbus-send")
+                .args([
+                    &format!("--bus={}", self.bus),
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.portal.Desktop",
+                ])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+                .unwrap_or(false);
+            if owned {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the settings portal never took its name");
     }
 
     /// Ends the StatusNotifierWatcher (a panel that is gone).
@@ -453,6 +505,7 @@ impl Desktop {
         }
         Desktop {
             children,
+            portal: None,
             host: watcher.is_some(),
             watcher,
             bus: bus_address,
@@ -676,7 +729,7 @@ pub struct Captured {
 
 impl Drop for Desktop {
     fn drop(&mut self) {
-        for c in self.children.iter_mut().rev() {
+        for c in self.portal.iter_mut().chain(self.children.iter_mut().rev()) {
             let _ = c.kill();
             let _ = c.wait();
         }

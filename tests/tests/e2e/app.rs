@@ -771,6 +771,289 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     let _ = view.client.close().await;
 }
 
+/// Runs a script in the window and returns its result.
+async fn js(view: &Webview, script: &str) -> serde_json::Value {
+    view.client.execute(script, vec![]).await.unwrap()
+}
+
+/// Presses keys on whatever has the focus, as a person does: each goes down in turn, then all come
+/// up (so `[Control, Enter]` is Ctrl+Enter and `[Down]` one ↓).
+async fn press(view: &Webview, keys: &[fantoccini::key::Key]) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("keyboard".into());
+    for k in keys {
+        actions = actions.then(KeyAction::Down { value: (*k).into() });
+    }
+    for k in keys.iter().rev() {
+        actions = actions.then(KeyAction::Up { value: (*k).into() });
+    }
+    if let Err(e) = view.client.perform_actions(actions).await {
+        panic!("pressing {keys:?}: {e:?}");
+    }
+}
+
+/// The row the keyboard is on: its account cell and role cell.
+async fn selected_row(view: &Webview) -> (String, String) {
+    let v = js(
+        view,
+        "const r = document.querySelectorAll('tr.selected'); \
+         return r.length === 1 ? [r[0].children[1].textContent, r[0].children[2].textContent] : [String(r.length), ''];",
+    )
+    .await;
+    (
+        v[0].as_str().unwrap_or_default().to_string(),
+        v[1].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// The console page the simulator shows for a console URL: (account id, role name).
+async fn console_of(url: &str) -> (String, String) {
+    let html = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let between = |a: &str| {
+        html.split_once(a)
+            .and_then(|(_, rest)| rest.split_once("</span>"))
+            .map(|(v, _)| v.to_string())
+            .unwrap_or_default()
+    };
+    (
+        between("<span id=\"account-id\">"),
+        between("<span id=\"role-name\">"),
+    )
+}
+
+#[tokio::test]
+async fn the_window_works_from_the_keyboard() {
+    use fantoccini::key::Key;
+    let desktop = Desktop::start();
+    let w = logged_in_with_accounts().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, log) = ssotray_tests::stand_in_browser(tmp.path(), None);
+    let env = app_env(&w, &desktop, &browser);
+    let view = Webview::start(&bin("ssotray-app"), &env).await;
+    view.wait_text("#sessions", "my-sso").await;
+
+    // The accounts view opens with the search field focused.
+    view.click("#nav-accounts").await;
+    view.wait_text("#roles-more", "5 role(s)").await;
+    assert_eq!(
+        js(&view, "return document.activeElement.id").await,
+        "search"
+    );
+
+    // Typing puts the cursor on the first result; ↓ and ↑ move it.
+    view.type_into("#search", "read").await;
+    view.wait_text("#roles-more", "3 role(s)").await;
+    let first = selected_row(&view).await;
+    assert!(first.1 == "ReadOnlyAccess", "{first:?}");
+    press(&view, &[Key::Down]).await;
+    let second = selected_row(&view).await;
+    assert!(
+        second.1 == "ReadOnlyAccess" && second != first,
+        "{second:?}"
+    );
+    press(&view, &[Key::Down]).await;
+    let third = selected_row(&view).await;
+    assert!(third != second && third != first, "{third:?}");
+    press(&view, &[Key::Down]).await;
+    assert_eq!(
+        selected_row(&view).await,
+        third,
+        "the cursor stays on the last row"
+    );
+    press(&view, &[Key::Up]).await;
+    assert_eq!(selected_row(&view).await, second);
+
+    // Enter opens the console of the row the cursor is on (the simulator's console page says
+    // which account and role it signed in to).
+    press(&view, &[Key::Enter]).await;
+    wait_until("the console URL", 30, || {
+        opened(&log).iter().any(|u| u.contains("Action=login"))
+    })
+    .await;
+    let url = opened(&log)
+        .into_iter()
+        .find(|u| u.contains("Action=login"))
+        .unwrap();
+    let (account, role) = console_of(&url).await;
+    assert!(
+        second.0.contains(&format!("({account})")) && second.1 == role,
+        "Enter on {second:?} opened the console of {account}/{role}"
+    );
+
+    // Ctrl+Enter copies that row's console URL instead (Rust writes the clipboard).
+    press(&view, &[Key::Up]).await;
+    press(&view, &[Key::Control, Key::Enter]).await;
+    wait_until("the copied console URL", 30, || {
+        clipboard_text(&desktop).contains("Action=login")
+    })
+    .await;
+    let (account, role) = console_of(&clipboard_text(&desktop)).await;
+    assert!(
+        first.0.contains(&format!("({account})")) && first.1 == role,
+        "Ctrl+Enter on {first:?} copied the console of {account}/{role}"
+    );
+    assert_eq!(
+        opened(&log)
+            .iter()
+            .filter(|u| u.contains("Action=login"))
+            .count(),
+        1,
+        "Ctrl+Enter opened no browser"
+    );
+
+    // Tab reaches every control of the view in order, each visibly focused.
+    view.type_into("#search", "prod").await;
+    view.wait_text("#roles-more", "2 role(s)").await;
+    js(
+        &view,
+        "document.getElementById('search').focus(); return null",
+    )
+    .await;
+    let expected = js(
+        &view,
+        "return [...document.querySelectorAll('#view-accounts input, #view-accounts select, #view-accounts button')] \
+           .filter((e) => e.offsetParent !== null).map((e) => e.id || e.className);",
+    )
+    .await;
+    let expected: Vec<String> = serde_json::from_value(expected).unwrap();
+    assert!(expected.len() >= 2 + 2 * 5, "{expected:?}");
+    let mut reached = Vec::new();
+    for _ in 0..expected.len() {
+        let focused = js(
+            &view,
+            "const e = document.activeElement; const s = getComputedStyle(e); \
+             return [e.id || e.className, s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 1];",
+        )
+        .await;
+        let name = focused[0].as_str().unwrap_or_default().to_string();
+        assert_eq!(focused[1], true, "{name} has no visible focus");
+        reached.push(name);
+        press(&view, &[Key::Tab]).await;
+    }
+    assert_eq!(reached, expected, "the Tab order");
+    let shots = screenshots_dir();
+    press(&view, &[Key::Tab]).await;
+    desktop.screenshot(&shots.join("keyboard-focus.png"));
+
+    // Esc clears the search (the window stays), a second Esc closes the window.
+    view.click("#search").await;
+    press(&view, &[Key::Escape]).await;
+    view.wait_text("#roles-more", "5 role(s)").await;
+    assert_eq!(
+        js(&view, "return document.getElementById('search').value").await,
+        ""
+    );
+    assert_eq!(visible_windows(&desktop), 1);
+    // (This key's action cannot finish: its window goes away under it.)
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let escape = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down {
+            value: Key::Escape.into(),
+        })
+        .then(KeyAction::Up {
+            value: Key::Escape.into(),
+        });
+    let _ = view.client.perform_actions(escape).await;
+    wait_until("Esc to close the window", 30, || {
+        visible_windows(&desktop) == 0
+    })
+    .await;
+    let _ = view.client.close().await;
+}
+
+/// Whether the page sees a dark preference, and its background colour.
+async fn theme_of(view: &Webview) -> (bool, String) {
+    let v = js(
+        view,
+        "return [matchMedia('(prefers-color-scheme: dark)').matches, \
+                 getComputedStyle(document.documentElement).backgroundColor];",
+    )
+    .await;
+    (
+        v[0].as_bool().unwrap_or(false),
+        v[1].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// The elements of the shown view whose content is wider than their box, and whether the page
+/// scrolls sideways.
+async fn overflowing(view: &Webview) -> serde_json::Value {
+    js(
+        view,
+        "const wide = [...document.querySelectorAll('main *, nav *')] \
+           .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'auto') \
+           .map((e) => `${e.tagName}#${e.id}.${e.className}: ${e.scrollWidth} > ${e.clientWidth}`); \
+         if (document.documentElement.scrollWidth > innerWidth) wide.push(`page: ${document.documentElement.scrollWidth} > ${innerWidth}`); \
+         return wide;",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_window_follows_the_desktops_light_or_dark_preference_and_fits_its_minimum_size() {
+    let mut desktop = Desktop::start();
+    desktop.set_color_scheme(false);
+    let w = logged_in_with_accounts().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = ssotray_tests::stand_in_browser(tmp.path(), None);
+    let view = Webview::start(&bin("ssotray-app"), &app_env(&w, &desktop, &browser)).await;
+    view.wait_text("#sessions", "my-sso").await;
+    view.click("#nav-accounts").await;
+    view.wait_text("#roles-more", "5 role(s)").await;
+    let shots = screenshots_dir();
+
+    // Light, as the desktop says at start.
+    let (dark, background) = theme_of(&view).await;
+    assert!(!dark, "a light desktop gives a light window");
+    assert_eq!(background, "rgb(244, 245, 247)");
+    desktop.screenshot(&shots.join("window-light.png"));
+
+    // The user flips the desktop to dark: the open window follows, no restart.
+    desktop.set_color_scheme(true);
+    let mut now = (false, String::new());
+    for _ in 0..100 {
+        now = theme_of(&view).await;
+        if now.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        now,
+        (true, "rgb(21, 24, 29)".to_string()),
+        "dark after the switch"
+    );
+    desktop.screenshot(&shots.join("window-dark.png"));
+
+    // Made smaller than its minimum, the window stops at it, and no view overflows there.
+    let _ = view.client.set_window_size(400, 300).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let size = js(&view, "return [innerWidth, innerHeight]").await;
+    assert!(
+        size[0].as_f64().unwrap_or(0.0) >= 639.0 && size[1].as_f64().unwrap_or(0.0) >= 419.0,
+        "the minimum size holds: {size}"
+    );
+    assert!(
+        size[0].as_f64().unwrap_or(0.0) <= 700.0,
+        "the window did get small: {size}"
+    );
+    for (nav, view_id) in [
+        ("#nav-accounts", "#view-accounts"),
+        ("#nav-sessions", "#view-sessions"),
+        ("#nav-settings", "#view-settings"),
+        ("#nav-add", "#view-add"),
+    ] {
+        view.click(nav).await;
+        view.find(view_id).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let wide = overflowing(&view).await;
+        assert_eq!(wide, serde_json::json!([]), "{view_id} at the minimum size");
+    }
+    view.click("#nav-accounts").await;
+    desktop.screenshot(&shots.join("window-dark-minimum.png"));
+    let _ = view.client.close().await;
+}
+
 #[tokio::test]
 async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
     let desktop = Desktop::start();
