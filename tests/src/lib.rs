@@ -316,7 +316,10 @@ pub struct Desktop {
     /// The desktop's appearance setting (`settings-portal`), once set.
     portal: Option<std::process::Child>,
     pub bus: String,
+    /// The X display (empty on a Wayland desktop: no X server at all).
     pub display: String,
+    /// The Wayland compositor's socket (a Wayland desktop only).
+    pub wayland: Option<PathBuf>,
     pub log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -324,6 +327,66 @@ pub struct Desktop {
 impl Desktop {
     pub fn start() -> Desktop {
         Desktop::start_in(None, true)
+    }
+
+    /// A Wayland desktop and no X server: weston's headless backend (no screen, no input devices),
+    /// a session bus with a StatusNotifierWatcher and a panel's host (the tray is the same D-Bus
+    /// protocol on Wayland). No notification server (dunst needs X here).
+    pub fn start_wayland() -> Desktop {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let runtime = dir.path().join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        std::fs::set_permissions(
+            &runtime,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        let mut children = Vec::new();
+        let weston = Command::new("weston")
+            .args([
+                "--backend=headless-backend.so",
+                // A renderer, so surfaces are painted and WebDriver screenshots are current.
+                "--use-pixman",
+                "--socket=wayland-test",
+                "--idle-time=0",
+            ])
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("weston (apt package weston; scripts/test installs it)");
+        children.push(weston);
+        let socket = runtime.join("wayland-test");
+        for _ in 0..100 {
+            if socket.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(socket.exists(), "weston never made its socket");
+        let (bus, bus_address) = session_bus(None);
+        children.push(bus);
+        let log = dir.path().join("notify.log");
+        let watcher = start_watcher(&bus_address).map(|w| {
+            children.push(w);
+            children.len() - 1
+        });
+        assert!(watcher.is_some(), "status-notifier-watcher");
+        children.push(start_host(&bus_address));
+        wait_for_host(&bus_address);
+        Desktop {
+            children,
+            wayland: Some(socket),
+            portal: None,
+            host: true,
+            watcher,
+            bus: bus_address,
+            display: String::new(),
+            log,
+            _dir: dir,
+        }
     }
 
     /// The same desktop with no StatusNotifierWatcher (stock GNOME: no panel shows tray items)
@@ -505,6 +568,7 @@ impl Desktop {
         }
         Desktop {
             children,
+            wayland: None,
             portal: None,
             host: watcher.is_some(),
             watcher,
@@ -615,10 +679,16 @@ impl Desktop {
 
     /// Environment for a program that should show notifications here.
     pub fn env(&self) -> Vec<(String, String)> {
-        vec![
-            ("DBUS_SESSION_BUS_ADDRESS".into(), self.bus.clone()),
-            ("DISPLAY".into(), self.display.clone()),
-        ]
+        let mut env = vec![("DBUS_SESSION_BUS_ADDRESS".into(), self.bus.clone())];
+        match &self.wayland {
+            // GDK on Wayland only: with no DISPLAY there is no X server to fall back to.
+            Some(socket) => env.extend([
+                ("WAYLAND_DISPLAY".into(), socket.display().to_string()),
+                ("GDK_BACKEND".into(), "wayland".into()),
+            ]),
+            None => env.push(("DISPLAY".into(), self.display.clone())),
+        }
+        env
     }
 
     /// Every `Notify` call so far: summary, body, actions, and the id the server answered with.

@@ -1055,6 +1055,73 @@ async fn the_window_follows_the_desktops_light_or_dark_preference_and_fits_its_m
 }
 
 #[tokio::test]
+async fn the_window_works_on_wayland_with_no_x_server() {
+    let desktop = Desktop::start_wayland();
+    let w = logged_in_with_accounts().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, log) = ssotray_tests::stand_in_browser(tmp.path(), None);
+    let env = app_env(&w, &desktop, &browser);
+    assert!(
+        env.iter().all(|(k, _)| k != "DISPLAY"),
+        "no X server to reach: {env:?}"
+    );
+    let view = Webview::start(&bin("ssotray-app"), &env).await;
+    view.wait_text("#sessions", "my-sso").await;
+    // It is GDK's Wayland backend drawing (GTK would not start at all otherwise: there is no X).
+    let home = format!("HOME={}", w.home.path().display());
+    let window_env = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| {
+            let cmdline = std::fs::read(p.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).into_owned();
+            let environ = std::fs::read(p.path().join("environ")).ok()?;
+            let environ = String::from_utf8_lossy(&environ).into_owned();
+            (cmdline.contains("ssotray-app") && cmdline.contains("--window"))
+                .then_some(environ)
+                .filter(|e| e.split('\0').any(|v| v == home))
+        })
+        .next()
+        .expect("this test's window process");
+    assert!(
+        window_env.split('\0').any(|v| v == "GDK_BACKEND=wayland")
+            && !window_env.split('\0').any(|v| v.starts_with("DISPLAY=")),
+        "the window process runs on Wayland only"
+    );
+
+    // Search and open a console, as on X11.
+    view.click("#nav-accounts").await;
+    view.wait_text("#roles-more", "5 role(s)").await;
+    view.type_into("#search", "prod read").await;
+    view.wait_text("#roles-more", "1 role(s)").await;
+    // (weston's headless output paints at its own pace: let it catch up with the page.)
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let png = view.client.screenshot().await.unwrap();
+    std::fs::create_dir_all(screenshots_dir()).unwrap();
+    std::fs::write(screenshots_dir().join("wayland.png"), png).unwrap();
+    view.click("#roles tbody tr .open-console").await;
+    wait_until("the console URL", 30, || {
+        opened(&log).iter().any(|u| u.contains("Action=login"))
+    })
+    .await;
+    let url = opened(&log)
+        .into_iter()
+        .find(|u| u.contains("Action=login"))
+        .unwrap();
+    assert_eq!(
+        console_of(&url).await,
+        ("333333333333".to_string(), "ReadOnlyAccess".to_string())
+    );
+    // The tray item is there too: the same D-Bus protocol.
+    let menu = TrayMenu::find(&desktop).await;
+    assert_eq!(
+        menu.labels().first().map(String::as_str),
+        Some("Open ssotray…")
+    );
+    let _ = view.client.close().await;
+}
+
+#[tokio::test]
 async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
     let desktop = Desktop::start();
     let w = World::new(
