@@ -207,8 +207,8 @@ fn main() {
                 .status();
             std::thread::sleep(Duration::from_secs(4));
             let open = memory(run.child.id());
-            // Close as a window manager's close button does; asked again every 5 s, as a user
-            // would click again (one WM_DELETE_WINDOW in a few is not acted on: see BENCHMARKS.md).
+            // Close as a window manager's close button does (asked again after 5 s should the
+            // window still be there; the count is printed).
             let mut closed = 0;
             while tree(run.child.id()).len() > 1 && closed < 6 {
                 if close_window(&desktop.display, "ssotray") {
