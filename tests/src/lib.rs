@@ -198,20 +198,23 @@ pub fn python() -> PathBuf {
     PathBuf::from(p)
 }
 
-/// A private D-Bus session bus: the daemon and its address.
-/// A StatusNotifierWatcher on the bus (haskell-status-notifier-item-utils).
-/// The stand-in for a panel's tray host (`sni-host`), beside the running program or one level up
-/// (tests run from `target/<profile>/deps`, benchmarks from `target/<profile>`).
-fn start_host(bus_address: &str) -> std::process::Child {
+/// A program of this crate (`sni-host`, `settings-portal`), beside the running program or one level
+/// up (tests run from `target/<profile>/deps`, benchmarks from `target/<profile>`).
+fn helper_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let path = exe
-        .ancestors()
+    exe.ancestors()
         .skip(1)
         .take(2)
-        .map(|d| d.join("sni-host"))
+        .map(|d| d.join(name))
         .find(|p| p.exists())
-        .expect("sni-host: run `cargo build --workspace --bins` first (scripts/test does)");
-    Command::new(path)
+        .unwrap_or_else(|| {
+            panic!("{name}: run `cargo build --workspace --bins` first (scripts/test does)")
+        })
+}
+
+/// The stand-in for a panel's tray host (`sni-host`).
+fn start_host(bus_address: &str) -> std::process::Child {
+    Command::new(helper_bin("sni-host"))
         .env("DBUS_SESSION_BUS_ADDRESS", bus_address)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -219,8 +222,31 @@ fn start_host(bus_address: &str) -> std::process::Child {
         .expect("sni-host")
 }
 
-/// Whether the watcher on `bus_address` has a tray host registered.
-fn host_registered(bus_address: &str) -> bool {
+/// Waits (up to 10 s) until `name` has an owner on the bus at `bus_address`; whether it did.
+fn wait_for_name(bus_address: &str, name: &str) -> bool {
+    for _ in 0..100 {
+        let owned = Command::new("dbus-send")
+            .args([
+                &format!("--bus={bus_address}"),
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                &format!("string:{name}"),
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+            .unwrap_or(false);
+        if owned {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// A property of the StatusNotifierWatcher on `bus_address`, as gdbus prints it.
+fn watcher_property(bus_address: &str, name: &str) -> String {
     Command::new("gdbus")
         .args([
             "call",
@@ -233,11 +259,18 @@ fn host_registered(bus_address: &str) -> bool {
             "--method",
             "org.freedesktop.DBus.Properties.Get",
             "org.kde.StatusNotifierWatcher",
-            "IsStatusNotifierHostRegistered",
+            name,
         ])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("true"))
-        .unwrap_or(false)
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+        })
+        .unwrap_or_default()
+}
+
+/// Whether the watcher on `bus_address` has a tray host registered.
+fn host_registered(bus_address: &str) -> bool {
+    watcher_property(bus_address, "IsStatusNotifierHostRegistered").contains("true")
 }
 
 /// Waits (up to 10 s) until a tray host is registered with the watcher.
@@ -251,6 +284,7 @@ fn wait_for_host(bus_address: &str) {
     panic!("no tray host registered with the StatusNotifierWatcher");
 }
 
+/// A StatusNotifierWatcher on the bus (haskell-status-notifier-item-utils).
 fn start_watcher(bus_address: &str) -> Option<std::process::Child> {
     Command::new("status-notifier-watcher")
         .env("DBUS_SESSION_BUS_ADDRESS", bus_address)
@@ -407,15 +441,7 @@ impl Desktop {
             stdin.flush().expect("the portal takes the change");
             return;
         }
-        let exe = std::env::current_exe().expect("current exe");
-        let path = exe
-            .ancestors()
-            .skip(1)
-            .take(2)
-            .map(|d| d.join("settings-portal"))
-            .find(|p| p.exists())
-            .expect("settings-portal: run `cargo build --workspace --bins` first");
-        let portal = Command::new(path)
+        let portal = Command::new(helper_bin("settings-portal"))
             .arg(word)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
             .stdin(Stdio::piped())
@@ -424,25 +450,10 @@ impl Desktop {
             .spawn()
             .expect("settings-portal");
         self.portal = Some(portal);
-        for _ in 0..100 {
-            let owned = Command::new("dbus-send")
-                .args([
-                    &format!("--bus={}", self.bus),
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    "string:org.freedesktop.portal.Desktop",
-                ])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
-                .unwrap_or(false);
-            if owned {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("the settings portal never took its name");
+        assert!(
+            wait_for_name(&self.bus, "org.freedesktop.portal.Desktop"),
+            "the settings portal never took its name"
+        );
     }
 
     /// Ends the StatusNotifierWatcher (a panel that is gone).
@@ -548,24 +559,7 @@ impl Desktop {
             wait_for_host(&bus_address);
         }
         // Wait until the notification server owns its name on the bus.
-        for _ in 0..100 {
-            let owned = Command::new("dbus-send")
-                .args([
-                    &format!("--bus={bus_address}"),
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    "string:org.freedesktop.Notifications",
-                ])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
-                .unwrap_or(false);
-            if owned {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        wait_for_name(&bus_address, "org.freedesktop.Notifications");
         Desktop {
             children,
             wayland: None,
@@ -642,17 +636,7 @@ impl Desktop {
 
     /// What the StatusNotifierWatcher answers for its registered items (gdbus's text).
     pub fn tray_items(&self) -> String {
-        self.gdbus(&[
-            "call",
-            "--dest",
-            "org.kde.StatusNotifierWatcher",
-            "--object-path",
-            "/StatusNotifierWatcher",
-            "--method",
-            "org.freedesktop.DBus.Properties.Get",
-            "org.kde.StatusNotifierWatcher",
-            "RegisteredStatusNotifierItems",
-        ])
+        watcher_property(&self.bus, "RegisteredStatusNotifierItems")
     }
 
     /// The tray items registered with the StatusNotifierWatcher: each a bus name, with an object

@@ -25,6 +25,18 @@ fn opened(log: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The first console sign-in URL the stand-in browser was given, waiting up to 30 s for it.
+async fn console_url_opened(log: &Path) -> String {
+    wait_until("the console URL in the browser", 30, || {
+        opened(log).iter().any(|u| u.contains("Action=login"))
+    })
+    .await;
+    opened(log)
+        .into_iter()
+        .find(|u| u.contains("Action=login"))
+        .expect("a console URL")
+}
+
 async fn wait_until<F: FnMut() -> bool>(what: &str, secs: u64, mut f: F) {
     for _ in 0..secs * 10 {
         if f() {
@@ -132,6 +144,15 @@ fn spawn_app(w: &World, desktop: &Desktop, browser: &Path, args: &[&str]) -> tok
         .expect("ssotray-app")
 }
 
+/// The tray app (no window) over a fresh world with `CONFIG`, logged out; keep the tempdir.
+async fn tray_app(desktop: &Desktop) -> (World, tempfile::TempDir, tokio::process::Child) {
+    let w = World::new(CONFIG, SimConfig::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let app = spawn_app(&w, desktop, &browser, &[]);
+    (w, tmp, app)
+}
+
 /// The tray item's menu, read over D-Bus as a panel does.
 pub(crate) struct TrayMenu<'a> {
     desktop: &'a Desktop,
@@ -178,10 +199,9 @@ impl<'a> TrayMenu<'a> {
         }
     }
 
-    /// Calls a method of the item (`Activate`: a left click on the icon) as a panel does; gdbus's
-    /// answer.
+    /// Calls a method on the item's object (`org.kde.StatusNotifierItem.Activate`: a left click on
+    /// the icon) as a panel does; gdbus's answer.
     fn call_item(&self, method: &str, args: &[&str]) -> String {
-        let method = format!("org.kde.StatusNotifierItem.{method}");
         let mut all = vec![
             "call",
             "--dest",
@@ -189,7 +209,7 @@ impl<'a> TrayMenu<'a> {
             "--object-path",
             &self.item_path,
             "--method",
-            &method,
+            method,
         ];
         all.extend(args);
         self.desktop.gdbus(&all)
@@ -197,17 +217,10 @@ impl<'a> TrayMenu<'a> {
 
     /// A property of the item, as gdbus prints it.
     fn item_property(&self, name: &str) -> String {
-        self.desktop.gdbus(&[
-            "call",
-            "--dest",
-            &self.bus_name,
-            "--object-path",
-            &self.item_path,
-            "--method",
+        self.call_item(
             "org.freedesktop.DBus.Properties.Get",
-            "org.kde.StatusNotifierItem",
-            name,
-        ])
+            &["org.kde.StatusNotifierItem", name],
+        )
     }
 
     /// (id, label) of every item, depth-first, as the layout lists them.
@@ -319,14 +332,7 @@ async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits
 
     // Open a console: the first role of the first account.
     menu.click("Open console");
-    wait_until("the console URL in the browser", 30, || {
-        opened(&log).iter().any(|u| u.contains("Action=login"))
-    })
-    .await;
-    let url = opened(&log)
-        .into_iter()
-        .find(|u| u.contains("Action=login"))
-        .unwrap();
+    let url = console_url_opened(&log).await;
     let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
     assert!(
         html.contains("<span id=\"account-id\">111111111111</span>")
@@ -424,10 +430,7 @@ async fn chromium_allows(url: &str) {
 #[tokio::test]
 async fn a_panel_that_restarts_gets_the_tray_item_back_with_its_menu_working() {
     let mut desktop = Desktop::start();
-    let w = World::new(CONFIG, SimConfig::default()).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let (browser, _log) = browser_script(tmp.path());
-    let _app = spawn_app(&w, &desktop, &browser, &[]);
+    let (_w, _tmp, _app) = tray_app(&desktop).await;
     let before = {
         let menu = TrayMenu::find(&desktop).await;
         wait_until("the full menu", 30, || {
@@ -503,10 +506,7 @@ async fn lost_closes(
 #[tokio::test]
 async fn one_close_request_closes_the_window_every_time() {
     let desktop = Desktop::start();
-    let w = World::new(CONFIG, SimConfig::default()).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let (browser, _log) = browser_script(tmp.path());
-    let app = spawn_app(&w, &desktop, &browser, &[]);
+    let (_w, _tmp, app) = tray_app(&desktop).await;
     let pid = app.id().unwrap();
     let menu = TrayMenu::find(&desktop).await;
     // The close request a window manager sends (WM_DELETE_WINDOW), at once after the window
@@ -554,10 +554,7 @@ async fn one_close_request_closes_the_window_every_time() {
 #[tokio::test]
 async fn a_left_click_on_the_icon_opens_the_window() {
     let desktop = Desktop::start();
-    let w = World::new(CONFIG, SimConfig::default()).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let (browser, _log) = browser_script(tmp.path());
-    let _app = spawn_app(&w, &desktop, &browser, &[]);
+    let (_w, _tmp, _app) = tray_app(&desktop).await;
     let item = TrayMenu::find(&desktop).await;
     // The item is not a menu: a panel sends Activate on a left click (and shows the menu on a
     // right click), which libayatana-appindicator's items did not even have.
@@ -567,14 +564,14 @@ async fn a_left_click_on_the_icon_opens_the_window() {
         item.item_property("ItemIsMenu")
     );
     assert_eq!(visible_windows(&desktop), 0, "no window before the click");
-    let answer = item.call_item("Activate", &["100", "10"]);
+    let answer = item.call_item("org.kde.StatusNotifierItem.Activate", &["100", "10"]);
     assert_eq!(answer.trim(), "()", "Activate answered {answer}");
     wait_until("the window after a left click", 30, || {
         visible_windows(&desktop) == 1
     })
     .await;
     // A second click on an open window shows the same window, not a second one.
-    item.call_item("Activate", &["100", "10"]);
+    item.call_item("org.kde.StatusNotifierItem.Activate", &["100", "10"]);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(visible_windows(&desktop), 1);
 }
@@ -773,14 +770,7 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
         "{row}"
     );
     view.click("#roles tbody tr .open-console").await;
-    wait_until("the console URL", 30, || {
-        opened(&log).iter().any(|u| u.contains("Action=login"))
-    })
-    .await;
-    let url = opened(&log)
-        .into_iter()
-        .find(|u| u.contains("Action=login"))
-        .unwrap();
+    let url = console_url_opened(&log).await;
     let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
     assert!(
         html.contains("<span id=\"account-id\">333333333333</span>")
@@ -807,6 +797,17 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
         "{text}"
     );
     let _ = view.client.close().await;
+}
+
+/// A logged-in world with its accounts listed, and the window open on it (through WebDriver) on
+/// `desktop`, its sessions shown; the stand-in browser's log of opened URLs. (Keep the tempdir.)
+async fn window_on(desktop: &Desktop) -> (World, tempfile::TempDir, PathBuf, Webview) {
+    let w = logged_in_with_accounts().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, log) = ssotray_tests::stand_in_browser(tmp.path(), None);
+    let view = Webview::start(&bin("ssotray-app"), &app_env(&w, desktop, &browser)).await;
+    view.wait_text("#sessions", "my-sso").await;
+    (w, tmp, log, view)
 }
 
 /// Runs a script in the window and returns its result.
@@ -863,12 +864,7 @@ async fn console_of(url: &str) -> (String, String) {
 async fn the_window_works_from_the_keyboard() {
     use fantoccini::key::Key;
     let desktop = Desktop::start();
-    let w = logged_in_with_accounts().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let (browser, log) = ssotray_tests::stand_in_browser(tmp.path(), None);
-    let env = app_env(&w, &desktop, &browser);
-    let view = Webview::start(&bin("ssotray-app"), &env).await;
-    view.wait_text("#sessions", "my-sso").await;
+    let (_w, _tmp, log, view) = window_on(&desktop).await;
 
     // The accounts view opens with the search field focused.
     view.click("#nav-accounts").await;
@@ -904,14 +900,7 @@ async fn the_window_works_from_the_keyboard() {
     // Enter opens the console of the row the cursor is on (the simulator's console page says
     // which account and role it signed in to).
     press(&view, &[Key::Enter]).await;
-    wait_until("the console URL", 30, || {
-        opened(&log).iter().any(|u| u.contains("Action=login"))
-    })
-    .await;
-    let url = opened(&log)
-        .into_iter()
-        .find(|u| u.contains("Action=login"))
-        .unwrap();
+    let url = console_url_opened(&log).await;
     let (account, role) = console_of(&url).await;
     assert!(
         second.0.contains(&format!("({account})")) && second.1 == role,
@@ -1031,11 +1020,7 @@ async fn overflowing(view: &Webview) -> serde_json::Value {
 async fn the_window_follows_the_desktops_light_or_dark_preference_and_fits_its_minimum_size() {
     let mut desktop = Desktop::start();
     desktop.set_color_scheme(false);
-    let w = logged_in_with_accounts().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let (browser, _log) = ssotray_tests::stand_in_browser(tmp.path(), None);
-    let view = Webview::start(&bin("ssotray-app"), &app_env(&w, &desktop, &browser)).await;
-    view.wait_text("#sessions", "my-sso").await;
+    let (_w, _tmp, _log, view) = window_on(&desktop).await;
     view.click("#nav-accounts").await;
     view.wait_text("#roles-more", "5 role(s)").await;
     let shots = screenshots_dir();
@@ -1095,16 +1080,12 @@ async fn the_window_follows_the_desktops_light_or_dark_preference_and_fits_its_m
 #[tokio::test]
 async fn the_window_works_on_wayland_with_no_x_server() {
     let desktop = Desktop::start_wayland();
-    let w = logged_in_with_accounts().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let (browser, log) = ssotray_tests::stand_in_browser(tmp.path(), None);
-    let env = app_env(&w, &desktop, &browser);
     assert!(
-        env.iter().all(|(k, _)| k != "DISPLAY"),
-        "no X server to reach: {env:?}"
+        desktop.env().iter().all(|(k, _)| k != "DISPLAY"),
+        "no X server to reach: {:?}",
+        desktop.env()
     );
-    let view = Webview::start(&bin("ssotray-app"), &env).await;
-    view.wait_text("#sessions", "my-sso").await;
+    let (w, _tmp, log, view) = window_on(&desktop).await;
     // It is GDK's Wayland backend drawing (GTK would not start at all otherwise: there is no X).
     let home = format!("HOME={}", w.home.path().display());
     let window_env = std::fs::read_dir("/proc")
@@ -1138,14 +1119,7 @@ async fn the_window_works_on_wayland_with_no_x_server() {
     std::fs::create_dir_all(screenshots_dir()).unwrap();
     std::fs::write(screenshots_dir().join("wayland.png"), png).unwrap();
     view.click("#roles tbody tr .open-console").await;
-    wait_until("the console URL", 30, || {
-        opened(&log).iter().any(|u| u.contains("Action=login"))
-    })
-    .await;
-    let url = opened(&log)
-        .into_iter()
-        .find(|u| u.contains("Action=login"))
-        .unwrap();
+    let url = console_url_opened(&log).await;
     assert_eq!(
         console_of(&url).await,
         ("333333333333".to_string(), "ReadOnlyAccess".to_string())
