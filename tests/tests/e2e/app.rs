@@ -1227,7 +1227,16 @@ async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(visible_windows(&desktop), 1, "the click opened the window");
+    assert_eq!(
+        visible_windows(&desktop),
+        1,
+        "the click opened the window (notifications: {:?})",
+        desktop
+            .notifications()
+            .iter()
+            .map(|n| (&n.summary, n.id))
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
