@@ -32,6 +32,7 @@ pub mod private_open;
 pub mod profiles;
 mod registrations;
 pub mod secret;
+pub mod served;
 pub mod settings;
 pub mod sock;
 pub mod state;
