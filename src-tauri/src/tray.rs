@@ -176,7 +176,11 @@ pub fn follow_the_watcher(handle: &AppHandle) {
         .name("tray-watcher".into())
         .spawn(move || {
             // Subscribed before the first look, so a watcher appearing in between is not missed.
-            let subscribed = zbus::blocking::Connection::session().and_then(|bus| {
+            // Every call on this connection is bounded: a hung watcher must not hang the main
+            // thread, where the item is made once the watcher has answered.
+            let subscribed = zbus::blocking::connection::Builder::session()
+                .and_then(|b| b.method_timeout(WATCHER_TIMEOUT).build())
+                .and_then(|bus| {
                 let names = zbus::blocking::fdo::DBusProxy::new(&bus)?
                     .receive_name_owner_changed_with_args(&[(0, WATCHER)])?;
                 let hosts = zbus::MatchRule::builder()
@@ -234,8 +238,7 @@ fn show_the_item(handle: &AppHandle, bus: &zbus::blocking::Connection, attempts:
         if attempt > 0 {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        // Asked first with a bound: the item's own calls have none, and a hung watcher would
-        // hang the main thread, where the item is made.
+        // Asked first, with the connection's bound: the item's own calls have none.
         let done = watcher_answers(bus).and_then(|()| match handle.tray_by_id(TRAY_ID) {
             None => create(handle).map_err(|e| e.to_string()),
             Some(_) => register_again(bus),
@@ -254,26 +257,18 @@ fn show_the_item(handle: &AppHandle, bus: &zbus::blocking::Connection, attempts:
     false
 }
 
-/// Whether a StatusNotifierWatcher is on the bus and answers (its protocol version).
+/// Whether a StatusNotifierWatcher is on the bus and answers (its protocol version) within the
+/// connection's method timeout.
 fn watcher_answers(bus: &zbus::blocking::Connection) -> Result<(), String> {
-    let proxy = zbus::blocking::fdo::PropertiesProxy::builder(bus)
-        .destination(WATCHER)
-        .and_then(|p| p.path("/StatusNotifierWatcher"))
-        .map_err(|e| e.to_string())?
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    let _ = std::thread::Builder::new()
-        .name("tray-watcher-ask".into())
-        .spawn(move || {
-            let interface = zbus::names::InterfaceName::from_static_str_unchecked(WATCHER);
-            let _ = tx.send(proxy.get(interface, "ProtocolVersion").map(|_| ()));
-        });
-    match rx.recv_timeout(WATCHER_TIMEOUT) {
-        Ok(answer) => answer.map_err(|e| e.to_string()),
-        Err(_) => Err("the StatusNotifierWatcher does not answer".into()),
-    }
+    bus.call_method(
+        Some(WATCHER),
+        "/StatusNotifierWatcher",
+        Some("org.freedesktop.DBus.Properties"),
+        "Get",
+        &(WATCHER, "ProtocolVersion"),
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
 }
 
 /// Registers the tray item (its well-known name, `org.kde.StatusNotifierItem-<pid>-<n>`, as

@@ -456,6 +456,17 @@ impl Desktop {
         );
     }
 
+    /// Stops the StatusNotifierWatcher without ending it (SIGSTOP): its name stays on the bus and
+    /// no call to it is ever answered, as with a hung panel.
+    pub fn freeze_watcher(&self) {
+        let at = self.watcher.expect("a StatusNotifierWatcher runs");
+        let ok = Command::new("kill")
+            .args(["-STOP", &self.children[at].id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "SIGSTOP to the watcher");
+    }
+
     /// Ends the StatusNotifierWatcher (a panel that is gone).
     pub fn stop_watcher(&mut self) {
         let at = self.watcher.take().expect("a StatusNotifierWatcher runs");

@@ -552,6 +552,21 @@ async fn one_close_request_closes_the_window_every_time() {
 }
 
 #[tokio::test]
+async fn a_watcher_that_does_not_answer_counts_as_no_tray_and_the_window_opens() {
+    // A hung panel: its watcher keeps the name on the bus and answers nothing.
+    let desktop = Desktop::start();
+    desktop.freeze_watcher();
+    let started = std::time::Instant::now();
+    let (_w, _tmp, _app) = tray_app(&desktop).await;
+    wait_until("the window the app opens by itself", 30, || {
+        visible_windows(&desktop) == 1
+    })
+    .await;
+    // (About the 2 s the app gives a watcher to answer.)
+    eprintln!("window after {:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn a_left_click_on_the_icon_opens_the_window() {
     let desktop = Desktop::start();
     let (_w, _tmp, _app) = tray_app(&desktop).await;
