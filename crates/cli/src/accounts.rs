@@ -11,13 +11,7 @@ use std::time::Duration;
 
 /// Whether an error is cured by logging in.
 pub fn needs_login(e: &EngineError) -> bool {
-    matches!(
-        e,
-        EngineError::NotLoggedIn { .. }
-            | EngineError::SessionEnded { .. }
-            | EngineError::Expired { .. }
-            | EngineError::CannotRefresh { .. }
-    )
+    e.needs_login()
 }
 
 fn session_target(
@@ -38,20 +32,12 @@ fn session_target(
 }
 
 /// A profile's target, account and role.
-fn profile_role(
+pub(crate) fn profile_role(
     engine: &Engine,
     config: &AwsConfig,
     profile: &str,
 ) -> Result<(SsoTarget, String, String, Option<String>), EngineError> {
-    let target = engine.resolve(config, &Selector::Profile(profile.to_string()))?;
-    let p = config.profile(profile).expect("resolved above");
-    match (&p.account_id, &p.role_name) {
-        (Some(a), Some(r)) => Ok((target, a.clone(), r.clone(), p.region.clone())),
-        _ => Err(EngineError::Local(format!(
-            "profile `{profile}` has no sso_account_id and sso_role_name; add them, or run `ssotray profiles generate --sso-session {}`",
-            target.display_name()
-        ))),
-    }
+    engine.profile_role(config, profile)
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.

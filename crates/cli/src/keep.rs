@@ -17,7 +17,11 @@ impl Notifier for StderrNotifier {
     }
 }
 
-pub async fn run(engine: Engine, notify: bool) -> Result<(), EngineError> {
+pub async fn run(
+    engine: Engine,
+    notify: bool,
+    container_server: Option<String>,
+) -> Result<(), EngineError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let desktop = notify
         && engine
@@ -47,6 +51,37 @@ pub async fn run(engine: Engine, notify: bool) -> Result<(), EngineError> {
         }
         None => eprintln!("ssotray keeper running (no XDG_RUNTIME_DIR: other processes coordinate through lock files)"),
     }
+
+    // The container server: asked for with the flag, or turned on in the settings.
+    let settings = engine.settings()?.container_server;
+    let address = match container_server {
+        Some(a) if !a.is_empty() => Some(a),
+        Some(_) => Some(settings.address),
+        None => settings.enabled.then_some(settings.address),
+    };
+    let _container_server = match address {
+        Some(address) => {
+            let k = keeper.clone();
+            let login_needed: ssotray_core::credserver::LoginNeeded = Arc::new(move |target| {
+                let k = k.clone();
+                let session = target.display_name().to_string();
+                tokio::spawn(async move {
+                    k.handle(owner::Request::LoginNeeded { session }).await;
+                });
+            });
+            let running =
+                ssotray_core::credserver::start_long_running(&engine, &address, login_needed)
+                    .await
+                    .map_err(EngineError::Local)?;
+            eprintln!(
+                "Serving container credentials on http://{}/profile/NAME (NAME: any SSO profile); token in {}",
+                running.address,
+                running.token_file.display()
+            );
+            Some(running)
+        }
+        None => None,
+    };
 
     let k = keeper.clone();
     tokio::spawn(async move {

@@ -67,12 +67,25 @@ enum Command {
     ///
     /// Never opens a browser: a session that needs a login fails at once with the command to run.
     Credentials(CredentialsArgs),
+    /// Run a command with a profile's credentials, served to it for as long as it runs.
+    ///
+    /// By default a private container-credentials server on loopback
+    /// (`AWS_CONTAINER_CREDENTIALS_FULL_URI` and `AWS_CONTAINER_AUTHORIZATION_TOKEN`): every AWS
+    /// SDK and the AWS CLI inside fetch fresh credentials from it by themselves, for hours. Never
+    /// opens a browser once the command runs. Exits with the command's status.
+    Exec(ExecArgs),
     /// Keep every session fresh in the foreground: refresh ahead, notify before sessions end,
     /// and own logins for all ssotray processes (the tray app does the same in the background).
     Keep {
         /// Print events on stderr instead of desktop notifications.
         #[arg(long)]
         no_notify: bool,
+        /// Also serve credentials to containers: one loopback port, a route per profile
+        /// (`http://ADDR/profile/NAME`), the token in `$XDG_RUNTIME_DIR/ssotray/container-token`.
+        /// Without ADDR: the settings' `container_server.address` (default 127.0.0.1:9911).
+        /// `[container_server] enabled = true` in the settings turns it on without this flag.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
+        container_server: Option<String>,
     },
     /// Keep a session's refresh token in the OS keychain instead of ~/.aws/sso/cache.
     Keychain {
@@ -150,6 +163,23 @@ struct CredentialsArgs {
     login: bool,
 }
 
+#[derive(Args, Debug)]
+struct ExecArgs {
+    /// The profile (its sso_account_id and sso_role_name).
+    #[arg(long)]
+    profile: String,
+    /// How the command gets credentials: `ecs` (container-credentials server), `imds` (an
+    /// IMDSv2 endpoint on loopback) or `env` (static variables, valid until they expire).
+    #[arg(long, value_enum, default_value_t = exec::ServerKind::Ecs)]
+    server: exec::ServerKind,
+    /// If the session needs a login before the command starts, log in (once) instead of failing.
+    #[arg(long)]
+    login: bool,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
 #[derive(Subcommand, Debug)]
 enum KeychainCommand {
     /// Move the refresh token and client secret into the keychain (no new login needed).
@@ -206,6 +236,7 @@ struct LoginArgs {
 }
 
 mod accounts;
+mod exec;
 mod keep;
 
 fn main() -> ExitCode {
@@ -274,7 +305,10 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
         Command::Refresh { name } => refresh(engine, name).await,
         Command::Logout { name, all } => logout(engine, name, all).await,
         Command::Keychain { command } => keychain(engine, command).await,
-        Command::Keep { no_notify } => keep::run(engine.clone(), !no_notify).await,
+        Command::Keep {
+            no_notify,
+            container_server,
+        } => keep::run(engine.clone(), !no_notify, container_server).await,
         Command::Accounts {
             sso_session,
             json,
@@ -283,6 +317,7 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
         } => accounts::list(engine, sso_session, json, refresh, rate_limit).await,
         Command::Console(args) => accounts::console(engine, args).await,
         Command::Credentials(args) => accounts::credentials(engine, args).await,
+        Command::Exec(args) => exec::run(engine, args).await,
         Command::Profiles {
             command:
                 ProfilesCommand::Generate {

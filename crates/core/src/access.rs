@@ -235,6 +235,23 @@ impl Engine {
         Ok((inventory, stats))
     }
 
+    /// A profile's token holder, account, role and region (`sso_account_id`, `sso_role_name`).
+    pub fn profile_role(
+        &self,
+        config: &crate::config::AwsConfig,
+        profile: &str,
+    ) -> Result<(SsoTarget, String, String, Option<String>), EngineError> {
+        let target = self.resolve(config, &crate::Selector::Profile(profile.to_string()))?;
+        let p = config.profile(profile).expect("resolved above");
+        match (&p.account_id, &p.role_name) {
+            (Some(a), Some(r)) => Ok((target, a.clone(), r.clone(), p.region.clone())),
+            _ => Err(EngineError::Local(format!(
+                "profile `{profile}` has no sso_account_id and sso_role_name; add them, or run `ssotray profiles generate --sso-session {}`",
+                target.display_name()
+            ))),
+        }
+    }
+
     /// Role credentials: from the AWS CLI's cache while more than 15 minutes are left, else
     /// fetched with the session's token (refreshed first if needed) and cached for the CLI too.
     /// Never starts a login.

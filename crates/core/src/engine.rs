@@ -163,6 +163,20 @@ pub enum EngineError {
     ChildExit(u8),
 }
 
+impl EngineError {
+    /// Whether a login cures this error (no token, an ended session, a token that expired or
+    /// cannot be refreshed).
+    pub fn needs_login(&self) -> bool {
+        matches!(
+            self,
+            EngineError::NotLoggedIn { .. }
+                | EngineError::SessionEnded { .. }
+                | EngineError::Expired { .. }
+                | EngineError::CannotRefresh { .. }
+        )
+    }
+}
+
 /// What the user-visible state of a token holder is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]

@@ -13,6 +13,7 @@ pub mod cache;
 pub mod config;
 pub mod console;
 pub mod credentials;
+pub mod credserver;
 pub mod desktop_notify;
 pub mod discovery;
 pub mod endpoints;

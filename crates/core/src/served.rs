@@ -59,6 +59,13 @@ impl ServerToken {
         ServerToken(Secret::new(hex::encode(raw)))
     }
 
+    /// A token read back from its file: `None` unless it is what [`ServerToken::random`] makes
+    /// (hex, at least 32 characters).
+    pub fn from_text(text: &str) -> Option<ServerToken> {
+        (text.len() >= 32 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| ServerToken(Secret::new(text.to_string())))
+    }
+
     /// The token's text, for the token file or the child's environment only.
     pub fn expose(&self) -> &str {
         self.0.expose()

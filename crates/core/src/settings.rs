@@ -132,6 +132,28 @@ impl Default for KeeperSettings {
     }
 }
 
+/// The long-running container-credentials server (tray app and `ssotray keep`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContainerServerSettings {
+    /// Serve credentials to containers (off by default).
+    pub enabled: bool,
+    /// The loopback address and port to listen on (default `127.0.0.1:9911`).
+    pub address: String,
+}
+
+/// The container server's default address.
+pub const CONTAINER_SERVER_ADDRESS: &str = "127.0.0.1:9911";
+
+impl Default for ContainerServerSettings {
+    fn default() -> Self {
+        ContainerServerSettings {
+            enabled: false,
+            address: CONTAINER_SERVER_ADDRESS.into(),
+        }
+    }
+}
+
 /// All settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -141,6 +163,9 @@ pub struct Settings {
     /// The keeper.
     #[serde(default)]
     pub keeper: KeeperSettings,
+    /// The long-running container-credentials server.
+    #[serde(default)]
+    pub container_server: ContainerServerSettings,
 }
 
 impl Settings {

@@ -82,6 +82,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/stats", get(stats))
         .route("/_sim/clock", get(clock).post(advance_clock))
         .route("/_sim/seen", get(seen))
+        .route("/", post(sts))
         .with_state(shared)
 }
 
@@ -1147,8 +1148,104 @@ async fn advance_clock(AxState(sim): App, Query(q): Query<HashMap<String, String
     }
 }
 
+const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<ErrorResponse xmlns=\"{STS_NS}\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>{code}</Code>\n    <Message>{message}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
+        uuid_like()
+    );
+    (status, [("content-type", "text/xml")], body).into_response()
+}
+
+/// `POST /`: STS over the query protocol (`AWS_ENDPOINT_URL_STS` pointed here). For now
+/// GetCallerIdentity only: who the request's credentials belong to, judged by the access key in
+/// the SigV4 `Authorization` header and the `X-Amz-Security-Token` (both must be role credentials
+/// this simulator issued, not expired by its clock). The signature itself is not verified yet.
+async fn sts(AxState(sim): App, headers: HeaderMap, body: String) -> Response {
+    sim.latency().await;
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let action = form.get("Action").cloned().unwrap_or_default();
+    let mut state = sim.lock();
+    state.count(&action);
+    if action != "GetCallerIdentity" {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            "Could not find operation for this request",
+        );
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let authorization = header("authorization");
+    let access_key = authorization
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').next())
+        .unwrap_or_default();
+    let invalid = || {
+        sts_error(
+            StatusCode::FORBIDDEN,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        )
+    };
+    if !authorization.starts_with("AWS4-HMAC-SHA256 ") {
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        );
+    }
+    let Some(c) = state.role_credentials.get(access_key).cloned() else {
+        return invalid();
+    };
+    if c.session_token != header("x-amz-security-token") {
+        return invalid();
+    }
+    if c.expires_at_ms <= sim.now_ms() {
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "ExpiredToken",
+            "The security token included in the request is expired",
+        );
+    }
+    // Which credentials signed GetCallerIdentity calls, each once in order of first use (tests
+    // count the credential lifetimes an SDK went through).
+    let keys = state.seen.entry("callerKeys".into()).or_default();
+    if !keys.split(' ').any(|k| k == access_key) {
+        if !keys.is_empty() {
+            keys.push(' ');
+        }
+        keys.push_str(access_key);
+    }
+    // A role id as AWS shapes them (AROA + 17 characters), the same for every session of the role.
+    let role_id: String = format!("AROA{}", hex_of(&c.role_name).to_uppercase())
+        .chars()
+        .take(21)
+        .collect();
+    let body = format!(
+        "<GetCallerIdentityResponse xmlns=\"{STS_NS}\">\n  <GetCallerIdentityResult>\n    <Arn>arn:aws:sts::{account}:assumed-role/AWSReservedSSO_{role}_0123456789abcdef/sim-user</Arn>\n    <UserId>{role_id}:sim-user</UserId>\n    <Account>{account}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
+        uuid_like(),
+        account = c.account_id,
+        role = c.role_name,
+    );
+    (StatusCode::OK, [("content-type", "text/xml")], body).into_response()
+}
+
+fn hex_of(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `GET /_sim/seen`: the last `state`, authorization `code`, `codeVerifier` and `SigninToken`
-/// the simulator saw or issued (test instrumentation: they are credentials of the simulated
+/// the simulator saw or issued, and `callerKeys` (the access keys that called GetCallerIdentity) (test instrumentation: they are credentials of the simulated
 /// user only).
 async fn seen(AxState(sim): App) -> Response {
     let state = sim.lock();

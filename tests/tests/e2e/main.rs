@@ -16,5 +16,6 @@ mod keychain;
 mod package;
 mod readers;
 mod sdk_wire;
+mod served;
 mod sim_binary;
 mod sockets;

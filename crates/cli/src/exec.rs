@@ -1,0 +1,216 @@
+//! `ssotray exec`: runs a command with a profile's credentials served to it by a private server
+//! for as long as it runs (the container-credentials protocol by default, IMDSv2, or static
+//! variables), passing on its exit status and forwarding signals.
+
+use crate::ExecArgs;
+use ssotray_core::credserver::{self, CredServer, Protocol, Scope};
+use ssotray_core::served::ServerToken;
+use ssotray_core::{owner, Engine, EngineError};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How the command gets its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServerKind {
+    /// A container-credentials server (`AWS_CONTAINER_CREDENTIALS_FULL_URI`): every SDK
+    /// refreshes from it by itself.
+    Ecs,
+    /// An IMDSv2 endpoint (`AWS_EC2_METADATA_SERVICE_ENDPOINT`) for tools that know only
+    /// instance metadata.
+    Imds,
+    /// Static variables (`AWS_ACCESS_KEY_ID`, …), valid until they expire.
+    Env,
+}
+
+/// Variables that would make an SDK look elsewhere than where `exec` points it (the first ones
+/// also outrank the container and IMDS providers in every default chain).
+const CLEARED: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_EC2_METADATA_DISABLED",
+    "AWS_EC2_METADATA_V1_DISABLED",
+];
+
+/// Tells the running keeper (if any) that `session` needs a login: one "Log in" notification,
+/// however many requests failed.
+pub fn tell_keeper(engine: &Engine, session: String) {
+    if let Some(path) = owner::socket_path(engine) {
+        tokio::spawn(async move {
+            let _ = owner::ask(
+                &path,
+                &owner::Request::LoginNeeded { session },
+                Duration::from_secs(2),
+            )
+            .await;
+        });
+    }
+}
+
+pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
+    let config = engine.load_config()?;
+    let (target, account_id, role_name, region) = engine.profile_role(&config, &args.profile)?;
+    // Credentials now: a session that needs a login is said before the command starts.
+    let stale = owner::current_fingerprint(engine, &target).await;
+    let creds = match engine
+        .role_credentials(&target, &account_id, &role_name)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) if e.needs_login() && args.login => {
+            crate::login_once(engine, &target, stale).await?;
+            engine
+                .role_credentials(&target, &account_id, &role_name)
+                .await?
+        }
+        Err(e) if e.needs_login() => {
+            if let Some(path) = owner::socket_path(engine) {
+                let _ = owner::ask(
+                    &path,
+                    &owner::Request::LoginNeeded {
+                        session: target.display_name().to_string(),
+                    },
+                    Duration::from_secs(2),
+                )
+                .await;
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+
+    let (program, rest) = args.command.split_first().expect("clap requires a command");
+    let mut command = tokio::process::Command::new(program);
+    command.args(rest);
+    for name in CLEARED {
+        command.env_remove(name);
+    }
+    let env = &engine.context().env;
+    if let Some(region) = &region {
+        if env.get_non_empty("AWS_REGION").is_none()
+            && env.get_non_empty("AWS_DEFAULT_REGION").is_none()
+        {
+            command
+                .env("AWS_REGION", region)
+                .env("AWS_DEFAULT_REGION", region);
+        }
+    }
+    let mut _server = None;
+    match args.server {
+        ServerKind::Env => {
+            command
+                .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
+                .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose())
+                .env("AWS_SESSION_TOKEN", creds.session_token.expose())
+                .env(
+                    "AWS_CREDENTIAL_EXPIRATION",
+                    ssotray_core::time::format_timestamp(creds.expiration),
+                );
+        }
+        kind => {
+            let protocol = if kind == ServerKind::Imds {
+                Protocol::Imds
+            } else {
+                Protocol::Container
+            };
+            let listener = credserver::bind_loopback(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .map_err(EngineError::Local)?;
+            let address = listener
+                .local_addr()
+                .map_err(|e| EngineError::Local(format!("cannot listen on loopback: {e}")))?;
+            let hook_engine = engine.clone();
+            let server = Arc::new(CredServer::new(
+                engine.clone(),
+                protocol,
+                Scope::One(args.profile.clone()),
+                address,
+                ServerToken::random(&mut rand::rng(), 32),
+                Arc::new(move |t| tell_keeper(&hook_engine, t.display_name().to_string())),
+            ));
+            if protocol == Protocol::Imds {
+                command.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", server.imds_endpoint());
+            } else {
+                command
+                    .env(
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                        server.profile_url(&args.profile),
+                    )
+                    .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", server.token().expose());
+            }
+            _server = Some(tokio::spawn(server.serve(listener)));
+        }
+    }
+    drop(creds);
+
+    // Signals: installed before the child starts, so none of them ends ssotray first.
+    use tokio::signal::unix::{signal, SignalKind};
+    let kinds = [
+        (SignalKind::terminate(), rustix::process::Signal::TERM),
+        (SignalKind::hangup(), rustix::process::Signal::HUP),
+        (SignalKind::user_defined1(), rustix::process::Signal::USR1),
+        (SignalKind::user_defined2(), rustix::process::Signal::USR2),
+        (SignalKind::interrupt(), rustix::process::Signal::INT),
+        (SignalKind::quit(), rustix::process::Signal::QUIT),
+    ];
+    // Ctrl+C and Ctrl+\ on a terminal reach the whole foreground group, the command included:
+    // forwarding them too would deliver them twice.
+    let from_terminal = std::io::stdin().is_terminal();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for (kind, sig) in kinds {
+        let mut stream =
+            signal(kind).map_err(|e| EngineError::Local(format!("cannot handle signals: {e}")))?;
+        let forward = !(from_terminal
+            && (sig == rustix::process::Signal::INT || sig == rustix::process::Signal::QUIT));
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if forward && tx.send(sig).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| EngineError::Local(format!("cannot run `{program}`: {e}")))?;
+    let pid = child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(id as i32));
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status,
+            Some(sig) = rx.recv() => {
+                if let Some(pid) = pid {
+                    let _ = rustix::process::kill_process(pid, sig);
+                }
+            }
+        }
+    }
+    .map_err(|e| EngineError::Local(format!("cannot wait for `{program}`: {e}")))?;
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(0), _) => Ok(()),
+        (Some(code), _) => Err(EngineError::ChildExit(u8::try_from(code).unwrap_or(1))),
+        // As a shell reports it: 128 + the signal's number.
+        (None, Some(sig)) => Err(EngineError::ChildExit(
+            u8::try_from(128 + sig).unwrap_or(255),
+        )),
+        (None, None) => Err(EngineError::ChildExit(1)),
+    }
+}

@@ -1,0 +1,646 @@
+//! ssotray's local credential endpoints: the container-credentials server (the protocol of
+//! `AWS_CONTAINER_CREDENTIALS_FULL_URI`, `spec/credential-protocols.md` §2) and an IMDSv2 endpoint
+//! (§3), for `ssotray exec` and for the long-running server of the tray app and `ssotray keep`.
+//!
+//! The rules, whoever runs it:
+//! - it listens on loopback only ([`bind_loopback`] refuses anything else) and answers only
+//!   requests whose `Host` is that loopback address and port (a web page that rebinds its own
+//!   name to 127.0.0.1 sends its own name, and is refused);
+//! - the container protocol needs the server's random token in `Authorization`, compared in
+//!   constant time; the IMDS protocol has no shared secret, so it answers only connections of this
+//!   user (the peer socket's owner, read from `/proc/net/tcp`) and only with an IMDSv2 token from
+//!   `PUT /latest/api/token`, as IMDSv2 does;
+//! - anything else gets 403 (401 for a missing IMDS token) and a body with nothing of value;
+//! - credentials come from [`Engine::role_credentials`] (the AWS CLI's cache, fetched anew with
+//!   less than 15 minutes left), held in memory per role, one fetch at a time per role; a session
+//!   that needs a login is never logged in from here: the answer names `ssotray login`, and the
+//!   server's `login_needed` hook tells the keeper (one "Log in" notification).
+
+use crate::config::SsoTarget;
+use crate::credentials::fresh_enough;
+use crate::engine::{Engine, EngineError};
+use crate::portal::RoleCredentials;
+use crate::served::{container_json, error_json, imds_json, ServerToken};
+use chrono::{DateTime, Utc};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{HeaderMap, Method, StatusCode};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The path prefix of a profile's container-credentials route: `/profile/<name>`.
+pub const PROFILE_ROUTE: &str = "/profile/";
+/// The longest IMDSv2 token lifetime a client may ask for (as EC2: 6 hours).
+pub const IMDS_MAX_TTL: u32 = 21_600;
+/// At most this many IMDS tokens are kept (the oldest go first).
+const IMDS_MAX_TOKENS: usize = 1024;
+/// At most this many connections at once; more are closed at once.
+const MAX_CONNECTIONS: usize = 128;
+/// A connection that sends no complete request head in this time is closed.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which protocol a server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Container credentials (`AWS_CONTAINER_CREDENTIALS_FULL_URI`), a route per profile.
+    Container,
+    /// IMDSv2 (`AWS_EC2_METADATA_SERVICE_ENDPOINT`), for one profile.
+    Imds,
+}
+
+/// Which profiles a server hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Only this one (`ssotray exec`): any other route is refused.
+    One(String),
+    /// Every SSO profile of the AWS config (the long-running server for containers).
+    Every,
+}
+
+/// Called when a request needed a login that the server will not start.
+pub type LoginNeeded = Arc<dyn Fn(SsoTarget) + Send + Sync>;
+
+/// An answer, before it becomes HTTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Extra headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body (JSON, or text for IMDS).
+    pub body: String,
+}
+
+impl Answer {
+    fn json(status: u16, body: String) -> Answer {
+        Answer {
+            status,
+            headers: vec![("content-type", "application/json".into())],
+            body,
+        }
+    }
+    fn text(status: u16, body: impl Into<String>) -> Answer {
+        Answer {
+            status,
+            headers: vec![("content-type", "text/plain".into())],
+            body: body.into(),
+        }
+    }
+    /// The answer to anything not allowed: nothing of value in it.
+    fn refused() -> Answer {
+        Answer::json(
+            403,
+            error_json("AccessDenied", "invalid Authorization token"),
+        )
+    }
+}
+
+/// The request as the server needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    /// Method.
+    pub method: &'a Method,
+    /// Path (no query).
+    pub path: &'a str,
+    /// Headers.
+    pub headers: &'a HeaderMap,
+    /// The connecting socket's address.
+    pub peer: SocketAddr,
+}
+
+/// Credentials held for one role: one fetch at a time, shared by every request for it.
+type Slot = Arc<tokio::sync::Mutex<Option<(RoleCredentials, DateTime<Utc>)>>>;
+
+/// A credential server (either protocol); [`CredServer::serve`] runs it on a listener.
+pub struct CredServer {
+    engine: Engine,
+    protocol: Protocol,
+    scope: Scope,
+    token: ServerToken,
+    address: SocketAddr,
+    login_needed: LoginNeeded,
+    /// With the IMDS protocol: the only uid whose connections are answered.
+    uid: Option<u32>,
+    held: Mutex<HashMap<(String, String, String), Slot>>,
+    imds_tokens: Mutex<Vec<(ServerToken, DateTime<Utc>)>>,
+    served: AtomicU64,
+}
+
+impl std::fmt::Debug for CredServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredServer")
+            .field("protocol", &self.protocol)
+            .field("scope", &self.scope)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Binds a listener for a credential server, refusing any address that is not loopback.
+pub async fn bind_loopback(address: SocketAddr) -> Result<TcpListener, String> {
+    if !address.ip().is_loopback() {
+        return Err(format!(
+            "ssotray serves credentials on a loopback address only (127.0.0.1 or [::1]), not on {address}: anyone who can reach it could ask"
+        ));
+    }
+    TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))
+}
+
+impl CredServer {
+    /// A server for `scope` on the listener's `address` (its `Host` check and URLs), with its own
+    /// random token.
+    pub fn new(
+        engine: Engine,
+        protocol: Protocol,
+        scope: Scope,
+        address: SocketAddr,
+        token: ServerToken,
+        login_needed: LoginNeeded,
+    ) -> CredServer {
+        let uid = (protocol == Protocol::Imds).then(crate::sock::my_uid);
+        CredServer {
+            engine,
+            protocol,
+            scope,
+            token,
+            address,
+            login_needed,
+            uid,
+            held: Mutex::new(HashMap::new()),
+            imds_tokens: Mutex::new(Vec::new()),
+            served: AtomicU64::new(0),
+        }
+    }
+
+    /// The token clients must send (container protocol).
+    pub fn token(&self) -> &ServerToken {
+        &self.token
+    }
+
+    /// The URL of a profile's container-credentials route.
+    pub fn profile_url(&self, profile: &str) -> String {
+        format!(
+            "http://{}{PROFILE_ROUTE}{}",
+            self.address,
+            url::form_urlencoded::byte_serialize(profile.as_bytes()).collect::<String>()
+        )
+    }
+
+    /// The IMDS endpoint (`AWS_EC2_METADATA_SERVICE_ENDPOINT`).
+    pub fn imds_endpoint(&self) -> String {
+        format!("http://{}/", self.address)
+    }
+
+    /// How many credential answers were sent.
+    pub fn served(&self) -> u64 {
+        self.served.load(Ordering::Relaxed)
+    }
+
+    /// Serves connections until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        use hyper_util::rt::{TokioIo, TokioTimer};
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "credential server: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                continue;
+            };
+            let me = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let me = me.clone();
+                    async move { Ok::<_, std::convert::Infallible>(me.respond(request, peer).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEAD_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                drop(permit);
+            });
+        }
+    }
+
+    async fn respond(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> hyper::Response<Full<Bytes>> {
+        let asked = Asked {
+            method: request.method(),
+            path: request.uri().path(),
+            headers: request.headers(),
+            peer,
+        };
+        let answer = self.answer(asked).await;
+        let mut response = hyper::Response::new(Full::new(Bytes::from(answer.body)));
+        *response.status_mut() =
+            StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        for (name, value) in answer.headers {
+            if let Ok(v) = hyper::header::HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, v);
+            }
+        }
+        response
+    }
+
+    /// The answer to one request.
+    pub async fn answer(&self, asked: Asked<'_>) -> Answer {
+        if !self.host_is_mine(asked.headers) || !asked.peer.ip().is_loopback() {
+            return Answer::refused();
+        }
+        match self.protocol {
+            Protocol::Container => self.container(asked).await,
+            Protocol::Imds => self.imds(asked).await,
+        }
+    }
+
+    /// The `Host` header names this server's loopback address and port (never another name).
+    fn host_is_mine(&self, headers: &HeaderMap) -> bool {
+        let Some(host) = headers
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+        else {
+            return false;
+        };
+        let port = self.address.port();
+        let names: [String; 3] = [
+            match self.address.ip() {
+                IpAddr::V4(ip) => format!("{ip}:{port}"),
+                IpAddr::V6(ip) => format!("[{ip}]:{port}"),
+            },
+            format!("localhost:{port}"),
+            format!("[::1]:{port}"),
+        ];
+        names.iter().any(|n| n.eq_ignore_ascii_case(host))
+    }
+
+    async fn container(&self, asked: Asked<'_>) -> Answer {
+        let authorized = asked
+            .headers
+            .get(hyper::header::AUTHORIZATION)
+            .is_some_and(|v| self.token.matches(v.as_bytes()));
+        if asked.method != Method::GET || !authorized {
+            return Answer::refused();
+        }
+        let Some(name) = asked.path.strip_prefix(PROFILE_ROUTE) else {
+            return Answer::refused();
+        };
+        let profile: String = url::form_urlencoded::parse(format!("p={name}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if let Scope::One(only) = &self.scope {
+            if *only != profile {
+                return Answer::refused();
+            }
+        }
+        match self.credentials(&profile).await {
+            Ok((c, _)) => {
+                self.served.fetch_add(1, Ordering::Relaxed);
+                Answer::json(200, container_json(&c))
+            }
+            Err(a) => a,
+        }
+    }
+
+    async fn imds(&self, asked: Asked<'_>) -> Answer {
+        let Scope::One(profile) = &self.scope else {
+            return Answer::refused();
+        };
+        if !self.peer_is_me(asked.peer).await {
+            return Answer::refused();
+        }
+        let now = self.engine.context().clock.now();
+        if asked.path == "/latest/api/token" {
+            if asked.method != Method::PUT {
+                return Answer::text(405, "");
+            }
+            // As IMDSv2: a request that came through a proxy is refused.
+            if asked.headers.contains_key("x-forwarded-for") {
+                return Answer::refused();
+            }
+            let ttl = asked
+                .headers
+                .get("x-aws-ec2-metadata-token-ttl-seconds")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .filter(|t| (1..=IMDS_MAX_TTL).contains(t));
+            let Some(ttl) = ttl else {
+                return Answer::text(400, "");
+            };
+            let token = ServerToken::random(&mut rand::rng(), 32);
+            let text = token.expose().to_string();
+            {
+                let mut tokens = self.imds_tokens.lock().expect("imds tokens");
+                tokens.retain(|(_, until)| *until > now);
+                if tokens.len() >= IMDS_MAX_TOKENS {
+                    tokens.remove(0);
+                }
+                tokens.push((token, now + chrono::Duration::seconds(ttl.into())));
+            }
+            let mut a = Answer::text(200, text);
+            a.headers
+                .push(("x-aws-ec2-metadata-token-ttl-seconds", ttl.to_string()));
+            return a;
+        }
+        if asked.method != Method::GET {
+            return Answer::text(405, "");
+        }
+        let presented = asked
+            .headers
+            .get("x-aws-ec2-metadata-token")
+            .map(|v| v.as_bytes());
+        let valid = presented.is_some_and(|p| {
+            self.imds_tokens
+                .lock()
+                .expect("imds tokens")
+                .iter()
+                .any(|(t, until)| *until > now && t.matches(p))
+        });
+        if !valid {
+            return Answer::text(401, "");
+        }
+        let config = match self.engine.load_config() {
+            Ok(c) => c,
+            Err(e) => return self.failure(e),
+        };
+        let (target, account_id, role_name, region) =
+            match self.engine.profile_role(&config, profile) {
+                Ok(r) => r,
+                Err(e) => return self.failure(e),
+            };
+        let region = region.unwrap_or_else(|| target.region.clone());
+        match asked.path {
+            "/latest/meta-data/iam/security-credentials"
+            | "/latest/meta-data/iam/security-credentials/" => Answer::text(200, role_name),
+            "/latest/meta-data/placement/region" => Answer::text(200, region),
+            "/latest/meta-data/placement/availability-zone"
+            | "/latest/meta-data/placement/availability-zone/" => {
+                Answer::text(200, format!("{region}a"))
+            }
+            "/latest/dynamic/instance-identity/document" => Answer::json(
+                200,
+                serde_json::json!({
+                    "accountId": account_id,
+                    "region": region,
+                    "availabilityZone": format!("{region}a"),
+                    "instanceId": "i-00000000000000000",
+                    "architecture": std::env::consts::ARCH,
+                })
+                .to_string(),
+            ),
+            path => match path.strip_prefix("/latest/meta-data/iam/security-credentials/") {
+                Some(role) if role == role_name => match self.credentials(profile).await {
+                    Ok((c, fetched)) => {
+                        self.served.fetch_add(1, Ordering::Relaxed);
+                        Answer::json(200, imds_json(&c, fetched))
+                    }
+                    Err(a) => a,
+                },
+                _ => Answer::text(404, ""),
+            },
+        }
+    }
+
+    /// Whether the connecting socket belongs to this user (Linux: its row in `/proc/net/tcp`).
+    async fn peer_is_me(&self, peer: SocketAddr) -> bool {
+        let Some(uid) = self.uid else { return true };
+        let table = if peer.is_ipv4() {
+            "/proc/net/tcp"
+        } else {
+            "/proc/net/tcp6"
+        };
+        let fs = self.engine.context().fs.clone();
+        let text = tokio::task::spawn_blocking(move || fs.read(std::path::Path::new(table)))
+            .await
+            .ok()
+            .and_then(|r| r.ok());
+        text.and_then(|t| tcp_owner(&String::from_utf8_lossy(&t), peer, self.address)) == Some(uid)
+    }
+
+    /// The credentials of a profile: held while fresh enough, else from the engine (one fetch
+    /// at a time per role).
+    async fn credentials(&self, profile: &str) -> Result<(RoleCredentials, DateTime<Utc>), Answer> {
+        let config = self.engine.load_config().map_err(|e| self.failure(e))?;
+        if config.profile(profile).is_none() {
+            return Err(Answer::json(
+                404,
+                error_json(
+                    "NotFound",
+                    &format!("no SSO profile `{profile}` in the AWS config"),
+                ),
+            ));
+        }
+        let (target, account_id, role_name, _) = self
+            .engine
+            .profile_role(&config, profile)
+            .map_err(|e| self.failure(e))?;
+        let key = (target.cache_id().to_string(), account_id, role_name);
+        let slot = self
+            .held
+            .lock()
+            .expect("held")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let mut held = slot.lock().await;
+        let now = self.engine.context().clock.now();
+        if let Some((c, at)) = held.as_ref() {
+            if fresh_enough(c, now) {
+                return Ok((c.clone(), *at));
+            }
+        }
+        match self.engine.role_credentials(&target, &key.1, &key.2).await {
+            Ok(c) => {
+                *held = Some((c.clone(), now));
+                Ok((c, now))
+            }
+            Err(e) => {
+                *held = None;
+                if e.needs_login() {
+                    (self.login_needed)(target);
+                }
+                Err(self.failure(e))
+            }
+        }
+    }
+
+    /// An engine error as an answer: a login or a configuration problem is the user's to fix
+    /// (4xx, not retried; the message says how), anything else may pass (5xx, retried).
+    fn failure(&self, e: EngineError) -> Answer {
+        let message = format!("ssotray: {e}");
+        if e.needs_login() {
+            Answer::json(403, error_json("LoginRequired", &message))
+        } else if matches!(
+            e,
+            EngineError::UnknownTarget(_)
+                | EngineError::NoConfig(_)
+                | EngineError::ConfigIo { .. }
+                | EngineError::Local(_)
+        ) {
+            Answer::json(400, error_json("ConfigurationError", &message))
+        } else {
+            Answer::json(503, error_json("ServiceUnavailable", &message))
+        }
+    }
+}
+
+/// The long-running container server (tray app, `ssotray keep`), once started.
+#[derive(Debug)]
+pub struct Running {
+    /// The server.
+    pub server: Arc<CredServer>,
+    /// The address it listens on.
+    pub address: SocketAddr,
+    /// The token file (0600, no trailing newline) to mount into containers or name in
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`.
+    pub token_file: std::path::PathBuf,
+    /// The serving task (aborted when this is dropped).
+    pub task: AbortOnDrop,
+}
+
+/// A task aborted when its handle is dropped.
+#[derive(Debug)]
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Where the long-running server's token lives: `$XDG_RUNTIME_DIR/ssotray/container-token`
+/// (else in ssotray's cache directory).
+pub fn token_file(engine: &Engine) -> Result<std::path::PathBuf, EngineError> {
+    match engine.context().env.get_non_empty("XDG_RUNTIME_DIR") {
+        Some(d) => Ok(std::path::PathBuf::from(d).join("ssotray/container-token")),
+        None => Ok(engine.own_cache_dir()?.join("container-token")),
+    }
+}
+
+/// Starts the long-running container server on `address` (loopback only), with a route per
+/// profile. Its token is kept in [`token_file`] across restarts (a container that read it once,
+/// as botocore does, keeps working), made anew only when the file is missing or not a token.
+pub async fn start_long_running(
+    engine: &Engine,
+    address: &str,
+    login_needed: LoginNeeded,
+) -> Result<Running, String> {
+    let address: SocketAddr = address
+        .parse()
+        .map_err(|_| format!("`{address}` is not an address and port such as 127.0.0.1:9911"))?;
+    let listener = bind_loopback(address).await?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let path = token_file(engine).map_err(|e| e.to_string())?;
+    if let Some(dir) = path.parent() {
+        crate::sock::private_dir(dir)?;
+    }
+    let fs = engine.context().fs.clone();
+    let kept = fs
+        .read(&path)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| ServerToken::from_text(&t));
+    let token = match kept {
+        Some(t) => t,
+        None => {
+            let t = ServerToken::random(&mut rand::rng(), 32);
+            fs.write_atomic(&path, t.expose().as_bytes(), 0o600)
+                .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            t
+        }
+    };
+    let server = Arc::new(CredServer::new(
+        engine.clone(),
+        Protocol::Container,
+        Scope::Every,
+        address,
+        token,
+        login_needed,
+    ));
+    let task = AbortOnDrop(tokio::spawn(server.clone().serve(listener)));
+    Ok(Running {
+        server,
+        address,
+        token_file: path,
+        task,
+    })
+}
+
+/// The uid owning the TCP socket whose local address is `peer` and remote address `server`, from
+/// the text of `/proc/net/tcp` or `/proc/net/tcp6` (addresses as the kernel prints them: each
+/// 32-bit word in the machine's byte order, ports in hex).
+pub fn tcp_owner(table: &str, peer: SocketAddr, server: SocketAddr) -> Option<u32> {
+    fn parse(field: &str) -> Option<SocketAddr> {
+        let (ip, port) = field.split_once(':')?;
+        let port = u16::from_str_radix(port, 16).ok()?;
+        let mut bytes = Vec::with_capacity(16);
+        for i in (0..ip.len()).step_by(8) {
+            let word = u32::from_str_radix(ip.get(i..i + 8)?, 16).ok()?;
+            bytes.extend_from_slice(&word.to_ne_bytes());
+        }
+        let ip = match bytes.len() {
+            4 => IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?),
+            16 => {
+                let v6 = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?);
+                v6.to_ipv4_mapped()
+                    .map(IpAddr::V4)
+                    .unwrap_or(IpAddr::V6(v6))
+            }
+            _ => return None,
+        };
+        Some(SocketAddr::new(ip, port))
+    }
+    let norm = |a: SocketAddr| match a.ip() {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(|v4| SocketAddr::new(IpAddr::V4(v4), a.port()))
+            .unwrap_or(a),
+        _ => a,
+    };
+    let (peer, server) = (norm(peer), norm(server));
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (local, remote, uid) = (parse(f.get(1)?)?, parse(f.get(2)?)?, f.get(7)?);
+        (local == peer && remote == server)
+            .then(|| uid.parse().ok())
+            .flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_owner_of_a_loopback_connection_is_read_from_proc_net_tcp() {
+        // Two rows of a little-endian machine's table: the server's listening socket and the
+        // client's end of a connection to it (127.0.0.1:51234 → 127.0.0.1:9911, uid 1000).
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:26B7 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 0 100 0 0 10 0\n   1: 0100007F:C822 0100007F:26B7 01 00000000:00000000 00:00000000 00000000  1001        0 2 1 0 20 4 30 10 -1\n";
+        if cfg!(target_endian = "little") {
+            let peer: SocketAddr = "127.0.0.1:51234".parse().unwrap();
+            let server: SocketAddr = "127.0.0.1:9911".parse().unwrap();
+            assert_eq!(tcp_owner(table, peer, server), Some(1001));
+            let other: SocketAddr = "127.0.0.1:51235".parse().unwrap();
+            assert_eq!(tcp_owner(table, other, server), None);
+            assert_eq!(tcp_owner("", peer, server), None);
+            assert_eq!(tcp_owner("header\n   1: garbage", peer, server), None);
+        }
+    }
+}

@@ -1,0 +1,599 @@
+//! Credentials served to programs that cannot read SSO: `ssotray exec` with its private
+//! container-credentials server or IMDSv2 endpoint, and the long-running server of
+//! `ssotray keep`, read by botocore, aws-config (AWS SDK for Rust) and the AWS SDK for
+//! JavaScript v3. The SDKs call the simulator's STS (GetCallerIdentity) with what they got, so the
+//! simulator says whose credentials each call carried and whether they were still valid.
+
+use crate::cli::{auto, World};
+use ssotray_tests::{
+    assert_fails_with, assert_ok, bin, count, python, run, stderr, stdout, SimConfig, CONFIG,
+};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Role credentials this short live several lifetimes within a test (botocore and the JS SDK
+/// fetch anew on every call inside their 15- and 5-minute windows, aws-config 5–10 s before expiry).
+const SHORT_TTL: u64 = 15;
+/// How long each SDK works: more than three lifetimes.
+const RUN_SECS: u64 = 50;
+
+async fn logged_in(role_credentials_ttl: Duration) -> World {
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            role_credentials_ttl,
+            ..auto()
+        },
+    )
+    .await;
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
+    w
+}
+
+/// The world's environment with STS at the simulator, as a program's would be.
+fn sdk_env(w: &World) -> Vec<(String, String)> {
+    let mut env = w.env();
+    env.push(("AWS_ENDPOINT_URL_STS".into(), w.sim.base_url.clone()));
+    env
+}
+
+/// botocore: one STS client (its own refreshing credentials) calling GetCallerIdentity every
+/// second for `argv[1]` seconds, a JSON line per call.
+const BOTOCORE_LOOP: &str = r#"
+import boto3, json, sys, time
+sts = boto3.session.Session().client("sts")
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    try:
+        out = {"ok": True, "arn": sts.get_caller_identity()["Arn"]}
+    except Exception as e:
+        out = {"ok": False, "error": str(e)}
+    print(json.dumps(out), flush=True)
+    time.sleep(1)
+"#;
+
+/// The same with the AWS SDK for JavaScript v3 (`@aws-sdk/client-sts`, default provider chain).
+const JS_LOOP: &str = r#"
+const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
+const sts = new STSClient({});
+const end = Date.now() + Number(process.argv[1]) * 1000;
+(async () => {
+  while (Date.now() < end) {
+    let out;
+    try {
+      const r = await sts.send(new GetCallerIdentityCommand({}));
+      out = { ok: true, arn: r.Arn };
+    } catch (e) {
+      out = { ok: false, error: String((e && e.message) || e) };
+    }
+    console.log(JSON.stringify(out));
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+})();
+"#;
+
+fn lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// The access keys that called the simulator's STS, in order of first use.
+async fn caller_keys(w: &World) -> Vec<String> {
+    let seen: serde_json::Value = reqwest::get(format!("{}/_sim/seen", w.sim.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    seen["callerKeys"]
+        .as_str()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Runs an SDK loop through `ssotray exec --profile dev` (the container server) and checks
+/// that every call of the run was signed with valid credentials of dev's role, across more than
+/// three role-credential lifetimes, without a login.
+async fn an_sdk_keeps_working_through_exec(program: &str, args: &[&str], extra: &[(&str, &str)]) {
+    let w = logged_in(Duration::from_secs(SHORT_TTL)).await;
+    let mut env = sdk_env(&w);
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let mut argv = vec!["exec", "--profile", "dev", "--", program];
+    argv.extend_from_slice(args);
+    let o = run(&bin("ssotray"), &argv, &env).await;
+    assert_ok(&o);
+    let calls = lines(&o);
+    assert!(
+        calls.len() as u64 >= RUN_SECS - 10,
+        "{} calls in {RUN_SECS} s: {}",
+        calls.len(),
+        stderr(&o)
+    );
+    for c in &calls {
+        assert_eq!(c["ok"], true, "every call succeeded: {c}\n{}", stderr(&o));
+        let arn = c["arn"].as_str().unwrap();
+        assert!(
+            arn.starts_with(
+                "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"
+            ),
+            "dev's account and role: {arn}"
+        );
+    }
+    let keys = caller_keys(&w).await;
+    assert!(
+        keys.len() as u64 > RUN_SECS / SHORT_TTL,
+        "the SDK went through more than {} lifetimes of {SHORT_TTL} s, refreshing by itself: {} credentials used",
+        RUN_SECS / SHORT_TTL,
+        keys.len()
+    );
+    let stats = w.stats().await;
+    assert_eq!(
+        count(&stats, "StartDeviceAuthorization"),
+        1,
+        "no login but the first"
+    );
+    assert!(count(&stats, "GetRoleCredentials") >= keys.len() as u64);
+}
+
+#[tokio::test]
+async fn botocore_through_exec_keeps_fresh_credentials_for_several_lifetimes() {
+    let secs = RUN_SECS.to_string();
+    an_sdk_keeps_working_through_exec(
+        python().to_str().unwrap(),
+        &["-c", BOTOCORE_LOOP, &secs],
+        &[],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn aws_config_through_exec_keeps_fresh_credentials_for_several_lifetimes() {
+    let secs = RUN_SECS.to_string();
+    an_sdk_keeps_working_through_exec(
+        bin("aws-config-probe").to_str().unwrap(),
+        &[],
+        &[("PROBE_CALLER_IDENTITY_SECONDS", &secs)],
+    )
+    .await;
+}
+
+/// The JavaScript SDK's packages (scripts/test installs them with npm).
+fn node_modules() -> String {
+    let dir = std::env::var("SSOTRAY_TEST_NODE_MODULES").unwrap_or_default();
+    assert!(
+        std::path::Path::new(&dir).join("@aws-sdk/client-sts").exists(),
+        "SSOTRAY_TEST_NODE_MODULES must point at node_modules with @aws-sdk/client-sts; run the tests through scripts/test, which installs it"
+    );
+    dir
+}
+
+#[tokio::test]
+async fn the_javascript_sdk_through_exec_keeps_fresh_credentials_for_several_lifetimes() {
+    let secs = RUN_SECS.to_string();
+    let modules = node_modules();
+    an_sdk_keeps_working_through_exec("node", &["-e", JS_LOOP, &secs], &[("NODE_PATH", &modules)])
+        .await;
+}
+
+/// botocore through `--server imds`: a GET without the IMDSv2 token is refused, then the default
+/// chain finds the instance role (prod-ro's) and GetCallerIdentity answers as it.
+const BOTOCORE_IMDS: &str = r#"
+import boto3, json, os, urllib.request, urllib.error
+base = os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"].rstrip("/")
+def status(request):
+    try:
+        return urllib.request.urlopen(request, timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+without = status(base + "/latest/meta-data/iam/security-credentials/")
+put = urllib.request.Request(base + "/latest/api/token", method="PUT")
+no_ttl = status(put)
+session = boto3.session.Session()
+creds = session.get_credentials()
+print(json.dumps({
+    "without_token": without,
+    "put_without_ttl": no_ttl,
+    "method": creds.method,
+    "arn": session.client("sts").get_caller_identity()["Arn"],
+    "region": session.region_name,
+}))
+"#;
+
+#[tokio::test]
+async fn botocore_and_aws_config_get_credentials_over_imdsv2() {
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let env = sdk_env(&w);
+    let o = run(
+        &bin("ssotray"),
+        &[
+            "exec",
+            "--server",
+            "imds",
+            "--profile",
+            "prod-ro",
+            "--",
+            python().to_str().unwrap(),
+            "-c",
+            BOTOCORE_IMDS,
+        ],
+        &env,
+    )
+    .await;
+    assert_ok(&o);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["without_token"], 401, "a GET without the token: {v}");
+    assert_eq!(v["put_without_ttl"], 400, "a PUT without a TTL: {v}");
+    assert_eq!(
+        v["method"], "iam-role",
+        "botocore's instance-metadata provider"
+    );
+    assert!(
+        v["arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:sts::333333333333:assumed-role/AWSReservedSSO_ReadOnlyAccess_"),
+        "{v}"
+    );
+
+    let mut env = env;
+    env.push(("PROBE_CALLER_IDENTITY_SECONDS".into(), "1".into()));
+    let o = run(
+        &bin("ssotray"),
+        &[
+            "exec",
+            "--server",
+            "imds",
+            "--profile",
+            "dev",
+            "--",
+            bin("aws-config-probe").to_str().unwrap(),
+        ],
+        &env,
+    )
+    .await;
+    assert_ok(&o);
+    let calls = lines(&o);
+    assert!(!calls.is_empty());
+    for c in &calls {
+        assert!(
+            c["arn"].as_str().is_some_and(|a| a.starts_with(
+                "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"
+            )),
+            "aws-config over IMDSv2 (it never falls back to IMDSv1): {c}"
+        );
+    }
+}
+
+/// Requests a client could make to the container server beside the SDK's, and their statuses.
+const PROBES: &str = r#"
+import json, os, urllib.request, urllib.error
+uri = os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+token = os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+base = uri.split("/profile/")[0]
+wrong = token[:-1] + ("0" if token[-1] != "0" else "1")
+def ask(url, headers, method="GET"):
+    request = urllib.request.Request(url, headers=headers, method=method)
+    try:
+        r = urllib.request.urlopen(request, timeout=5)
+        return [r.status, r.read().decode()]
+    except urllib.error.HTTPError as e:
+        return [e.code, e.read().decode()]
+host = base.split("//")[1]
+print(json.dumps({
+    "right": ask(uri, {"Authorization": token}),
+    "wrong": ask(uri, {"Authorization": wrong}),
+    "bearer": ask(uri, {"Authorization": "Bearer " + token}),
+    "missing": ask(uri, {}),
+    "other_profile": ask(base + "/profile/prod-ro", {"Authorization": token}),
+    "other_path": ask(base + "/latest/meta-data/iam/security-credentials/", {"Authorization": token}),
+    "post": ask(uri, {"Authorization": token}, "POST"),
+    "rebound_host": ask(uri, {"Authorization": token, "Host": "attacker.example:" + host.split(":")[1]}),
+    "uri_host": host,
+}))
+"#;
+
+#[tokio::test]
+async fn the_container_server_answers_its_token_on_its_route_only() {
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let o = run(
+        &bin("ssotray"),
+        &[
+            "exec",
+            "--profile",
+            "dev",
+            "--",
+            python().to_str().unwrap(),
+            "-c",
+            PROBES,
+        ],
+        &w.env(),
+    )
+    .await;
+    assert_ok(&o);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!(
+        v["uri_host"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "loopback: {v}"
+    );
+    assert_eq!(v["right"][0], 200, "{v}");
+    let body: serde_json::Value = serde_json::from_str(v["right"][1].as_str().unwrap()).unwrap();
+    assert!(body["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    assert!(body["Expiration"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(body["AccountId"], "111111111111");
+    for refused in [
+        "wrong",
+        "bearer",
+        "missing",
+        "other_profile",
+        "other_path",
+        "post",
+        "rebound_host",
+    ] {
+        assert_eq!(v[refused][0], 403, "{refused}: {v}");
+        let text = v[refused][1].as_str().unwrap();
+        assert!(
+            !text.contains("AccessKeyId") && !text.contains("ASIA"),
+            "{refused}: nothing of value in {text}"
+        );
+    }
+
+    // The long-running server will not listen beyond loopback.
+    let o = w
+        .ssotray(&["keep", "--no-notify", "--container-server", "0.0.0.0:0"])
+        .await;
+    assert_fails_with(&o, "loopback address only");
+}
+
+/// Asks the IMDS endpoint for a token, then the role list, as the user `uid`, with the
+/// system's Python (the test venv may not be readable by others): prints the two statuses.
+const IMDS_AS: &str = r#"
+import os, sys, urllib.request, urllib.error
+base = os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"].rstrip("/")
+def status(request):
+    try:
+        return str(urllib.request.urlopen(request, timeout=5).status)
+    except urllib.error.HTTPError as e:
+        return str(e.code)
+put = urllib.request.Request(base + "/latest/api/token", method="PUT",
+                             headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+print(os.getuid(), status(put))
+"#;
+
+#[tokio::test]
+async fn the_imds_endpoint_answers_this_user_only() {
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let me = ssotray_core::sock::my_uid();
+    // Another user on the same machine: needs root to become one (CI runs as root).
+    let become_other = if me == 0 { "" } else { "sudo -n " };
+    let script = format!(
+        "/usr/bin/python3 -c '{IMDS_AS}'; {become_other}setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '{IMDS_AS}'"
+    );
+    let o = run(
+        &bin("ssotray"),
+        &[
+            "exec",
+            "--server",
+            "imds",
+            "--profile",
+            "dev",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ],
+        &w.env(),
+    )
+    .await;
+    assert_ok(&o);
+    let out = stdout(&o);
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        rows,
+        vec![format!("{me} 200"), "65534 403".to_string()],
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[tokio::test]
+async fn exec_passes_on_the_exit_status_nests_and_gives_the_child_no_cache_path_or_refresh_token() {
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let env = sdk_env(&w);
+    let o = run(
+        &bin("ssotray"),
+        &["exec", "--profile", "dev", "--", "sh", "-c", "exit 7"],
+        &env,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+
+    // A nested exec for another profile: the inner command is prod-ro, the outer stays dev.
+    let who = format!(
+        "{} -c 'import boto3; print(boto3.client(\"sts\").get_caller_identity()[\"Account\"])'",
+        python().display()
+    );
+    let script = format!(
+        "{who}; {} exec --profile prod-ro -- sh -c \"{}\"; {who}; env",
+        bin("ssotray").display(),
+        who.replace('"', "\\\"")
+    );
+    let o = run(
+        &bin("ssotray"),
+        &["exec", "--profile", "dev", "--", "sh", "-c", &script],
+        &env,
+    )
+    .await;
+    assert_ok(&o);
+    let out = stdout(&o);
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        rows[..3],
+        ["111111111111", "333333333333", "111111111111"],
+        "{}",
+        stderr(&o)
+    );
+    // The child's environment: the server, not the token cache or a refresh token.
+    let token = w.home.token_json("my-sso");
+    let refresh = token["refreshToken"].as_str().unwrap();
+    let environment = &rows[3..];
+    assert!(environment
+        .iter()
+        .any(|l| l.starts_with("AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:")));
+    assert!(environment.iter().any(|l| l == &"AWS_REGION=us-west-2"));
+    for line in environment {
+        assert!(!line.contains(refresh), "a refresh token in {line}");
+        assert!(!line.contains("sso/cache"), "the token cache in {line}");
+        assert!(
+            !line.starts_with("AWS_PROFILE=") && !line.starts_with("AWS_ACCESS_KEY_ID="),
+            "{line}"
+        );
+    }
+
+    // `--server env`: today's static variables.
+    let o = run(
+        &bin("ssotray"),
+        &[
+            "exec",
+            "--server",
+            "env",
+            "--profile",
+            "dev",
+            "--",
+            "sh",
+            "-c",
+            "echo $AWS_ACCESS_KEY_ID; echo ${AWS_CONTAINER_CREDENTIALS_FULL_URI:-none}",
+        ],
+        &env,
+    )
+    .await;
+    assert_ok(&o);
+    let out = stdout(&o);
+    let rows: Vec<&str> = out.lines().collect();
+    assert!(rows[0].starts_with("ASIA") && rows[1] == "none", "{rows:?}");
+}
+
+#[tokio::test]
+async fn exec_forwards_a_termination_to_the_command_and_exits_as_it_does() {
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let marker = w.home.path().join("got-term");
+    let script = format!(
+        "trap 'echo term > {}; exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        marker.display()
+    );
+    let mut child = w.spawn(
+        &["exec", "--profile", "dev", "--", "sh", "-c", &script],
+        &[],
+    );
+    let out = child.stdout.take().unwrap();
+    let mut out = BufReader::new(out).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(20), out.next_line())
+        .await
+        .expect("the command started")
+        .unwrap();
+    assert_eq!(ready.as_deref(), Some("ready"));
+    let pid = child.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("ssotray exits when its command does")
+        .unwrap();
+    assert_eq!(status.code(), Some(42), "the command's own exit status");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "term\n");
+}
+
+#[tokio::test]
+async fn a_session_that_ends_under_exec_names_ssotray_login_and_notifies_once() {
+    let w = logged_in(Duration::from_secs(SHORT_TTL)).await;
+    let runtime = w.home.path().join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut env = sdk_env(&w);
+    env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    let mut keeper = tokio::process::Command::new(bin("ssotray"))
+        .args(["keep", "--no-notify"])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let socket = runtime.join("ssotray/keeper.sock");
+    for _ in 0..200 {
+        if socket.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(socket.exists(), "the keeper listens");
+
+    let mut cmd = tokio::process::Command::new(bin("ssotray"));
+    cmd.args(["exec", "--profile", "dev", "--"])
+        .arg(python())
+        .args(["-c", BOTOCORE_LOOP, "40"])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut exec = cmd.spawn().unwrap();
+    let mut out = BufReader::new(exec.stdout.take().unwrap()).lines();
+    let mut ok = 0;
+    let mut error = None;
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(30), out.next_line())
+        .await
+        .unwrap()
+    {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if v["ok"] == true {
+            ok += 1;
+            if ok == 3 {
+                w.sim.end_all_sessions();
+            }
+        } else {
+            error = Some(v["error"].as_str().unwrap().to_string());
+            if ok >= 3 {
+                break;
+            }
+        }
+    }
+    let error = error.expect("a call failed after the session ended");
+    assert!(
+        error.contains("run `ssotray login my-sso`"),
+        "botocore's error names the command: {error}"
+    );
+    assert_eq!(ok, 3, "calls succeeded until the session ended");
+    // A few more failing calls, then the notices are counted.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let _ = exec.kill().await;
+    let _ = keeper.kill().await;
+    let mut notices = String::new();
+    let mut err = keeper.stderr.take().unwrap();
+    tokio::io::AsyncReadExt::read_to_string(&mut err, &mut notices)
+        .await
+        .unwrap();
+    let login_notices = notices
+        .lines()
+        .filter(|l| l.contains("Log in to my-sso") || l.contains("ended"))
+        .count();
+    assert_eq!(login_notices, 1, "one notice: {notices}");
+    assert_eq!(
+        count(&w.stats().await, "StartDeviceAuthorization"),
+        1,
+        "the server started no login"
+    );
+}
