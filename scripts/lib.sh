@@ -46,6 +46,20 @@ need_venv() {
   export SSOTRAY_TEST_PYTHON="$VENV/bin/python"
 }
 
+# The AWS SDK for JavaScript v3 (STS client and the default credential chain) that the
+# credential-server tests run under node, kept in ~/.cache/ssotray (outside the clone).
+JS_SDK_VERSION=3.1177.0
+need_js_sdk() {
+  local dir="$HOME/.cache/ssotray/js-sdk"
+  command -v npm >/dev/null || need_packages nodejs npm
+  if ! grep -qs "\"version\": \"$JS_SDK_VERSION\"" "$dir/node_modules/@aws-sdk/client-sts/package.json"; then
+    say "installing @aws-sdk/client-sts $JS_SDK_VERSION from npm into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "@aws-sdk/client-sts@$JS_SDK_VERSION" >/dev/null
+  fi
+  export SSOTRAY_TEST_NODE_MODULES="$dir/node_modules"
+}
+
 build_bins() {
   say "building (target dir $CARGO_TARGET_DIR)"
   (cd "$ROOT" && cargo build --locked --workspace --bins)

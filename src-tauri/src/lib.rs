@@ -195,6 +195,38 @@ pub fn run() {
                 let wake = wake.clone();
                 tauri::async_runtime::spawn(async move { keeper.run(wake, std::future::pending()).await });
             }
+            // The container-credentials server, when the settings turn it on (off by default).
+            match engine.settings().map(|s| s.container_server) {
+                Ok(settings) if settings.enabled => {
+                    let keeper = keeper.clone();
+                    let engine = engine.clone();
+                    let notifier = notifier.clone();
+                    tauri::async_runtime::spawn(async move {
+                        let k = keeper.clone();
+                        let login_needed: ssotray_core::credserver::LoginNeeded = Arc::new(move |target| {
+                            let k = k.clone();
+                            let session = target.display_name().to_string();
+                            tauri::async_runtime::spawn(async move {
+                                k.handle(ssotray_core::owner::Request::LoginNeeded { session }).await;
+                            });
+                        });
+                        match ssotray_core::credserver::start_long_running(&engine, &settings.address, login_needed).await {
+                            Ok(running) => {
+                                tracing::info!(address = %running.address, "serving container credentials");
+                                // Serves for as long as the app runs.
+                                std::future::pending::<()>().await;
+                                drop(running);
+                            }
+                            Err(message) => {
+                                tracing::error!("{message}");
+                                notifier.notify(&ssotray_core::keeper::KeeperEvent::NotServing { message });
+                            }
+                        }
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read the settings"),
+            }
             if let Some(path) = ssotray_core::owner::socket_path(&engine) {
                 let keeper = keeper.clone();
                 tauri::async_runtime::spawn(async move {

@@ -64,6 +64,12 @@ pub enum KeeperEvent {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The container-credentials server that the settings turn on could not start.
+    #[serde(rename_all = "camelCase")]
+    NotServing {
+        /// What is wrong and what to do.
+        message: String,
+    },
 }
 
 /// A notification action.
@@ -114,7 +120,7 @@ impl KeeperEvent {
             | KeeperEvent::Ended { session, .. }
             | KeeperEvent::NeedsUser { session, .. }
             | KeeperEvent::LoginNeeded { session } => session,
-            KeeperEvent::Unsafe { .. } => "",
+            KeeperEvent::Unsafe { .. } | KeeperEvent::NotServing { .. } => "",
         }
     }
 
@@ -135,6 +141,7 @@ impl KeeperEvent {
             KeeperEvent::NeedsUser { session, .. } => format!("Session {session} needs you"),
             KeeperEvent::LoginNeeded { session } => format!("Log in to {session}"),
             KeeperEvent::Unsafe { .. } => "ssotray cannot coordinate logins".into(),
+            KeeperEvent::NotServing { .. } => "ssotray cannot serve container credentials".into(),
         }
     }
 
@@ -164,7 +171,9 @@ impl KeeperEvent {
             KeeperEvent::LoginNeeded { .. } => {
                 "A program asked for AWS credentials. Log in to continue.".to_string()
             }
-            KeeperEvent::Unsafe { message } => message.clone(),
+            KeeperEvent::Unsafe { message } | KeeperEvent::NotServing { message } => {
+                message.clone()
+            }
         }
     }
 
@@ -175,7 +184,7 @@ impl KeeperEvent {
             KeeperEvent::Ended { .. }
             | KeeperEvent::LoginNeeded { .. }
             | KeeperEvent::NeedsUser { .. } => vec![Action::Login],
-            KeeperEvent::Unsafe { .. } => Vec::new(),
+            KeeperEvent::Unsafe { .. } | KeeperEvent::NotServing { .. } => Vec::new(),
         }
     }
 
@@ -187,6 +196,7 @@ impl KeeperEvent {
             KeeperEvent::NeedsUser { .. } => "needs-user".into(),
             KeeperEvent::LoginNeeded { .. } => "login-needed".into(),
             KeeperEvent::Unsafe { .. } => "unsafe".into(),
+            KeeperEvent::NotServing { .. } => "not-serving".into(),
         }
     }
 }

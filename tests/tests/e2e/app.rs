@@ -589,6 +589,57 @@ async fn a_left_click_on_the_icon_opens_the_window() {
     item.call_item("org.kde.StatusNotifierItem.Activate", &["100", "10"]);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(visible_windows(&desktop), 1);
+    // Off by default: the container-credentials server made no token file.
+    assert!(!_w.home.path().join("run/ssotray/container-token").exists());
+}
+
+#[tokio::test]
+async fn with_the_setting_on_the_app_serves_container_credentials() {
+    let desktop = Desktop::start();
+    let w = logged_in_with_accounts().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = w.home.path().join(".config/ssotray/settings.toml");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        format!("[container_server]\nenabled = true\naddress = \"127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let _app = spawn_app(&w, &desktop, &browser, &[]);
+    let token_file = w.home.path().join("run/ssotray/container-token");
+    wait_until("the container server's token file", 30, || {
+        token_file.exists()
+    })
+    .await;
+    let env = vec![
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI".to_string(),
+            format!("http://127.0.0.1:{port}/profile/prod-ro"),
+        ),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE".to_string(),
+            token_file.display().to_string(),
+        ),
+        ("HOME".to_string(), tmp.path().display().to_string()),
+        ("AWS_ENDPOINT_URL_STS".to_string(), w.sim.base_url.clone()),
+        ("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string()),
+        ("NO_PROXY".to_string(), "127.0.0.1".to_string()),
+    ];
+    let script = "import boto3; print(boto3.client('sts', region_name='eu-west-1').get_caller_identity()['Arn'])";
+    let o = ssotray_tests::run(&ssotray_tests::python(), &["-c", script], &env).await;
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .starts_with("arn:aws:sts::333333333333:assumed-role/AWSReservedSSO_ReadOnlyAccess_"),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[tokio::test]

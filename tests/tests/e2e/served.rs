@@ -597,3 +597,158 @@ async fn a_session_that_ends_under_exec_names_ssotray_login_and_notifies_once() 
         "the server started no login"
     );
 }
+
+/// `ssotray keep` with its long-running container server; returns the process, the address and
+/// the token file it announced.
+async fn keep_serving(
+    env: &[(String, String)],
+    args: &[&str],
+) -> (tokio::process::Child, String, std::path::PathBuf) {
+    let mut keeper = tokio::process::Command::new(bin("ssotray"))
+        .args(["keep", "--no-notify"])
+        .args(args)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(keeper.stderr.take().unwrap()).lines();
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), err.next_line())
+            .await
+            .expect("keep announces its server")
+            .unwrap()
+            .expect("keep is running");
+        if let Some(rest) = line.strip_prefix("Serving container credentials on http://") {
+            let address = rest.split('/').next().unwrap().to_string();
+            let file = line.rsplit("token in ").next().unwrap();
+            // Keep draining stderr so the keeper never blocks on it.
+            tokio::spawn(async move { while let Ok(Some(_)) = err.next_line().await {} });
+            return (keeper, address, file.into());
+        }
+    }
+}
+
+/// botocore in a "container": nothing but the URI and the token file (as `docker run -e … -v …`
+/// gives it), then GetCallerIdentity.
+const BOTOCORE_ONCE: &str = r#"
+import boto3
+print(boto3.client("sts", region_name="eu-west-1").get_caller_identity()["Arn"])
+"#;
+
+#[tokio::test]
+async fn keeps_container_server_serves_every_profile_with_a_token_file_that_survives_a_restart() {
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let runtime = w.home.path().join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut env = sdk_env(&w);
+    env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    let (keeper, address, token_file) =
+        keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
+    assert!(address.starts_with("127.0.0.1:"), "{address}");
+    assert_eq!(token_file, runtime.join("ssotray/container-token"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    assert!(
+        token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "hex, no trailing newline (botocore refuses one): {token:?}"
+    );
+
+    // A container's view: the URI of a profile's route and the token file; nothing of ~/.aws.
+    let container = |profile: &str, token_var: (&str, String)| {
+        let mut e = vec![
+            (
+                "HOME".to_string(),
+                w.home.path().join("empty").display().to_string(),
+            ),
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI".to_string(),
+                format!("http://{address}/profile/{profile}"),
+            ),
+            ("AWS_ENDPOINT_URL_STS".to_string(), w.sim.base_url.clone()),
+            ("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string()),
+            ("NO_PROXY".to_string(), "127.0.0.1".to_string()),
+        ];
+        e.push((token_var.0.to_string(), token_var.1));
+        e
+    };
+    let file_var = (
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        token_file.display().to_string(),
+    );
+    let o = run(
+        &python(),
+        &["-c", BOTOCORE_ONCE],
+        &container("prod-ro", file_var.clone()),
+    )
+    .await;
+    assert_ok(&o);
+    assert!(
+        stdout(&o)
+            .starts_with("arn:aws:sts::333333333333:assumed-role/AWSReservedSSO_ReadOnlyAccess_"),
+        "{}",
+        stdout(&o)
+    );
+    let mut probe_env = container("dev", file_var.clone());
+    probe_env.push(("AWS_REGION".into(), "eu-west-1".into()));
+    probe_env.push(("PROBE_CALLER_IDENTITY_SECONDS".into(), "1".into()));
+    let o = run(&bin("aws-config-probe"), &[], &probe_env).await;
+    assert_ok(&o);
+    assert!(
+        stdout(&o)
+            .contains("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"),
+        "{}",
+        stdout(&o)
+    );
+    // A profile that is not in the config, and a wrong token.
+    let o = run(
+        &python(),
+        &["-c", BOTOCORE_ONCE],
+        &container("nope", file_var.clone()),
+    )
+    .await;
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("no SSO profile `nope`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        &python(),
+        &["-c", BOTOCORE_ONCE],
+        &container("dev", ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "0".repeat(64))),
+    )
+    .await;
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("403"), "{}", stderr(&o));
+
+    // Restarted, turned on by the settings instead of the flag: the same token, so a container
+    // that read it once (botocore reads the file once) keeps working.
+    drop(keeper);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settings = w.home.path().join(".config/ssotray/settings.toml");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        "[container_server]\nenabled = true\naddress = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    env.push((
+        "XDG_CONFIG_HOME".into(),
+        w.home.path().join(".config").display().to_string(),
+    ));
+    let (_keeper, second, _) = keep_serving(&env, &[]).await;
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap(), token);
+    let mut again = container("dev", ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.clone()));
+    again[1].1 = format!("http://{second}/profile/dev");
+    let o = run(&python(), &["-c", BOTOCORE_ONCE], &again).await;
+    assert_ok(&o);
+}
