@@ -752,3 +752,90 @@ async fn keeps_container_server_serves_every_profile_with_a_token_file_that_surv
     let o = run(&python(), &["-c", BOTOCORE_ONCE], &again).await;
     assert_ok(&o);
 }
+
+/// The server at real proportions: 1-hour role credentials are held and served until less than
+/// 15 minutes are left, then fetched anew once however many requests arrive together.
+#[tokio::test]
+async fn the_container_server_holds_hour_long_credentials_until_fifteen_minutes_are_left() {
+    use ssotray_core::credserver::{CredServer, Protocol, Scope};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let clock = ssotray_tests::SharedClock(w.sim.clock());
+    let engine = ssotray_tests::engine_for(&w.home, &w.sim.base_url, Arc::new(clock.clone()));
+    let listener = ssotray_core::credserver::bind_loopback("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    let hooks = Arc::new(AtomicUsize::new(0));
+    let h = hooks.clone();
+    let server = Arc::new(CredServer::new(
+        engine,
+        Protocol::Container,
+        Scope::Every,
+        address,
+        ssotray_core::served::ServerToken::from_text(&"5a".repeat(32)).unwrap(),
+        Arc::new(move |_| {
+            h.fetch_add(1, Ordering::Relaxed);
+        }),
+    ));
+    let token = server.token().expose().to_string();
+    let url = server.profile_url("dev");
+    let serving = tokio::spawn(server.clone().serve(listener));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    // `n` requests at once; the access keys they got (each checked to have > 15 min left).
+    let ask = |n: usize| {
+        let now = ssotray_core::os::Clock::now(&clock);
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let (http, url, token) = (http.clone(), url.clone(), token.clone());
+                tokio::spawn(async move {
+                    let r = http
+                        .get(&url)
+                        .header("Authorization", token)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 200);
+                    let v: serde_json::Value = r.json().await.unwrap();
+                    let expires =
+                        ssotray_core::time::parse_timestamp(v["Expiration"].as_str().unwrap())
+                            .unwrap();
+                    assert!(
+                        expires - now > chrono::Duration::minutes(15),
+                        "served with {} left",
+                        expires - now
+                    );
+                    v["AccessKeyId"].as_str().unwrap().to_string()
+                })
+            })
+            .collect();
+        async move {
+            let mut keys = Vec::new();
+            for h in handles {
+                keys.push(h.await.unwrap());
+            }
+            keys.sort();
+            keys.dedup();
+            keys
+        }
+    };
+    let first = ask(100).await;
+    assert_eq!(first.len(), 1, "one key for a hundred requests: {first:?}");
+    assert_eq!(count(&w.stats().await, "GetRoleCredentials"), 1);
+    w.sim.clock().advance(Duration::from_secs(44 * 60));
+    assert_eq!(ask(10).await, first, "16 minutes left: still held");
+    assert_eq!(count(&w.stats().await, "GetRoleCredentials"), 1);
+    w.sim.clock().advance(Duration::from_secs(2 * 60));
+    let second = ask(50).await;
+    assert_eq!(
+        second.len(),
+        1,
+        "fetched once for fifty requests: {second:?}"
+    );
+    assert_ne!(second, first, "14 minutes left: fetched anew");
+    assert_eq!(count(&w.stats().await, "GetRoleCredentials"), 2);
+    assert_eq!(hooks.load(Ordering::Relaxed), 0, "no login was needed");
+    assert_eq!(server.served(), 160);
+    serving.abort();
+}
