@@ -174,8 +174,49 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineErr
 }
 
 pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), EngineError> {
+    if let Some(name) = &args.unexport {
+        let path = engine.credentials_file_path()?;
+        return if engine.unexport(name).await? {
+            eprintln!("Removed [{name}] from {}", path.display());
+            Ok(())
+        } else {
+            Err(EngineError::Local(format!(
+                "{} has no section [{name}] that ssotray exported",
+                path.display()
+            )))
+        };
+    }
+    let profile = args.profile.clone().expect("clap requires --profile");
     let config = engine.load_config()?;
-    let (target, account_id, role_name, _) = profile_role(engine, &config, &args.profile)?;
+    if let Some(name) = &args.export_as {
+        let creds = match engine.export_credentials(&config, &profile, name).await {
+            Err(e) if needs_login(&e) => {
+                if let Ok((target, ..)) = profile_role(engine, &config, &profile) {
+                    crate::exec::tell_keeper_now(engine, target.display_name()).await;
+                }
+                return Err(e);
+            }
+            other => other?,
+        };
+        let keeper = match owner::socket_path(engine) {
+            Some(p) => owner::ask(&p, &owner::Request::ExportsChanged, Duration::from_secs(2))
+                .await
+                .is_some(),
+            None => false,
+        };
+        eprintln!(
+            "Wrote [{name}] (profile {profile}) into {}; valid until {}{}",
+            engine.credentials_file_path()?.display(),
+            ssotray_core::time::format_timestamp(creds.expiration),
+            if keeper {
+                "; the running keeper rewrites it before it has 15 minutes left"
+            } else {
+                "; no keeper is running to rewrite it before it expires: start the tray app or `ssotray keep`"
+            }
+        );
+        return Ok(());
+    }
+    let (target, account_id, role_name, _) = profile_role(engine, &config, &profile)?;
     // The token this attempt will use, taken before it: if it turns out unusable, a login is
     // needed only if nobody replaced it meanwhile (read after the failure, it could already be
     // the new one, and a second login would start).

@@ -62,6 +62,16 @@ pub fn tell_keeper(engine: &Engine, session: String) {
     }
 }
 
+/// Tells the running keeper (if any) that `session` needs a login, and waits for its answer.
+pub async fn tell_keeper_now(engine: &Engine, session: &str) {
+    if let Some(path) = owner::socket_path(engine) {
+        let request = owner::Request::LoginNeeded {
+            session: session.to_string(),
+        };
+        let _ = owner::ask(&path, &request, Duration::from_secs(2)).await;
+    }
+}
+
 pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
     let config = engine.load_config()?;
     let (target, account_id, role_name, region) = engine.profile_role(&config, &args.profile)?;
@@ -79,16 +89,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
                 .await?
         }
         Err(e) if e.needs_login() => {
-            if let Some(path) = owner::socket_path(engine) {
-                let _ = owner::ask(
-                    &path,
-                    &owner::Request::LoginNeeded {
-                        session: target.display_name().to_string(),
-                    },
-                    Duration::from_secs(2),
-                )
-                .await;
-            }
+            tell_keeper_now(engine, target.display_name()).await;
             return Err(e);
         }
         Err(e) => return Err(e),

@@ -144,14 +144,23 @@ struct ConsoleArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["profile", "unexport"])))]
 struct CredentialsArgs {
     /// The profile (its sso_account_id and sso_role_name).
     #[arg(long)]
-    profile: String,
+    profile: Option<String>,
     /// Print `export` lines for a POSIX shell instead of JSON.
-    #[arg(long, conflicts_with = "env")]
+    #[arg(long, conflicts_with_all = ["env", "export_as"])]
     export: bool,
-    /// Run COMMAND with the credentials in its environment.
+    /// Write the credentials into the shared credentials file (~/.aws/credentials) as section
+    /// [NAME], for tools that read nothing else; the keeper (tray app or `ssotray keep`)
+    /// rewrites it before it has 15 minutes left. Every other byte of the file is kept.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["env", "login"])]
+    export_as: Option<String>,
+    /// Remove section [NAME] that --export-as wrote.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["profile", "env", "export", "login"])]
+    unexport: Option<String>,
+    /// Run COMMAND with the credentials in its environment (see also `ssotray exec`).
     #[arg(long, requires = "command")]
     env: bool,
     /// The command to run with --env.
@@ -575,7 +584,19 @@ async fn status(engine: &Engine, json: bool) -> Result<(), EngineError> {
     }
     if json {
         let problems: Vec<String> = config.problems.iter().map(|p| p.to_string()).collect();
-        let out = serde_json::json!({ "sessions": list, "configProblems": problems });
+        let exports: Vec<serde_json::Value> = engine
+            .exports()?
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "name": e.name,
+                    "profile": e.profile,
+                    "expires": e.expires.map(ssotray_core::time::format_timestamp),
+                })
+            })
+            .collect();
+        let out =
+            serde_json::json!({ "sessions": list, "configProblems": problems, "exports": exports });
         println!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| EngineError::Local(e.to_string()))?
@@ -596,6 +617,22 @@ async fn status(engine: &Engine, json: bool) -> Result<(), EngineError> {
     for s in &list {
         let kind = if s.legacy { " (legacy)" } else { "" };
         println!("{:width$}  {}{kind}", s.name, describe(s, now));
+    }
+    let exports = engine.exports()?;
+    if !exports.is_empty() {
+        println!(
+            "\nExported to {}:",
+            engine.credentials_file_path()?.display()
+        );
+        for e in &exports {
+            let until = e.expires.map_or("expiry unknown".to_string(), |t| {
+                format!(
+                    "valid until {}",
+                    t.with_timezone(&chrono::Local).format("%H:%M")
+                )
+            });
+            println!("  [{}] from profile {}, {until}", e.name, e.profile);
+        }
     }
     Ok(())
 }
@@ -684,6 +721,13 @@ async fn refresh(engine: &Engine, name: Option<String>) -> Result<(), EngineErro
     first_error.map_or(Ok(()), Err)
 }
 
+fn exported_removed(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        n => format!("; {n} exported section(s) removed from the credentials file"),
+    }
+}
+
 fn report_logout(name: &str, r: &LogoutReport) {
     let portal = match &r.portal_logout {
         Some(Ok(())) => "portal session ended".to_string(),
@@ -694,8 +738,9 @@ fn report_logout(name: &str, r: &LogoutReport) {
         None => "no token was cached".to_string(),
     };
     eprintln!(
-        "Logged out of `{name}`: {portal}; {} role credential file(s) removed",
-        r.removed_role_credentials
+        "Logged out of `{name}`: {portal}; {} role credential file(s) removed{}",
+        r.removed_role_credentials,
+        exported_removed(r.removed_exports)
     );
 }
 
@@ -714,13 +759,14 @@ async fn logout(engine: &Engine, name: Option<String>, _all: bool) -> Result<(),
                 eprintln!("warning: {}", one_line(&p.to_string()));
             }
             eprintln!(
-                "Logged out of every session{}; {} role credential file(s) removed",
+                "Logged out of every session{}; {} role credential file(s) removed{}",
                 if report.removed_token {
                     ""
                 } else {
                     " (none was logged in)"
                 },
-                report.removed_role_credentials
+                report.removed_role_credentials,
+                exported_removed(report.removed_exports)
             );
             Ok(())
         }

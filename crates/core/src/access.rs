@@ -261,6 +261,24 @@ impl Engine {
         account_id: &str,
         role_name: &str,
     ) -> Result<RoleCredentials, EngineError> {
+        self.role_credentials_with(
+            target,
+            account_id,
+            role_name,
+            credentials::ROLE_CREDENTIALS_MIN_LEFT,
+        )
+        .await
+    }
+
+    /// [`Engine::role_credentials`], reusing cached ones only while more than `min_left` (at
+    /// least 15 minutes) is left.
+    pub async fn role_credentials_with(
+        &self,
+        target: &SsoTarget,
+        account_id: &str,
+        role_name: &str,
+        min_left: Duration,
+    ) -> Result<RoleCredentials, EngineError> {
         let path = cache::cli_cache_dir(&self.ctx.env)?.join(
             cache::role_credential_cache_file_name(account_id, role_name, target),
         );
@@ -272,7 +290,7 @@ impl Engine {
             .ok()
             .and_then(|b| credentials::from_cli_cache_json(&b))
         {
-            if credentials::fresh_enough(&c, now) {
+            if credentials::fresh_enough(&c, now) && c.expiration - now > min_left {
                 return Ok(c);
             }
         }

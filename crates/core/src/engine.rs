@@ -240,6 +240,8 @@ pub struct LogoutReport {
     pub removed_token: bool,
     /// Role-credential cache files removed.
     pub removed_role_credentials: usize,
+    /// Exported sections removed from the shared credentials file.
+    pub removed_exports: usize,
 }
 
 /// The engine: every user operation, over an injected [`Context`].
@@ -991,6 +993,7 @@ impl Engine {
                 report.removed_role_credentials += 1;
             }
         }
+        report.removed_exports = self.unexport_session(config, target).await?;
         Ok(report)
     }
 
@@ -1054,6 +1057,10 @@ impl Engine {
                 report.removed_role_credentials += 1;
             }
         }
+        match self.unexport_all().await {
+            Ok(n) => report.removed_exports = n,
+            Err(e) => problems.push(e),
+        }
         Ok((report, problems))
     }
 
@@ -1091,7 +1098,7 @@ pub enum Selector {
     Any(String),
 }
 
-fn expand_home(path: &str, home: Option<PathBuf>) -> PathBuf {
+pub(crate) fn expand_home(path: &str, home: Option<PathBuf>) -> PathBuf {
     match (path.strip_prefix("~/"), home) {
         (Some(rest), Some(home)) => home.join(rest),
         _ => PathBuf::from(path),

@@ -436,6 +436,10 @@ pub struct Keeper {
     /// Events sent by this process (session, event key, login time): no repeats even when the
     /// state file cannot record them.
     sent: Mutex<std::collections::HashSet<SentKey>>,
+    /// Per exported section: the expiry this keeper last saw or wrote there, and when it is due.
+    exported: Mutex<HashMap<String, (Option<DateTime<Utc>>, DateTime<Utc>)>>,
+    /// Wakes the loop early from within (a request that changed what is due).
+    nudge: tokio::sync::Notify,
 }
 
 /// An event sent: session, event key, and the login time of the portal session it was about.
@@ -453,6 +457,8 @@ impl Keeper {
             replaced: Mutex::default(),
             logins: Mutex::default(),
             sent: Mutex::default(),
+            exported: Mutex::default(),
+            nudge: tokio::sync::Notify::new(),
         }
     }
 
@@ -523,6 +529,10 @@ impl Keeper {
         use crate::owner::{Reply, Request};
         match request {
             Request::Ping => Reply::Ok,
+            Request::ExportsChanged => {
+                self.nudge.notify_one();
+                Reply::Ok
+            }
             Request::Login { session, stale } => match self.login(&session, stale).await {
                 Ok(()) => Reply::Ok,
                 Err(e) => Reply::Error {
@@ -614,6 +624,65 @@ impl Keeper {
             if let Some(t) = self.tick_session(&target, &settings).await {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
+        }
+        if let Some(t) = self.tick_exports(&config).await {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        next
+    }
+
+    /// Rewrites every exported section of the credentials file that is due (see
+    /// [`crate::exports::export_due`]); the next instant one is due. A failure (a session that
+    /// needs a login, the network) is tried again a minute later; it never starts a login.
+    async fn tick_exports(&self, config: &crate::config::AwsConfig) -> Option<DateTime<Utc>> {
+        let exports = match self.engine.exports() {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the exported credentials");
+                return None;
+            }
+        };
+        let mut next: Option<DateTime<Utc>> = None;
+        for export in exports {
+            let now = self.engine.context().clock.now();
+            let known = self
+                .exported
+                .lock()
+                .expect("exported")
+                .get(&export.name)
+                .filter(|(expires, _)| *expires == export.expires)
+                .map(|(_, due)| *due);
+            let due = known
+                .or_else(|| export.expires.map(|e| e - crate::exports::EXPORT_LEAD))
+                .unwrap_or(now);
+            let due = if due > now {
+                due
+            } else {
+                match self
+                    .engine
+                    .export_credentials(config, &export.profile, &export.name)
+                    .await
+                {
+                    Ok(c) => {
+                        let due = crate::exports::export_due(now, c.expiration);
+                        self.exported
+                            .lock()
+                            .expect("exported")
+                            .insert(export.name.clone(), (Some(c.expiration), due));
+                        due
+                    }
+                    Err(e) => {
+                        tracing::warn!(section = %export.name, profile = %export.profile, error = %e, "cannot rewrite exported credentials; will retry");
+                        let retry = now + Duration::minutes(1);
+                        self.exported
+                            .lock()
+                            .expect("exported")
+                            .insert(export.name.clone(), (export.expires, retry));
+                        retry
+                    }
+                }
+            };
+            next = Some(next.map_or(due, |n| n.min(due)));
         }
         next
     }
@@ -828,6 +897,7 @@ impl Keeper {
             tokio::select! {
                 _ = sleep => {}
                 _ = wake.notified() => {}
+                _ = self.nudge.notified() => {}
                 _ = &mut stop => return,
             }
         }

@@ -39,6 +39,8 @@ pub enum Request {
     },
     /// Is anyone there?
     Ping,
+    /// The exported sections of the credentials file changed: look at them now.
+    ExportsChanged,
 }
 
 /// The keeper's answer.

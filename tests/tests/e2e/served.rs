@@ -839,3 +839,188 @@ async fn the_container_server_holds_hour_long_credentials_until_fifteen_minutes_
     assert_eq!(server.served(), 160);
     serving.abort();
 }
+
+/// The user's own credentials file: comments, a static key, CRLF-free text, no final newline.
+const USER_CREDENTIALS: &str = "# keys I manage myself\n[default]\naws_access_key_id = AKIAUSEROWN\naws_secret_access_key = user-secret ; inline\n\n; staging, do not touch\n[staging]\naws_access_key_id = AKIASTAGING\naws_secret_access_key = staging-secret";
+
+/// botocore reading `[exported]` from the credentials file anew every second (a new session
+/// each time, as a tool started again would), calling GetCallerIdentity with it.
+const BOTOCORE_STATIC_LOOP: &str = r#"
+import boto3, json, sys, time
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    try:
+        s = boto3.session.Session(profile_name="exported")
+        c = s.get_credentials()
+        out = {"ok": True, "method": c.method, "arn": s.client("sts", region_name="eu-west-1").get_caller_identity()["Arn"]}
+    except Exception as e:
+        out = {"ok": False, "error": str(e)}
+    print(json.dumps(out), flush=True)
+    time.sleep(1)
+"#;
+
+#[tokio::test]
+async fn an_exported_section_is_read_by_botocore_rewritten_by_the_keeper_and_keeps_the_users_bytes()
+{
+    let w = logged_in(Duration::from_secs(SHORT_TTL)).await;
+    let file = w.home.aws().join("credentials");
+    std::fs::write(&file, USER_CREDENTIALS).unwrap();
+    let runtime = w.home.path().join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut env = sdk_env(&w);
+    env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    let mut keeper = tokio::process::Command::new(bin("ssotray"))
+        .args(["keep", "--no-notify"])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let socket = runtime.join("ssotray/keeper.sock");
+    for _ in 0..200 {
+        if socket.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let o = run(
+        &bin("ssotray"),
+        &["credentials", "--profile", "dev", "--export-as", "exported"],
+        &env,
+    )
+    .await;
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("the running keeper rewrites it"),
+        "{}",
+        stderr(&o)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with(&format!("{USER_CREDENTIALS}\n\n[exported]\n")),
+        "{text}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let status = run(&bin("ssotray"), &["status"], &env).await;
+    assert!(
+        stdout(&status).contains("[exported] from profile dev, valid until"),
+        "{}",
+        stdout(&status)
+    );
+
+    // botocore keeps working across several lifetimes: the keeper rewrites the section before
+    // its credentials expire (the simulator refuses expired ones).
+    let secs = RUN_SECS.to_string();
+    let o = run(&python(), &["-c", BOTOCORE_STATIC_LOOP, &secs], &env).await;
+    assert_ok(&o);
+    let calls = lines(&o);
+    assert!(calls.len() as u64 >= RUN_SECS - 10, "{}", stderr(&o));
+    for c in &calls {
+        assert_eq!(c["ok"], true, "{c}");
+        assert_eq!(c["method"], "shared-credentials-file");
+        assert!(c["arn"].as_str().unwrap().starts_with(
+            "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"
+        ));
+    }
+    let keys = caller_keys(&w).await;
+    assert!(
+        keys.len() as u64 > RUN_SECS / SHORT_TTL,
+        "rewritten across lifetimes: {} credentials used",
+        keys.len()
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with(USER_CREDENTIALS),
+        "the user's bytes stay: {text}"
+    );
+    assert_eq!(text.matches("[exported]").count(), 1);
+
+    // Logging out removes the export, and the file is the user's again, byte for byte.
+    let o = run(&bin("ssotray"), &["logout", "my-sso"], &env).await;
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("1 exported section(s) removed"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{USER_CREDENTIALS}\n"),
+        "the user's file again, with the line end its last line lacked"
+    );
+    let _ = keeper.kill().await;
+}
+
+#[tokio::test]
+async fn exporters_at_once_lose_nothing_and_unexport_leaves_the_users_sections() {
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let file = w.home.aws().join("credentials");
+    std::fs::write(&file, USER_CREDENTIALS).unwrap();
+    let env = w.env();
+    let names: Vec<String> = (0..8).map(|i| format!("exported-{i}")).collect();
+    let runs = names.iter().enumerate().map(|(i, name)| {
+        let profile = if i % 2 == 0 { "dev" } else { "prod-ro" };
+        let env = env.clone();
+        let name = name.clone();
+        tokio::spawn(async move {
+            run(
+                &bin("ssotray"),
+                &["credentials", "--profile", profile, "--export-as", &name],
+                &env,
+            )
+            .await
+        })
+    });
+    for r in runs.collect::<Vec<_>>() {
+        assert_ok(&r.await.unwrap());
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with(USER_CREDENTIALS), "{text}");
+    for name in &names {
+        assert_eq!(
+            text.matches(&format!("[{name}]")).count(),
+            1,
+            "{name} in {text}"
+        );
+    }
+    let o = run(&bin("ssotray"), &["status", "--json"], &env).await;
+    let status: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(status["exports"].as_array().unwrap().len(), 8);
+
+    // A section the user wrote is neither replaced nor removed.
+    let o = run(
+        &bin("ssotray"),
+        &["credentials", "--profile", "dev", "--export-as", "staging"],
+        &env,
+    )
+    .await;
+    assert_fails_with(
+        &o,
+        "already has a [staging] section that ssotray did not write",
+    );
+    let o = run(
+        &bin("ssotray"),
+        &["credentials", "--unexport", "staging"],
+        &env,
+    )
+    .await;
+    assert_fails_with(&o, "not written by ssotray");
+    for name in &names {
+        assert_ok(&run(&bin("ssotray"), &["credentials", "--unexport", name], &env).await);
+    }
+    // Byte for byte, but for the line end the user's last line lacked (added before the first
+    // section was appended; an editor would add it too).
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{USER_CREDENTIALS}\n")
+    );
+}

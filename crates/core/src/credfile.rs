@@ -1,0 +1,247 @@
+//! Sections ssotray exports into the AWS shared credentials file (`~/.aws/credentials`) for tools
+//! that read nothing else (`ssotray credentials --export-as NAME`).
+//!
+//! An exported section carries its own record: a comment line naming the profile it comes from
+//! (so the keeper knows what to rewrite, `status` what to list, and a section the user wrote is
+//! never taken for one of ssotray's) and `x_security_token_expires` (the convention of saml2aws and
+//! gimme-aws-creds; every SDK ignores unknown keys). Edits are line-based: every byte outside the
+//! section is kept, line endings included; a section of the same name that ssotray did not write
+//! is refused, never replaced.
+
+use crate::portal::RoleCredentials;
+use crate::time::{format_timestamp, parse_timestamp};
+use chrono::{DateTime, Utc};
+
+/// The start of the marker comment; the profile follows in backticks.
+pub const MARKER: &str = "# Written by ssotray from profile `";
+/// The key holding the credentials' expiry.
+pub const EXPIRES_KEY: &str = "x_security_token_expires";
+
+/// One exported section, as read back from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// The section's name (the profile name tools use).
+    pub name: String,
+    /// The SSO profile it is exported from.
+    pub profile: String,
+    /// When its credentials expire (`None`: the key is missing or unreadable).
+    pub expires: Option<DateTime<Utc>>,
+}
+
+/// The section name of a header line (`[name]`, spaces around it allowed), if it is one.
+fn header(line: &str) -> Option<&str> {
+    let t = line.trim();
+    t.strip_prefix('[')?.strip_suffix(']').map(str::trim)
+}
+
+/// The lines of `text`, each with its line ending.
+fn lines(text: &str) -> Vec<&str> {
+    text.split_inclusive('\n').collect()
+}
+
+/// Where section `name` is: the index of its header line and one past its last line that is not
+/// blank or a comment (comments and blank lines before the next header belong to what follows).
+fn find(lines: &[&str], name: &str) -> Option<(usize, usize)> {
+    let start = lines.iter().position(|l| header(l) == Some(name))?;
+    let next = lines[start + 1..]
+        .iter()
+        .position(|l| header(l).is_some())
+        .map_or(lines.len(), |i| start + 1 + i);
+    let mut end = next;
+    while end > start + 1 {
+        let t = lines[end - 1].trim();
+        if t.is_empty() || ((t.starts_with('#') || t.starts_with(';')) && !t.starts_with(MARKER)) {
+            end -= 1;
+        } else {
+            break;
+        }
+    }
+    Some((start, end))
+}
+
+/// The profile named by an exported section's marker, if the section has one.
+fn marked_profile(section: &[&str]) -> Option<String> {
+    section.iter().find_map(|l| {
+        let rest = l.trim().strip_prefix(MARKER)?;
+        rest.split_once('`').map(|(p, _)| p.to_string())
+    })
+}
+
+/// Every section ssotray exported, in file order.
+pub fn exports(text: &str) -> Vec<Export> {
+    let lines = lines(text);
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(name) = header(l) else { continue };
+        let Some((start, end)) = find(&lines, name).filter(|(s, _)| *s == i) else {
+            continue;
+        };
+        let section = &lines[start..end];
+        let Some(profile) = marked_profile(section) else {
+            continue;
+        };
+        let expires = section.iter().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == EXPIRES_KEY)
+                .then(|| parse_timestamp(v.trim()))
+                .flatten()
+        });
+        out.push(Export {
+            name: name.to_string(),
+            profile,
+            expires,
+        });
+    }
+    out
+}
+
+/// The section's text (its lines ending in `eol`).
+fn section(name: &str, profile: &str, c: &RoleCredentials, eol: &str) -> String {
+    [
+        format!("[{name}]"),
+        format!("{MARKER}{profile}` (sso); the keeper rewrites it before it expires. Remove with `ssotray credentials --unexport {name}`."),
+        format!("aws_access_key_id = {}", c.access_key_id),
+        format!("aws_secret_access_key = {}", c.secret_access_key.expose()),
+        format!("aws_session_token = {}", c.session_token.expose()),
+        format!("{EXPIRES_KEY} = {}", format_timestamp(c.expiration)),
+    ]
+    .iter()
+    .map(|l| format!("{l}{eol}"))
+    .collect()
+}
+
+/// The text with section `name` holding these credentials: replaced in place when ssotray wrote
+/// it, appended when there is none. `Err` when a section of that name is the user's own.
+pub fn set_export(
+    text: &str,
+    name: &str,
+    profile: &str,
+    c: &RoleCredentials,
+) -> Result<String, String> {
+    if let Some(why) = crate::config::ini_problem("the section name", name, true) {
+        return Err(why);
+    }
+    let eol = crate::config::line_end(text);
+    let all = lines(text);
+    match find(&all, name) {
+        Some((start, end)) => {
+            if marked_profile(&all[start..end]).is_none() {
+                return Err(format!(
+                    "the credentials file already has a [{name}] section that ssotray did not write; choose another name, or remove that section first"
+                ));
+            }
+            let mut out: String = all[..start].concat();
+            out.push_str(&section(name, profile, c, eol));
+            // The last line of the old section may have had no line ending (end of file).
+            let rest = all[end..].concat();
+            out.push_str(&rest);
+            Ok(out)
+        }
+        None => {
+            let mut out = text.to_string();
+            if !out.is_empty() {
+                if !out.ends_with('\n') {
+                    out.push_str(eol);
+                }
+                out.push_str(eol);
+            }
+            out.push_str(&section(name, profile, c, eol));
+            Ok(out)
+        }
+    }
+}
+
+/// The text without exported section `name` (and the one blank line that set it apart);
+/// `Ok(None)` when there is no such section, `Err` when the section is the user's own.
+pub fn remove_export(text: &str, name: &str) -> Result<Option<String>, String> {
+    let all = lines(text);
+    let Some((start, end)) = find(&all, name) else {
+        return Ok(None);
+    };
+    if marked_profile(&all[start..end]).is_none() {
+        return Err(format!(
+            "[{name}] in the credentials file was not written by ssotray; it is left as it is"
+        ));
+    }
+    // The blank line written before the section goes with it.
+    let start = if start > 0 && all[start - 1].trim().is_empty() {
+        start - 1
+    } else {
+        start
+    };
+    Ok(Some(all[..start].concat() + &all[end..].concat()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use chrono::TimeZone;
+
+    fn creds(key: &str) -> RoleCredentials {
+        RoleCredentials {
+            access_key_id: key.into(),
+            secret_access_key: Secret::new("secret"),
+            session_token: Secret::new("session"),
+            expiration: Utc.with_ymd_and_hms(2026, 1, 1, 13, 0, 0).unwrap(),
+            account_id: "111111111111".into(),
+        }
+    }
+
+    const USER: &str = "# my keys\n[default]\naws_access_key_id = AKIAUSER\naws_secret_access_key = x ; mine\n\n; before work\n[work]\naws_access_key_id = AKIAWORK\n";
+
+    #[test]
+    fn an_export_is_appended_replaced_in_place_and_removed_keeping_every_other_byte() {
+        let one = set_export(USER, "exported", "dev", &creds("ASIA1")).unwrap();
+        assert!(one.starts_with(USER), "appended after the user's bytes");
+        assert_eq!(
+            exports(&one),
+            vec![Export {
+                name: "exported".into(),
+                profile: "dev".into(),
+                expires: Some(Utc.with_ymd_and_hms(2026, 1, 1, 13, 0, 0).unwrap())
+            }]
+        );
+        // Then a section of the user's after it, and the export rewritten in place.
+        let with_more = one.clone() + "\n# user's comment\n[later]\nregion = x\n";
+        let two = set_export(&with_more, "exported", "dev", &creds("ASIA2")).unwrap();
+        assert!(two.contains("aws_access_key_id = ASIA2") && !two.contains("ASIA1"));
+        assert!(
+            two.starts_with(USER) && two.ends_with("\n# user's comment\n[later]\nregion = x\n")
+        );
+        assert_eq!(two.len(), with_more.len(), "same shape, same length");
+        let removed = remove_export(&two, "exported").unwrap().unwrap();
+        assert_eq!(
+            removed,
+            USER.to_string() + "\n# user's comment\n[later]\nregion = x\n"
+        );
+        assert_eq!(remove_export(USER, "exported").unwrap(), None);
+    }
+
+    #[test]
+    fn the_users_own_sections_are_never_replaced_or_removed() {
+        let e = set_export(USER, "work", "dev", &creds("ASIA1")).unwrap_err();
+        assert!(e.contains("did not write"), "{e}");
+        assert!(remove_export(USER, "default").is_err());
+        assert!(set_export(USER, "bad]name", "dev", &creds("A")).is_err());
+        assert!(set_export(USER, "two\nlines", "dev", &creds("A")).is_err());
+        assert!(exports(USER).is_empty());
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf_and_a_file_without_a_final_newline_gets_one() {
+        let crlf = "[default]\r\nregion = x\r\n";
+        let out = set_export(crlf, "e", "dev", &creds("A")).unwrap();
+        assert!(out.starts_with(crlf));
+        assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
+        let out = set_export("[default]\nregion = x", "e", "dev", &creds("A")).unwrap();
+        assert!(out.starts_with("[default]\nregion = x\n\n[e]\n"), "{out:?}");
+        assert_eq!(
+            set_export("", "e", "dev", &creds("A"))
+                .unwrap()
+                .lines()
+                .next(),
+            Some("[e]")
+        );
+    }
+}

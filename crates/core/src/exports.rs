@@ -1,0 +1,162 @@
+//! The [`Engine`] side of exported credentials (`ssotray credentials --export-as NAME`): writing
+//! a section of the shared credentials file, removing it, listing the exports, rewriting them
+//! ahead of expiry (the keeper) and removing a session's exports when it logs out.
+
+use crate::config::{AwsConfig, SsoTarget};
+use crate::credfile::{self, Export};
+use crate::engine::{Engine, EngineError};
+use crate::files::{self, WriteMode};
+use crate::portal::RoleCredentials;
+use chrono::{DateTime, Duration, Utc};
+use std::io;
+use std::path::PathBuf;
+
+/// An exported section is rewritten when its credentials have less than this left (so it never
+/// has less than 15 minutes, the window in which SDKs start refreshing).
+pub const EXPORT_LEAD: Duration = Duration::minutes(20);
+/// Credentials written into an export have more than this left (fetched anew otherwise), so a
+/// fresh export is not due again at once.
+pub const EXPORT_MIN_LEFT: Duration = Duration::minutes(25);
+
+/// When an export written at `now` with credentials expiring at `expires` is due again: at
+/// [`EXPORT_LEAD`] before expiry, or, for credentials that live too short for that (never the
+/// case with Identity Center's 1- to 12-hour role sessions), halfway to their expiry, so a short
+/// lifetime cannot make the keeper rewrite in a loop.
+pub fn export_due(now: DateTime<Utc>, expires: DateTime<Utc>) -> DateTime<Utc> {
+    let left = expires - now;
+    if left > EXPORT_LEAD + Duration::minutes(2) {
+        expires - EXPORT_LEAD
+    } else {
+        now + left / 2
+    }
+}
+
+impl Engine {
+    /// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
+    pub fn credentials_file_path(&self) -> Result<PathBuf, EngineError> {
+        if let Some(p) = self
+            .context()
+            .env
+            .get_non_empty("AWS_SHARED_CREDENTIALS_FILE")
+        {
+            return Ok(crate::engine::expand_home(&p, self.context().env.home()));
+        }
+        Ok(self.home()?.join(".aws/credentials"))
+    }
+
+    /// The exports in the credentials file (none when it is missing). Read again only when the
+    /// file changed, so the idle keeper only looks at its stamp.
+    pub fn exports(&self) -> Result<Vec<Export>, EngineError> {
+        let path = self.credentials_file_path()?;
+        let ctx = self.context();
+        let kept = ctx
+            .parsed
+            .get(ctx.fs.as_ref(), &path, |bytes| match bytes {
+                Ok(b) => Ok(credfile::exports(&String::from_utf8_lossy(
+                    files::strip_bom(&b),
+                ))),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+                Err(source) => Err(EngineError::Local(format!(
+                    "cannot read `{}`: {source}",
+                    path.display()
+                ))),
+            })?;
+        Ok(kept.as_ref().clone())
+    }
+
+    /// Changes the credentials file under its lock, written with mode 0600 and re-read before the
+    /// rename (other tools write it without ssotray's lock). `change` gets the current text.
+    async fn edit_credentials_file<T>(
+        &self,
+        mut change: impl FnMut(&str) -> Result<(Option<String>, T), String>,
+    ) -> Result<T, EngineError> {
+        let path = self.credentials_file_path()?;
+        let lock = self.config_lock_path(&path)?;
+        let how = WriteMode {
+            mode: Some(0o600),
+            shared: true,
+        };
+        self.update_file(&path, &lock, how, |bytes| {
+            let bom = bytes.is_some_and(|b| b.starts_with(files::BOM.as_bytes()));
+            let text =
+                std::str::from_utf8(files::strip_bom(bytes.unwrap_or_default())).map_err(|_| {
+                    EngineError::Local(format!(
+                        "`{}` is not UTF-8 text; ssotray will not rewrite it",
+                        path.display()
+                    ))
+                })?;
+            let (new, result) = change(text).map_err(EngineError::Local)?;
+            let new = new.map(|n| if bom { format!("{}{n}", files::BOM) } else { n });
+            Ok((new.map(String::into_bytes), result))
+        })
+        .await
+    }
+
+    /// Writes `[name]` with fresh credentials of `profile` (more than [`EXPORT_MIN_LEFT`] left).
+    /// Never starts a login.
+    pub async fn export_credentials(
+        &self,
+        config: &AwsConfig,
+        profile: &str,
+        name: &str,
+    ) -> Result<RoleCredentials, EngineError> {
+        let (target, account_id, role_name, _) = self.profile_role(config, profile)?;
+        let creds = self
+            .role_credentials_with(&target, &account_id, &role_name, EXPORT_MIN_LEFT)
+            .await?;
+        self.edit_credentials_file(|text| {
+            credfile::set_export(text, name, profile, &creds).map(|t| (Some(t), ()))
+        })
+        .await?;
+        Ok(creds)
+    }
+
+    /// Removes exported section `name`; whether there was one.
+    pub async fn unexport(&self, name: &str) -> Result<bool, EngineError> {
+        self.edit_credentials_file(|text| {
+            Ok(match credfile::remove_export(text, name)? {
+                Some(t) => (Some(t), true),
+                None => (None, false),
+            })
+        })
+        .await
+    }
+
+    /// Removes every export of a profile of `target` (a logout); how many.
+    pub async fn unexport_session(
+        &self,
+        config: &AwsConfig,
+        target: &SsoTarget,
+    ) -> Result<usize, EngineError> {
+        let names: Vec<String> = self
+            .exports()?
+            .into_iter()
+            .filter(|e| {
+                config
+                    .profile(&e.profile)
+                    .and_then(|p| config.target_of(p))
+                    .as_ref()
+                    == Some(target)
+            })
+            .map(|e| e.name)
+            .collect();
+        let mut removed = 0;
+        for name in names {
+            if self.unexport(&name).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Removes every export (logout of everything); how many.
+    pub async fn unexport_all(&self) -> Result<usize, EngineError> {
+        let mut removed = 0;
+        for e in self.exports()? {
+            if self.unexport(&e.name).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
