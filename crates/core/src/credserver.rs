@@ -313,6 +313,13 @@ impl CredServer {
                 self.served.fetch_add(1, Ordering::Relaxed);
                 Answer::json(200, container_json(&c))
             }
+            Err(a) if a.status < 500 && !asked.headers.contains_key(hyper::header::USER_AGENT) => {
+                // aws-config (the only SDK that sends no User-Agent here) shows nothing of a 4xx
+                // answer but its status, and shows `Code` and `Message` of a 200 answer (its
+                // error is not retried). botocore shows a 4xx answer's body, and cannot read a
+                // 200 without credentials: it keeps the 4xx.
+                Answer { status: 200, ..a }
+            }
             Err(a) => a,
         }
     }

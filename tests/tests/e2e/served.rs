@@ -1024,3 +1024,67 @@ async fn exporters_at_once_lose_nothing_and_unexport_leaves_the_users_sections()
         format!("{USER_CREDENTIALS}\n")
     );
 }
+
+/// Runs an SDK loop under `ssotray exec --profile dev`, ends the portal session after three good
+/// calls, and returns the first error the SDK reported after that.
+async fn error_after_the_session_ends(
+    w: &World,
+    program: &str,
+    args: &[&str],
+    extra: &[(String, String)],
+) -> String {
+    let mut env = sdk_env(w);
+    env.extend(extra.iter().cloned());
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    let mut cmd = tokio::process::Command::new(bin("ssotray"));
+    cmd.args(["exec", "--profile", "dev", "--", program])
+        .args(args)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut exec = cmd.spawn().unwrap();
+    let mut out = BufReader::new(exec.stdout.take().unwrap()).lines();
+    let mut ok = 0;
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(30), out.next_line())
+        .await
+        .unwrap()
+    {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if v["ok"] == true {
+            ok += 1;
+            if ok == 3 {
+                w.sim.end_all_sessions();
+            }
+        } else {
+            assert!(ok >= 3, "a call failed before the session ended: {v}");
+            let _ = exec.kill().await;
+            return v["error"].as_str().unwrap().to_string();
+        }
+    }
+    panic!("no call failed after the session ended");
+}
+
+#[tokio::test]
+async fn aws_config_names_ssotray_login_when_the_session_ends() {
+    let w = logged_in(Duration::from_secs(SHORT_TTL)).await;
+    let e = error_after_the_session_ends(
+        &w,
+        bin("aws-config-probe").to_str().unwrap(),
+        &[],
+        &[("PROBE_CALLER_IDENTITY_SECONDS".into(), "60".into())],
+    )
+    .await;
+    assert!(
+        e.contains("failed to load credentials [LoginRequired]")
+            && e.contains("run `ssotray login my-sso`"),
+        "aws-config: {e}"
+    );
+    assert_eq!(
+        count(&w.stats().await, "StartDeviceAuthorization"),
+        1,
+        "the server started no login"
+    );
+}
