@@ -208,6 +208,182 @@ fn credentials_process(rt: &tokio::runtime::Runtime, ssotray: &std::path::Path) 
     );
 }
 
+/// A loopback HTTP server that does nothing but answer every request on a connection with the
+/// same bytes (the floor of any HTTP endpoint on this machine): reads up to the end of the request
+/// head, writes the answer, keeps the connection.
+async fn floor_server(answer: Vec<u8>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let answer = std::sync::Arc::new(answer);
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = stream.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        if stream.write_all(&answer).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
+/// The container-credentials endpoint (warm: credentials held) against the floor of a loopback
+/// HTTP round trip: one request at a time (latency), and 8 connections at once (throughput);
+/// then `ssotray credentials`, a whole process, against the same floor.
+async fn served(ssotray: &std::path::Path) {
+    use ssotray_core::credserver::{bind_loopback, CredServer, Protocol, Scope};
+    let b = setup(SimConfig::default()).await;
+    let listener = bind_loopback("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = std::sync::Arc::new(CredServer::new(
+        b.engine.clone(),
+        Protocol::Container,
+        Scope::Every,
+        address,
+        ssotray_core::served::ServerToken::from_text(&"5a".repeat(32)).unwrap(),
+        std::sync::Arc::new(|_| {}),
+    ));
+    let token = server.token().expose().to_string();
+    let url = server.profile_url("dev");
+    tokio::spawn(server.clone().serve(listener));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let first = http
+        .get(&url)
+        .header("Authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let body = first.bytes().await.unwrap();
+    // The floor answers with a body as long as the server's.
+    let mut answer = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(&body);
+    let floor_url = format!("http://{}/profile/dev", floor_server(answer).await);
+
+    let one = |url: String| {
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let t = Instant::now();
+            let r = http
+                .get(&url)
+                .header("Authorization", &token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.bytes().await.unwrap();
+            t.elapsed()
+        }
+    };
+    let n = 2001;
+    let mut served_times = Vec::new();
+    let mut floor_times = Vec::new();
+    for _ in 0..n {
+        served_times.push(one(url.clone()).await);
+        floor_times.push(one(floor_url.clone()).await);
+    }
+    let (served_one, floor_one) = (median(served_times), median(floor_times));
+    // 8 connections, each sending 2000 requests one after the other: answers per second.
+    let rate = |url: String| {
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let per_connection = 2000;
+            let t = Instant::now();
+            let workers: Vec<_> = (0..8)
+                .map(|_| {
+                    let (http, token, url) = (http.clone(), token.clone(), url.clone());
+                    tokio::spawn(async move {
+                        for _ in 0..per_connection {
+                            let r = http
+                                .get(&url)
+                                .header("Authorization", &token)
+                                .send()
+                                .await
+                                .unwrap();
+                            assert_eq!(r.status(), 200);
+                            r.bytes().await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.await.unwrap();
+            }
+            (8 * per_connection) as f64 / t.elapsed().as_secs_f64()
+        }
+    };
+    let floor_rate = rate(floor_url.clone()).await;
+    let served_rate = rate(url.clone()).await;
+    let floor_rate_again = rate(floor_url).await;
+    let floor_rate = floor_rate.max(floor_rate_again);
+    println!(
+        "container endpoint, warm, one request at a time: median {:.3} ms over {n}; loopback HTTP round trip (floor) {:.3} ms, ratio {:.2}",
+        served_one.as_secs_f64() * 1e3,
+        floor_one.as_secs_f64() * 1e3,
+        served_one.as_secs_f64() / floor_one.as_secs_f64()
+    );
+    println!(
+        "container endpoint, warm, 8 connections: {:.0} credentials/s; floor {:.0} answers/s, ratio {:.2} (budget >= 0.5) {}",
+        served_rate,
+        floor_rate,
+        served_rate / floor_rate,
+        if served_rate / floor_rate >= 0.5 { "within budget" } else { "OVER BUDGET" }
+    );
+    assert_eq!(
+        count(&stats(&b.sim.base_url).await, "GetRoleCredentials"),
+        1,
+        "every answer was warm"
+    );
+    // `ssotray credentials` for the same role, warm: a process per request.
+    let env = b.home.env(&b.sim.base_url);
+    let ssotray = ssotray.to_path_buf();
+    let process = tokio::task::spawn_blocking(move || {
+        let times: Vec<Duration> = (0..51)
+            .map(|_| {
+                let t = Instant::now();
+                let out = std::process::Command::new(&ssotray)
+                    .args(["credentials", "--profile", "dev"])
+                    .env_clear()
+                    .envs(env.iter().cloned())
+                    .output()
+                    .unwrap();
+                assert!(out.status.success());
+                t.elapsed()
+            })
+            .collect();
+        median(times)
+    })
+    .await
+    .unwrap();
+    println!(
+        "ssotray credentials (process start), warm: median {:.2} ms; {:.1} x the floor round trip, {:.1} x one request to the container endpoint",
+        process.as_secs_f64() * 1e3,
+        process.as_secs_f64() / floor_one.as_secs_f64(),
+        process.as_secs_f64() / served_one.as_secs_f64()
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let which = args.first().map(String::as_str).unwrap_or("all");
@@ -218,6 +394,9 @@ fn main() {
         .unwrap();
     if matches!(which, "all" | "credentials") {
         credentials_process(&rt, &ssotray);
+    }
+    if matches!(which, "all" | "served") {
+        rt.block_on(served(&ssotray));
     }
     if matches!(which, "all" | "console") {
         rt.block_on(console());
