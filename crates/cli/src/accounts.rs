@@ -229,16 +229,7 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
         Err(e) if needs_login(&e) => {
             if !args.login {
                 // With a keeper running, the user hears of it once (not once per call).
-                if let Some(path) = owner::socket_path(engine) {
-                    let _ = owner::ask(
-                        &path,
-                        &owner::Request::LoginNeeded {
-                            session: target.display_name().to_string(),
-                        },
-                        Duration::from_secs(2),
-                    )
-                    .await;
-                }
+                crate::exec::tell_keeper_now(engine, target.display_name()).await;
                 return Err(e);
             }
             crate::login_once(engine, &target, stale).await?;

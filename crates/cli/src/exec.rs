@@ -50,16 +50,8 @@ const CLEARED: &[&str] = &[
 /// Tells the running keeper (if any) that `session` needs a login: one "Log in" notification,
 /// however many requests failed.
 pub fn tell_keeper(engine: &Engine, session: String) {
-    if let Some(path) = owner::socket_path(engine) {
-        tokio::spawn(async move {
-            let _ = owner::ask(
-                &path,
-                &owner::Request::LoginNeeded { session },
-                Duration::from_secs(2),
-            )
-            .await;
-        });
-    }
+    let engine = engine.clone();
+    tokio::spawn(async move { tell_keeper_now(&engine, &session).await });
 }
 
 /// Tells the running keeper (if any) that `session` needs a login, and waits for its answer.
