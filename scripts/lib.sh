@@ -51,7 +51,8 @@ need_venv() {
 JS_SDK_VERSION=3.1177.0
 need_js_sdk() {
   local dir="$HOME/.cache/ssotray/js-sdk"
-  command -v npm >/dev/null || need_packages nodejs npm
+  # Debian's nodejs and npm, unless a Node.js (with its npm) is there already.
+  { command -v node && command -v npm; } >/dev/null || need_packages nodejs npm
   if ! grep -qs "\"version\": \"$JS_SDK_VERSION\"" "$dir/node_modules/@aws-sdk/client-sts/package.json"; then
     say "installing @aws-sdk/client-sts $JS_SDK_VERSION from npm into $dir"
     mkdir -p "$dir"

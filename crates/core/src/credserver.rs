@@ -34,6 +34,12 @@ use tokio::net::TcpListener;
 
 /// The path prefix of a profile's container-credentials route: `/profile/<name>`.
 pub const PROFILE_ROUTE: &str = "/profile/";
+/// What a profile name has encoded in its route: everything but unreserved URL characters.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 /// The longest IMDSv2 token lifetime a client may ask for (as EC2: 6 hours).
 pub const IMDS_MAX_TTL: u32 = 21_600;
 /// At most this many IMDS tokens are kept (the oldest go first).
@@ -185,11 +191,7 @@ impl CredServer {
 
     /// The URL of a profile's container-credentials route.
     pub fn profile_url(&self, profile: &str) -> String {
-        format!(
-            "http://{}{PROFILE_ROUTE}{}",
-            self.address,
-            url::form_urlencoded::byte_serialize(profile.as_bytes()).collect::<String>()
-        )
+        format!("http://{}{}", self.address, profile_route(profile))
     }
 
     /// The IMDS endpoint (`AWS_EC2_METADATA_SERVICE_ENDPOINT`).
@@ -296,13 +298,9 @@ impl CredServer {
         if asked.method != Method::GET || !authorized {
             return Answer::refused();
         }
-        let Some(name) = asked.path.strip_prefix(PROFILE_ROUTE) else {
+        let Some(profile) = profile_of_route(asked.path) else {
             return Answer::refused();
         };
-        let profile: String = url::form_urlencoded::parse(format!("p={name}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
         if let Scope::One(only) = &self.scope {
             if *only != profile {
                 return Answer::refused();
@@ -590,6 +588,25 @@ pub async fn start_long_running(
     })
 }
 
+/// The route of a profile's credentials: `/profile/<name>`, the name percent-encoded.
+pub fn profile_route(profile: &str) -> String {
+    format!(
+        "{PROFILE_ROUTE}{}",
+        percent_encoding::utf8_percent_encode(profile, PATH_SEGMENT)
+    )
+}
+
+/// The profile a route names: percent-decoded as a path (a `+` stays a `+`); `None` for another
+/// path or a name that is not UTF-8.
+pub fn profile_of_route(path: &str) -> Option<String> {
+    let name = path.strip_prefix(PROFILE_ROUTE)?;
+    percent_encoding::percent_decode_str(name)
+        .decode_utf8()
+        .ok()
+        .map(|p| p.into_owned())
+        .filter(|p| !p.is_empty())
+}
+
 /// The uid owning the TCP socket whose local address is `peer` and remote address `server`, from
 /// the text of `/proc/net/tcp` or `/proc/net/tcp6` (addresses as the kernel prints them: each
 /// 32-bit word in the machine's byte order, ports in hex).
@@ -634,6 +651,19 @@ pub fn tcp_owner(table: &str, peer: SocketAddr, server: SocketAddr) -> Option<u3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_name_survives_its_route() {
+        for name in ["dev", "a b+c", "team/prod", "ünï", "x%41"] {
+            let route = profile_route(name);
+            assert!(!route[PROFILE_ROUTE.len()..].contains('/'), "{route}");
+            assert_eq!(profile_of_route(&route).as_deref(), Some(name), "{route}");
+        }
+        assert_eq!(profile_of_route("/profile/a+b").as_deref(), Some("a+b"));
+        assert_eq!(profile_of_route("/profile/%FF"), None);
+        assert_eq!(profile_of_route("/profile/"), None);
+        assert_eq!(profile_of_route("/latest/api/token"), None);
+    }
 
     #[test]
     fn the_owner_of_a_loopback_connection_is_read_from_proc_net_tcp() {
