@@ -3,10 +3,10 @@
 //! variables), passing on its exit status and forwarding signals.
 
 use crate::ExecArgs;
+use rustix::process::Signal;
 use ssotray_core::credserver::{self, CredServer, Protocol, Scope};
 use ssotray_core::served::ServerToken;
 use ssotray_core::{owner, Engine, EngineError};
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +64,53 @@ pub async fn tell_keeper_now(engine: &Engine, session: &str) {
     }
 }
 
+/// Keys that give a profile credentials of its own.
+const CREDENTIAL_KEYS: &[&str] = &[
+    "aws_access_key_id",
+    "sso_session",
+    "sso_start_url",
+    "role_arn",
+    "credential_process",
+    "web_identity_token_file",
+    "credential_source",
+];
+
+/// The default chains read the `default` profile before the container and IMDS providers: a
+/// `[default]` with credentials of its own would be used instead of what `exec` serves.
+fn warn_about_the_default_profile(engine: &Engine) {
+    let files = [
+        (engine.credentials_file_path().ok(), "default"),
+        (engine.config_path().ok(), "default"),
+        (engine.config_path().ok(), "profile default"),
+    ];
+    for (path, section) in files {
+        let Some(path) = path else { continue };
+        let Ok(bytes) = engine.context().fs.read(&path) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let keys = ssotray_core::credfile::section_keys(&text, section).unwrap_or_default();
+        if let Some(key) = keys
+            .iter()
+            .find(|k| CREDENTIAL_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+        {
+            eprintln!(
+                "warning: [{section}] in `{}` has credentials of its own ({key}); AWS SDKs use them before the ones `ssotray exec` serves. Move them to a named profile.",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Whether ssotray is in the foreground process group of its controlling terminal, so that the
+/// terminal's signals reach the command (started in ssotray's group) by themselves.
+fn terminal_signals_reach_the_command() -> bool {
+    let Ok(tty) = std::fs::File::open("/dev/tty") else {
+        return false;
+    };
+    rustix::termios::tcgetpgrp(&tty).is_ok_and(|group| group == rustix::process::getpgrp())
+}
+
 pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
     let config = engine.load_config()?;
     let (target, account_id, role_name, region) = engine.profile_role(&config, &args.profile)?;
@@ -87,6 +134,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
         Err(e) => return Err(e),
     };
 
+    warn_about_the_default_profile(engine);
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = tokio::process::Command::new(program);
     command.args(rest);
@@ -154,26 +202,21 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
     // Signals: installed before the child starts, so none of them ends ssotray first.
     use tokio::signal::unix::{signal, SignalKind};
     let kinds = [
-        (SignalKind::terminate(), rustix::process::Signal::TERM),
-        (SignalKind::hangup(), rustix::process::Signal::HUP),
-        (SignalKind::user_defined1(), rustix::process::Signal::USR1),
-        (SignalKind::user_defined2(), rustix::process::Signal::USR2),
-        (SignalKind::interrupt(), rustix::process::Signal::INT),
-        (SignalKind::quit(), rustix::process::Signal::QUIT),
+        (SignalKind::terminate(), Signal::TERM),
+        (SignalKind::hangup(), Signal::HUP),
+        (SignalKind::user_defined1(), Signal::USR1),
+        (SignalKind::user_defined2(), Signal::USR2),
+        (SignalKind::interrupt(), Signal::INT),
+        (SignalKind::quit(), Signal::QUIT),
     ];
-    // Ctrl+C and Ctrl+\ on a terminal reach the whole foreground group, the command included:
-    // forwarding them too would deliver them twice.
-    let from_terminal = std::io::stdin().is_terminal();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     for (kind, sig) in kinds {
         let mut stream =
             signal(kind).map_err(|e| EngineError::Local(format!("cannot handle signals: {e}")))?;
-        let forward = !(from_terminal
-            && (sig == rustix::process::Signal::INT || sig == rustix::process::Signal::QUIT));
         let tx = tx.clone();
         tokio::spawn(async move {
             while stream.recv().await.is_some() {
-                if forward && tx.send(sig).is_err() {
+                if tx.send(sig).is_err() {
                     break;
                 }
             }
@@ -189,7 +232,11 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
         tokio::select! {
             status = child.wait() => break status,
             Some(sig) = rx.recv() => {
-                if let Some(pid) = pid {
+                // Ctrl+C and Ctrl+\ on the terminal whose foreground group ssotray is in reached
+                // the command too (it is in the same group): forwarding them would deliver twice.
+                let from_terminal = (sig == Signal::INT || sig == Signal::QUIT)
+                    && terminal_signals_reach_the_command();
+                if let (Some(pid), false) = (pid, from_terminal) {
                     let _ = rustix::process::kill_process(pid, sig);
                 }
             }

@@ -29,9 +29,11 @@ pub struct Export {
 }
 
 /// The section name of a header line (`[name]`, spaces around it allowed), if it is one.
+/// As Python's configparser (botocore) reads it: up to the last `]`, so `[work] ; mine` is
+/// section `work`.
 fn header(line: &str) -> Option<&str> {
-    let t = line.trim();
-    t.strip_prefix('[')?.strip_suffix(']').map(str::trim)
+    let t = line.trim().strip_prefix('[')?;
+    t.rfind(']').map(|end| t[..end].trim())
 }
 
 /// The lines of `text`, each with its line ending.
@@ -65,6 +67,21 @@ fn marked_profile(section: &[&str]) -> Option<String> {
         let rest = l.trim().strip_prefix(MARKER)?;
         rest.split_once('`').map(|(p, _)| p.to_string())
     })
+}
+
+/// The keys of section `name` (the first of that name) in INI text, as written; `None` when there
+/// is no such section.
+pub fn section_keys(text: &str, name: &str) -> Option<Vec<String>> {
+    let all = lines(text);
+    let (start, end) = find(&all, name)?;
+    Some(
+        all[start + 1..end]
+            .iter()
+            .filter(|l| !l.starts_with([' ', '\t']))
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_string()))
+            .filter(|k| !k.is_empty() && !k.starts_with(['#', ';']))
+            .collect(),
+    )
 }
 
 /// Every section ssotray exported, in file order.
@@ -120,6 +137,11 @@ pub fn set_export(
 ) -> Result<String, String> {
     if let Some(why) = crate::config::ini_problem("the section name", name, true) {
         return Err(why);
+    }
+    if profile.contains('`') {
+        return Err(format!(
+            "profile `{profile}` has a backtick in its name, which ssotray cannot record in the credentials file; rename the profile"
+        ));
     }
     let eol = crate::config::line_end(text);
     let all = lines(text);
@@ -226,6 +248,26 @@ mod tests {
         assert!(set_export(USER, "bad]name", "dev", &creds("A")).is_err());
         assert!(set_export(USER, "two\nlines", "dev", &creds("A")).is_err());
         assert!(exports(USER).is_empty());
+    }
+
+    #[test]
+    fn a_header_with_a_comment_after_it_ends_the_export_before_it() {
+        let one = set_export(USER, "exported", "dev", &creds("ASIA1")).unwrap();
+        // botocore reads `[later] ; mine` as section `later`: it is the user's, never ours.
+        let with_more = one + "\n[later]   ; mine\nregion = x\n";
+        let two = set_export(&with_more, "exported", "dev", &creds("ASIA2")).unwrap();
+        assert!(two.ends_with("\n[later]   ; mine\nregion = x\n"), "{two}");
+        let removed = remove_export(&two, "exported").unwrap().unwrap();
+        assert_eq!(
+            removed,
+            USER.to_string() + "\n[later]   ; mine\nregion = x\n"
+        );
+        assert!(set_export(USER, "e", "pro`d", &creds("A")).is_err());
+        assert_eq!(
+            section_keys(USER, "default").unwrap(),
+            vec!["aws_access_key_id", "aws_secret_access_key"]
+        );
+        assert_eq!(section_keys(USER, "nope"), None);
     }
 
     #[test]

@@ -70,8 +70,9 @@ pub enum Scope {
 /// Called when a request needed a login that the server will not start.
 pub type LoginNeeded = Arc<dyn Fn(SsoTarget) + Send + Sync>;
 
-/// An answer, before it becomes HTTP.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An answer, before it becomes HTTP (its body may hold credentials: `Debug` shows its status
+/// only).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Answer {
     /// HTTP status.
     pub status: u16,
@@ -79,6 +80,14 @@ pub struct Answer {
     pub headers: Vec<(&'static str, String)>,
     /// The body (JSON, or text for IMDS).
     pub body: String,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Answer {
@@ -105,8 +114,8 @@ impl Answer {
     }
 }
 
-/// The request as the server needs it.
-#[derive(Debug, Clone, Copy)]
+/// The request as the server needs it (its headers hold tokens: `Debug` shows method and path).
+#[derive(Clone, Copy)]
 pub struct Asked<'a> {
     /// Method.
     pub method: &'a Method,
@@ -116,6 +125,15 @@ pub struct Asked<'a> {
     pub headers: &'a HeaderMap,
     /// The connecting socket's address.
     pub peer: SocketAddr,
+}
+
+impl std::fmt::Debug for Asked<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Asked")
+            .field("method", self.method)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Credentials held for one role: one fetch at a time, shared by every request for it.
@@ -424,17 +442,18 @@ impl CredServer {
     /// Whether the connecting socket belongs to this user (Linux: its row in `/proc/net/tcp`).
     async fn peer_is_me(&self, peer: SocketAddr) -> bool {
         let Some(uid) = self.uid else { return true };
-        let table = if peer.is_ipv4() {
-            "/proc/net/tcp"
-        } else {
-            "/proc/net/tcp6"
-        };
+        // An IPv4 client on a dual-stack IPv6 socket (Java, .NET) is in tcp6 as ::ffff:127.0.0.1.
         let fs = self.engine.context().fs.clone();
-        let text = tokio::task::spawn_blocking(move || fs.read(std::path::Path::new(table)))
-            .await
-            .ok()
-            .and_then(|r| r.ok());
-        text.and_then(|t| tcp_owner(&String::from_utf8_lossy(&t), peer, self.address)) == Some(uid)
+        let tables = tokio::task::spawn_blocking(move || {
+            ["/proc/net/tcp", "/proc/net/tcp6"]
+                .map(|t| fs.read(std::path::Path::new(t)).unwrap_or_default())
+        })
+        .await
+        .unwrap_or_default();
+        let owner = tables
+            .iter()
+            .find_map(|t| tcp_owner(&String::from_utf8_lossy(t), peer, self.address));
+        owner == Some(uid)
     }
 
     /// The credentials of a profile: held while fresh enough, else from the engine (one fetch
@@ -678,6 +697,9 @@ mod tests {
             assert_eq!(tcp_owner(table, other, server), None);
             assert_eq!(tcp_owner("", peer, server), None);
             assert_eq!(tcp_owner("header\n   1: garbage", peer, server), None);
+            // The same connection from a dual-stack IPv6 socket, in tcp6 as ::ffff:127.0.0.1.
+            let tcp6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0000000000000000FFFF00000100007F:C822 0000000000000000FFFF00000100007F:26B7 01 00000000:00000000 00:00000000 00000000  1002        0 3 1 0 20 4 30 10 -1\n";
+            assert_eq!(tcp_owner(tcp6, peer, server), Some(1002));
         }
     }
 }

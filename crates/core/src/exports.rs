@@ -21,13 +21,16 @@ pub const EXPORT_MIN_LEFT: Duration = Duration::minutes(25);
 /// When an export written at `now` with credentials expiring at `expires` is due again: at
 /// [`EXPORT_LEAD`] before expiry, or, for credentials that live too short for that (never the
 /// case with Identity Center's 1- to 12-hour role sessions), halfway to their expiry, so a short
-/// lifetime cannot make the keeper rewrite in a loop.
-pub fn export_due(now: DateTime<Utc>, expires: DateTime<Utc>) -> DateTime<Utc> {
+/// lifetime cannot make the keeper rewrite in a loop. `None` for credentials that expire within
+/// seconds of being fetched (a clock far ahead of AWS's): not worth writing, tried again later.
+pub fn export_due(now: DateTime<Utc>, expires: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let left = expires - now;
     if left > EXPORT_LEAD + Duration::minutes(2) {
-        expires - EXPORT_LEAD
+        Some(expires - EXPORT_LEAD)
+    } else if left >= Duration::seconds(10) {
+        Some(now + left / 2)
     } else {
-        now + left / 2
+        None
     }
 }
 

@@ -645,12 +645,14 @@ impl Keeper {
         let mut next: Option<DateTime<Utc>> = None;
         for export in exports {
             let now = self.engine.context().clock.now();
+            // The file holds whole seconds.
+            let seconds = |t: &Option<DateTime<Utc>>| t.map(|t| t.timestamp());
             let known = self
                 .exported
                 .lock()
                 .expect("exported")
                 .get(&export.name)
-                .filter(|(expires, _)| *expires == export.expires)
+                .filter(|(expires, _)| seconds(expires) == seconds(&export.expires))
                 .map(|(_, due)| *due);
             let due = known
                 .or_else(|| export.expires.map(|e| e - crate::exports::EXPORT_LEAD))
@@ -663,13 +665,23 @@ impl Keeper {
                     .export_credentials(config, &export.profile, &export.name)
                     .await
                 {
-                    Ok(c) => {
-                        let due = crate::exports::export_due(now, c.expiration);
+                    Ok(c) if crate::exports::export_due(now, c.expiration).is_some() => {
+                        let due =
+                            crate::exports::export_due(now, c.expiration).expect("checked above");
                         self.exported
                             .lock()
                             .expect("exported")
                             .insert(export.name.clone(), (Some(c.expiration), due));
                         due
+                    }
+                    Ok(c) => {
+                        tracing::warn!(section = %export.name, expires = %crate::time::format_timestamp(c.expiration), "role credentials expire within seconds of being fetched (is this machine's clock right?); will retry");
+                        let retry = now + Duration::minutes(1);
+                        self.exported
+                            .lock()
+                            .expect("exported")
+                            .insert(export.name.clone(), (Some(c.expiration), retry));
+                        retry
                     }
                     Err(e) => {
                         tracing::warn!(section = %export.name, profile = %export.profile, error = %e, "cannot rewrite exported credentials; will retry");

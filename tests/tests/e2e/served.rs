@@ -1088,3 +1088,39 @@ async fn aws_config_names_ssotray_login_when_the_session_ends() {
         "the server started no login"
     );
 }
+
+#[tokio::test]
+async fn exec_warns_when_a_default_profile_would_win_over_its_server() {
+    let w = logged_in(Duration::from_secs(3600)).await;
+    std::fs::write(
+        w.home.aws().join("credentials"),
+        "[default]\naws_access_key_id = AKIAUSEROWN\naws_secret_access_key = x\n",
+    )
+    .unwrap();
+    let o = run(
+        &bin("ssotray"),
+        &["exec", "--profile", "dev", "--", "true"],
+        &w.env(),
+    )
+    .await;
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("warning: [default] in")
+            && stderr(&o).contains("has credentials of its own (aws_access_key_id)"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(
+        w.home.aws().join("credentials"),
+        "[default]\nregion = eu-west-1\n",
+    )
+    .unwrap();
+    let o = run(
+        &bin("ssotray"),
+        &["exec", "--profile", "dev", "--", "true"],
+        &w.env(),
+    )
+    .await;
+    assert_ok(&o);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
