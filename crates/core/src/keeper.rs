@@ -437,10 +437,13 @@ pub struct Keeper {
     /// state file cannot record them.
     sent: Mutex<std::collections::HashSet<SentKey>>,
     /// Per exported section: the expiry this keeper last saw or wrote there, and when it is due.
-    exported: Mutex<HashMap<String, (Option<DateTime<Utc>>, DateTime<Utc>)>>,
+    exported: Mutex<HashMap<String, ExportSeen>>,
     /// Wakes the loop early from within (a request that changed what is due).
     nudge: tokio::sync::Notify,
 }
+
+/// An exported section as the keeper last saw or wrote it: its expiry, and when it is due.
+type ExportSeen = (Option<DateTime<Utc>>, DateTime<Utc>);
 
 /// An event sent: session, event key, and the login time of the portal session it was about.
 type SentKey = (String, String, Option<DateTime<Utc>>);
