@@ -187,6 +187,16 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
         };
     }
     let profile = args.profile.clone().expect("clap requires --profile");
+    if args.env {
+        // `exec --server env`: the same static variables, signals forwarded.
+        let exec = crate::ExecArgs {
+            profile,
+            server: crate::exec::ServerKind::Env,
+            login: args.login,
+            command: args.command,
+        };
+        return crate::exec::run(engine, exec).await;
+    }
     let config = engine.load_config()?;
     if let Some(name) = &args.export_as {
         let creds = match engine.export_credentials(&config, &profile, name).await {
@@ -239,28 +249,6 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
         }
         Err(e) => return Err(e),
     };
-    if args.env {
-        let (program, rest) = args.command.split_first().expect("clap requires a command");
-        let status = std::process::Command::new(program)
-            .args(rest)
-            .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose())
-            .env("AWS_SESSION_TOKEN", creds.session_token.expose())
-            .env(
-                "AWS_CREDENTIAL_EXPIRATION",
-                ssotray_core::time::format_timestamp(creds.expiration),
-            )
-            .env_remove("AWS_PROFILE")
-            .status()
-            .map_err(|e| EngineError::Local(format!("cannot run `{program}`: {e}")))?;
-        return match status.code() {
-            Some(0) => Ok(()),
-            Some(code) => Err(EngineError::ChildExit(u8::try_from(code).unwrap_or(1))),
-            None => Err(EngineError::Local(format!(
-                "`{program}` was killed by a signal"
-            ))),
-        };
-    }
     print_out(&if args.export {
         credentials::shell_exports(&creds)
     } else {

@@ -76,6 +76,35 @@ const end = Date.now() + Number(process.argv[1]) * 1000;
 })();
 "#;
 
+/// `ssotray keep --no-notify` with a runtime directory of the world's, once it listens on its
+/// socket; returns it with the environment programs need to reach it.
+async fn keeper(w: &World, stderr: Stdio) -> (tokio::process::Child, Vec<(String, String)>) {
+    let runtime = w.home.path().join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut env = sdk_env(w);
+    env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    let keeper = tokio::process::Command::new(bin("ssotray"))
+        .args(["keep", "--no-notify"])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let socket = runtime.join("ssotray/keeper.sock");
+    for _ in 0..200 {
+        if socket.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(socket.exists(), "the keeper listens");
+    (keeper, env)
+}
+
 fn lines(o: &Output) -> Vec<serde_json::Value> {
     stdout(o)
         .lines()
@@ -516,29 +545,7 @@ async fn exec_forwards_a_termination_to_the_command_and_exits_as_it_does() {
 #[tokio::test]
 async fn a_session_that_ends_under_exec_names_ssotray_login_and_notifies_once() {
     let w = logged_in(Duration::from_secs(SHORT_TTL)).await;
-    let runtime = w.home.path().join("run");
-    std::fs::create_dir_all(&runtime).unwrap();
-    let mut env = sdk_env(&w);
-    env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
-    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
-    let mut keeper = tokio::process::Command::new(bin("ssotray"))
-        .args(["keep", "--no-notify"])
-        .env_clear()
-        .envs(env.iter().cloned())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let socket = runtime.join("ssotray/keeper.sock");
-    for _ in 0..200 {
-        if socket.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(socket.exists(), "the keeper listens");
+    let (mut keeper, env) = keeper(&w, Stdio::piped()).await;
 
     let mut cmd = tokio::process::Command::new(bin("ssotray"));
     cmd.args(["exec", "--profile", "dev", "--"])
@@ -865,28 +872,7 @@ async fn an_exported_section_is_read_by_botocore_rewritten_by_the_keeper_and_kee
     let w = logged_in(Duration::from_secs(SHORT_TTL)).await;
     let file = w.home.aws().join("credentials");
     std::fs::write(&file, USER_CREDENTIALS).unwrap();
-    let runtime = w.home.path().join("run");
-    std::fs::create_dir_all(&runtime).unwrap();
-    let mut env = sdk_env(&w);
-    env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
-    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
-    let mut keeper = tokio::process::Command::new(bin("ssotray"))
-        .args(["keep", "--no-notify"])
-        .env_clear()
-        .envs(env.iter().cloned())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let socket = runtime.join("ssotray/keeper.sock");
-    for _ in 0..200 {
-        if socket.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut keeper, env) = keeper(&w, Stdio::inherit()).await;
 
     let o = run(
         &bin("ssotray"),
