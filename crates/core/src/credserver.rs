@@ -484,7 +484,14 @@ impl CredServer {
         let mut held = slot.lock().await;
         let now = self.engine.context().clock.now();
         if let Some((c, at)) = held.as_ref() {
-            if fresh_enough(c, now) {
+            // Held only while the session is logged in: after a logout (its token file gone)
+            // the server says to log in, as the AWS CLI's emptied cache would.
+            let logged_in = self
+                .engine
+                .token_path(&target)
+                .ok()
+                .is_some_and(|p| !matches!(self.engine.context().fs.stamp(&p), Ok(None)));
+            if fresh_enough(c, now) && logged_in {
                 return Ok((c.clone(), *at));
             }
         }

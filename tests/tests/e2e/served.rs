@@ -844,6 +844,19 @@ async fn the_container_server_holds_hour_long_credentials_until_fifteen_minutes_
     assert_eq!(count(&w.stats().await, "GetRoleCredentials"), 2);
     assert_eq!(hooks.load(Ordering::Relaxed), 0, "no login was needed");
     assert_eq!(server.served(), 160);
+    // After a logout nothing held is served: the answer says to log in.
+    assert_ok(&w.ssotray(&["logout", "my-sso"]).await);
+    let r = http
+        .get(&url)
+        .header("Authorization", &token)
+        .header("User-Agent", "test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("run `ssotray login my-sso`"), "{body}");
+    assert_eq!(hooks.load(Ordering::Relaxed), 1, "the keeper is told once");
     serving.abort();
 }
 
