@@ -327,7 +327,10 @@ impl App {
 
     /// Renew: log out, then log in afresh (a new portal session, so a new end).
     pub async fn renew(&self, session: &str) -> Result<(), CmdError> {
-        self.logout(session).await?;
+        let target = self.target(session)?;
+        let config = self.engine.load_config()?;
+        // Exported credentials stay: the keeper rewrites them from the new session.
+        self.engine.logout_for_renewal(&config, &target).await?;
         self.login(session, None).await
     }
 

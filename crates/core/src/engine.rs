@@ -950,8 +950,21 @@ impl Engine {
 
     /// Logs out like `aws sso logout`, for one token holder: portal Logout (errors noted, not
     /// fatal), the token file removed, and the AWS CLI's role-credential cache entries of the
-    /// profiles using it removed. A token file that cannot be parsed is left in place.
+    /// profiles using it removed. A token file that cannot be parsed is left in place. The
+    /// sections exported from its profiles into the shared credentials file are removed too.
     pub async fn logout(
+        &self,
+        config: &AwsConfig,
+        target: &SsoTarget,
+    ) -> Result<LogoutReport, EngineError> {
+        let mut report = self.logout_for_renewal(config, target).await?;
+        report.removed_exports = self.unexport_session(config, target).await?;
+        Ok(report)
+    }
+
+    /// [`Engine::logout`] before a new login (Renew): the exported sections stay, and the keeper
+    /// rewrites them with the new session's credentials.
+    pub async fn logout_for_renewal(
         &self,
         config: &AwsConfig,
         target: &SsoTarget,
@@ -993,7 +1006,6 @@ impl Engine {
                 report.removed_role_credentials += 1;
             }
         }
-        report.removed_exports = self.unexport_session(config, target).await?;
         Ok(report)
     }
 

@@ -506,7 +506,7 @@ impl Keeper {
             .or_default()
             .clone();
         let _turn = gate.lock().await;
-        self.engine.logout(&config, &target).await?;
+        self.engine.logout_for_renewal(&config, &target).await?;
         self.engine
             .login(&target, &crate::engine::LoginOptions::default(), &|_| {})
             .await

@@ -1123,3 +1123,40 @@ async fn exec_warns_when_a_default_profile_would_win_over_its_server() {
     assert_ok(&o);
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
+
+#[tokio::test]
+async fn renewing_keeps_the_exported_sections_and_logging_out_removes_them() {
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let file = w.home.aws().join("credentials");
+    std::fs::write(&file, USER_CREDENTIALS).unwrap();
+    assert_ok(
+        &w.ssotray(&["credentials", "--profile", "dev", "--export-as", "exported"])
+            .await,
+    );
+    let engine = ssotray_tests::engine_for(
+        &w.home,
+        &w.sim.base_url,
+        std::sync::Arc::new(ssotray_tests::SharedClock(w.sim.clock())),
+    );
+    let config = engine.load_config().unwrap();
+    let target = engine
+        .resolve(&config, &ssotray_core::Selector::Session("my-sso".into()))
+        .unwrap();
+    // Renew's logout (the keeper's and the app's): the section stays for the new session.
+    let report = engine.logout_for_renewal(&config, &target).await.unwrap();
+    assert!(report.removed_token);
+    assert_eq!(report.removed_exports, 0);
+    assert_eq!(engine.exports().unwrap().len(), 1);
+    // A logout the user asked for removes it.
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
+    let report = engine.logout(&config, &target).await.unwrap();
+    assert_eq!(report.removed_exports, 1);
+    assert!(engine.exports().unwrap().is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{USER_CREDENTIALS}\n")
+    );
+}
