@@ -13,6 +13,7 @@
 pub mod org;
 mod pages;
 mod server;
+mod sigv4;
 mod state;
 
 pub use org::{Account, Org};

@@ -1161,8 +1161,13 @@ fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {
 /// `POST /`: STS over the query protocol (`AWS_ENDPOINT_URL_STS` pointed here). For now
 /// GetCallerIdentity only: who the request's credentials belong to, judged by the access key in
 /// the SigV4 `Authorization` header and the `X-Amz-Security-Token` (both must be role credentials
-/// this simulator issued, not expired by its clock). The signature itself is not verified yet.
-async fn sts(AxState(sim): App, headers: HeaderMap, body: String) -> Response {
+/// this simulator issued, not expired by its clock), with a valid SigV4 signature (`sigv4`).
+async fn sts(
+    AxState(sim): App,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     sim.latency().await;
     let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
         .into_owned()
@@ -1209,6 +1214,22 @@ async fn sts(AxState(sim): App, headers: HeaderMap, body: String) -> Response {
     };
     if c.session_token != header("x-amz-security-token") {
         return invalid();
+    }
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    if let Err(why) = crate::sigv4::verify(
+        "POST",
+        path,
+        &headers,
+        body.as_bytes(),
+        &c.secret_access_key,
+        &c.session_token,
+    ) {
+        tracing::info!(%why, "STS: signature refused");
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+        );
     }
     if c.expires_at_ms <= sim.now_ms() {
         return sts_error(

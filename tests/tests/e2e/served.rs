@@ -1160,3 +1160,53 @@ async fn renewing_keeps_the_exported_sections_and_logging_out_removes_them() {
         format!("{USER_CREDENTIALS}\n")
     );
 }
+
+/// The simulator's STS checks signatures: the right credentials pass, a wrong secret and a
+/// signature made for another body are refused as AWS refuses them.
+const SIGNATURES: &str = r#"
+import boto3, botocore, json
+c = boto3.session.Session().get_credentials().get_frozen_credentials()
+def call(secret, tamper=False):
+    sts = boto3.client("sts", aws_access_key_id=c.access_key, aws_secret_access_key=secret, aws_session_token=c.token)
+    if tamper:
+        # Changes the body after it was signed.
+        def tamper_with(request, **kw):
+            body = request.body if isinstance(request.body, bytes) else request.body.encode()
+            request.body = body + b"&Extra=1"
+            request.headers["Content-Length"] = str(len(request.body))
+        sts.meta.events.register("before-send.sts.GetCallerIdentity", tamper_with)
+    try:
+        return sts.get_caller_identity()["Account"]
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"]
+print(json.dumps([call(c.secret_key), call(c.secret_key[:-1] + ("x" if c.secret_key[-1] != "x" else "y")), call(c.secret_key, True)]))
+"#;
+
+#[tokio::test]
+async fn the_simulators_sts_refuses_a_wrong_signature() {
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let o = run(
+        &bin("ssotray"),
+        &[
+            "exec",
+            "--profile",
+            "dev",
+            "--",
+            python().to_str().unwrap(),
+            "-c",
+            SIGNATURES,
+        ],
+        &sdk_env(&w),
+    )
+    .await;
+    assert_ok(&o);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([
+            "111111111111",
+            "SignatureDoesNotMatch",
+            "SignatureDoesNotMatch"
+        ])
+    );
+}
