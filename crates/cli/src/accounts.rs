@@ -230,30 +230,39 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
     // The token this attempt will use, taken before it: if it turns out unusable, a login is
     // needed only if nobody replaced it meanwhile (read after the failure, it could already be
     // the new one, and a second login would start).
-    let stale = owner::current_fingerprint(engine, &target).await;
-    let creds = match engine
-        .role_credentials(&target, &account_id, &role_name)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) if needs_login(&e) => {
-            if !args.login {
-                // With a keeper running, the user hears of it once (not once per call).
-                crate::exec::tell_keeper_now(engine, target.display_name()).await;
-                return Err(e);
-            }
-            crate::login_once(engine, &target, stale).await?;
-            engine
-                .role_credentials(&target, &account_id, &role_name)
-                .await?
-        }
-        Err(e) => return Err(e),
-    };
+    let creds = credentials_or_login(engine, &target, &account_id, &role_name, args.login).await?;
     print_out(&if args.export {
         credentials::shell_exports(&creds)
     } else {
         credentials::credential_process_json(&creds) + "\n"
     })
+}
+
+/// A role's credentials. A session that needs a login is logged in once with `login` (however
+/// many processes ask), else it is an error, and the running keeper shows one notification.
+pub(crate) async fn credentials_or_login(
+    engine: &Engine,
+    target: &SsoTarget,
+    account_id: &str,
+    role_name: &str,
+    login: bool,
+) -> Result<ssotray_core::portal::RoleCredentials, EngineError> {
+    // The token this attempt will use, taken before it: if it turns out unusable, a login is
+    // needed only if nobody replaced it meanwhile (read after the failure, it could already be
+    // the new one, and a second login would start).
+    let stale = owner::current_fingerprint(engine, target).await;
+    match engine.role_credentials(target, account_id, role_name).await {
+        Err(e) if needs_login(&e) && login => {
+            crate::login_once(engine, target, stale).await?;
+            engine.role_credentials(target, account_id, role_name).await
+        }
+        Err(e) if needs_login(&e) => {
+            // With a keeper running, the user hears of it once (not once per call).
+            crate::exec::tell_keeper_now(engine, target.display_name()).await;
+            Err(e)
+        }
+        other => other,
+    }
 }
 
 pub async fn generate_profiles(

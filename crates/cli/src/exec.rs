@@ -79,25 +79,26 @@ const CREDENTIAL_KEYS: &[&str] = &[
 /// `[default]` with credentials of its own would be used instead of what `exec` serves.
 fn warn_about_the_default_profile(engine: &Engine) {
     let files = [
-        (engine.credentials_file_path().ok(), "default"),
-        (engine.config_path().ok(), "default"),
-        (engine.config_path().ok(), "profile default"),
+        (engine.credentials_file_path(), &["default"][..]),
+        (engine.config_path(), &["default", "profile default"][..]),
     ];
-    for (path, section) in files {
-        let Some(path) = path else { continue };
+    for (path, sections) in files {
+        let Ok(path) = path else { continue };
         let Ok(bytes) = engine.context().fs.read(&path) else {
             continue;
         };
         let text = String::from_utf8_lossy(&bytes);
-        let keys = ssotray_core::credfile::section_keys(&text, section).unwrap_or_default();
-        if let Some(key) = keys
-            .iter()
-            .find(|k| CREDENTIAL_KEYS.contains(&k.to_ascii_lowercase().as_str()))
-        {
-            eprintln!(
-                "warning: [{section}] in `{}` has credentials of its own ({key}); AWS SDKs use them before the ones `ssotray exec` serves. Move them to a named profile.",
-                path.display()
-            );
+        for section in sections {
+            let keys = ssotray_core::credfile::section_keys(&text, section).unwrap_or_default();
+            if let Some(key) = keys
+                .iter()
+                .find(|k| CREDENTIAL_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+            {
+                eprintln!(
+                    "warning: [{section}] in `{}` has credentials of its own ({key}); AWS SDKs use them before the ones `ssotray exec` serves. Move them to a named profile.",
+                    path.display()
+                );
+            }
         }
     }
 }
@@ -115,25 +116,9 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
     let config = engine.load_config()?;
     let (target, account_id, role_name, region) = engine.profile_role(&config, &args.profile)?;
     // Credentials now: a session that needs a login is said before the command starts.
-    let stale = owner::current_fingerprint(engine, &target).await;
-    let creds = match engine
-        .role_credentials(&target, &account_id, &role_name)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) if e.needs_login() && args.login => {
-            crate::login_once(engine, &target, stale).await?;
-            engine
-                .role_credentials(&target, &account_id, &role_name)
-                .await?
-        }
-        Err(e) if e.needs_login() => {
-            tell_keeper_now(engine, target.display_name()).await;
-            return Err(e);
-        }
-        Err(e) => return Err(e),
-    };
-
+    let creds =
+        crate::accounts::credentials_or_login(engine, &target, &account_id, &role_name, args.login)
+            .await?;
     warn_about_the_default_profile(engine);
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = tokio::process::Command::new(program);

@@ -505,18 +505,37 @@ impl Engine {
     /// not take ssotray's lock, like `aws configure set`), the edit is made again on its text.
     pub async fn edit_config<T>(
         &self,
-        mut edit: impl FnMut(&str) -> Result<(Option<String>, T), EngineError>,
+        edit: impl FnMut(&str) -> Result<(Option<String>, T), EngineError>,
     ) -> Result<T, EngineError> {
         let path = self.config_path()?;
-        let lock = self.config_lock_path(&path)?;
-        let how = crate::files::WriteMode {
-            mode: None,
-            shared: true,
-        };
-        self.update_file(&path, &lock, how, |bytes| {
+        self.edit_shared_file(&path, None, edit).await
+    }
+
+    /// Changes a file other AWS tools also write (`~/.aws/config`, `~/.aws/credentials`) under
+    /// ssotray's lock for it (in its cache directory, nothing in `~/.aws`): `edit` gets the text
+    /// without a byte-order mark (kept in the file), and is made again if another program changed
+    /// the file before the rename. `mode`: the new file's (`None`: the old file's, else 0600).
+    pub(crate) async fn edit_shared_file<T>(
+        &self,
+        path: &std::path::Path,
+        mode: Option<u32>,
+        mut edit: impl FnMut(&str) -> Result<(Option<String>, T), EngineError>,
+    ) -> Result<T, EngineError> {
+        let lock = self.config_lock_path(path)?;
+        let how = crate::files::WriteMode { mode, shared: true };
+        self.update_file(path, &lock, how, |bytes| {
+            let bytes = bytes.unwrap_or_default();
+            let bom = bytes.starts_with(crate::files::BOM.as_bytes());
             let current =
-                std::str::from_utf8(bytes.unwrap_or_default()).map_err(|_| not_utf8(&path))?;
+                std::str::from_utf8(crate::files::strip_bom(bytes)).map_err(|_| not_utf8(path))?;
             let (new, result) = edit(current)?;
+            let new = new.map(|n| {
+                if bom {
+                    format!("{}{n}", crate::files::BOM)
+                } else {
+                    n
+                }
+            });
             Ok((new.map(String::into_bytes), result))
         })
         .await

@@ -460,15 +460,6 @@ impl CredServer {
     /// at a time per role).
     async fn credentials(&self, profile: &str) -> Result<(RoleCredentials, DateTime<Utc>), Answer> {
         let config = self.engine.load_config().map_err(|e| self.failure(e))?;
-        if config.profile(profile).is_none() {
-            return Err(Answer::json(
-                404,
-                error_json(
-                    "NotFound",
-                    &format!("no SSO profile `{profile}` in the AWS config"),
-                ),
-            ));
-        }
         let (target, account_id, role_name, _) = self
             .engine
             .profile_role(&config, profile)

@@ -5,7 +5,7 @@
 use crate::config::{AwsConfig, SsoTarget};
 use crate::credfile::{self, Export};
 use crate::engine::{Engine, EngineError};
-use crate::files::{self, WriteMode};
+use crate::files;
 use crate::portal::RoleCredentials;
 use chrono::{DateTime, Duration, Utc};
 use std::io;
@@ -67,30 +67,14 @@ impl Engine {
         Ok(kept.as_ref().clone())
     }
 
-    /// Changes the credentials file under its lock, written with mode 0600 and re-read before the
-    /// rename (other tools write it without ssotray's lock). `change` gets the current text.
+    /// Changes the credentials file under its lock, written with mode 0600.
     async fn edit_credentials_file<T>(
         &self,
         mut change: impl FnMut(&str) -> Result<(Option<String>, T), String>,
     ) -> Result<T, EngineError> {
         let path = self.credentials_file_path()?;
-        let lock = self.config_lock_path(&path)?;
-        let how = WriteMode {
-            mode: Some(0o600),
-            shared: true,
-        };
-        self.update_file(&path, &lock, how, |bytes| {
-            let bom = bytes.is_some_and(|b| b.starts_with(files::BOM.as_bytes()));
-            let text =
-                std::str::from_utf8(files::strip_bom(bytes.unwrap_or_default())).map_err(|_| {
-                    EngineError::Local(format!(
-                        "`{}` is not UTF-8 text; ssotray will not rewrite it",
-                        path.display()
-                    ))
-                })?;
-            let (new, result) = change(text).map_err(EngineError::Local)?;
-            let new = new.map(|n| if bom { format!("{}{n}", files::BOM) } else { n });
-            Ok((new.map(String::into_bytes), result))
+        self.edit_shared_file(&path, Some(0o600), |text| {
+            change(text).map_err(EngineError::Local)
         })
         .await
     }

@@ -668,23 +668,17 @@ impl Keeper {
                     .export_credentials(config, &export.profile, &export.name)
                     .await
                 {
-                    Ok(c) if crate::exports::export_due(now, c.expiration).is_some() => {
-                        let due =
-                            crate::exports::export_due(now, c.expiration).expect("checked above");
+                    Ok(c) => {
+                        let due = crate::exports::export_due(now, c.expiration);
+                        if due.is_none() {
+                            tracing::warn!(section = %export.name, expires = %crate::time::format_timestamp(c.expiration), "role credentials expire within seconds of being fetched (is this machine's clock right?); will retry");
+                        }
+                        let due = due.unwrap_or(now + Duration::minutes(1));
                         self.exported
                             .lock()
                             .expect("exported")
                             .insert(export.name.clone(), (Some(c.expiration), due));
                         due
-                    }
-                    Ok(c) => {
-                        tracing::warn!(section = %export.name, expires = %crate::time::format_timestamp(c.expiration), "role credentials expire within seconds of being fetched (is this machine's clock right?); will retry");
-                        let retry = now + Duration::minutes(1);
-                        self.exported
-                            .lock()
-                            .expect("exported")
-                            .insert(export.name.clone(), (Some(c.expiration), retry));
-                        retry
                     }
                     Err(e) => {
                         tracing::warn!(section = %export.name, profile = %export.profile, error = %e, "cannot rewrite exported credentials; will retry");

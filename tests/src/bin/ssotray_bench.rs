@@ -244,6 +244,18 @@ async fn floor_server(answer: Vec<u8>) -> std::net::SocketAddr {
     address
 }
 
+/// One GET with the token, its answer read whole; it must be 200.
+async fn get_ok(http: &reqwest::Client, url: &str, token: &str) {
+    let r = http
+        .get(url)
+        .header("Authorization", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap();
+}
+
 /// The container-credentials endpoint (warm: credentials held) against the floor of a loopback
 /// HTTP round trip: one request at a time (latency), and 8 connections at once (throughput);
 /// then `ssotray credentials`, a whole process, against the same floor.
@@ -285,14 +297,7 @@ async fn served(ssotray: &std::path::Path) {
         let (http, token) = (http.clone(), token.clone());
         async move {
             let t = Instant::now();
-            let r = http
-                .get(&url)
-                .header("Authorization", &token)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
-            r.bytes().await.unwrap();
+            get_ok(&http, &url, &token).await;
             t.elapsed()
         }
     };
@@ -315,14 +320,7 @@ async fn served(ssotray: &std::path::Path) {
                     let (http, token, url) = (http.clone(), token.clone(), url.clone());
                     tokio::spawn(async move {
                         for _ in 0..per_connection {
-                            let r = http
-                                .get(&url)
-                                .header("Authorization", &token)
-                                .send()
-                                .await
-                                .unwrap();
-                            assert_eq!(r.status(), 200);
-                            r.bytes().await.unwrap();
+                            get_ok(&http, &url, &token).await;
                         }
                     })
                 })

@@ -105,6 +105,15 @@ async fn keeper(w: &World, stderr: Stdio) -> (tokio::process::Child, Vec<(String
     (keeper, env)
 }
 
+/// `ssotray exec ARGS… -- python -c SCRIPT` (botocore's Python) with `env`.
+async fn exec_python(env: &[(String, String)], args: &[&str], script: &str) -> Output {
+    let python = python();
+    let mut argv = vec!["exec"];
+    argv.extend_from_slice(args);
+    argv.extend(["--", python.to_str().unwrap(), "-c", script]);
+    run(&bin("ssotray"), &argv, env).await
+}
+
 fn lines(o: &Output) -> Vec<serde_json::Value> {
     stdout(o)
         .lines()
@@ -241,20 +250,10 @@ print(json.dumps({
 async fn botocore_and_aws_config_get_credentials_over_imdsv2() {
     let w = logged_in(Duration::from_secs(3600)).await;
     let env = sdk_env(&w);
-    let o = run(
-        &bin("ssotray"),
-        &[
-            "exec",
-            "--server",
-            "imds",
-            "--profile",
-            "prod-ro",
-            "--",
-            python().to_str().unwrap(),
-            "-c",
-            BOTOCORE_IMDS,
-        ],
+    let o = exec_python(
         &env,
+        &["--server", "imds", "--profile", "prod-ro"],
+        BOTOCORE_IMDS,
     )
     .await;
     assert_ok(&o);
@@ -333,20 +332,7 @@ print(json.dumps({
 #[tokio::test]
 async fn the_container_server_answers_its_token_on_its_route_only() {
     let w = logged_in(Duration::from_secs(3600)).await;
-    let o = run(
-        &bin("ssotray"),
-        &[
-            "exec",
-            "--profile",
-            "dev",
-            "--",
-            python().to_str().unwrap(),
-            "-c",
-            PROBES,
-        ],
-        &w.env(),
-    )
-    .await;
+    let o = exec_python(&w.env(), &["--profile", "dev"], PROBES).await;
     assert_ok(&o);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert!(
@@ -1185,20 +1171,7 @@ print(json.dumps([call(c.secret_key), call(c.secret_key[:-1] + ("x" if c.secret_
 #[tokio::test]
 async fn the_simulators_sts_refuses_a_wrong_signature() {
     let w = logged_in(Duration::from_secs(3600)).await;
-    let o = run(
-        &bin("ssotray"),
-        &[
-            "exec",
-            "--profile",
-            "dev",
-            "--",
-            python().to_str().unwrap(),
-            "-c",
-            SIGNATURES,
-        ],
-        &sdk_env(&w),
-    )
-    .await;
+    let o = exec_python(&sdk_env(&w), &["--profile", "dev"], SIGNATURES).await;
     assert_ok(&o);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(
@@ -1209,4 +1182,53 @@ async fn the_simulators_sts_refuses_a_wrong_signature() {
             "SignatureDoesNotMatch"
         ])
     );
+}
+
+/// The keeper and exported credentials at real proportions: 1-hour role credentials, the
+/// simulator's clock shared with an in-process keeper and moved forward. The section is left
+/// alone while it has more than 20 minutes, rewritten once when it has less (never with 15 or
+/// less), and the rewrite brings a fresh hour.
+#[tokio::test]
+async fn the_keeper_rewrites_an_hour_long_export_twenty_minutes_before_it_expires() {
+    use ssotray_core::keeper::{Keeper, KeeperEvent, Notifier};
+    struct Quiet;
+    impl Notifier for Quiet {
+        fn notify(&self, _: &KeeperEvent) {}
+    }
+    let w = logged_in(Duration::from_secs(3600)).await;
+    let clock = ssotray_tests::SharedClock(w.sim.clock());
+    let engine =
+        ssotray_tests::engine_for(&w.home, &w.sim.base_url, std::sync::Arc::new(clock.clone()));
+    let config = engine.load_config().unwrap();
+    engine
+        .export_credentials(&config, "dev", "exported")
+        .await
+        .unwrap();
+    let keeper = Keeper::new(engine.clone(), std::sync::Arc::new(Quiet));
+    let expiry = || engine.exports().unwrap()[0].expires.unwrap();
+    let first = expiry();
+    let fetches = || async { count(&w.stats().await, "GetRoleCredentials") };
+    assert_eq!(fetches().await, 1);
+    let now = || ssotray_core::os::Clock::now(&clock);
+    // Tick as the keeper would, a minute at a time, through 45 minutes.
+    let mut rewritten_at = None;
+    for _ in 0..45 {
+        w.sim.clock().advance(Duration::from_secs(60));
+        keeper.tick().await;
+        if rewritten_at.is_none() && expiry() != first {
+            rewritten_at = Some(first - now());
+        }
+    }
+    let left = rewritten_at.expect("rewritten within 45 minutes");
+    assert!(
+        left > chrono::Duration::minutes(15) && left <= chrono::Duration::minutes(20),
+        "rewritten with {left} left"
+    );
+    assert!(
+        expiry() - now() > chrono::Duration::minutes(30),
+        "a fresh hour"
+    );
+    // The access token (1 hour, 20-minute lead) was refreshed on the way; role credentials were
+    // fetched twice: the export and its one rewrite.
+    assert_eq!(fetches().await, 2);
 }
