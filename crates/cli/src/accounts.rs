@@ -1,7 +1,7 @@
 //! `ssotray accounts`, `console`, `credentials` and `profiles generate`.
 
 use crate::{default_selector, names, one_line, ConsoleArgs, CredentialsArgs};
-use ssotray_core::access::ConsoleOptions;
+use ssotray_core::access::{ConsoleOptions, ProfileRole};
 use ssotray_core::config::{AwsConfig, SsoTarget};
 use ssotray_core::discovery::{Change, DiscoveryOptions, Inventory, Progress};
 use ssotray_core::owner;
@@ -36,7 +36,7 @@ pub(crate) fn profile_role(
     engine: &Engine,
     config: &AwsConfig,
     profile: &str,
-) -> Result<(SsoTarget, String, String, Option<String>), EngineError> {
+) -> Result<ProfileRole, EngineError> {
     engine.profile_role(config, profile)
 }
 
@@ -142,33 +142,34 @@ pub async fn list(
 
 pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineError> {
     let config = engine.load_config()?;
-    let (target, account_id, role_name, region) = match (&args.profile, &args.sso_session) {
+    let role = match (&args.profile, &args.sso_session) {
         (Some(p), _) => profile_role(engine, &config, p)?,
-        (None, Some(s)) => {
-            let target = engine.resolve(&config, &Selector::Session(s.clone()))?;
-            (
-                target,
-                args.account_id.clone().unwrap_or_default(),
-                args.role_name.clone().unwrap_or_default(),
-                None,
-            )
-        }
+        (None, Some(s)) => ProfileRole {
+            profile: String::new(),
+            target: engine.resolve(&config, &Selector::Session(s.clone()))?,
+            account_id: args.account_id.clone().unwrap_or_default(),
+            role_name: args.role_name.clone().unwrap_or_default(),
+            region: None,
+            chain: Vec::new(),
+        },
         (None, None) => unreachable!("clap requires one"),
     };
     let options = ConsoleOptions {
         destination: args.destination,
-        region,
+        region: None,
         portal_link: args.portal_link.then_some(true),
         session_duration: args.duration,
     };
-    let url = engine
-        .console_url(&target, &account_id, &role_name, &options)
-        .await?;
+    let url = engine.profile_console_url(&role, &options).await?;
     if args.print {
         println!("{}", url.expose());
     } else {
-        engine.open_for_session(&target, &url)?;
-        eprintln!("Opened the console of {account_id} as {role_name}");
+        engine.open_for_session(&role.target, &url)?;
+        eprintln!(
+            "Opened the console of {} as {}",
+            role.final_account_id(),
+            role.final_role_name()
+        );
     }
     Ok(())
 }
@@ -201,8 +202,8 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
     if let Some(name) = &args.export_as {
         let creds = match engine.export_credentials(&config, &profile, name).await {
             Err(e) if needs_login(&e) => {
-                if let Ok((target, ..)) = profile_role(engine, &config, &profile) {
-                    crate::exec::tell_keeper_now(engine, target.display_name()).await;
+                if let Ok(role) = profile_role(engine, &config, &profile) {
+                    crate::exec::tell_keeper_now(engine, role.target.display_name()).await;
                 }
                 return Err(e);
             }
@@ -226,11 +227,11 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
         );
         return Ok(());
     }
-    let (target, account_id, role_name, _) = profile_role(engine, &config, &profile)?;
+    let role = profile_role(engine, &config, &profile)?;
     // The token this attempt will use, taken before it: if it turns out unusable, a login is
     // needed only if nobody replaced it meanwhile (read after the failure, it could already be
     // the new one, and a second login would start).
-    let creds = credentials_or_login(engine, &target, &account_id, &role_name, args.login).await?;
+    let creds = credentials_or_login(engine, &role, args.login).await?;
     print_out(&if args.export {
         credentials::shell_exports(&creds)
     } else {
@@ -242,19 +243,18 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
 /// many processes ask), else it is an error, and the running keeper shows one notification.
 pub(crate) async fn credentials_or_login(
     engine: &Engine,
-    target: &SsoTarget,
-    account_id: &str,
-    role_name: &str,
+    role: &ProfileRole,
     login: bool,
 ) -> Result<ssotray_core::portal::RoleCredentials, EngineError> {
+    let target = &role.target;
     // The token this attempt will use, taken before it: if it turns out unusable, a login is
     // needed only if nobody replaced it meanwhile (read after the failure, it could already be
     // the new one, and a second login would start).
     let stale = owner::current_fingerprint(engine, target).await;
-    match engine.role_credentials(target, account_id, role_name).await {
+    match engine.profile_credentials(role).await {
         Err(e) if needs_login(&e) && login => {
             crate::login_once(engine, target, stale).await?;
-            engine.role_credentials(target, account_id, role_name).await
+            engine.profile_credentials(role).await
         }
         Err(e) if needs_login(&e) => {
             // With a keeper running, the user hears of it once (not once per call).

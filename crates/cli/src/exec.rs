@@ -114,11 +114,10 @@ fn terminal_signals_reach_the_command() -> bool {
 
 pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
     let config = engine.load_config()?;
-    let (target, account_id, role_name, region) = engine.profile_role(&config, &args.profile)?;
+    let role = engine.profile_role(&config, &args.profile)?;
     // Credentials now: a session that needs a login is said before the command starts.
-    let creds =
-        crate::accounts::credentials_or_login(engine, &target, &account_id, &role_name, args.login)
-            .await?;
+    let creds = crate::accounts::credentials_or_login(engine, &role, args.login).await?;
+    let region = role.region.clone();
     warn_about_the_default_profile(engine);
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = tokio::process::Command::new(program);

@@ -22,6 +22,51 @@ use std::path::PathBuf;
 /// An access token is refreshed before use when less than this is left (the AWS CLI's window).
 pub const TOKEN_MIN_LEFT: Duration = Duration::minutes(15);
 
+/// What a profile stands for (see [`Engine::profile_role`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileRole {
+    /// The profile asked for.
+    pub profile: String,
+    /// The token holder of the SSO profile at the bottom.
+    pub target: SsoTarget,
+    /// The SSO role's account.
+    pub account_id: String,
+    /// The SSO role's name.
+    pub role_name: String,
+    /// The profile's region (for a chained one, its own or the nearest down the chain).
+    pub region: Option<String>,
+    /// Roles assumed on top of the SSO role, from the bottom up (empty for an SSO profile).
+    pub chain: Vec<crate::chain::ChainedProfile>,
+}
+
+impl ProfileRole {
+    /// The account whose credentials the profile gives.
+    pub fn final_account_id(&self) -> &str {
+        self.chain
+            .last()
+            .map_or(&self.account_id, |s| s.account_id())
+    }
+
+    /// The role whose credentials the profile gives.
+    pub fn final_role_name(&self) -> &str {
+        self.chain.last().map_or(&self.role_name, |s| s.role_name())
+    }
+}
+
+enum AssumeFailure {
+    /// STS refused the source credentials (expired, unknown, bad signature).
+    SourceRefused(EngineError),
+    Other(EngineError),
+}
+
+impl AssumeFailure {
+    fn into_error(self) -> EngineError {
+        match self {
+            AssumeFailure::SourceRefused(e) | AssumeFailure::Other(e) => e,
+        }
+    }
+}
+
 /// How to make a console link.
 #[derive(Debug, Clone, Default)]
 pub struct ConsoleOptions {
@@ -235,21 +280,209 @@ impl Engine {
         Ok((inventory, stats))
     }
 
-    /// A profile's token holder, account, role and region (`sso_account_id`, `sso_role_name`).
+    /// What a profile stands for: its token holder, SSO account and role, region, and the roles
+    /// assumed on top (`role_arn` … `source_profile`, resolved down to an SSO profile).
     pub fn profile_role(
         &self,
         config: &crate::config::AwsConfig,
         profile: &str,
-    ) -> Result<(SsoTarget, String, String, Option<String>), EngineError> {
-        let target = self.resolve(config, &crate::Selector::Profile(profile.to_string()))?;
-        let p = config.profile(profile).expect("resolved above");
+    ) -> Result<ProfileRole, EngineError> {
+        let chain = crate::chain::resolve(config, profile).map_err(EngineError::Local)?;
+        let base = chain.as_ref().map_or(profile, |c| c.base.as_str());
+        let target = self.resolve(config, &crate::Selector::Profile(base.to_string()))?;
+        let p = config.profile(base).expect("resolved above");
         match (&p.account_id, &p.role_name) {
-            (Some(a), Some(r)) => Ok((target, a.clone(), r.clone(), p.region.clone())),
+            (Some(a), Some(r)) => Ok(ProfileRole {
+                profile: profile.to_string(),
+                target,
+                account_id: a.clone(),
+                role_name: r.clone(),
+                region: match &chain {
+                    Some(c) => c.region.clone(),
+                    None => p.region.clone(),
+                },
+                chain: chain.map(|c| c.steps).unwrap_or_default(),
+            }),
             _ => Err(EngineError::Local(format!(
-                "profile `{profile}` has no sso_account_id and sso_role_name; add them, or run `ssotray profiles generate --sso-session {}`",
+                "profile `{base}` has no sso_account_id and sso_role_name; add them, or run `ssotray profiles generate --sso-session {}`",
                 target.display_name()
             ))),
         }
+    }
+
+    /// A profile's credentials: the SSO role's ([`Engine::role_credentials`]), then each role of
+    /// its chain assumed in turn. Never starts a login.
+    pub async fn profile_credentials(
+        &self,
+        role: &ProfileRole,
+    ) -> Result<RoleCredentials, EngineError> {
+        self.profile_credentials_with(role, credentials::ROLE_CREDENTIALS_MIN_LEFT)
+            .await
+    }
+
+    /// [`Engine::profile_credentials`], reusing cached ones only while more than `min_left` (at
+    /// least 15 minutes) is left.
+    pub async fn profile_credentials_with(
+        &self,
+        role: &ProfileRole,
+        min_left: Duration,
+    ) -> Result<RoleCredentials, EngineError> {
+        let min_left = min_left.max(credentials::ROLE_CREDENTIALS_MIN_LEFT);
+        let last = role.chain.len();
+        let base_left = if last == 0 {
+            min_left
+        } else {
+            credentials::ROLE_CREDENTIALS_MIN_LEFT
+        };
+        let mut creds = self
+            .role_credentials_with(&role.target, &role.account_id, &role.role_name, base_left)
+            .await?;
+        for (i, step) in role.chain.iter().enumerate() {
+            let left = if i + 1 == last {
+                min_left
+            } else {
+                credentials::ROLE_CREDENTIALS_MIN_LEFT
+            };
+            creds = match self.assume_step(role, i, step, &creds, left).await {
+                Err(AssumeFailure::SourceRefused(_)) => {
+                    // The source credentials were refused as expired or invalid (a clock apart
+                    // from AWS's, a damaged cache entry): once more with fresh ones.
+                    let fresh = self.fresh_source(role, i).await?;
+                    self.assume_step(role, i, step, &fresh, left)
+                        .await
+                        .map_err(AssumeFailure::into_error)?
+                }
+                other => other.map_err(AssumeFailure::into_error)?,
+            };
+        }
+        Ok(creds)
+    }
+
+    /// The credentials that assume step `i` of `role`'s chain, fetched anew (no cache).
+    async fn fresh_source(
+        &self,
+        role: &ProfileRole,
+        i: usize,
+    ) -> Result<RoleCredentials, EngineError> {
+        // Longer than any credentials live: nothing cached is reused.
+        let never = Duration::days(3650);
+        if i == 0 {
+            return self
+                .role_credentials_with(&role.target, &role.account_id, &role.role_name, never)
+                .await;
+        }
+        let shorter = ProfileRole {
+            chain: role.chain[..i].to_vec(),
+            ..role.clone()
+        };
+        Box::pin(self.profile_credentials_with(&shorter, never)).await
+    }
+
+    /// Assumes one role of a chain with `source`, through the AWS CLI's assume-role cache.
+    async fn assume_step(
+        &self,
+        role: &ProfileRole,
+        i: usize,
+        step: &crate::chain::ChainedProfile,
+        source: &RoleCredentials,
+        min_left: Duration,
+    ) -> Result<RoleCredentials, AssumeFailure> {
+        let local = |e: EngineError| AssumeFailure::Other(e);
+        let path = cache::cli_cache_dir(&self.ctx.env)
+            .map_err(|e| local(e.into()))?
+            .join(format!("{}.json", crate::chain::cache_key(step)));
+        let now = self.ctx.clock.now();
+        if let Some(a) = self
+            .ctx
+            .fs
+            .read(&path)
+            .ok()
+            .and_then(|b| crate::chain::from_cli_cache_json(&b))
+        {
+            if a.credentials.expiration - now > min_left {
+                return Ok(a.credentials);
+            }
+        }
+        let region = role
+            .region
+            .clone()
+            .unwrap_or_else(|| role.target.region.clone());
+        let endpoint = crate::sts::endpoint(&self.ctx.env, &region)
+            .map_err(|e| local(EngineError::Endpoint(e)))?;
+        let session_name = step
+            .role_session_name
+            .clone()
+            .unwrap_or_else(|| format!("ssotray-{}", now.timestamp()));
+        let input = crate::sts::AssumeRoleInput {
+            role_arn: &step.role_arn,
+            role_session_name: &session_name,
+            external_id: step.external_id.as_deref(),
+            duration_seconds: step.duration_seconds,
+        };
+        let http = self
+            .ctx
+            .http
+            .get()
+            .map_err(|e| local(EngineError::Local(e)))?;
+        let source_name = if i == 0 {
+            format!("{}/{}", role.account_id, role.role_name)
+        } else {
+            format!("profile `{}`", role.chain[i - 1].name)
+        };
+        let assumed = match crate::sts::assume_role(http, &endpoint, &region, source, &input, now)
+            .await
+        {
+            Ok(a) => a,
+            Err(ApiError::Service(e))
+                if matches!(&e.code, ErrorCode::Other(c) if matches!(c.as_str(), "ExpiredToken" | "InvalidClientTokenId" | "SignatureDoesNotMatch")) =>
+            {
+                return Err(AssumeFailure::SourceRefused(EngineError::Local(format!(
+                    "STS refused the credentials of {source_name} when assuming `{}` for profile `{}`: {e}; run the command again, or `ssotray login {}` if it persists",
+                    step.role_arn,
+                    step.name,
+                    role.target.display_name()
+                ))))
+            }
+            Err(ApiError::Service(e)) => {
+                let hint = match &e.code {
+                    ErrorCode::Other(c) if c == "AccessDenied" => format!(
+                        "; the role's trust policy must allow {source_name} to assume it (ask its administrator), or check `role_arn` and `external_id` of profile `{}`",
+                        step.name
+                    ),
+                    ErrorCode::Other(c) if c == "ValidationError" => format!(
+                        "; roles assumed from other roles' credentials (role chaining) last at most 1 hour: lower or remove `duration_seconds` of profile `{}`",
+                        step.name
+                    ),
+                    _ => String::new(),
+                };
+                return Err(local(EngineError::Local(format!(
+                    "cannot assume `{}` for profile `{}`: {e}{hint}",
+                    step.role_arn, step.name
+                ))));
+            }
+            Err(source) => {
+                return Err(local(EngineError::Api {
+                    context: format!("cannot assume `{}` for profile `{}`", step.role_arn, step.name),
+                    source,
+                }))
+            }
+        };
+        // Cached for the AWS CLI and the next call, as role credentials are; a file there that
+        // is not an entry ssotray can read is left alone.
+        let replaceable = match self.ctx.fs.read(&path) {
+            Ok(b) => crate::chain::from_cli_cache_json(&b).is_some(),
+            Err(e) => e.kind() == io::ErrorKind::NotFound,
+        };
+        if replaceable {
+            if let Err(e) = self.ctx.fs.write_atomic(
+                &path,
+                crate::chain::to_cli_cache_json(&assumed).as_bytes(),
+                0o600,
+            ) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot cache assumed-role credentials");
+            }
+        }
+        Ok(assumed.credentials)
     }
 
     /// Role credentials: from the AWS CLI's cache while more than 15 minutes are left, else
@@ -349,10 +582,31 @@ impl Engine {
         role_name: &str,
         options: &ConsoleOptions,
     ) -> Result<Secret, EngineError> {
+        let role = ProfileRole {
+            profile: String::new(),
+            target: target.clone(),
+            account_id: account_id.to_string(),
+            role_name: role_name.to_string(),
+            region: None,
+            chain: Vec::new(),
+        };
+        self.profile_console_url(&role, options).await
+    }
+
+    /// A console link for a profile's role. A chained role always signs in through federation
+    /// (the portal knows only SSO roles); the federation endpoint refuses `SessionDuration` for
+    /// chained credentials, and the link is asked for once more without it.
+    pub async fn profile_console_url(
+        &self,
+        role: &ProfileRole,
+        options: &ConsoleOptions,
+    ) -> Result<Secret, EngineError> {
+        let target = &role.target;
         let settings = self.session_settings(target)?;
         let region = options
             .region
             .clone()
+            .or_else(|| role.region.clone())
             .unwrap_or_else(|| target.region.clone());
         let destination = options
             .destination
@@ -361,11 +615,11 @@ impl Engine {
         let portal_link = options
             .portal_link
             .unwrap_or(settings.console_link == Some(ConsoleLink::Portal));
-        if portal_link {
+        if portal_link && role.chain.is_empty() {
             return Ok(Secret::new(console::portal_link(
                 &target.start_url,
-                account_id,
-                role_name,
+                &role.account_id,
+                &role.role_name,
                 Some(&destination),
             )));
         }
@@ -378,7 +632,7 @@ impl Engine {
                 "console session duration {duration} s is outside 900..=43200 seconds"
             )));
         }
-        let creds = self.role_credentials(target, account_id, role_name).await?;
+        let creds = self.profile_credentials(role).await?;
         let endpoint = console::federation_endpoint(&self.ctx.env, &target.region)
             .map_err(EngineError::Endpoint)?;
         console::federation_login_url(

@@ -110,6 +110,11 @@ pub struct AwsConfig {
     pub sessions: Vec<SsoSession>,
     /// Valid SSO profiles, in file order.
     pub profiles: Vec<SsoProfile>,
+    /// Profiles with `role_arn` (roles assumed through STS on top of another profile), in file
+    /// order. A `role_arn` wins over `sso_*` keys in the same profile, as in botocore.
+    pub chained: Vec<crate::chain::ChainedProfile>,
+    /// Every profile section's name, in file order (SSO, chained and the rest).
+    pub all_profiles: Vec<String>,
     /// Everything that was wrong.
     pub problems: Vec<ConfigProblem>,
 }
@@ -162,8 +167,16 @@ impl AwsConfig {
                 config.sessions.push(s);
             }
         }
+        config.all_profiles = profile_order.clone();
         for name in profile_order {
             let (section, keys) = &profiles[&name];
+            if keys.get("role_arn").is_some_and(|v| !v.is_empty()) {
+                match crate::chain::ChainedProfile::from_keys(&name, section, keys) {
+                    Ok(c) => config.chained.push(c),
+                    Err(mut errs) => config.problems.append(&mut errs),
+                }
+                continue;
+            }
             if let Some(p) = validate_profile(&name, section, keys, &config, &sessions) {
                 match p {
                     Ok(p) => config.profiles.push(p),
@@ -182,6 +195,11 @@ impl AwsConfig {
     /// The SSO profile called `name`.
     pub fn profile(&self, name: &str) -> Option<&SsoProfile> {
         self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// The chained (`role_arn`) profile called `name`.
+    pub fn chained_profile(&self, name: &str) -> Option<&crate::chain::ChainedProfile> {
+        self.chained.iter().find(|p| p.name == name)
     }
 
     /// Problems found in a given section (e.g. `profile dev` or `sso-session my-sso`).
@@ -532,7 +550,7 @@ fn parse_ini_skipping_bad_lines(text: &str, problems: &mut Vec<ConfigProblem>) -
     Ini::new()
 }
 
-fn problem(section: &str, key: Option<&str>, message: String) -> ConfigProblem {
+pub(crate) fn problem(section: &str, key: Option<&str>, message: String) -> ConfigProblem {
     ConfigProblem {
         section: section.to_string(),
         key: key.map(str::to_string),

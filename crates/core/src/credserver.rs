@@ -401,12 +401,15 @@ impl CredServer {
             Ok(c) => c,
             Err(e) => return self.failure(e),
         };
-        let (target, account_id, role_name, region) =
-            match self.engine.profile_role(&config, profile) {
-                Ok(r) => r,
-                Err(e) => return self.failure(e),
-            };
-        let region = region.unwrap_or_else(|| target.region.clone());
+        let role = match self.engine.profile_role(&config, profile) {
+            Ok(r) => r,
+            Err(e) => return self.failure(e),
+        };
+        let region = role
+            .region
+            .clone()
+            .unwrap_or_else(|| role.target.region.clone());
+        let (account_id, role_name) = (role.final_account_id(), role.final_role_name());
         match asked.path {
             "/latest/meta-data/iam/security-credentials"
             | "/latest/meta-data/iam/security-credentials/" => Answer::text(200, role_name),
@@ -460,11 +463,22 @@ impl CredServer {
     /// at a time per role).
     async fn credentials(&self, profile: &str) -> Result<(RoleCredentials, DateTime<Utc>), Answer> {
         let config = self.engine.load_config().map_err(|e| self.failure(e))?;
-        let (target, account_id, role_name, _) = self
+        let role = self
             .engine
             .profile_role(&config, profile)
             .map_err(|e| self.failure(e))?;
-        let key = (target.cache_id().to_string(), account_id, role_name);
+        let target = role.target.clone();
+        // A chained profile is its own role: the SSO role and each role assumed on top of it.
+        let mut chained = role.role_name.clone();
+        for step in &role.chain {
+            chained.push('>');
+            chained.push_str(&crate::chain::cache_key(step));
+        }
+        let key = (
+            target.cache_id().to_string(),
+            role.account_id.clone(),
+            chained,
+        );
         let slot = self
             .held
             .lock()
@@ -486,7 +500,7 @@ impl CredServer {
                 return Ok((c.clone(), *at));
             }
         }
-        match self.engine.role_credentials(&target, &key.1, &key.2).await {
+        match self.engine.profile_credentials(&role).await {
             Ok(c) => {
                 *held = Some((c.clone(), now));
                 Ok((c, now))

@@ -87,9 +87,9 @@ impl Engine {
         profile: &str,
         name: &str,
     ) -> Result<RoleCredentials, EngineError> {
-        let (target, account_id, role_name, _) = self.profile_role(config, profile)?;
+        let role = self.profile_role(config, profile)?;
         let creds = self
-            .role_credentials_with(&target, &account_id, &role_name, EXPORT_MIN_LEFT)
+            .profile_credentials_with(&role, EXPORT_MIN_LEFT)
             .await?;
         self.edit_credentials_file(|text| {
             credfile::set_export(text, name, profile, &creds).map(|t| (Some(t), ()))

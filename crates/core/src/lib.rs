@@ -10,6 +10,7 @@
 pub mod access;
 pub mod aws_error;
 pub mod cache;
+pub mod chain;
 pub mod config;
 pub mod console;
 pub mod credentials;
@@ -39,6 +40,7 @@ pub mod served;
 pub mod settings;
 pub mod sock;
 pub mod state;
+pub mod sts;
 pub mod time;
 
 pub use config::{AwsConfig, SsoTarget};

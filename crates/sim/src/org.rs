@@ -14,6 +14,22 @@ pub struct Account {
     pub email: Option<String>,
     /// Role (permission set) names the user may assume.
     pub roles: Vec<String>,
+    /// IAM roles that STS AssumeRole can assume, with their trust.
+    #[serde(default)]
+    pub iam_roles: Vec<IamRole>,
+}
+
+/// An IAM role in an account (for STS AssumeRole): who may assume it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct IamRole {
+    /// The role's name (its ARN is `arn:aws:iam::ACCOUNT:role/NAME`).
+    pub name: String,
+    /// Principals its trust policy allows, as `ACCOUNT/ROLE`: ROLE is a permission set (the
+    /// Identity Center role of that name) or another IAM role.
+    pub trusted: Vec<String>,
+    /// The `sts:ExternalId` its trust policy requires, if any.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 /// The accounts the simulated user can see.
@@ -26,11 +42,17 @@ pub struct Org {
 impl Org {
     /// The default org: dev, staging and prod.
     pub fn default_org() -> Org {
-        let account = |id: &str, name: &str, roles: &[&str]| Account {
+        let account = |id: &str, name: &str, roles: &[&str], iam_roles: Vec<IamRole>| Account {
             id: id.into(),
             name: name.into(),
             email: Some(format!("aws+{name}@example.com")),
             roles: roles.iter().map(|r| r.to_string()).collect(),
+            iam_roles,
+        };
+        let iam = |name: &str, trusted: &[&str], external_id: Option<&str>| IamRole {
+            name: name.into(),
+            trusted: trusted.iter().map(|t| t.to_string()).collect(),
+            external_id: external_id.map(str::to_string),
         };
         Org {
             accounts: vec![
@@ -38,12 +60,27 @@ impl Org {
                     "111111111111",
                     "dev",
                     &["AdministratorAccess", "ReadOnlyAccess"],
+                    Vec::new(),
                 ),
-                account("222222222222", "staging", &["ReadOnlyAccess"]),
+                // Auditor: two hops from dev (dev's admin → prod's Deployer → Auditor).
+                account(
+                    "222222222222",
+                    "staging",
+                    &["ReadOnlyAccess"],
+                    vec![
+                        iam("Auditor", &["333333333333/Deployer"], None),
+                        iam(
+                            "Partner",
+                            &["111111111111/AdministratorAccess"],
+                            Some("partner-ext-1"),
+                        ),
+                    ],
+                ),
                 account(
                     "333333333333",
                     "prod",
                     &["PowerUserAccess", "ReadOnlyAccess"],
+                    vec![iam("Deployer", &["111111111111/AdministratorAccess"], None)],
                 ),
             ],
         }
@@ -58,6 +95,7 @@ impl Org {
                     name: format!("account-{i:04}"),
                     email: Some(format!("aws+account-{i:04}@example.com")),
                     roles: vec!["AdministratorAccess".into(), "ReadOnlyAccess".into()],
+                    iam_roles: Vec::new(),
                 })
                 .collect(),
         }

@@ -983,6 +983,7 @@ async fn get_role_credentials(
         account_id: account_id.clone(),
         role_name: role_name.clone(),
         expires_at_ms: sim.now_ms() + sim.config.role_credentials_ttl.as_millis() as u64,
+        assumed_session: None,
     };
     let body = json!({"roleCredentials": {
         "accessKeyId": access_key_id,
@@ -1045,6 +1046,11 @@ async fn federation(AxState(sim): App, Query(q): Query<HashMap<String, String>>)
             };
             let creds = creds.clone();
             if let Some(d) = q.get("SessionDuration") {
+                if creds.assumed_session.is_some() {
+                    // Role-chained credentials: the console session cannot be lengthened.
+                    state.count("SessionDurationRefused");
+                    return federation_error("Invalid credentials parameter");
+                }
                 if sim.config.refuse_session_duration {
                     // What the federation endpoint answers for role-chained credentials.
                     return federation_error("Invalid credentials parameter");
@@ -1158,10 +1164,10 @@ fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, [("content-type", "text/xml")], body).into_response()
 }
 
-/// `POST /`: STS over the query protocol (`AWS_ENDPOINT_URL_STS` pointed here). For now
-/// GetCallerIdentity only: who the request's credentials belong to, judged by the access key in
-/// the SigV4 `Authorization` header and the `X-Amz-Security-Token` (both must be role credentials
-/// this simulator issued, not expired by its clock), with a valid SigV4 signature (`sigv4`).
+/// `POST /`: STS over the query protocol (`AWS_ENDPOINT_URL_STS` pointed here):
+/// GetCallerIdentity and AssumeRole. The caller is judged by the access key in the SigV4
+/// `Authorization` header and the `X-Amz-Security-Token` (both must be role credentials this
+/// simulator issued, not expired by its clock), with a valid SigV4 signature (`sigv4`).
 async fn sts(
     AxState(sim): App,
     uri: axum::http::Uri,
@@ -1175,13 +1181,65 @@ async fn sts(
     let action = form.get("Action").cloned().unwrap_or_default();
     let mut state = sim.lock();
     state.count(&action);
-    if action != "GetCallerIdentity" {
+    if action != "GetCallerIdentity" && action != "AssumeRole" {
         return sts_error(
             StatusCode::BAD_REQUEST,
             "InvalidAction",
             "Could not find operation for this request",
         );
     }
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let (access_key, c) = match sts_caller(&sim, &state, path, &headers, &body) {
+        Ok(found) => found,
+        Err(refused) => {
+            state.count(&format!("{action}Refused"));
+            return refused;
+        }
+    };
+    let response = if action == "AssumeRole" {
+        assume_role(&sim, &mut state, &c, &form)
+    } else {
+        // Which credentials signed GetCallerIdentity calls, each once in order of first use
+        // (tests count the credential lifetimes an SDK went through).
+        let keys = state.seen.entry("callerKeys".into()).or_default();
+        if !keys.split(' ').any(|k| k == access_key) {
+            if !keys.is_empty() {
+                keys.push(' ');
+            }
+            keys.push_str(&access_key);
+        }
+        let session = c.assumed_session.as_deref().unwrap_or("sim-user");
+        let body = format!(
+            "<GetCallerIdentityResponse xmlns=\"{STS_NS}\">\n  <GetCallerIdentityResult>\n    <Arn>{arn}</Arn>\n    <UserId>{role_id}:{session}</UserId>\n    <Account>{account}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
+            uuid_like(),
+            arn = c.arn(),
+            role_id = role_id(&c.role_name),
+            account = c.account_id,
+        );
+        Ok((StatusCode::OK, [("content-type", "text/xml")], body).into_response())
+    };
+    response.unwrap_or_else(|refused| {
+        state.count(&format!("{action}Refused"));
+        refused
+    })
+}
+
+/// A role id as AWS shapes them (AROA + 17 characters), the same for every session of the role.
+fn role_id(role_name: &str) -> String {
+    format!("AROA{}", hex_of(role_name).to_uppercase())
+        .chars()
+        .take(21)
+        .collect()
+}
+
+/// Who signed an STS request: its access key and credentials, or the error AWS answers.
+fn sts_caller(
+    sim: &Shared,
+    state: &State,
+    path: &str,
+    headers: &HeaderMap,
+    body: &str,
+) -> Result<(String, RoleCredentials), Response> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -1194,7 +1252,8 @@ async fn sts(
         .split("Credential=")
         .nth(1)
         .and_then(|c| c.split('/').next())
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .to_string();
     let invalid = || {
         sts_error(
             StatusCode::FORBIDDEN,
@@ -1203,62 +1262,133 @@ async fn sts(
         )
     };
     if !authorization.starts_with("AWS4-HMAC-SHA256 ") {
-        return sts_error(
+        return Err(sts_error(
             StatusCode::FORBIDDEN,
             "MissingAuthenticationToken",
             "Request is missing Authentication Token",
-        );
+        ));
     }
-    let Some(c) = state.role_credentials.get(access_key).cloned() else {
-        return invalid();
+    let Some(c) = state.role_credentials.get(&access_key).cloned() else {
+        return Err(invalid());
     };
     if c.session_token != header("x-amz-security-token") {
-        return invalid();
+        return Err(invalid());
     }
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
     if let Err(why) = crate::sigv4::verify(
         "POST",
         path,
-        &headers,
+        headers,
         body.as_bytes(),
         &c.secret_access_key,
         &c.session_token,
     ) {
         tracing::info!(%why, "STS: signature refused");
-        return sts_error(
+        return Err(sts_error(
             StatusCode::FORBIDDEN,
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-        );
+        ));
     }
     if c.expires_at_ms <= sim.now_ms() {
-        return sts_error(
+        return Err(sts_error(
             StatusCode::FORBIDDEN,
             "ExpiredToken",
             "The security token included in the request is expired",
-        );
+        ));
     }
-    // Which credentials signed GetCallerIdentity calls, each once in order of first use (tests
-    // count the credential lifetimes an SDK went through).
-    let keys = state.seen.entry("callerKeys".into()).or_default();
-    if !keys.split(' ').any(|k| k == access_key) {
-        if !keys.is_empty() {
-            keys.push(' ');
-        }
-        keys.push_str(access_key);
+    Ok((access_key, c))
+}
+
+/// AssumeRole with the caller's credentials. Every caller here holds role credentials, so every
+/// AssumeRole is role chaining: the session lasts at most 1 hour, and a longer
+/// `DurationSeconds` is refused, as AWS does.
+fn assume_role(
+    sim: &Shared,
+    state: &mut State,
+    caller: &RoleCredentials,
+    form: &HashMap<String, String>,
+) -> Result<Response, Response> {
+    let validation = |message: &str| sts_error(StatusCode::BAD_REQUEST, "ValidationError", message);
+    let role_arn = form.get("RoleArn").map(String::as_str).unwrap_or_default();
+    let Some(session_name) = form.get("RoleSessionName").filter(|n| {
+        (2..=64).contains(&n.len())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    }) else {
+        return Err(validation(
+            "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ));
+    };
+    let duration = match form.get("DurationSeconds") {
+        None => 3600,
+        Some(d) => match d.parse::<u64>() {
+            Ok(d) if (900..=43200).contains(&d) => d,
+            _ => {
+                return Err(validation(
+                    "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200",
+                ))
+            }
+        },
+    };
+    if duration > 3600 {
+        return Err(validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
     }
-    // A role id as AWS shapes them (AROA + 17 characters), the same for every session of the role.
-    let role_id: String = format!("AROA{}", hex_of(&c.role_name).to_uppercase())
-        .chars()
-        .take(21)
-        .collect();
+    let denied = || {
+        sts_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            &format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                caller.arn()
+            ),
+        )
+    };
+    let target = role_arn
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.split_once(":role/"))
+        .and_then(|(account, path)| {
+            let name = path.rsplit('/').next()?;
+            let role = sim
+                .config
+                .org
+                .account(account)?
+                .iam_roles
+                .iter()
+                .find(|r| r.name == name)?;
+            Some((account.to_string(), role.clone()))
+        });
+    let Some((account_id, role)) = target else {
+        return Err(denied());
+    };
+    if !role.trusted.contains(&caller.principal())
+        || role.external_id.as_deref() != form.get("ExternalId").map(String::as_str)
+    {
+        return Err(denied());
+    }
+    let access_key_id = format!("ASIA{}", random_token("", 16).to_uppercase());
+    let credentials = RoleCredentials {
+        secret_access_key: random_token("", 40),
+        session_token: random_token("IQoJb3JpZ2luX2Vj", 200),
+        account_id,
+        role_name: role.name.clone(),
+        expires_at_ms: sim.now_ms() + duration * 1000,
+        assumed_session: Some(session_name.clone()),
+    };
+    let expiration = chrono::DateTime::from_timestamp_millis(credentials.expires_at_ms as i64)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ");
     let body = format!(
-        "<GetCallerIdentityResponse xmlns=\"{STS_NS}\">\n  <GetCallerIdentityResult>\n    <Arn>arn:aws:sts::{account}:assumed-role/AWSReservedSSO_{role}_0123456789abcdef/sim-user</Arn>\n    <UserId>{role_id}:sim-user</UserId>\n    <Account>{account}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
+        "<AssumeRoleResponse xmlns=\"{STS_NS}\">\n  <AssumeRoleResult>\n    <AssumedRoleUser>\n      <AssumedRoleId>{role_id}:{session_name}</AssumedRoleId>\n      <Arn>{arn}</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n      <AccessKeyId>{access_key_id}</AccessKeyId>\n      <SecretAccessKey>{secret}</SecretAccessKey>\n      <SessionToken>{token}</SessionToken>\n      <Expiration>{expiration}</Expiration>\n    </Credentials>\n  </AssumeRoleResult>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n",
         uuid_like(),
-        account = c.account_id,
-        role = c.role_name,
+        role_id = role_id(&role.name),
+        arn = credentials.arn(),
+        secret = credentials.secret_access_key,
+        token = credentials.session_token,
     );
-    (StatusCode::OK, [("content-type", "text/xml")], body).into_response()
+    state.role_credentials.insert(access_key_id, credentials);
+    Ok((StatusCode::OK, [("content-type", "text/xml")], body).into_response())
 }
 
 fn hex_of(s: &str) -> String {

@@ -162,6 +162,30 @@ pub struct RoleCredentials {
     pub account_id: String,
     pub role_name: String,
     pub expires_at_ms: u64,
+    /// Credentials of a role assumed with STS AssumeRole (a role session from another role's
+    /// credentials: "role chaining"), with its session name; `None` for Identity Center's.
+    pub assumed_session: Option<String>,
+}
+
+impl RoleCredentials {
+    /// The caller's ARN as STS names it.
+    pub fn arn(&self) -> String {
+        match &self.assumed_session {
+            Some(session) => format!(
+                "arn:aws:sts::{}:assumed-role/{}/{session}",
+                self.account_id, self.role_name
+            ),
+            None => format!(
+                "arn:aws:sts::{}:assumed-role/AWSReservedSSO_{}_0123456789abcdef/sim-user",
+                self.account_id, self.role_name
+            ),
+        }
+    }
+
+    /// The principal a trust policy names: `ACCOUNT/ROLE`.
+    pub fn principal(&self) -> String {
+        format!("{}/{}", self.account_id, self.role_name)
+    }
 }
 
 /// A console sign-in token.

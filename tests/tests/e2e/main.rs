@@ -8,6 +8,7 @@
 mod access;
 mod app;
 mod browser;
+mod chain;
 pub mod cli;
 mod files;
 mod keeper;

@@ -35,7 +35,7 @@ async fn logged_in(role_credentials_ttl: Duration) -> World {
 }
 
 /// The world's environment with STS at the simulator, as a program's would be.
-fn sdk_env(w: &World) -> Vec<(String, String)> {
+pub(crate) fn sdk_env(w: &World) -> Vec<(String, String)> {
     let mut env = w.env();
     env.push(("AWS_ENDPOINT_URL_STS".into(), w.sim.base_url.clone()));
     env
@@ -106,7 +106,7 @@ async fn keeper(w: &World, stderr: Stdio) -> (tokio::process::Child, Vec<(String
 }
 
 /// `ssotray exec ARGS… -- python -c SCRIPT` (botocore's Python) with `env`.
-async fn exec_python(env: &[(String, String)], args: &[&str], script: &str) -> Output {
+pub(crate) async fn exec_python(env: &[(String, String)], args: &[&str], script: &str) -> Output {
     let python = python();
     let mut argv = vec!["exec"];
     argv.extend_from_slice(args);
