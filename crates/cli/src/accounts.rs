@@ -4,6 +4,7 @@ use crate::{default_selector, names, one_line, ConsoleArgs, CredentialsArgs};
 use ssotray_core::access::{ConsoleOptions, ProfileRole};
 use ssotray_core::config::{AwsConfig, SsoTarget};
 use ssotray_core::discovery::{Change, DiscoveryOptions, Inventory, Progress};
+use ssotray_core::launch::Opened;
 use ssotray_core::owner;
 use ssotray_core::{credentials, Engine, EngineError, Selector};
 use std::io::{IsTerminal, Write};
@@ -154,9 +155,20 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineErr
         },
         (None, None) => unreachable!("clap requires one"),
     };
+    let region = args
+        .region
+        .clone()
+        .or_else(|| role.region.clone())
+        .unwrap_or_else(|| role.target.region.clone());
+    let destination = match &args.service {
+        Some(service) => Some(
+            ssotray_core::console::destination_url(service, &region).map_err(EngineError::Local)?,
+        ),
+        None => args.destination,
+    };
     let options = ConsoleOptions {
-        destination: args.destination,
-        region: None,
+        destination,
+        region: Some(region),
         portal_link: args.portal_link.then_some(true),
         session_duration: args.duration,
     };
@@ -164,9 +176,14 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineErr
     if args.print {
         println!("{}", url.expose());
     } else {
-        engine.open_for_session(&role.target, &url)?;
+        let opened = engine.open_console(&role, &url)?;
+        let how = match opened {
+            Opened::Browser => String::new(),
+            Opened::Container(name) => format!(" in Firefox container `{name}`"),
+            Opened::Profile(dir) => format!(" in browser profile `{dir}`"),
+        };
         eprintln!(
-            "Opened the console of {} as {}",
+            "Opened the console of {} as {}{how}",
             role.final_account_id(),
             role.final_role_name()
         );

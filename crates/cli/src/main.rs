@@ -130,8 +130,15 @@ struct ConsoleArgs {
     #[arg(long)]
     role_name: Option<String>,
     /// Console page to land on (default: the console home of the profile's region).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "service")]
     destination: Option<String>,
+    /// A service's console to land on, in the profile's region and partition (`s3`, `ec2`,
+    /// `cloudwatch`, `lambda`, `iam`, …).
+    #[arg(long, value_name = "NAME")]
+    service: Option<String>,
+    /// The region for the console (default: the profile's `region`, else the SSO region).
+    #[arg(long)]
+    region: Option<String>,
     /// Print the sign-in URL instead of opening it (the URL is a credential: handle with care).
     #[arg(long)]
     print: bool,

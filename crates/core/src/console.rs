@@ -73,6 +73,104 @@ pub fn console_home(region: &str) -> String {
     format!("https://{host}/console/home?region={region}")
 }
 
+/// Console services by the short names people use (granted's aliases) → their console path.
+const SERVICES: &[(&str, &str)] = &[
+    ("acm", "acm"),
+    ("apigateway", "apigateway"),
+    ("athena", "athena"),
+    ("backup", "backup"),
+    ("billing", "billing"),
+    ("cloudformation", "cloudformation"),
+    ("cfn", "cloudformation"),
+    ("cloudfront", "cloudfront/v4"),
+    ("cloudtrail", "cloudtrail"),
+    ("cloudwatch", "cloudwatch"),
+    ("cw", "cloudwatch"),
+    ("codebuild", "codesuite/codebuild"),
+    ("codepipeline", "codesuite/codepipeline"),
+    ("cognito", "cognito/v2"),
+    ("config", "config"),
+    ("console", "console"),
+    ("dynamodb", "dynamodbv2"),
+    ("ddb", "dynamodbv2"),
+    ("ebs", "ec2/v2"),
+    ("ec2", "ec2/v2"),
+    ("ecr", "ecr"),
+    ("ecs", "ecs/v2"),
+    ("eks", "eks"),
+    ("elasticache", "elasticache"),
+    ("eventbridge", "events"),
+    ("events", "events"),
+    ("glue", "glue"),
+    ("guardduty", "guardduty"),
+    ("iam", "iamv2"),
+    ("kinesis", "kinesis"),
+    ("kms", "kms"),
+    ("lambda", "lambda"),
+    ("logs", "cloudwatch"),
+    ("organizations", "organizations/v2"),
+    ("rds", "rds"),
+    ("redshift", "redshiftv2"),
+    ("route53", "route53/v2"),
+    ("r53", "route53/v2"),
+    ("s3", "s3"),
+    ("sagemaker", "sagemaker"),
+    ("secretsmanager", "secretsmanager"),
+    ("securityhub", "securityhub"),
+    ("ses", "ses"),
+    ("sns", "sns/v3"),
+    ("sqs", "sqs/v3"),
+    ("ssm", "systems-manager"),
+    ("sfn", "states"),
+    ("stepfunctions", "states"),
+    ("vpc", "vpc"),
+    ("waf", "wafv2"),
+];
+
+/// Services whose console takes no region.
+const GLOBAL_SERVICES: &[&str] = &[
+    "billing",
+    "cloudfront",
+    "iam",
+    "organizations",
+    "r53",
+    "route53",
+];
+
+/// The short service names `destination_url` knows.
+pub fn service_names() -> impl Iterator<Item = &'static str> {
+    SERVICES.iter().map(|(name, _)| *name)
+}
+
+/// A service's console page in a region, in the region's partition:
+/// `https://{region}.console.aws.amazon.com/ec2/v2/home?region={region}` (no region prefix in
+/// a partition's first region, none and no `?region=` for global services). `Err` names the
+/// services it knows.
+pub fn destination_url(service: &str, region: &str) -> Result<String, String> {
+    let key = service.trim().to_ascii_lowercase();
+    let Some((_, path)) = SERVICES.iter().find(|(name, _)| *name == key) else {
+        return Err(format!(
+            "unknown service `{service}`; use one of {}, or give a console URL with --destination",
+            service_names().collect::<Vec<_>>().join(", ")
+        ));
+    };
+    let partition = Partition::of_region(region);
+    let host = partition.console_host();
+    let global = GLOBAL_SERVICES.contains(&key.as_str());
+    let first_region = matches!(region, "us-east-1" | "cn-north-1" | "us-gov-west-1");
+    if global || region.is_empty() {
+        return Ok(format!("https://{host}/{path}/home"));
+    }
+    let prefix = if first_region {
+        String::new()
+    } else {
+        format!("{region}.")
+    };
+    Ok(format!(
+        "https://{prefix}{host}/{path}/home?region={region}"
+    ))
+}
+
 /// The access portal's deep link to a role's console (no API call; uses the browser's portal session).
 pub fn portal_link(
     start_url: &str,
@@ -200,6 +298,35 @@ mod tests {
         assert_eq!(
             federation_endpoint(&env, "us-east-1").unwrap().as_str(),
             "http://127.0.0.1:9/federation"
+        );
+        assert_eq!(
+            destination_url("ec2", "us-gov-east-1").unwrap(),
+            "https://us-gov-east-1.console.amazonaws-us-gov.com/ec2/v2/home?region=us-gov-east-1"
+        );
+        assert_eq!(
+            destination_url("EC2", "us-gov-west-1").unwrap(),
+            "https://console.amazonaws-us-gov.com/ec2/v2/home?region=us-gov-west-1"
+        );
+        assert_eq!(
+            destination_url("ec2", "cn-northwest-1").unwrap(),
+            "https://cn-northwest-1.console.amazonaws.cn/ec2/v2/home?region=cn-northwest-1"
+        );
+        assert_eq!(
+            destination_url("lambda", "eu-west-1").unwrap(),
+            "https://eu-west-1.console.aws.amazon.com/lambda/home?region=eu-west-1"
+        );
+        assert_eq!(
+            destination_url("iam", "eu-west-1").unwrap(),
+            "https://console.aws.amazon.com/iamv2/home"
+        );
+        assert_eq!(
+            destination_url("ssm", "us-east-1").unwrap(),
+            "https://console.aws.amazon.com/systems-manager/home?region=us-east-1"
+        );
+        let e = destination_url("nope", "eu-west-1").unwrap_err();
+        assert!(
+            e.contains("unknown service `nope`") && e.contains("cloudwatch"),
+            "{e}"
         );
         assert_eq!(
             portal_link("https://d-1234567890.awsapps.com/start/", "111111111111", "Admin", Some("https://console.aws.amazon.com/s3/home")),

@@ -25,6 +25,7 @@ pub mod files;
 pub mod keeper;
 pub mod keychain;
 mod keychain_ops;
+pub mod launch;
 pub use keychain_ops::KeychainStatus;
 pub mod login;
 pub mod oidc;

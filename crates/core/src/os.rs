@@ -416,14 +416,23 @@ pub trait Browser: Send + Sync + std::fmt::Debug {
             None => self.open(url),
         }
     }
+    /// Runs a browser with these arguments exactly (a Firefox or Chromium-family launch).
+    fn launch(&self, program: &str, args: &[String]) -> io::Result<()> {
+        spawn_argv(program, args)
+    }
 }
 
 /// Runs one browser command with the URL as one argument (no shell), reaping it in the background.
 pub fn spawn_browser_command(entry: &str, url: &str) -> io::Result<()> {
     let (program, args) = browser_command(entry, url)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty browser command"))?;
-    match std::process::Command::new(&program)
-        .args(&args)
+    spawn_argv(&program, &args)
+}
+
+/// Runs `program` with `args` (no shell), reaping it in the background.
+pub fn spawn_argv(program: &str, args: &[String]) -> io::Result<()> {
+    match std::process::Command::new(program)
+        .args(args)
         .stdin(std::process::Stdio::null())
         .spawn()
     {

@@ -63,6 +63,15 @@ impl Engine {
     /// Opens `url` (a credential) with `command` (a session's browser setting) or the user's
     /// browser, through a private page: the browser's command line holds only the page's path.
     pub fn open_privately(&self, command: Option<&str>, url: &Secret) -> Result<(), EngineError> {
+        let page = self.private_page(url)?;
+        self.ctx
+            .browser
+            .open_with(command, &page)
+            .map_err(EngineError::Browser)
+    }
+
+    /// Writes the private page that leads to `url`; returns its `file://` URL (nothing secret).
+    pub fn private_page(&self, url: &Secret) -> Result<String, EngineError> {
         let dir = self.private_open_dir()?;
         let now = self.ctx.clock.now();
         for old in self.ctx.fs.list_dir(&dir).unwrap_or_default() {
@@ -88,10 +97,7 @@ impl Engine {
         let file_url = url::Url::from_file_path(&page).map_err(|_| {
             EngineError::Local(format!("`{}` is not an absolute path", page.display()))
         })?;
-        self.ctx
-            .browser
-            .open_with(command, file_url.as_str())
-            .map_err(EngineError::Browser)
+        Ok(file_url.to_string())
     }
 }
 

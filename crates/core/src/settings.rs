@@ -9,6 +9,15 @@
 //! rate_limit = 20                    # portal requests per second during discovery
 //! session_length = 28800             # seconds; else learned from the last end, else 8 h
 //!
+//! open_in = "firefox-container"     # or "chrome", "chromium", "brave", "edge", "default"
+//! container_color = "blue"           # Firefox container colour and icon (granted-containers' sets)
+//! container_icon = "briefcase"
+//!
+//! [roles."prod-admin"]               # a profile name, or "ACCOUNT_ID/ROLE_NAME"
+//! open_in = "chrome"
+//! browser_profile = "Prod"           # Chrome profile (its name or directory; default: the role's name)
+//! container_name = "prod"            # Firefox container (default: the role's name)
+//!
 //! [keeper]
 //! refresh_ahead = 1200               # refresh when less than this is left (seconds)
 //! lead_times = [1800, 300]           # notify this long before a session ends (seconds)
@@ -26,6 +35,79 @@ pub enum ConsoleLink {
     Federation,
     /// The access portal's deep link: no API call, uses the browser's portal session.
     Portal,
+}
+
+/// Where a role's console opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpenIn {
+    /// The session's `browser` command, else the user's browser (default).
+    #[default]
+    Default,
+    /// A Firefox container per role, through the Granted Containers extension.
+    FirefoxContainer,
+    /// A Google Chrome profile per role.
+    Chrome,
+    /// A Chromium profile per role.
+    Chromium,
+    /// A Brave profile per role.
+    Brave,
+    /// A Microsoft Edge profile per role.
+    Edge,
+}
+
+/// The colours a Firefox container may have (the Granted Containers extension's set).
+pub const CONTAINER_COLORS: [&str; 8] = [
+    "blue",
+    "turquoise",
+    "green",
+    "yellow",
+    "orange",
+    "red",
+    "pink",
+    "purple",
+];
+
+/// The icons a Firefox container may have (the Granted Containers extension's set).
+pub const CONTAINER_ICONS: [&str; 12] = [
+    "fingerprint",
+    "briefcase",
+    "dollar",
+    "cart",
+    "circle",
+    "gift",
+    "vacation",
+    "food",
+    "fruit",
+    "pet",
+    "tree",
+    "chill",
+];
+
+/// Settings of one role (`[roles."PROFILE"]` or `[roles."ACCOUNT_ID/ROLE_NAME"]`); each one
+/// given wins over the session's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSettings {
+    /// Where the console opens.
+    #[serde(default)]
+    pub open_in: Option<OpenIn>,
+    /// The Firefox container's name (default: the profile name, else `ACCOUNT/ROLE`).
+    #[serde(default)]
+    pub container_name: Option<String>,
+    /// The container's colour.
+    #[serde(default)]
+    pub container_color: Option<String>,
+    /// The container's icon.
+    #[serde(default)]
+    pub container_icon: Option<String>,
+    /// The Chromium-family profile: its display name or directory (default: the role's name).
+    #[serde(default)]
+    pub browser_profile: Option<String>,
+    /// The browser program (default: `firefox`, `google-chrome`, `chromium`, `brave-browser`,
+    /// `microsoft-edge`).
+    #[serde(default)]
+    pub browser_executable: Option<String>,
 }
 
 /// Settings of one sso-session.
@@ -53,6 +135,18 @@ pub struct SessionSettings {
     /// The login flow the app uses for this session (default: browser for sso-sessions).
     #[serde(default)]
     pub login_flow: Option<crate::engine::Flow>,
+    /// Where its roles' consoles open (a role's own setting wins).
+    #[serde(default)]
+    pub open_in: Option<OpenIn>,
+    /// The Firefox containers' colour.
+    #[serde(default)]
+    pub container_color: Option<String>,
+    /// The Firefox containers' icon.
+    #[serde(default)]
+    pub container_icon: Option<String>,
+    /// The browser program for `open_in`.
+    #[serde(default)]
+    pub browser_executable: Option<String>,
 }
 
 /// A TOML value, for [`set_value`].
@@ -166,6 +260,9 @@ pub struct Settings {
     /// The long-running container-credentials server.
     #[serde(default)]
     pub container_server: ContainerServerSettings,
+    /// Per role (profile name, or `ACCOUNT_ID/ROLE_NAME`).
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleSettings>,
 }
 
 impl Settings {
@@ -179,14 +276,60 @@ impl Settings {
                     return Err(format!("sessions.{name}.console_session_duration = {d} is outside 900..=43200 seconds"));
                 }
             }
+            check_container(
+                &format!("sessions.{name}"),
+                &session.container_color,
+                &session.container_icon,
+            )?;
+        }
+        for (name, role) in &s.roles {
+            check_container(
+                &format!("roles.\"{name}\""),
+                &role.container_color,
+                &role.container_icon,
+            )?;
         }
         Ok(s)
+    }
+
+    /// The settings of the first of `keys` (a profile name, `ACCOUNT_ID/ROLE_NAME`) that has
+    /// any, else the defaults.
+    pub fn role(&self, keys: &[String]) -> RoleSettings {
+        keys.iter()
+            .find_map(|k| self.roles.get(k))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The settings of a session (defaults when none).
     pub fn session(&self, name: &str) -> SessionSettings {
         self.sessions.get(name).cloned().unwrap_or_default()
     }
+}
+
+/// A container colour or icon outside the extension's sets is refused (it would silently drop it).
+fn check_container(
+    table: &str,
+    color: &Option<String>,
+    icon: &Option<String>,
+) -> Result<(), String> {
+    if let Some(c) = color {
+        if !CONTAINER_COLORS.contains(&c.as_str()) {
+            return Err(format!(
+                "{table}.container_color = \"{c}\" is not one of {}",
+                CONTAINER_COLORS.join(", ")
+            ));
+        }
+    }
+    if let Some(i) = icon {
+        if !CONTAINER_ICONS.contains(&i.as_str()) {
+            return Err(format!(
+                "{table}.container_icon = \"{i}\" is not one of {}",
+                CONTAINER_ICONS.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -371,3 +371,257 @@ async fn a_chained_profile_is_served_to_a_program_under_exec() {
     );
     assert!(!stderr(&o).contains("Secret"), "{}", stderr(&o));
 }
+
+/// A stand-in browser program: writes its arguments, one per line, to `log`.
+fn fake_browser(dir: &std::path::Path, name: &str, log: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join(name);
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}.tmp' && mv '{0}.tmp' '{0}'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+/// The arguments the stand-in browser got, once it ran.
+async fn launched(log: &std::path::Path) -> Vec<String> {
+    for _ in 0..200 {
+        if let Ok(text) = std::fs::read_to_string(log) {
+            std::fs::remove_file(log).unwrap();
+            return text.lines().map(str::to_string).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the browser was not started");
+}
+
+/// The link a private page leads to (the browser's only argument with a URL is that page).
+fn page_target(file_url: &str) -> String {
+    let path = url::Url::parse(file_url).unwrap().to_file_path().unwrap();
+    ssotray_core::private_open::target_of_page(&std::fs::read_to_string(path).unwrap())
+        .expect("a page leading on")
+}
+
+/// Reads an `ext+granted-containers:` link as the Granted Containers extension's opener does:
+/// Firefox hands it to `opener.html#%s`, the page `decodeURIComponent`s the hash, checks the
+/// protocol, reads the rest with `URLSearchParams`, requires `name` and `url`, parses the URL
+/// with `new URL`, and keeps colour and icon only from its sets.
+const OPENER: &str = r##"
+const link = process.argv[1];
+const hash = "#" + encodeURIComponent(link);
+if (!hash.startsWith("#")) throw new Error("not a valid location hash");
+const uri = decodeURIComponent(hash.slice(1));
+const prefix = "ext+granted-containers:";
+if (!uri.startsWith(prefix)) throw new Error("unknown URI protocol");
+const params = new URLSearchParams(uri.slice(prefix.length));
+const name = params.get("name");
+if (!name) throw new Error("container name is required");
+const url = params.get("url");
+if (!url) throw new Error("container name is required");
+new URL(url);
+const colors = ["blue", "turquoise", "green", "yellow", "orange", "red", "pink", "purple"];
+const icons = ["fingerprint", "briefcase", "dollar", "cart", "circle", "gift", "vacation", "food", "fruit", "pet", "tree", "chill"];
+const color = colors.includes(params.get("color")) ? params.get("color") : null;
+const icon = icons.includes(params.get("icon")) ? params.get("icon") : null;
+console.log(JSON.stringify({ name, url, color, icon, keys: [...params.keys()] }));
+"##;
+
+async fn as_the_extension_reads(link: &str) -> serde_json::Value {
+    let o = run(std::path::Path::new("node"), &["-e", OPENER, link], &[]).await;
+    assert_ok(&o);
+    serde_json::from_str(stdout(&o).trim()).unwrap()
+}
+
+/// The console page a sign-in URL lands on.
+async fn console_page(url: &str) -> String {
+    let page = reqwest::get(url).await.unwrap();
+    assert!(page.url().path().starts_with("/console/"), "{}", page.url());
+    page.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn consoles_open_in_each_roles_firefox_container_or_chrome_profile() {
+    let w = chained_world(auto()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("argv.txt");
+    let firefox = fake_browser(tmp.path(), "firefox", &log);
+    let chrome = fake_browser(tmp.path(), "chrome", &log);
+    let settings = w.home.path().join(".config/ssotray/settings.toml");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        format!(
+            "[sessions.my-sso]\nopen_in = \"firefox-container\"\nbrowser_executable = \"{ff}\"\n\n[roles.deploy]\ncontainer_color = \"red\"\ncontainer_icon = \"briefcase\"\n\n[roles.dev]\nopen_in = \"chrome\"\nbrowser_profile = \"Dev Work\"\nbrowser_executable = \"{ch}\"\n",
+            ff = firefox.display(),
+            ch = chrome.display()
+        ),
+    )
+    .unwrap();
+    // Chrome's own list of profiles: "Dev Work" lives in directory "Profile 7".
+    let chrome_dir = w.home.path().join(".config/google-chrome");
+    std::fs::create_dir_all(&chrome_dir).unwrap();
+    std::fs::write(
+        chrome_dir.join("Local State"),
+        r#"{"profile":{"info_cache":{"Default":{"name":"Person 1"},"Profile 7":{"name":"Dev Work"}}}}"#,
+    )
+    .unwrap();
+    let env = sdk_env(&w);
+
+    // A chained role in its own container, with the role's colour and icon.
+    let o = run(&bin("ssotray"), &["console", "--profile", "deploy"], &env).await;
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("in Firefox container `deploy`"),
+        "{}",
+        stderr(&o)
+    );
+    let argv = launched(&log).await;
+    assert_eq!(argv[0], "--new-tab");
+    assert_eq!(argv.len(), 2, "{argv:?}");
+    assert!(
+        argv[1].starts_with("file:///"),
+        "only a private page on the command line: {argv:?}"
+    );
+    let link = page_target(&argv[1]);
+    assert!(
+        link.starts_with("ext+granted-containers:name=deploy&url=http"),
+        "{link}"
+    );
+    let read = as_the_extension_reads(&link).await;
+    assert_eq!(read["name"], "deploy");
+    assert_eq!(
+        (read["color"].as_str(), read["icon"].as_str()),
+        (Some("red"), Some("briefcase"))
+    );
+    let html = console_page(read["url"].as_str().unwrap()).await;
+    assert!(
+        html.contains("<span id=\"account-id\">333333333333</span>")
+            && html.contains("<span id=\"role-name\">Deployer</span>"),
+        "the right role's sign-in URL: {html}"
+    );
+
+    // An SSO role with only the session's setting: named by its profile, no colour or icon.
+    let o = run(&bin("ssotray"), &["console", "--profile", "prod-ro"], &env).await;
+    assert_ok(&o);
+    let link = page_target(&launched(&log).await[1]);
+    let read = as_the_extension_reads(&link).await;
+    assert_eq!(read["name"], "prod-ro");
+    assert_eq!(read["keys"], serde_json::json!(["name", "url"]));
+    let html = console_page(read["url"].as_str().unwrap()).await;
+    assert!(
+        html.contains("333333333333") && html.contains("ReadOnlyAccess"),
+        "{html}"
+    );
+
+    // The role's own setting wins: Chrome, in the profile directory Chrome keeps "Dev Work" in.
+    let o = run(&bin("ssotray"), &["console", "--profile", "dev"], &env).await;
+    assert_ok(&o);
+    let argv = launched(&log).await;
+    assert_eq!(
+        argv[..3],
+        [
+            "--profile-directory=Profile 7",
+            "--no-first-run",
+            "--no-default-browser-check"
+        ]
+    );
+    assert_eq!(argv.len(), 4);
+    let html = console_page(&page_target(&argv[3])).await;
+    assert!(
+        html.contains("<span id=\"account-id\">111111111111</span>")
+            && html.contains("<span id=\"role-name\">AdministratorAccess</span>"),
+        "{html}"
+    );
+
+    // A colour the extension would drop silently is refused when the settings are read.
+    std::fs::write(&settings, "[roles.deploy]\ncontainer_color = \"mauve\"\n").unwrap();
+    let o = run(&bin("ssotray"), &["console", "--profile", "deploy"], &env).await;
+    assert_fails_with(
+        &o,
+        "roles.\"deploy\".container_color = \"mauve\" is not one of blue, turquoise",
+    );
+}
+
+#[tokio::test]
+async fn a_service_destination_lands_in_the_profiles_region_and_partition() {
+    let config = format!(
+        "{CONFIG}{CHAINED}
+[profile gov]
+sso_session = my-sso
+sso_account_id = 111111111111
+sso_role_name = ReadOnlyAccess
+region = us-gov-east-1
+
+[profile china]
+sso_session = my-sso
+sso_account_id = 111111111111
+sso_role_name = ReadOnlyAccess
+region = cn-northwest-1
+"
+    );
+    let w = World::new(&config, auto()).await;
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
+    let env = sdk_env(&w);
+    for (profile, service, destination) in [
+        (
+            "gov",
+            "ec2",
+            "https://us-gov-east-1.console.amazonaws-us-gov.com/ec2/v2/home?region=us-gov-east-1",
+        ),
+        (
+            "china",
+            "ec2",
+            "https://cn-northwest-1.console.amazonaws.cn/ec2/v2/home?region=cn-northwest-1",
+        ),
+        (
+            "deploy",
+            "lambda",
+            "https://eu-west-1.console.aws.amazon.com/lambda/home?region=eu-west-1",
+        ),
+    ] {
+        let o = run(
+            &bin("ssotray"),
+            &[
+                "console",
+                "--profile",
+                profile,
+                "--service",
+                service,
+                "--print",
+            ],
+            &env,
+        )
+        .await;
+        assert_ok(&o);
+        let url = url::Url::parse(stdout(&o).trim()).unwrap();
+        let given = url
+            .query_pairs()
+            .find(|(k, _)| k == "Destination")
+            .map(|(_, v)| v.into_owned());
+        assert_eq!(given.as_deref(), Some(destination), "{profile}");
+        let html = console_page(url.as_str()).await;
+        assert!(html.contains(&destination.replace('&', "&amp;")), "{html}");
+    }
+    let o = run(
+        &bin("ssotray"),
+        &[
+            "console",
+            "--profile",
+            "gov",
+            "--service",
+            "nope",
+            "--print",
+        ],
+        &env,
+    )
+    .await;
+    assert_fails_with(&o, "unknown service `nope`; use one of");
+}
