@@ -9,7 +9,6 @@ use crate::access::ProfileRole;
 use crate::engine::{Engine, EngineError};
 use crate::secret::Secret;
 use crate::settings::{OpenIn, RoleSettings, SessionSettings};
-use std::path::PathBuf;
 
 /// The link the Granted Containers extension opens in container `name`
 /// (`ext+granted-containers:name=…&url=…&color=…&icon=…`): each value escaped once as a query
@@ -129,12 +128,7 @@ impl Engine {
                     .ctx
                     .env
                     .home()
-                    .map(|h| {
-                        PathBuf::from(h)
-                            .join(".config")
-                            .join(data)
-                            .join("Local State")
-                    })
+                    .map(|h| h.join(".config").join(data).join("Local State"))
                     .and_then(|p| self.ctx.fs.read(&p).ok());
                 let dir = profile_directory(local_state.as_deref(), &wanted);
                 let page = self.private_page(url)?;
