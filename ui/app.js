@@ -128,6 +128,7 @@ function roleRow(/** @type {RoleRef} */ role, /** @type {boolean} */ favorite, /
     el('td', {}, [el('button', { class: 'favorite' }, [''])]),
     el('td', { class: 'account' }, ['']),
     el('td', { class: 'role' }, ['']),
+    el('td', {}, [el('input', { class: 'destination', list: 'services', placeholder: 'console home', 'aria-label': 'Service to open (s3, ec2, …)', autocomplete: 'off' })]),
     el('td', {}, ['Open console', 'Copy URL', 'Copy credentials', 'Copy profile'].map((text, i) => el('button', { class: ['open-console', 'copy-url', 'copy-creds', 'copy-profile'][i] }, [text]))),
   ]);
   fillRow(row, role, favorite, at);
@@ -140,11 +141,33 @@ function fillRow(/** @type {HTMLElement} */ row, /** @type {RoleRef} */ role, /*
   row.dataset.at = String(at);
   set(/** @type {Element} */ (row.querySelector('.favorite')), favorite ? '★' : '☆');
   set(row.children[1], `${role.accountName} (${role.accountId})`);
-  set(row.children[2], role.roleName);
+  const chained = role.profile ? chainedByProfile.get(role.profile) : undefined;
+  set(row.children[2], chained ? `↳ ${chained.profile} (${chained.accountId} / ${chained.roleName})` : role.roleName);
+  row.classList.toggle('chained', !!chained);
+  // A favorite's remembered service (typing into the box is left alone).
+  const box = /** @type {HTMLInputElement} */ (row.querySelector('.destination'));
+  const remembered = (state && state.destinations[roleKey(role)]) || '';
+  if (row.dataset.role !== roleKey(role) || (document.activeElement !== box && favorite)) {
+    box.value = remembered;
+    row.dataset.role = roleKey(role);
+  }
   row.hidden = false;
 }
 
-/** @type {Record<string, [(r: RoleRef) => Promise<unknown>, string]>} */
+/** A role's key, as the Rust side names remembered destinations. */
+function roleKey(/** @type {RoleRef} */ r) {
+  return `${r.session}|${r.accountId}|${r.roleName}|${r.profile || ''}`;
+}
+
+/** The service typed in a row's destination box. */
+function serviceOf(/** @type {HTMLElement} */ row) {
+  return (/** @type {HTMLInputElement} */ (row.querySelector('.destination'))).value.trim();
+}
+
+/** Chained profiles by name. @type {Map<string, import('./ipc.js').Chained>} */
+let chainedByProfile = new Map();
+
+/** @type {Record<string, [(r: RoleRef, service: string) => Promise<unknown>, string]>} */
 const roleActions = {
   favorite: [ipc.toggleFavorite, ''],
   'open-console': [ipc.openConsole, 'Console opened'],
@@ -157,7 +180,10 @@ function onRoleClick(/** @type {Event} */ ev) {
   const row = /** @type {HTMLElement | null} */ (b && b.closest('tr[data-at]'));
   const role = row && shown[Number(row.dataset.at)];
   const action = b && roleActions[b.className];
-  if (role && action) act(() => action[0](role), action[1]);
+  if (row && role && action) {
+    const service = serviceOf(row);
+    act(() => action[0](role, service), action[1]);
+  }
 }
 
 /** Accounts per session, fetched only when a session's list changed (`fetchedAt`). */
@@ -165,17 +191,24 @@ function onRoleClick(/** @type {Event} */ ev) {
 let accounts = new Map();
 async function loadAccounts() {
   if (!state) return;
-  const key = state.sessions.map((s) => `${s.name}:${s.fetchedAt}`).join('|');
+  const key = state.sessions.map((s) => `${s.name}:${s.fetchedAt}`).join('|') + JSON.stringify(state.chained);
   if (key === indexKey) return;
   const lists = await ipc.getAccounts();
   accounts = new Map(lists.map((l) => [l.session, l.accounts]));
   indexKey = key;
   index = [];
+  chainedByProfile = new Map(state.chained.map((c) => [c.profile, c]));
+  const datalist = $('#services');
+  if (datalist.children.length !== state.services.length) datalist.replaceChildren(...state.services.map((n) => el('option', { value: n })));
   for (const [session, list] of accounts) {
     for (const a of list) {
       for (const r of a.roles) {
         const role = { session, accountId: a.accountId, accountName: a.accountName, roleName: r };
         index.push({ role, text: `${session} ${a.accountName} ${a.accountId} ${r}`.toLowerCase() });
+        // Roles assumed on top of this one, right under it.
+        for (const c of state.chained.filter((c) => c.session === session && c.sourceAccountId === a.accountId && c.sourceRoleName === r)) {
+          index.push({ role: { ...role, profile: c.profile }, text: `${session} ${a.accountName} ${a.accountId} ${r} ${c.profile} ${c.accountId} ${c.roleName}`.toLowerCase() });
+        }
       }
     }
   }
@@ -205,7 +238,7 @@ function renderAccounts() {
     favoritesKey = favKey;
     $('#favorites').replaceChildren(...(favs ? [el('h2', {}, ['Favorites']), el('table', {}, [el('tbody', {}, state.favorites.map((r, i) => roleRow(r, true, i)))])] : []));
   }
-  const favorites = new Set(state.favorites.map((f) => `${f.session}|${f.accountId}|${f.roleName}`));
+  const favorites = new Set(state.favorites.map(roleKey));
   const words = query.split(/\s+/).filter(Boolean);
   const matches = [];
   for (const entry of index) {
@@ -219,7 +252,7 @@ function renderAccounts() {
   // The table keeps its rows: each keystroke only changes texts and hides the rows not needed.
   const body = $('#roles tbody');
   rows.forEach((r, i) => {
-    const favorite = favorites.has(`${r.session}|${r.accountId}|${r.roleName}`);
+    const favorite = favorites.has(roleKey(r));
     const row = /** @type {HTMLElement | undefined} */ (body.children[i]);
     if (row) fillRow(row, r, favorite, favs + i);
     else body.append(roleRow(r, favorite, favs + i));
@@ -258,6 +291,16 @@ function onKey(/** @type {KeyboardEvent} */ ev) {
   const search = /** @type {HTMLInputElement} */ ($('#search'));
   const target = /** @type {HTMLElement} */ (ev.target);
   const free = target === search || target === document.body || target === document.documentElement;
+  // Enter in a row's destination box opens that row's console on the service typed.
+  if (view === 'accounts' && ev.key === 'Enter' && target.classList.contains('destination')) {
+    const row = /** @type {HTMLElement | null} */ (target.closest('tr[data-at]'));
+    const role = row && shown[Number(row.dataset.at)];
+    if (!row || !role) return;
+    ev.preventDefault();
+    const [action, done] = roleActions['open-console'];
+    act(() => action(role, serviceOf(row)), done);
+    return;
+  }
   if (ev.key === 'Escape' && (view === 'accounts' || view === 'sessions')) {
     ev.preventDefault();
     if (view === 'accounts' && search.value) {
@@ -280,7 +323,7 @@ function onKey(/** @type {KeyboardEvent} */ ev) {
     if (!role) return;
     ev.preventDefault();
     const [action, done] = ev.ctrlKey || ev.metaKey ? roleActions['copy-url'] : roleActions['open-console'];
-    act(() => action(role), done);
+    act(() => action(role, serviceOf(row)), done);
   }
 }
 

@@ -2,7 +2,8 @@
 // Every call from the window to ssotray's Rust side, in one typed module. The webview never
 // receives a token, secret, credential or sign-in URL: copying happens in Rust.
 
-/** @typedef {{session: string, accountId: string, accountName: string, roleName: string}} RoleRef */
+/** @typedef {{session: string, accountId: string, accountName: string, roleName: string, profile?: string}} RoleRef */
+/** @typedef {{session: string, profile: string, sourceAccountId: string, sourceRoleName: string, accountId: string, roleName: string}} Chained */
 /** @typedef {{accountId: string, accountName: string, emailAddress?: string, roles: string[]}} AccountRoles */
 /** @typedef {{kind: 'browser'} | {kind: 'device-code', userCode: string, verificationUri: string}} Pending */
 /** @typedef {{at: string, source: 'configured'|'learned'|'assumed'|'token-expiry', lengthSecs: number}} SessionEnd */
@@ -10,7 +11,8 @@
  *   expiresAt?: string, canRefresh?: boolean, reason?: string, sessionEnd?: SessionEnd|null, endedAt?: string|null,
  *   pending?: Pending|null, error?: string|null, fetchedAt?: string|null, progress?: [number, number]|null}} SessionDto */
 /** @typedef {{session: string, accounts: AccountRoles[]}} SessionAccounts */
-/** @typedef {{now: string, sessions: SessionDto[], favorites: RoleRef[], recent: RoleRef[], configProblems: string[], demo: boolean, trayIcon: boolean}} StateDto */
+/** @typedef {{now: string, sessions: SessionDto[], favorites: RoleRef[], recent: RoleRef[], configProblems: string[], demo: boolean, trayIcon: boolean,
+ *   chained: Chained[], destinations: Record<string, string>, services: string[]}} StateDto */
 /** @typedef {{name: string, sessionLengthHours: number|null, loginFlow: 'browser'|'device-code'|null, consoleLink: 'federation'|'portal',
  *   consoleSessionDuration: number, browser: string|null, keychain: boolean}} SessionSettings */
 /** @typedef {{leadTimesMinutes: number[], autostart: boolean, sessions: SessionSettings[]}} Settings */
@@ -34,8 +36,8 @@ export const ipc = {
   /** @param {string} session */ logout: (session) => invoke('logout', { session }),
   /** @param {string} session */ renew: (session) => invoke('renew', { session }),
   /** @param {string} session */ refreshAccounts: (session) => invoke('refresh_accounts', { session }),
-  /** @param {RoleRef} role */ openConsole: (role) => invoke('open_console', { role }),
-  /** @param {RoleRef} role */ copyConsoleUrl: (role) => invoke('copy_console_url', { role }),
+  /** @param {RoleRef} role @param {string} [service] */ openConsole: (role, service = '') => invoke('open_console', { role, service }),
+  /** @param {RoleRef} role @param {string} [service] */ copyConsoleUrl: (role, service = '') => invoke('copy_console_url', { role, service }),
   /** @param {RoleRef} role */ copyCredentials: (role) => invoke('copy_credentials', { role }),
   /** @param {RoleRef} role */ copyProfileName: (role) => invoke('copy_profile_name', { role }),
   /** @param {string} session */ openLoginPage: (session) => invoke('open_login_page', { session }),

@@ -2,10 +2,10 @@
 //! progress, favorites and recently used roles, and every action the menu and window offer.
 //! Tokens, credentials and sign-in URLs never leave Rust except into the clipboard on request.
 
-use crate::menu::{MenuInput, RoleRef, SessionState, SessionView};
+use crate::menu::{ChainedView, MenuInput, RoleRef, SessionState, SessionView};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use ssotray_core::access::ConsoleOptions;
+use ssotray_core::access::{ConsoleOptions, ProfileRole};
 use ssotray_core::discovery::{AccountRoles, Progress};
 use ssotray_core::engine::LogoutReport;
 use ssotray_core::login::LoginPrompt;
@@ -72,6 +72,21 @@ pub struct StateDto {
     demo: bool,
     /// Whether a panel shows the tray icon (else the window says how to get one).
     tray_icon: bool,
+    /// Chained profiles, each with the session of the SSO role it starts from.
+    chained: Vec<SessionChained>,
+    /// The console service each favorite opens on (by `session|account|role|profile`).
+    destinations: std::collections::BTreeMap<String, String>,
+    /// The service names a destination may be.
+    services: Vec<&'static str>,
+}
+
+/// A chained profile and its session.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionChained {
+    session: String,
+    #[serde(flatten)]
+    view: ChainedView,
 }
 
 /// The app.
@@ -177,7 +192,51 @@ impl App {
             config_problems: config.problems.iter().map(|p| p.to_string()).collect(),
             demo: self.demo,
             tray_icon: self.tray_shown.get(),
+            chained: self.chained(&config),
+            destinations: prefs.destinations,
+            services: ssotray_core::console::service_names().collect(),
         }
+    }
+
+    /// Every chained profile that resolves down to an SSO role (one that does not is left out
+    /// here; `ssotray credentials --profile NAME` says why).
+    fn chained(&self, config: &ssotray_core::AwsConfig) -> Vec<SessionChained> {
+        config
+            .chained
+            .iter()
+            .filter_map(|c| {
+                let role = self.engine.profile_role(config, &c.name).ok()?;
+                Some(SessionChained {
+                    session: role.target.display_name().to_string(),
+                    view: ChainedView {
+                        profile: c.name.clone(),
+                        source_account_id: role.account_id.clone(),
+                        source_role_name: role.role_name.clone(),
+                        account_id: role.final_account_id().to_string(),
+                        role_name: role.final_role_name().to_string(),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// What a window or menu role stands for: a chained profile, or an SSO role (named by the
+    /// user's profile for it, when there is one, for its region and its console settings).
+    fn profile_role(&self, role: &RoleRef) -> Result<ProfileRole, CmdError> {
+        let config = self.engine.load_config()?;
+        if let Some(profile) = &role.profile {
+            return Ok(self.engine.profile_role(&config, profile)?);
+        }
+        let target = self.target(&role.session)?;
+        let profile = profile_of(&config, &target, role);
+        Ok(ProfileRole {
+            profile: profile.map(|p| p.name.clone()).unwrap_or_default(),
+            region: profile.and_then(|p| p.region.clone()),
+            target,
+            account_id: role.account_id.clone(),
+            role_name: role.role_name.clone(),
+            chain: Vec::new(),
+        })
     }
 
     /// Every session's accounts and roles (the kept lists only: no token or status is read).
@@ -202,6 +261,7 @@ impl App {
     /// What the tray menu is made from.
     pub async fn menu_input(&self) -> MenuInput {
         let state = self.state().await;
+        let state_chained = state.chained.clone();
         let settings = self.engine.settings().unwrap_or_default();
         let first_lead = settings
             .keeper
@@ -238,6 +298,11 @@ impl App {
                     name: s.name.clone(),
                     state,
                     accounts: s.accounts.clone(),
+                    chained: state_chained
+                        .iter()
+                        .filter(|c| c.session == s.name)
+                        .map(|c| c.view.clone())
+                        .collect(),
                 }
             })
             .collect();
@@ -366,41 +431,75 @@ impl App {
         }
     }
 
-    /// A role's console link (a credential: it goes to the browser or the clipboard only).
-    pub async fn console_url(&self, role: &RoleRef) -> Result<Secret, CmdError> {
-        let target = self.target(&role.session)?;
-        let config = self.engine.load_config()?;
-        let region = profile_of(&config, &target, role).and_then(|p| p.region.clone());
+    /// A role's console link (a credential: it goes to the browser or the clipboard only), on
+    /// `service`'s console when given (remembered for a favorite), else the favorite's
+    /// remembered one, else the console home.
+    pub async fn console_url(
+        &self,
+        role: &RoleRef,
+        service: Option<&str>,
+    ) -> Result<(ProfileRole, Secret), CmdError> {
+        let profile_role = self.profile_role(role)?;
+        let region = profile_role
+            .region
+            .clone()
+            .unwrap_or_else(|| profile_role.target.region.clone());
+        let service = match service.map(str::trim) {
+            Some(s) => {
+                let s = s.to_string();
+                let remembered = s.clone();
+                if let Err(e) = self
+                    .engine
+                    .update_prefs(|p| p.remember_destination(role, &remembered))
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot remember the favorite's console service");
+                }
+                s
+            }
+            None => self
+                .engine
+                .prefs()
+                .destinations
+                .get(&role.key())
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let destination = if service.is_empty() {
+            None
+        } else {
+            Some(ssotray_core::console::destination_url(&service, &region).map_err(CmdError::msg)?)
+        };
         let url = self
             .engine
-            .console_url(
-                &target,
-                &role.account_id,
-                &role.role_name,
+            .profile_console_url(
+                &profile_role,
                 &ConsoleOptions {
-                    region,
+                    destination,
                     ..ConsoleOptions::default()
                 },
             )
             .await?;
         self.used(role).await;
-        Ok(url)
+        Ok((profile_role, url))
     }
 
-    /// Opens a role's console in the session's browser.
-    pub async fn open_console(&self, role: &RoleRef) -> Result<(), CmdError> {
-        let url = self.console_url(role).await?;
-        let target = self.target(&role.session)?;
-        Ok(self.engine.open_for_session(&target, &url)?)
+    /// Opens a role's console where its settings say (a Firefox container, a browser profile,
+    /// the session's browser).
+    pub async fn open_console(
+        &self,
+        role: &RoleRef,
+        service: Option<&str>,
+    ) -> Result<(), CmdError> {
+        let (profile_role, url) = self.console_url(role, service).await?;
+        self.engine.open_console(&profile_role, &url)?;
+        Ok(())
     }
 
     /// A role's credentials as shell exports (for the clipboard).
     pub async fn credentials_exports(&self, role: &RoleRef) -> Result<Secret, CmdError> {
-        let target = self.target(&role.session)?;
-        let creds = self
-            .engine
-            .role_credentials(&target, &role.account_id, &role.role_name)
-            .await?;
+        let profile_role = self.profile_role(role)?;
+        let creds = self.engine.profile_credentials(&profile_role).await?;
         self.used(role).await;
         Ok(Secret::new(ssotray_core::credentials::shell_exports(
             &creds,
@@ -409,6 +508,9 @@ impl App {
 
     /// The profile name of a role: an existing profile for it, else the generated name.
     pub fn profile_name(&self, role: &RoleRef) -> Result<String, CmdError> {
+        if let Some(p) = &role.profile {
+            return Ok(p.clone());
+        }
         let target = self.target(&role.session)?;
         let config = self.engine.load_config()?;
         Ok(match profile_of(&config, &target, role) {

@@ -26,6 +26,7 @@ struct Args {
     name: Option<String>,
     start_url: Option<String>,
     region: Option<String>,
+    service: Option<String>,
 }
 
 fn need<T>(value: Option<T>, name: &str) -> Result<T, CmdError> {
@@ -79,10 +80,15 @@ pub async fn dispatch(handle: &AppHandle, command: &str, args: Value) -> Result<
             tray::refresh(handle).await;
             Ok(Value::Null)
         }
-        "open_console" => json(app.open_console(&need(args.role, "role")?).await?),
+        "open_console" => json(
+            app.open_console(&need(args.role, "role")?, args.service.as_deref())
+                .await?,
+        ),
         // Copied credentials and console URLs leave the clipboard after 60 s if still there.
         "copy_console_url" => {
-            let url = app.console_url(&need(args.role, "role")?).await?;
+            let (_, url) = app
+                .console_url(&need(args.role, "role")?, args.service.as_deref())
+                .await?;
             json(tray::copy_secret(handle, url.expose().to_string())?)
         }
         "copy_credentials" => {

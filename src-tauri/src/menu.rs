@@ -18,6 +18,24 @@ pub struct SessionView {
     pub state: SessionState,
     /// Known accounts and roles.
     pub accounts: Vec<AccountRoles>,
+    /// Chained profiles whose SSO role is one of this session's.
+    pub chained: Vec<ChainedView>,
+}
+
+/// A chained profile (`role_arn` … `source_profile`), shown under the SSO role it starts from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainedView {
+    /// The profile.
+    pub profile: String,
+    /// The SSO role's account.
+    pub source_account_id: String,
+    /// The SSO role.
+    pub source_role_name: String,
+    /// The assumed role's account.
+    pub account_id: String,
+    /// The assumed role.
+    pub role_name: String,
 }
 
 /// The user-visible state of a session.
@@ -86,8 +104,12 @@ impl ItemId {
     pub fn encode(&self) -> String {
         let role = |kind: &str, r: &RoleRef| {
             format!(
-                "{kind}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
-                r.session, r.account_id, r.account_name, r.role_name
+                "{kind}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+                r.session,
+                r.account_id,
+                r.account_name,
+                r.role_name,
+                r.profile.as_deref().unwrap_or_default()
             )
         };
         match self {
@@ -114,6 +136,10 @@ impl ItemId {
                 account_id: parts.get(2)?.to_string(),
                 account_name: parts.get(3)?.to_string(),
                 role_name: parts.get(4)?.to_string(),
+                profile: parts
+                    .get(5)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.to_string()),
             })
         };
         Some(match *parts.first()? {
@@ -226,10 +252,11 @@ pub fn menu_model(input: &MenuInput) -> Vec<Entry> {
         )
         .collect();
     for (mark, r) in &quick {
-        out.push(item(
-            ItemId::OpenConsole((*r).clone()),
-            format!("{mark} {} / {}", r.account_name, r.role_name),
-        ));
+        let text = match &r.profile {
+            Some(p) => format!("{mark} {p}"),
+            None => format!("{mark} {} / {}", r.account_name, r.role_name),
+        };
+        out.push(item(ItemId::OpenConsole((*r).clone()), text));
     }
     if !quick.is_empty() {
         out.push(Entry::Separator);
@@ -262,10 +289,28 @@ pub fn menu_model(input: &MenuInput) -> Vec<Entry> {
                                 account_id: a.account_id.clone(),
                                 account_name: a.account_name.clone(),
                                 role_name: role.clone(),
+                                profile: None,
                             };
+                            let mut entries = role_entries(&r);
+                            // Roles assumed on top of this one, each with the same actions.
+                            for c in s.chained.iter().filter(|c| {
+                                c.source_account_id == a.account_id && &c.source_role_name == role
+                            }) {
+                                let chained = RoleRef {
+                                    profile: Some(c.profile.clone()),
+                                    ..r.clone()
+                                };
+                                entries.push(Entry::Submenu {
+                                    label: format!(
+                                        "↳ {} ({} / {})",
+                                        c.profile, c.account_id, c.role_name
+                                    ),
+                                    entries: role_entries(&chained),
+                                });
+                            }
                             Entry::Submenu {
                                 label: role.clone(),
-                                entries: role_entries(&r),
+                                entries,
                             }
                         })
                         .collect(),
@@ -421,11 +466,19 @@ mod tests {
                         ends_at: now() + Duration::minutes(372),
                     },
                     accounts: vec![acct("111111111111", "dev", &["Admin", "ReadOnly"])],
+                    chained: vec![ChainedView {
+                        profile: "deploy".into(),
+                        source_account_id: "111111111111".into(),
+                        source_role_name: "Admin".into(),
+                        account_id: "333333333333".into(),
+                        role_name: "Deployer".into(),
+                    }],
                 },
                 SessionView {
                     name: "other".into(),
                     state: SessionState::LoggedOut,
                     accounts: vec![],
+                    chained: vec![],
                 },
             ],
             favorites: vec![RoleRef {
@@ -433,6 +486,7 @@ mod tests {
                 account_id: "111111111111".into(),
                 account_name: "dev".into(),
                 role_name: "Admin".into(),
+                profile: None,
             }],
             recent: vec![],
             warn_within: Duration::minutes(30),
@@ -456,6 +510,11 @@ Accounts >
       Copy console URL
       Copy credentials as shell exports
       Copy profile name
+      ↳ deploy (333333333333 / Deployer) >
+        Open console
+        Copy console URL
+        Copy credentials as shell exports
+        Copy profile name
     ReadOnly >
       Open console
       Copy console URL
@@ -511,7 +570,15 @@ Quit
         let r = input().favorites[0].clone();
         assert_eq!(
             ItemId::decode(&ItemId::CopyCredentials(r.clone()).encode()),
-            Some(ItemId::CopyCredentials(r))
+            Some(ItemId::CopyCredentials(r.clone()))
+        );
+        let chained = RoleRef {
+            profile: Some("deploy".into()),
+            ..r
+        };
+        assert_eq!(
+            ItemId::decode(&ItemId::OpenConsole(chained.clone()).encode()),
+            Some(ItemId::OpenConsole(chained))
         );
         assert_eq!(duration_text(Duration::seconds(30)), "less than a minute");
         assert_eq!(duration_text(Duration::minutes(120)), "2 h");

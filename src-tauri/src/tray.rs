@@ -409,9 +409,10 @@ pub fn on_menu_event(handle: &AppHandle, id: &str) {
                     ItemId::Login(s) => app.login(s, None).await,
                     ItemId::Renew(s) => app.renew(s).await,
                     ItemId::Logout(s) => app.logout(s).await.map(|_| ()),
-                    ItemId::OpenConsole(r) => app.open_console(r).await,
-                    ItemId::CopyConsoleUrl(r) => match app.console_url(r).await {
-                        Ok(url) => copy_secret(&handle, url.expose().to_string()),
+                    // The menu opens a favorite on its remembered service, like the window.
+                    ItemId::OpenConsole(r) => app.open_console(r, None).await,
+                    ItemId::CopyConsoleUrl(r) => match app.console_url(r, None).await {
+                        Ok((_, url)) => copy_secret(&handle, url.expose().to_string()),
                         Err(e) => Err(e),
                     },
                     ItemId::CopyCredentials(r) => match app.credentials_exports(r).await {

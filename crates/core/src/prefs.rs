@@ -20,6 +20,22 @@ pub struct RoleRef {
     pub account_name: String,
     /// Role name.
     pub role_name: String,
+    /// A chained profile (`role_arn` on top of this SSO role) this entry stands for, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+impl RoleRef {
+    /// The key of its remembered destination.
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            self.session,
+            self.account_id,
+            self.role_name,
+            self.profile.as_deref().unwrap_or_default()
+        )
+    }
 }
 
 /// Favorites and recently used roles.
@@ -31,6 +47,9 @@ pub struct Prefs {
     /// Recently used roles, newest first.
     #[serde(default)]
     pub recent: Vec<RoleRef>,
+    /// The console service each favorite opens on (by [`RoleRef::key`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub destinations: std::collections::BTreeMap<String, String>,
 }
 
 impl Prefs {
@@ -43,8 +62,21 @@ impl Prefs {
     pub fn toggle_favorite(&mut self, role: &RoleRef) {
         if self.favorites.contains(role) {
             self.favorites.retain(|r| r != role);
+            self.destinations.remove(&role.key());
         } else {
             self.favorites.push(role.clone());
+        }
+    }
+
+    /// Remembers (or, empty, forgets) the console service of a favorite; other roles keep none.
+    pub fn remember_destination(&mut self, role: &RoleRef, service: &str) {
+        if !self.favorites.contains(role) {
+            return;
+        }
+        if service.is_empty() {
+            self.destinations.remove(&role.key());
+        } else {
+            self.destinations.insert(role.key(), service.to_string());
         }
     }
 

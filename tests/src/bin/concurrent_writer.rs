@@ -39,6 +39,7 @@ async fn main() {
                     account_id: format!("{i:012}"),
                     account_name: name.clone(),
                     role_name: "R".into(),
+                    profile: None,
                 };
                 engine
                     .update_prefs(|p| p.toggle_favorite(&role))

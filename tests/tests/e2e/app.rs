@@ -1843,3 +1843,133 @@ async fn a_runtime_directory_others_can_reach_gets_no_socket_of_the_app() {
         "{shown:#?}"
     );
 }
+
+/// Every console sign-in URL the stand-in browser was given, once there are `n`.
+async fn console_urls_opened(log: &Path, n: usize) -> Vec<String> {
+    wait_until("console URLs in the browser", 30, || {
+        opened(log)
+            .iter()
+            .filter(|u| u.contains("Action=login"))
+            .count()
+            >= n
+    })
+    .await;
+    opened(log)
+        .into_iter()
+        .filter(|u| u.contains("Action=login"))
+        .collect()
+}
+
+/// The console page a console URL signs in to (a sign-in URL is good once): account id, role
+/// name and destination.
+async fn signed_in(url: &str) -> (String, String, String) {
+    let html = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let between = |a: &str| {
+        html.split_once(a)
+            .and_then(|(_, rest)| rest.split_once("</span>"))
+            .map(|(v, _)| v.replace("&amp;", "&"))
+            .unwrap_or_else(|| panic!("no {a} in {html}"))
+    };
+    (
+        between("<span id=\"account-id\">"),
+        between("<span id=\"role-name\">"),
+        between("<span id=\"destination\">"),
+    )
+}
+
+#[tokio::test]
+async fn chained_profiles_sit_under_their_role_and_a_favorite_remembers_its_service() {
+    let desktop = Desktop::start();
+    let config = format!(
+        "{CONFIG}\n[profile deploy]\nrole_arn = arn:aws:iam::333333333333:role/Deployer\nsource_profile = dev\nregion = eu-west-1\n"
+    );
+    let w = World::auto_approving(&config).await;
+    assert!(w
+        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+        .await
+        .status
+        .success());
+    assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, log) = ssotray_tests::stand_in_browser(tmp.path(), None);
+    let mut env = app_env(&w, &desktop, &browser);
+    env.push(("AWS_ENDPOINT_URL_STS".into(), w.sim.base_url.clone()));
+    let view = Webview::start(&bin("ssotray-app"), &env).await;
+    view.wait_text("#sessions", "my-sso").await;
+
+    // The chained profile is listed right under the role it starts from.
+    view.click("#nav-accounts").await;
+    view.wait_text("#roles-more", "6 role(s)").await;
+    let rows = js(
+        &view,
+        "return [...document.querySelectorAll('#roles tbody tr')].filter((r) => !r.hidden).map((r) => r.children[2].textContent);",
+    )
+    .await;
+    let rows: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let at = rows
+        .iter()
+        .position(|r| *r == "↳ deploy (333333333333 / Deployer)")
+        .unwrap_or_else(|| panic!("{rows:?}"));
+    assert_eq!(rows[at - 1], "AdministratorAccess", "{rows:?}");
+
+    // A favorite, opened on a service typed into its row: the chained role's console lands there
+    // (in the profile's region) and the service is remembered.
+    view.type_into("#search", "deploy").await;
+    view.wait_text("#roles-more", "1 role(s)").await;
+    view.click("#roles tbody tr .favorite").await;
+    view.wait_text("#favorites", "↳ deploy").await;
+    view.type_into("#favorites tr .destination", "ec2").await;
+    view.click("#favorites tr .open-console").await;
+    let url = console_urls_opened(&log, 1).await.remove(0);
+    assert_eq!(
+        signed_in(&url).await,
+        (
+            "333333333333".to_string(),
+            "Deployer".to_string(),
+            "https://eu-west-1.console.aws.amazon.com/ec2/v2/home?region=eu-west-1".to_string()
+        )
+    );
+    let prefs: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.home.path().join(".local/state/ssotray/app.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        prefs["destinations"]["my-sso|111111111111|AdministratorAccess|deploy"], "ec2",
+        "{prefs}"
+    );
+    view.no_secrets_on_the_page().await;
+
+    // The tray menu has it under its role and among the favorites; the favorite opens on its
+    // remembered service.
+    let menu = TrayMenu::find(&desktop).await;
+    wait_until("the chained favorite in the tray menu", 30, || {
+        let labels = menu.labels();
+        labels.iter().any(|l| l == "★ deploy")
+            && labels
+                .iter()
+                .any(|l| l == "↳ deploy (333333333333 / Deployer)")
+    })
+    .await;
+    menu.click("★ deploy");
+    let url = console_urls_opened(&log, 2).await.remove(1);
+    assert_eq!(
+        signed_in(&url).await,
+        (
+            "333333333333".to_string(),
+            "Deployer".to_string(),
+            "https://eu-west-1.console.aws.amazon.com/ec2/v2/home?region=eu-west-1".to_string()
+        )
+    );
+    let s = w.stats().await;
+    assert_eq!(
+        count(&s, "SessionDurationRefused"),
+        2,
+        "each chained console asked without SessionDuration after the refusal: {s}"
+    );
+    let _ = view.client.close().await;
+}
