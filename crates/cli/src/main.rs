@@ -117,7 +117,7 @@ enum Command {
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("role").required(true).args(["profile", "sso_session"])))]
 struct ConsoleArgs {
-    /// The profile whose account and role to open.
+    /// The profile whose account and role to open (an SSO profile, or a role_arn profile on top of one).
     #[arg(long, conflicts_with_all = ["sso_session", "account_id", "role_name"])]
     profile: Option<String>,
     /// The sso-session (with --account-id and --role-name).
@@ -153,7 +153,8 @@ struct ConsoleArgs {
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["profile", "unexport"])))]
 struct CredentialsArgs {
-    /// The profile (its sso_account_id and sso_role_name).
+    /// The profile: an SSO profile (sso_account_id, sso_role_name), or a role_arn profile whose
+    /// source_profile leads down to one.
     #[arg(long)]
     profile: Option<String>,
     /// Print `export` lines for a POSIX shell instead of JSON.
@@ -181,7 +182,7 @@ struct CredentialsArgs {
 
 #[derive(Args, Debug)]
 struct ExecArgs {
-    /// The profile (its sso_account_id and sso_role_name).
+    /// The profile (an SSO profile, or a role_arn profile on top of one).
     #[arg(long)]
     profile: String,
     /// How the command gets credentials: `ecs` (container-credentials server), `imds` (an

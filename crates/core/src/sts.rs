@@ -145,7 +145,16 @@ pub async fn assume_role(
     let response = request.send().await.map_err(network)?;
     let status = response.status().as_u16();
     let text = response.text().await.map_err(network)?;
-    let doc = Xml::parse(&text);
+    read_answer(status, &text, &origin(endpoint))
+}
+
+/// Reads AssumeRole's answer: the credentials, or the service's error (`Code`, `Message`).
+pub fn read_answer(status: u16, text: &str, endpoint: &str) -> Result<AssumedRole, ApiError> {
+    let decode = |reason: String| ApiError::Decode {
+        endpoint: endpoint.to_string(),
+        reason,
+    };
+    let doc = Xml::parse(text);
     if !(200..300).contains(&status) {
         let code = doc
             .get("Code")

@@ -303,6 +303,61 @@ async fn expired_source_credentials_are_refused_and_ssotray_fetches_fresh_ones_o
     );
 }
 
+#[tokio::test]
+async fn source_credentials_refused_twice_are_reported_with_the_role_and_what_to_do() {
+    // The portal hands out role credentials that are already expired by the simulator's clock:
+    // STS refuses them, and the fresh ones fetched for the second try too.
+    let w = chained_world(SimConfig {
+        role_credentials_ttl: Duration::ZERO,
+        ..auto()
+    })
+    .await;
+    let o = run(
+        &bin("ssotray"),
+        &["credentials", "--profile", "deploy"],
+        &sdk_env(&w),
+    )
+    .await;
+    assert_fails_with(
+        &o,
+        "STS refused the credentials of 111111111111/AdministratorAccess when assuming `arn:aws:iam::333333333333:role/Deployer` for profile `deploy`: ExpiredToken (HTTP 403): The security token included in the request is expired; run the command again, or `ssotray login my-sso` if it persists",
+    );
+    let s = w.stats().await;
+    assert_eq!(
+        (
+            count(&s, "AssumeRoleRefused"),
+            count(&s, "GetRoleCredentials")
+        ),
+        (2, 2),
+        "one more try with fresh credentials, no more"
+    );
+
+    // A damaged cache entry (the secret changed) is refused as a bad signature and replaced.
+    let w = chained_world(auto()).await;
+    credentials(&w, "dev").await;
+    let cache = w.home.aws().join("cli/cache");
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        let path = entry.unwrap().path();
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        v["Credentials"]["SecretAccessKey"] = "damaged".into();
+        std::fs::write(&path, v.to_string()).unwrap();
+    }
+    let creds = credentials(&w, "deploy").await;
+    assert!(arn_of(&w, &creds)
+        .await
+        .starts_with("arn:aws:sts::333333333333:assumed-role/Deployer/"));
+    let s = w.stats().await;
+    assert_eq!(
+        (
+            count(&s, "AssumeRoleRefused"),
+            count(&s, "GetRoleCredentials")
+        ),
+        (1, 2),
+        "refused as SignatureDoesNotMatch, dev's credentials fetched anew"
+    );
+}
+
 fn sha1_hex(text: &str) -> String {
     use sha1::Digest;
     hex::encode(sha1::Sha1::digest(text.as_bytes()))
