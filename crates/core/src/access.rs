@@ -321,88 +321,76 @@ impl Engine {
     }
 
     /// [`Engine::profile_credentials`], reusing cached ones only while more than `min_left` (at
-    /// least 15 minutes) is left.
+    /// least 15 minutes) is left. A chained profile's cached credentials are used without
+    /// looking at its source's; the source is fetched (down the chain) only to assume anew.
     pub async fn profile_credentials_with(
         &self,
         role: &ProfileRole,
         min_left: Duration,
     ) -> Result<RoleCredentials, EngineError> {
         let min_left = min_left.max(credentials::ROLE_CREDENTIALS_MIN_LEFT);
-        let last = role.chain.len();
-        let base_left = if last == 0 {
-            min_left
-        } else {
-            credentials::ROLE_CREDENTIALS_MIN_LEFT
-        };
-        let mut creds = self
-            .role_credentials_with(&role.target, &role.account_id, &role.role_name, base_left)
-            .await?;
-        for (i, step) in role.chain.iter().enumerate() {
-            let left = if i + 1 == last {
-                min_left
-            } else {
-                credentials::ROLE_CREDENTIALS_MIN_LEFT
-            };
-            creds = match self.assume_step(role, i, step, &creds, left).await {
-                Err(AssumeFailure::SourceRefused(_)) => {
-                    // The source credentials were refused as expired or invalid (a clock apart
-                    // from AWS's, a damaged cache entry): once more with fresh ones.
-                    let fresh = self.fresh_source(role, i).await?;
-                    self.assume_step(role, i, step, &fresh, left)
-                        .await
-                        .map_err(AssumeFailure::into_error)?
-                }
-                other => other.map_err(AssumeFailure::into_error)?,
-            };
-        }
-        Ok(creds)
-    }
-
-    /// The credentials that assume step `i` of `role`'s chain, fetched anew (no cache).
-    async fn fresh_source(
-        &self,
-        role: &ProfileRole,
-        i: usize,
-    ) -> Result<RoleCredentials, EngineError> {
-        // Longer than any credentials live: nothing cached is reused.
-        let never = Duration::days(3650);
-        if i == 0 {
+        let Some((step, below)) = role.chain.split_last() else {
             return self
-                .role_credentials_with(&role.target, &role.account_id, &role.role_name, never)
+                .role_credentials_with(&role.target, &role.account_id, &role.role_name, min_left)
                 .await;
+        };
+        if let Some(cached) = self.cached_assumed_role(step, min_left) {
+            return Ok(cached);
         }
-        let shorter = ProfileRole {
-            chain: role.chain[..i].to_vec(),
+        let source_role = ProfileRole {
+            chain: below.to_vec(),
             ..role.clone()
         };
-        Box::pin(self.profile_credentials_with(&shorter, never)).await
+        let source = Box::pin(self.profile_credentials(&source_role)).await?;
+        match self.assume_step(role, below.len(), step, &source).await {
+            Err(AssumeFailure::SourceRefused(_)) => {
+                // The source credentials were refused as expired or invalid (a clock apart from
+                // AWS's, a damaged cache entry): once more with fresh ones (longer than any
+                // credentials live: nothing cached is reused).
+                let fresh =
+                    Box::pin(self.profile_credentials_with(&source_role, Duration::days(3650)))
+                        .await?;
+                self.assume_step(role, below.len(), step, &fresh)
+                    .await
+                    .map_err(AssumeFailure::into_error)
+            }
+            other => other.map_err(AssumeFailure::into_error),
+        }
     }
 
-    /// Assumes one role of a chain with `source`, through the AWS CLI's assume-role cache.
+    fn assumed_role_path(
+        &self,
+        step: &crate::chain::ChainedProfile,
+    ) -> Result<PathBuf, EngineError> {
+        Ok(cache::cli_cache_dir(&self.ctx.env)?
+            .join(format!("{}.json", crate::chain::cache_key(step))))
+    }
+
+    /// A chained role's credentials from the AWS CLI's assume-role cache, while more than
+    /// `min_left` is left.
+    fn cached_assumed_role(
+        &self,
+        step: &crate::chain::ChainedProfile,
+        min_left: Duration,
+    ) -> Option<RoleCredentials> {
+        let path = self.assumed_role_path(step).ok()?;
+        let cached = crate::chain::from_cli_cache_json(&self.ctx.fs.read(&path).ok()?)?;
+        (cached.credentials.expiration - self.ctx.clock.now() > min_left)
+            .then_some(cached.credentials)
+    }
+
+    /// Assumes one role of a chain (step `i`) with `source`, and caches it in the AWS CLI's
+    /// assume-role cache.
     async fn assume_step(
         &self,
         role: &ProfileRole,
         i: usize,
         step: &crate::chain::ChainedProfile,
         source: &RoleCredentials,
-        min_left: Duration,
     ) -> Result<RoleCredentials, AssumeFailure> {
         let local = |e: EngineError| AssumeFailure::Other(e);
-        let path = cache::cli_cache_dir(&self.ctx.env)
-            .map_err(|e| local(e.into()))?
-            .join(format!("{}.json", crate::chain::cache_key(step)));
+        let path = self.assumed_role_path(step).map_err(local)?;
         let now = self.ctx.clock.now();
-        if let Some(a) = self
-            .ctx
-            .fs
-            .read(&path)
-            .ok()
-            .and_then(|b| crate::chain::from_cli_cache_json(&b))
-        {
-            if a.credentials.expiration - now > min_left {
-                return Ok(a.credentials);
-            }
-        }
         let region = role
             .region
             .clone()

@@ -1006,7 +1006,40 @@ impl Engine {
                 report.removed_role_credentials += 1;
             }
         }
+        report.removed_role_credentials += self.remove_assumed_roles(config, Some(target));
         Ok(report)
+    }
+
+    /// Removes the assume-role cache entries of the chained profiles that start from `target`'s
+    /// roles (every chained profile's, for `None`): after a logout no role of the session is
+    /// served from a cache. Only files that read as assume-role entries are removed.
+    fn remove_assumed_roles(&self, config: &AwsConfig, target: Option<&SsoTarget>) -> usize {
+        let Ok(cli_dir) = cache::cli_cache_dir(&self.ctx.env) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for chained in &config.chained {
+            let Ok(role) = self.profile_role(config, &chained.name) else {
+                continue;
+            };
+            if target.is_some_and(|t| *t != role.target) {
+                continue;
+            }
+            for step in &role.chain {
+                let file = cli_dir.join(format!("{}.json", crate::chain::cache_key(step)));
+                let is_entry = self
+                    .ctx
+                    .fs
+                    .read(&file)
+                    .ok()
+                    .and_then(|b| crate::chain::from_cli_cache_json(&b))
+                    .is_some();
+                if is_entry && self.ctx.fs.remove(&file).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        removed
     }
 
     /// Logs out of everything like `aws sso logout`: every token file in the cache directory
@@ -1068,6 +1101,9 @@ impl Engine {
             if self.is_sso_role_credential_file(&file) && self.ctx.fs.remove(&file).is_ok() {
                 report.removed_role_credentials += 1;
             }
+        }
+        if let Ok(config) = self.load_config() {
+            report.removed_role_credentials += self.remove_assumed_roles(&config, None);
         }
         match self.unexport_all().await {
             Ok(n) => report.removed_exports = n,

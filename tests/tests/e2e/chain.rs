@@ -165,6 +165,38 @@ async fn a_two_hop_chain_gives_the_identity_botocore_and_aws_config_resolve_by_t
         2 + 2 + 2,
         "ssotray's second call used the cache (botocore and aws-config each assumed twice)"
     );
+
+    // Fresh cached credentials of the chained role are served without its source's: with dev's
+    // role credentials gone from the cache, nothing is fetched from the portal.
+    let sso_entry = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read_to_string(p).unwrap().contains("\"ProviderType\": \"sso\""))
+        .expect("dev's role credentials in the CLI's cache");
+    std::fs::remove_file(sso_entry).unwrap();
+    let gets = count(&w.stats().await, "GetRoleCredentials");
+    assert_eq!(
+        credentials(&w, "audit").await["AccessKeyId"],
+        creds["AccessKeyId"]
+    );
+    assert_eq!(count(&w.stats().await, "GetRoleCredentials"), gets);
+
+    // Logging out removes the chained roles' entries with the session's role credentials: no
+    // role of the session is served from a cache afterwards.
+    assert_ok(&w.ssotray(&["logout", "my-sso"]).await);
+    let left: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|t| t.contains("AssumedRoleUser"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let o = run(
+        &bin("ssotray"),
+        &["credentials", "--profile", "audit"],
+        &sdk_env(&w),
+    )
+    .await;
+    assert_fails_with(&o, "ssotray login my-sso");
 }
 
 #[tokio::test]
