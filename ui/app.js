@@ -229,7 +229,7 @@ function renderAccounts() {
       : current.fetchedAt ? `Last refreshed ${new Date(current.fetchedAt).toLocaleTimeString()}` : 'Not listed yet'
     : '';
   const query = (/** @type {HTMLInputElement} */ ($('#search'))).value.toLowerCase();
-  const favKey = JSON.stringify(state.favorites);
+  const favKey = JSON.stringify([state.favorites, state.destinations]);
   const key = JSON.stringify([indexKey, query, favKey]);
   if (key === rowsKey) return;
   rowsKey = key;
@@ -292,12 +292,12 @@ function onKey(/** @type {KeyboardEvent} */ ev) {
   const target = /** @type {HTMLElement} */ (ev.target);
   const free = target === search || target === document.body || target === document.documentElement;
   // Enter in a row's destination box opens that row's console on the service typed.
-  if (view === 'accounts' && ev.key === 'Enter' && target.classList.contains('destination')) {
+  if (view === 'accounts' && ev.key === 'Enter' && !ev.isComposing && target.classList.contains('destination')) {
     const row = /** @type {HTMLElement | null} */ (target.closest('tr[data-at]'));
     const role = row && shown[Number(row.dataset.at)];
     if (!row || !role) return;
     ev.preventDefault();
-    const [action, done] = roleActions['open-console'];
+    const [action, done] = ev.ctrlKey || ev.metaKey ? roleActions['copy-url'] : roleActions['open-console'];
     act(() => action(role, serviceOf(row)), done);
     return;
   }

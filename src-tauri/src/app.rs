@@ -444,19 +444,9 @@ impl App {
             .region
             .clone()
             .unwrap_or_else(|| profile_role.target.region.clone());
-        let service = match service.map(str::trim) {
-            Some(s) => {
-                let s = s.to_string();
-                let remembered = s.clone();
-                if let Err(e) = self
-                    .engine
-                    .update_prefs(|p| p.remember_destination(role, &remembered))
-                    .await
-                {
-                    tracing::warn!(error = %e, "cannot remember the favorite's console service");
-                }
-                s
-            }
+        let given = service.map(str::trim);
+        let service = match given {
+            Some(s) => s.to_string(),
             None => self
                 .engine
                 .prefs()
@@ -468,8 +458,21 @@ impl App {
         let destination = if service.is_empty() {
             None
         } else {
-            Some(ssotray_core::console::destination_url(&service, &region).map_err(CmdError::msg)?)
+            Some(
+                ssotray_core::console::destination_url(&service, &region)
+                    .map_err(|e| CmdError::msg(format!("{e} (in the row's service box)")))?,
+            )
         };
+        // Only a service that works is remembered (an empty box forgets the favorite's).
+        if given.is_some() {
+            if let Err(e) = self
+                .engine
+                .update_prefs(|p| p.remember_destination(role, &service))
+                .await
+            {
+                tracing::warn!(error = %e, "cannot remember the favorite's console service");
+            }
+        }
         let url = self
             .engine
             .profile_console_url(

@@ -162,7 +162,9 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineErr
         .unwrap_or_else(|| role.target.region.clone());
     let destination = match &args.service {
         Some(service) => Some(
-            ssotray_core::console::destination_url(service, &region).map_err(EngineError::Local)?,
+            ssotray_core::console::destination_url(service, &region).map_err(|e| {
+                EngineError::Local(format!("{e}; or give a console URL with --destination"))
+            })?,
         ),
         None => args.destination,
     };

@@ -33,7 +33,7 @@ pub struct ProfileRole {
     pub account_id: String,
     /// The SSO role's name.
     pub role_name: String,
-    /// The profile's region (for a chained one, its own or the nearest down the chain).
+    /// The profile's own `region`.
     pub region: Option<String>,
     /// Roles assumed on top of the SSO role, from the bottom up (empty for an SSO profile).
     pub chain: Vec<crate::chain::ChainedProfile>,
@@ -391,12 +391,12 @@ impl Engine {
         let local = |e: EngineError| AssumeFailure::Other(e);
         let path = self.assumed_role_path(step).map_err(local)?;
         let now = self.ctx.clock.now();
-        let region = role
-            .region
-            .clone()
-            .unwrap_or_else(|| role.target.region.clone());
-        let endpoint = crate::sts::endpoint(&self.ctx.env, &region)
-            .map_err(|e| local(EngineError::Endpoint(e)))?;
+        let (endpoint, region) = crate::sts::endpoint_and_region(
+            &self.ctx.env,
+            role.region.as_deref(),
+            &role.target.region,
+        )
+        .map_err(|e| local(EngineError::Endpoint(e)))?;
         let session_name = step
             .role_session_name
             .clone()
@@ -417,7 +417,16 @@ impl Engine {
         } else {
             format!("profile `{}`", role.chain[i - 1].name)
         };
-        let assumed = match crate::sts::assume_role(http, &endpoint, &region, source, &input, now)
+        // Server errors, throttling and network failures are tried again (3 attempts), as botocore does.
+        let retry = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        let assumed = match retry
+            .run(
+                || crate::sts::assume_role(http, &endpoint, &region, source, &input, now),
+                &|_| {},
+            )
             .await
         {
             Ok(a) => a,

@@ -136,8 +136,7 @@ pub struct Chain {
     /// The roles to assume, from the bottom up: the first with the SSO role's credentials, the
     /// last is the profile asked for.
     pub steps: Vec<ChainedProfile>,
-    /// The region STS is called in: the profile's `region`, else the nearest one down the chain
-    /// (the SSO profile's included); `None` when no profile has one (the sso-session's is used).
+    /// The profile's own `region` (botocore signs with it and ignores the sources' regions).
     pub region: Option<String>,
 }
 
@@ -222,10 +221,7 @@ pub fn resolve(config: &AwsConfig, name: &str) -> Result<Option<Chain>, String> 
         }
     }
     steps.reverse();
-    let region = path.iter().find_map(|n| match config.chained_profile(n) {
-        Some(c) => c.region.clone(),
-        None => config.profile(n).and_then(|p| p.region.clone()),
-    });
+    let region = config.chained_profile(name).and_then(|c| c.region.clone());
     Ok(Some(Chain {
         base,
         steps,
@@ -393,11 +389,8 @@ mod tests {
         assert_eq!(chain.region.as_deref(), Some("eu-central-1"));
         assert_eq!(chain.steps[1].role_name(), "Auditor");
         assert_eq!(chain.steps[1].account_id(), "222222222222");
-        // The region comes from down the chain when the profile has none.
-        assert_eq!(
-            resolve(&c, "deploy").unwrap().unwrap().region.as_deref(),
-            Some("us-west-2")
-        );
+        // Only the profile's own region counts, as for botocore.
+        assert_eq!(resolve(&c, "deploy").unwrap().unwrap().region, None);
         assert_eq!(resolve(&c, "sso-dev").unwrap(), None);
     }
 

@@ -150,7 +150,7 @@ pub fn destination_url(service: &str, region: &str) -> Result<String, String> {
     let key = service.trim().to_ascii_lowercase();
     let Some((_, path)) = SERVICES.iter().find(|(name, _)| *name == key) else {
         return Err(format!(
-            "unknown service `{service}`; use one of {}, or give a console URL with --destination",
+            "unknown service `{service}`; use one of {}",
             service_names().collect::<Vec<_>>().join(", ")
         ));
     };

@@ -198,7 +198,11 @@ impl PortalClient {
 pub fn is_retryable(e: &ApiError) -> bool {
     match e {
         ApiError::Service(s) => {
-            s.code == ErrorCode::TooManyRequests || s.status == 429 || s.status >= 500
+            s.code == ErrorCode::TooManyRequests
+                || s.status == 429
+                || s.status >= 500
+                // STS's throttling answers come with 400.
+                || matches!(&s.code, ErrorCode::Other(c) if matches!(c.as_str(), "Throttling" | "ThrottlingException" | "RequestLimitExceeded"))
         }
         ApiError::Network { .. } => true,
         ApiError::Decode { .. } => false,
@@ -305,5 +309,14 @@ mod tests {
             endpoint: "x".into(),
             reason: "y".into()
         }));
+        // STS throttles with 400 and a code; its other 400s (ValidationError) are final.
+        assert!(is_retryable(&service(
+            ErrorCode::Other("Throttling".into()),
+            400
+        )));
+        assert!(!is_retryable(&service(
+            ErrorCode::Other("ValidationError".into()),
+            400
+        )));
     }
 }

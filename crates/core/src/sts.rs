@@ -25,6 +25,34 @@ pub struct AssumeRoleInput<'a> {
     pub duration_seconds: Option<u32>,
 }
 
+/// Where and for which region a chained profile's AssumeRole goes, as botocore does it: the
+/// profile's own `region`; without one the global endpoint (`sts.amazonaws.com`, signed for
+/// `us-east-1`) — in China and GovCloud, which have none, the sso-session's region.
+pub fn endpoint_and_region(
+    env: &Env,
+    region: Option<&str>,
+    sso_region: &str,
+) -> Result<(Url, String), String> {
+    match region {
+        Some(r) => Ok((endpoint(env, r)?, r.to_string())),
+        None if crate::console::Partition::of_region(sso_region)
+            != crate::console::Partition::Aws =>
+        {
+            Ok((endpoint(env, sso_region)?, sso_region.to_string()))
+        }
+        None => {
+            let regional = endpoint(env, "us-east-1")?;
+            // The SDK variables win; only the default regional host becomes the global one.
+            let url = if regional.as_str() == "https://sts.us-east-1.amazonaws.com/" {
+                Url::parse("https://sts.amazonaws.com").expect("static URL")
+            } else {
+                regional
+            };
+            Ok((url, "us-east-1".into()))
+        }
+    }
+}
+
 /// The STS endpoint of `region`, honouring `AWS_ENDPOINT_URL_STS`, then `AWS_ENDPOINT_URL`,
 /// unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true` (as botocore and aws-config do);
 /// otherwise the regional endpoint `sts.{region}.{dns suffix}`.
@@ -145,7 +173,27 @@ pub async fn assume_role(
     let response = request.send().await.map_err(network)?;
     let status = response.status().as_u16();
     let text = response.text().await.map_err(network)?;
-    read_answer(status, &text, &origin(endpoint))
+    read_answer(status, &text, &origin(endpoint)).map_err(|e| redact(e, source))
+}
+
+/// An error's message without the source's secret or session token (a server may echo the
+/// request it could not verify; the endpoint is configurable), at most 500 characters.
+fn redact(e: ApiError, source: &RoleCredentials) -> ApiError {
+    match e {
+        ApiError::Service(mut s) => {
+            s.message = s.message.map(|m| {
+                let mut m = m
+                    .replace(source.session_token.expose(), "[redacted]")
+                    .replace(source.secret_access_key.expose(), "[redacted]");
+                if m.chars().count() > 500 {
+                    m = m.chars().take(500).collect::<String>() + "…";
+                }
+                m
+            });
+            ApiError::Service(s)
+        }
+        other => other,
+    }
 }
 
 /// Reads AssumeRole's answer: the credentials, or the service's error (`Code`, `Message`).
@@ -167,6 +215,7 @@ pub fn read_answer(status: u16, text: &str, endpoint: &str) -> Result<AssumedRol
     }
     let need = |k: &str| {
         doc.get(k)
+            .filter(|v| !v.is_empty())
             .ok_or_else(|| decode(format!("AssumeRole's answer has no {k}")))
     };
     let arn = need("Arn")?;
@@ -312,5 +361,65 @@ mod tests {
             f,
             "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2FA&RoleSessionName=s&ExternalId=e+1"
         );
+    }
+
+    #[test]
+    fn without_a_region_the_global_endpoint_is_signed_for_us_east_1() {
+        // As botocore; China and GovCloud have no global endpoint: the sso-session's region.
+        let env = Env::from_slice(&[]);
+        let (url, region) = endpoint_and_region(&env, None, "eu-west-1").unwrap();
+        assert_eq!(
+            (url.as_str(), region.as_str()),
+            ("https://sts.amazonaws.com/", "us-east-1")
+        );
+        let (url, region) = endpoint_and_region(&env, None, "cn-north-1").unwrap();
+        assert_eq!(
+            (url.as_str(), region.as_str()),
+            ("https://sts.cn-north-1.amazonaws.com.cn/", "cn-north-1")
+        );
+        let (url, region) = endpoint_and_region(&env, Some("eu-west-1"), "us-east-1").unwrap();
+        assert_eq!(
+            (url.as_str(), region.as_str()),
+            ("https://sts.eu-west-1.amazonaws.com/", "eu-west-1")
+        );
+        let env = Env::from_slice(&[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:2")]);
+        let (url, region) = endpoint_and_region(&env, None, "eu-west-1").unwrap();
+        assert_eq!(
+            (url.as_str(), region.as_str()),
+            ("http://127.0.0.1:2/", "us-east-1")
+        );
+    }
+
+    #[test]
+    fn error_messages_never_carry_the_source_secrets_and_empty_credentials_are_refused() {
+        let source = RoleCredentials {
+            access_key_id: "ASIAX".into(),
+            secret_access_key: Secret::new("the-secret"),
+            session_token: Secret::new("the-token"),
+            expiration: chrono::Utc::now(),
+            account_id: "1".into(),
+        };
+        let e = read_answer(403, "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>Canonical: x-amz-security-token:the-token key the-secret</Message></Error></ErrorResponse>", "x")
+            .map_err(|e| redact(e, &source))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("the-token") && !e.contains("the-secret"), "{e}");
+        assert!(
+            e.contains(
+                "SignatureDoesNotMatch (HTTP 403): Canonical: x-amz-security-token:[redacted]"
+            ),
+            "{e}"
+        );
+        let empty = "<AssumeRoleResponse><AssumeRoleResult><AssumedRoleUser><Arn>arn:aws:sts::333333333333:assumed-role/D/s</Arn></AssumedRoleUser><Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey></SecretAccessKey><SessionToken>t</SessionToken><Expiration>2026-01-01T13:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>";
+        assert!(read_answer(200, empty, "x").is_err());
+        assert!(read_answer(
+            200,
+            &empty.replace(
+                "<SecretAccessKey></SecretAccessKey>",
+                "<SecretAccessKey>k</SecretAccessKey>"
+            ),
+            "x"
+        )
+        .is_ok());
     }
 }

@@ -1196,6 +1196,28 @@ async fn sts(
             return refused;
         }
     };
+    // The signature's scope: the service must be STS; the region is recorded for tests (AWS
+    // answers in any region the caller signed for at a regional endpoint).
+    let scope = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::sigv4::parse)
+        .map(|a| (a.region.to_string(), a.service.to_string()))
+        .unwrap_or_default();
+    if scope.1 != "sts" {
+        state.count(&format!("{action}Refused"));
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            &format!(
+                "Credential should be scoped to correct service: 'sts'. (signed for '{}')",
+                scope.1
+            ),
+        );
+    }
+    state
+        .seen
+        .insert("stsScope".into(), format!("{}/{}", scope.0, scope.1));
     let response = if action == "AssumeRole" {
         assume_role(&sim, &mut state, &c, &form)
     } else {
@@ -1396,8 +1418,9 @@ fn hex_of(s: &str) -> String {
 }
 
 /// `GET /_sim/seen`: the last `state`, authorization `code`, `codeVerifier` and `SigninToken`
-/// the simulator saw or issued, and `callerKeys` (the access keys that called GetCallerIdentity) (test instrumentation: they are credentials of the simulated
-/// user only).
+/// the simulator saw or issued, `callerKeys` (the access keys that called GetCallerIdentity) and
+/// `stsScope` (the region and service the last STS call was signed for) (test instrumentation:
+/// they are credentials of the simulated user only).
 async fn seen(AxState(sim): App) -> Response {
     let state = sim.lock();
     axum::Json(&state.seen).into_response()

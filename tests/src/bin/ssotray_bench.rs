@@ -172,7 +172,13 @@ async fn console() {
 fn credentials_process(rt: &tokio::runtime::Runtime, ssotray: &std::path::Path) {
     // The simulator keeps serving on the runtime's worker threads while this thread times processes.
     let b = rt.block_on(setup(SimConfig::default()));
-    let env = b.home.env(&b.sim.base_url);
+    // A chained profile on top of dev (STS at the simulator), for the line after the first.
+    let config_path = b.home.aws().join("config");
+    let mut config = std::fs::read_to_string(&config_path).unwrap();
+    config.push_str("\n[profile deploy]\nrole_arn = arn:aws:iam::333333333333:role/Deployer\nsource_profile = dev\n");
+    std::fs::write(&config_path, config).unwrap();
+    let mut env = b.home.env(&b.sim.base_url);
+    env.push(("AWS_ENDPOINT_URL_STS".into(), b.sim.base_url.clone()));
     let run = |program: &std::path::Path, args: &[&str]| {
         let t = Instant::now();
         let out = std::process::Command::new(program)
@@ -205,6 +211,17 @@ fn credentials_process(rt: &tokio::runtime::Runtime, ssotray: &std::path::Path) 
         if warm < Duration::from_millis(10) { "within budget" } else { "OVER BUDGET" },
         floor.as_secs_f64() * 1e3,
         warm.as_secs_f64() / floor.as_secs_f64(),
+    );
+    let chained_args = ["credentials", "--profile", "deploy"];
+    run(ssotray, &chained_args); // assumes the role once: the runs below are warm
+    let chained = median((0..runs).map(|_| run(ssotray, &chained_args)).collect());
+    let ratio = chained.as_secs_f64() / warm.as_secs_f64();
+    println!(
+        "ssotray credentials of a chained profile (role_arn on top of dev), warm assume-role cache: median {:.2} ms, \
+         {ratio:.2} × the SSO profile's (budget 1.5) {}; AssumeRole calls {}",
+        chained.as_secs_f64() * 1e3,
+        verdict(ratio, 1.5),
+        count(&rt.block_on(stats(&b.sim.base_url)), "AssumeRole"),
     );
 }
 
