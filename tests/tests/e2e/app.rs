@@ -1971,5 +1971,18 @@ async fn chained_profiles_sit_under_their_role_and_a_favorite_remembers_its_serv
         2,
         "each chained console asked without SessionDuration after the refusal: {s}"
     );
+
+    // A service that is not one is said in the window and not remembered.
+    view.type_into("#favorites tr .destination", "s33").await;
+    view.click("#favorites tr .open-console").await;
+    view.wait_text("#toast", "unknown service `s33`").await;
+    let prefs: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.home.path().join(".local/state/ssotray/app.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        prefs["destinations"]["my-sso|111111111111|AdministratorAccess|deploy"],
+        "ec2"
+    );
     let _ = view.client.close().await;
 }
