@@ -1862,7 +1862,7 @@ async fn console_urls_opened(log: &Path, n: usize) -> Vec<String> {
 
 /// The console page a console URL signs in to (a sign-in URL is good once): account id, role
 /// name and destination.
-async fn signed_in(url: &str) -> (String, String, String) {
+async fn signed_in(url: &str) -> [String; 3] {
     let html = reqwest::get(url).await.unwrap().text().await.unwrap();
     let between = |a: &str| {
         html.split_once(a)
@@ -1870,11 +1870,30 @@ async fn signed_in(url: &str) -> (String, String, String) {
             .map(|(v, _)| v.replace("&amp;", "&"))
             .unwrap_or_else(|| panic!("no {a} in {html}"))
     };
-    (
+    [
         between("<span id=\"account-id\">"),
         between("<span id=\"role-name\">"),
         between("<span id=\"destination\">"),
+    ]
+}
+
+/// The console the chained favorite `deploy` signs in to: account, role, destination.
+const DEPLOYER_ON_EC2: [&str; 3] = [
+    "333333333333",
+    "Deployer",
+    "https://eu-west-1.console.aws.amazon.com/ec2/v2/home?region=eu-west-1",
+];
+
+/// The service the app remembers for the favorite `deploy`.
+fn remembered_service(w: &World) -> String {
+    let prefs: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.home.path().join(".local/state/ssotray/app.json")).unwrap(),
     )
+    .unwrap();
+    prefs["destinations"]["my-sso|111111111111|AdministratorAccess|deploy"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test]
@@ -1926,22 +1945,8 @@ async fn chained_profiles_sit_under_their_role_and_a_favorite_remembers_its_serv
     view.type_into("#favorites tr .destination", "ec2").await;
     view.click("#favorites tr .open-console").await;
     let url = console_urls_opened(&log, 1).await.remove(0);
-    assert_eq!(
-        signed_in(&url).await,
-        (
-            "333333333333".to_string(),
-            "Deployer".to_string(),
-            "https://eu-west-1.console.aws.amazon.com/ec2/v2/home?region=eu-west-1".to_string()
-        )
-    );
-    let prefs: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(w.home.path().join(".local/state/ssotray/app.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        prefs["destinations"]["my-sso|111111111111|AdministratorAccess|deploy"], "ec2",
-        "{prefs}"
-    );
+    assert_eq!(signed_in(&url).await, DEPLOYER_ON_EC2.map(str::to_string));
+    assert_eq!(remembered_service(&w), "ec2");
     view.no_secrets_on_the_page().await;
 
     // The tray menu has it under its role and among the favorites; the favorite opens on its
@@ -1957,14 +1962,7 @@ async fn chained_profiles_sit_under_their_role_and_a_favorite_remembers_its_serv
     .await;
     menu.click("★ deploy");
     let url = console_urls_opened(&log, 2).await.remove(1);
-    assert_eq!(
-        signed_in(&url).await,
-        (
-            "333333333333".to_string(),
-            "Deployer".to_string(),
-            "https://eu-west-1.console.aws.amazon.com/ec2/v2/home?region=eu-west-1".to_string()
-        )
-    );
+    assert_eq!(signed_in(&url).await, DEPLOYER_ON_EC2.map(str::to_string));
     let s = w.stats().await;
     assert_eq!(
         count(&s, "SessionDurationRefused"),
@@ -1976,13 +1974,46 @@ async fn chained_profiles_sit_under_their_role_and_a_favorite_remembers_its_serv
     view.type_into("#favorites tr .destination", "s33").await;
     view.click("#favorites tr .open-console").await;
     view.wait_text("#toast", "unknown service `s33`").await;
-    let prefs: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(w.home.path().join(".local/state/ssotray/app.json")).unwrap(),
+    assert_eq!(remembered_service(&w), "ec2");
+
+    // The tray follows the role's own setting: a Firefox container named for the profile.
+    let argv_log = tmp.path().join("firefox-argv.txt");
+    let firefox = tmp.path().join("firefox");
+    std::fs::write(
+        &firefox,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{0}.tmp' && mv '{0}.tmp' '{0}'\n",
+            argv_log.display()
+        ),
     )
     .unwrap();
-    assert_eq!(
-        prefs["destinations"]["my-sso|111111111111|AdministratorAccess|deploy"],
-        "ec2"
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&firefox, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let settings = w.home.path().join(".config/ssotray/settings.toml");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        format!(
+            "[roles.deploy]\nopen_in = \"firefox-container\"\nbrowser_executable = \"{}\"\n",
+            firefox.display()
+        ),
+    )
+    .unwrap();
+    menu.click("★ deploy");
+    wait_until("Firefox started", 30, || argv_log.exists()).await;
+    let argv: Vec<String> = std::fs::read_to_string(&argv_log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(argv.len(), 2, "{argv:?}");
+    assert_eq!(argv[0], "--new-tab");
+    let page = url::Url::parse(&argv[1]).unwrap().to_file_path().unwrap();
+    let link = ssotray_core::private_open::target_of_page(&std::fs::read_to_string(page).unwrap())
+        .unwrap();
+    assert!(
+        link.starts_with("ext+granted-containers:name=deploy&url="),
+        "{link}"
     );
     let _ = view.client.close().await;
 }

@@ -268,21 +268,26 @@ async fn the_simulator_refuses_and_ssotray_explains_an_untrusted_role_a_long_cha
         expiration: chrono::Utc::now() + chrono::Duration::hours(1),
         account_id: "111111111111".into(),
     };
-    let e = ssotray_core::sts::assume_role(
-        &reqwest::Client::new(),
-        &url::Url::parse(&w.sim.base_url).unwrap(),
-        "eu-west-1",
-        &source,
-        &ssotray_core::sts::AssumeRoleInput {
-            role_arn: "arn:aws:iam::333333333333:role/Deployer",
-            role_session_name: "s1",
-            external_id: None,
-            duration_seconds: None,
-        },
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap_err();
+    let assume_deployer = |source: ssotray_core::portal::RoleCredentials| {
+        let endpoint = url::Url::parse(&w.sim.base_url).unwrap();
+        async move {
+            ssotray_core::sts::assume_role(
+                &reqwest::Client::new(),
+                &endpoint,
+                "eu-west-1",
+                &source,
+                &ssotray_core::sts::AssumeRoleInput {
+                    role_arn: "arn:aws:iam::333333333333:role/Deployer",
+                    role_session_name: "s1",
+                    external_id: None,
+                    duration_seconds: None,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+        }
+    };
+    let e = assume_deployer(source.clone()).await.unwrap_err();
     assert!(
         e.to_string().starts_with(
             "SignatureDoesNotMatch (HTTP 403): The request signature we calculated does not match"
@@ -290,23 +295,10 @@ async fn the_simulator_refuses_and_ssotray_explains_an_untrusted_role_a_long_cha
         "{e}"
     );
     // The same call with the right secret is accepted: the refusal was the signature's.
-    let source = ssotray_core::portal::RoleCredentials {
+    let ok = assume_deployer(ssotray_core::portal::RoleCredentials {
         secret_access_key: ssotray_core::Secret::new(good["SecretAccessKey"].as_str().unwrap()),
         ..source
-    };
-    let ok = ssotray_core::sts::assume_role(
-        &reqwest::Client::new(),
-        &url::Url::parse(&w.sim.base_url).unwrap(),
-        "eu-west-1",
-        &source,
-        &ssotray_core::sts::AssumeRoleInput {
-            role_arn: "arn:aws:iam::333333333333:role/Deployer",
-            role_session_name: "s1",
-            external_id: None,
-            duration_seconds: None,
-        },
-        chrono::Utc::now(),
-    )
+    })
     .await
     .unwrap();
     assert_eq!(ok.arn, "arn:aws:sts::333333333333:assumed-role/Deployer/s1");
