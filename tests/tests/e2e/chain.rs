@@ -106,7 +106,8 @@ async fn credentials(w: &World, profile: &str) -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn a_two_hop_chain_gives_the_identity_botocore_and_aws_config_resolve_by_themselves() {
+async fn a_two_hop_chain_gives_the_identity_botocore_aws_config_and_the_js_sdk_resolve_by_themselves(
+) {
     let w = chained_world(auto()).await;
     let creds = credentials(&w, "audit").await;
     assert_eq!(
@@ -150,6 +151,24 @@ async fn a_two_hop_chain_gives_the_identity_botocore_and_aws_config_resolve_by_t
         "aws-config: {line}"
     );
 
+    // The JavaScript SDK v3's default chain likewise (its ini provider assumes the roles, its SSO
+    // provider reads ssotray's token cache).
+    let mut js_env = sdk_env(&w);
+    js_env.push(("AWS_PROFILE".into(), "audit".into()));
+    js_env.push(("NODE_PATH".into(), crate::served::node_modules()));
+    let o = run(
+        std::path::Path::new("node"),
+        &[
+            "-e",
+            r#"const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
+new STSClient({}).send(new GetCallerIdentityCommand({})).then((r) => console.log(r.Arn), (e) => { console.error(String(e)); process.exit(1); });"#,
+        ],
+        &js_env,
+    )
+    .await;
+    assert_ok(&o);
+    assert_eq!(stdout(&o).trim(), ours, "the JavaScript SDK");
+
     // ssotray's credentials went into the AWS CLI's assume-role cache under the CLI's key (sha1 of
     // {"RoleArn": …, "RoleSessionName": "alice"}), mode 0600, and are reused from it.
     let cache = w.home.aws().join("cli/cache");
@@ -183,8 +202,8 @@ async fn a_two_hop_chain_gives_the_identity_botocore_and_aws_config_resolve_by_t
     assert_eq!(again["AccessKeyId"], creds["AccessKeyId"]);
     assert_eq!(
         count(&w.stats().await, "AssumeRole"),
-        2 + 2 + 2,
-        "ssotray's second call used the cache (botocore and aws-config each assumed twice)"
+        2 + 2 + 2 + 2,
+        "ssotray's second call used the cache (botocore, aws-config and the JavaScript SDK each assumed twice)"
     );
 
     // Fresh cached credentials of the chained role are served without its source's: with dev's

@@ -205,7 +205,7 @@ async fn aws_config_through_exec_keeps_fresh_credentials_for_several_lifetimes()
 }
 
 /// The JavaScript SDK's packages (scripts/test installs them with npm).
-fn node_modules() -> String {
+pub(crate) fn node_modules() -> String {
     let dir = std::env::var("SSOTRAY_TEST_NODE_MODULES").unwrap_or_default();
     assert!(
         std::path::Path::new(&dir).join("@aws-sdk/client-sts").exists(),
