@@ -72,7 +72,12 @@ fn app_env(w: &World, desktop: &Desktop, browser: &Path) -> Vec<(String, String)
 /// A world with `my-sso` logged in (device code, an auto-approving simulator) and its account
 /// list kept.
 async fn logged_in_with_accounts() -> World {
-    let w = World::auto_approving(CONFIG).await;
+    logged_in_with_accounts_on(CONFIG).await
+}
+
+/// The same over another config.
+async fn logged_in_with_accounts_on(config: &str) -> World {
+    let w = World::auto_approving(config).await;
     assert!(w
         .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
         .await
@@ -1902,13 +1907,7 @@ async fn chained_profiles_sit_under_their_role_and_a_favorite_remembers_its_serv
     let config = format!(
         "{CONFIG}\n[profile deploy]\nrole_arn = arn:aws:iam::333333333333:role/Deployer\nsource_profile = dev\nregion = eu-west-1\n"
     );
-    let w = World::auto_approving(&config).await;
-    assert!(w
-        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
-        .await
-        .status
-        .success());
-    assert!(w.ssotray(&["accounts", "--refresh"]).await.status.success());
+    let w = logged_in_with_accounts_on(&config).await;
     let tmp = tempfile::tempdir().unwrap();
     let (browser, log) = ssotray_tests::stand_in_browser(tmp.path(), None);
     let mut env = app_env(&w, &desktop, &browser);

@@ -360,10 +360,7 @@ async fn expired_source_credentials_are_refused_and_ssotray_fetches_fresh_ones_o
         .send()
         .await
         .unwrap();
-    let creds = credentials(&w, "deploy").await;
-    assert!(arn_of(&w, &creds)
-        .await
-        .starts_with("arn:aws:sts::333333333333:assumed-role/Deployer/"));
+    assert_deployer(&w).await;
     let s = w.stats().await;
     assert_eq!(
         (
@@ -416,10 +413,7 @@ async fn source_credentials_refused_twice_are_reported_with_the_role_and_what_to
         v["Credentials"]["SecretAccessKey"] = "damaged".into();
         std::fs::write(&path, v.to_string()).unwrap();
     }
-    let creds = credentials(&w, "deploy").await;
-    assert!(arn_of(&w, &creds)
-        .await
-        .starts_with("arn:aws:sts::333333333333:assumed-role/Deployer/"));
+    assert_deployer(&w).await;
     let s = w.stats().await;
     assert_eq!(
         (
@@ -440,6 +434,14 @@ async fn seen(w: &World, key: &str) -> String {
         .await
         .unwrap();
     seen[key].as_str().unwrap_or_default().to_string()
+}
+
+/// `ssotray credentials --profile deploy` gives credentials STS knows as prod's Deployer.
+async fn assert_deployer(w: &World) {
+    let creds = credentials(w, "deploy").await;
+    assert!(arn_of(w, &creds)
+        .await
+        .starts_with("arn:aws:sts::333333333333:assumed-role/Deployer/"));
 }
 
 fn sha1_hex(text: &str) -> String {
