@@ -128,7 +128,7 @@ function roleRow(/** @type {RoleRef} */ role, /** @type {boolean} */ favorite, /
     el('td', {}, [el('button', { class: 'favorite' }, [''])]),
     el('td', { class: 'account' }, ['']),
     el('td', { class: 'role' }, ['']),
-    el('td', {}, [el('input', { class: 'destination', list: 'services', placeholder: 'console home', 'aria-label': 'Service to open (s3, ec2, …)', autocomplete: 'off' })]),
+    el('td', {}, [el('input', { class: 'destination', list: 'services', placeholder: 'service', title: 'Console service to open (s3, ec2, …); empty: the console home', 'aria-label': 'Service to open (s3, ec2, …)', autocomplete: 'off' })]),
     el('td', {}, ['Open console', 'Copy URL', 'Copy credentials', 'Copy profile'].map((text, i) => el('button', { class: ['open-console', 'copy-url', 'copy-creds', 'copy-profile'][i] }, [text]))),
   ]);
   fillRow(row, role, favorite, at);

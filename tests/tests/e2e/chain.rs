@@ -497,7 +497,7 @@ async fn a_chained_roles_console_signs_in_as_that_role_after_one_refused_session
 }
 
 #[tokio::test]
-async fn a_chained_profile_is_served_to_a_program_under_exec() {
+async fn a_chained_profile_is_served_to_a_program_under_exec_by_both_servers() {
     let w = chained_world(auto()).await;
     let o = exec_python(
         &sdk_env(&w),
@@ -509,6 +509,24 @@ async fn a_chained_profile_is_served_to_a_program_under_exec() {
     assert_eq!(
         stdout(&o).trim(),
         "arn:aws:sts::222222222222:assumed-role/Auditor/alice"
+    );
+
+    // Over IMDSv2: the instance's role is the chained profile's role.
+    let o = exec_python(
+        &sdk_env(&w),
+        &["--server", "imds", "--profile", "deploy"],
+        crate::served::BOTOCORE_IMDS,
+    )
+    .await;
+    assert_ok(&o);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["method"], "iam-role", "{v}");
+    assert!(
+        v["arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:sts::333333333333:assumed-role/Deployer/"),
+        "{v}"
     );
 }
 

@@ -224,7 +224,7 @@ async fn the_javascript_sdk_through_exec_keeps_fresh_credentials_for_several_lif
 
 /// botocore through `--server imds`: a GET without the IMDSv2 token is refused, then the default
 /// chain finds the instance role (prod-ro's) and GetCallerIdentity answers as it.
-const BOTOCORE_IMDS: &str = r#"
+pub(crate) const BOTOCORE_IMDS: &str = r#"
 import boto3, json, os, urllib.request, urllib.error
 base = os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"].rstrip("/")
 def status(request):
