@@ -809,6 +809,26 @@ s3 =
         );
     }
 
+    /// botocore reads the file with `RawConfigParser()`, whose `inline_comment_prefixes` is
+    /// None: `#` or `;` after a value is part of the value. A start URL copied from the browser
+    /// (`…/start/#/`) keys the AWS CLI's legacy token cache with its `#/`, so ssotray's must too.
+    #[test]
+    fn a_hash_or_semicolon_inside_a_value_is_part_of_it_as_botocore_reads_it() {
+        let c = parse(
+            "[profile legacy]\nsso_start_url = https://d-9999999999.awsapps.com/start/#/\nsso_region = eu-central-1\nsso_account_id = 222222222222\nsso_role_name = Admin\nregion = us-west-2 ; prod\n# a comment line\n; another\n",
+        );
+        let targets: Vec<_> = c
+            .targets()
+            .iter()
+            .map(|t| t.cache_id().to_string())
+            .collect();
+        assert_eq!(targets, ["https://d-9999999999.awsapps.com/start/#/"]);
+        assert_eq!(
+            c.profile("legacy").unwrap().region.as_deref(),
+            Some("us-west-2 ; prod")
+        );
+    }
+
     #[test]
     fn each_validation_error_names_section_key_and_fix() {
         let p = problems("[sso-session a]\nsso_region = us-east-1\n");

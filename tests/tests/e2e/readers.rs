@@ -116,6 +116,38 @@ async fn botocore_gets_role_credentials_for_session_and_legacy_profiles() {
     );
 }
 
+/// A start URL copied from the browser keeps its `#/`: botocore reads a value whole (its parser
+/// has no inline comments) and keys the legacy token cache with it, and so does ssotray.
+#[tokio::test]
+async fn a_start_url_ending_in_a_hash_keys_the_token_cache_botocore_reads() {
+    let url = "https://d-1234567890.awsapps.com/start/#/";
+    let config = CONFIG.replace(
+        "[profile old]\nsso_start_url = https://d-1234567890.awsapps.com/start\n",
+        &format!("[profile old]\nsso_start_url = {url}\n"),
+    );
+    assert_ne!(config, CONFIG);
+    let w = World::new(&config, auto()).await;
+    assert_ok(&w.ssotray(&["login", "old", "--no-browser"]).await);
+    let key = {
+        use sha1::Digest;
+        hex::encode(sha1::Sha1::digest(url.as_bytes()))
+    };
+    assert!(
+        w.home.aws().join(format!("sso/cache/{key}.json")).exists(),
+        "the token is not under sha1({url})"
+    );
+    let o = botocore(&w, "old").await;
+    assert_ok(&o);
+    assert!(access_key(&o).starts_with("ASIA"));
+    let s = w.stats().await;
+    assert_eq!(
+        count(&s, "CreateToken"),
+        1,
+        "botocore found ssotray's token"
+    );
+    assert_eq!(count(&s, "GetRoleCredentials"), 1);
+}
+
 #[tokio::test]
 async fn botocore_refreshes_in_place_and_ssotray_reads_and_refreshes_after_it() {
     // Ten minutes: inside botocore's fifteen-minute window.
