@@ -89,6 +89,24 @@ pub struct SessionChained {
     view: ChainedView,
 }
 
+/// Whether a panel shows the tray icon: the item exists and a StatusNotifierWatcher took it.
+/// Without one (stock GNOME, a panel that is gone) the app opens its window at start and says
+/// there how to get the icon.
+#[derive(Default)]
+pub struct TrayShown(std::sync::atomic::AtomicBool);
+
+impl TrayShown {
+    /// Whether the icon is shown.
+    pub fn get(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Set by `tray::follow_the_watcher`.
+    pub(crate) fn set(&self, shown: bool) {
+        self.0.store(shown, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// The app.
 pub struct App {
     /// The engine.
@@ -99,7 +117,7 @@ pub struct App {
     /// Whether this is the demo against the built-in simulator.
     pub demo: bool,
     /// Whether a panel shows the tray icon (`tray::follow_the_watcher` knows).
-    pub tray_shown: crate::tray::TrayShown,
+    pub tray_shown: TrayShown,
 }
 
 /// An error for the window: what happened and what to do.
@@ -145,7 +163,7 @@ impl App {
             errors: Mutex::default(),
             progress: Mutex::default(),
             demo,
-            tray_shown: crate::tray::TrayShown::default(),
+            tray_shown: TrayShown::default(),
         }
     }
 

@@ -158,7 +158,9 @@ pub fn run() {
             let keeper = Arc::new(Keeper::new(engine.clone(), notifier.clone()));
             let app = Arc::new(App::new(engine.clone(), demo.is_some()));
             tauri_app.manage(app.clone());
-            tauri_app.manage(window::WindowHost::start(&handle)?);
+            tauri_app.manage(window::WindowHost::start(&handle, |handle, cmd, args| {
+                Box::pin(async move { commands::dispatch(&handle, &cmd, args).await })
+            })?);
             // A runtime directory that is not the user's own with mode 0700 is refused: no
             // single-instance socket and no keeper socket there (logins still work, each
             // process under the session's lock file).

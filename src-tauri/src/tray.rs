@@ -97,23 +97,6 @@ const WATCHER: &str = "org.kde.StatusNotifierWatcher";
 /// How long a StatusNotifierWatcher may take to answer before the desktop counts as having none.
 const WATCHER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Whether a panel shows the tray icon: the item exists and a StatusNotifierWatcher took it.
-/// Without one (stock GNOME, a panel that is gone) the app opens its window at start and says
-/// there how to get the icon.
-#[derive(Default)]
-pub struct TrayShown(std::sync::atomic::AtomicBool);
-
-impl TrayShown {
-    /// Whether the icon is shown.
-    pub fn get(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn set(&self, shown: bool) {
-        self.0.store(shown, std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
 /// Creates the tray item, with a first menu (the indicator registers with the panel only once it
 /// has one; the full menu follows as soon as the state is read). The item is tray-icon's KSNI
 /// backend (a StatusNotifierItem of its own over zbus, see ARCHITECTURE.md), which fails when

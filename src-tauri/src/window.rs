@@ -51,6 +51,16 @@ enum Answer {
     Err(Value),
 }
 
+/// Carries out one window call in the tray process (`commands::dispatch`, given by the app's
+/// setup, so this module does not depend on the commands, which depend on the tray, which opens
+/// the window).
+pub type Dispatch =
+    fn(
+        AppHandle,
+        String,
+        Value,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, CmdError>> + Send>>;
+
 /// The tray process's side: starts the window process on demand and serves its calls.
 pub struct WindowHost {
     socket: PathBuf,
@@ -69,7 +79,7 @@ struct HostState {
 
 impl WindowHost {
     /// Binds the socket and serves it (call from the app's setup).
-    pub fn start(handle: &AppHandle) -> std::io::Result<Arc<WindowHost>> {
+    pub fn start(handle: &AppHandle, dispatch: Dispatch) -> std::io::Result<Arc<WindowHost>> {
         let dir = tempfile::Builder::new()
             .prefix("ssotray-window-")
             .tempdir()?;
@@ -90,7 +100,7 @@ impl WindowHost {
             loop {
                 let stream = ssotray_core::owner::accept_mine(&listener).await;
                 let handle = handle.clone();
-                tauri::async_runtime::spawn(async move { serve(handle, stream).await });
+                tauri::async_runtime::spawn(async move { serve(handle, dispatch, stream).await });
             }
         });
         Ok(host)
@@ -187,7 +197,7 @@ const MAX_ANSWER: usize = 256 * 1024 * 1024;
 /// line, bounded and within [`ssotray_core::sock::IDLE`], is a call or the control hello; a
 /// control connection may then stay silent for as long as its window lives, which is only
 /// granted to the window process the tray process started (its id).
-async fn serve(handle: AppHandle, stream: UnixStream) {
+async fn serve(handle: AppHandle, dispatch: Dispatch, stream: UnixStream) {
     use ssotray_core::sock::{read_line, IDLE};
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
@@ -198,7 +208,7 @@ async fn serve(handle: AppHandle, stream: UnixStream) {
     };
     match serde_json::from_str::<Hello>(&first) {
         Ok(Hello::Call { cmd, args }) => {
-            let answer = match crate::commands::dispatch(&handle, &cmd, args).await {
+            let answer = match dispatch(handle.clone(), cmd, args).await {
                 Ok(v) => Answer::Ok(v),
                 Err(e) => Answer::Err(serde_json::to_value(e).unwrap_or(Value::Null)),
             };

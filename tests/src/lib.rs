@@ -1158,7 +1158,8 @@ pub fn engine_for(
     sim_base: &str,
     clock: std::sync::Arc<dyn ssotray_core::os::Clock>,
 ) -> ssotray_core::Engine {
-    use ssotray_core::os::{Env, LazyHttp, RealFs, SystemBrowser};
+    use ssotray_core::context::LazyHttp;
+    use ssotray_core::os::{Env, RealFs, SystemBrowser};
     let mut vars = home.env(sim_base);
     vars.push((
         "XDG_STATE_HOME".into(),

@@ -10,11 +10,6 @@ use ssotray_core::{credentials, Engine, EngineError, Selector};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-/// Whether an error is cured by logging in.
-pub fn needs_login(e: &EngineError) -> bool {
-    e.needs_login()
-}
-
 fn session_target(
     engine: &Engine,
     config: &AwsConfig,
@@ -220,9 +215,9 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
     let config = engine.load_config()?;
     if let Some(name) = &args.export_as {
         let creds = match engine.export_credentials(&config, &profile, name).await {
-            Err(e) if needs_login(&e) => {
+            Err(e) if e.needs_login() => {
                 if let Ok(role) = profile_role(engine, &config, &profile) {
-                    crate::exec::tell_keeper_now(engine, role.target.display_name()).await;
+                    crate::needed::tell_keeper_now(engine, role.target.display_name()).await;
                 }
                 return Err(e);
             }
@@ -250,38 +245,12 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
     // The token this attempt will use, taken before it: if it turns out unusable, a login is
     // needed only if nobody replaced it meanwhile (read after the failure, it could already be
     // the new one, and a second login would start).
-    let creds = credentials_or_login(engine, &role, args.login).await?;
+    let creds = crate::needed::credentials_or_login(engine, &role, args.login).await?;
     print_out(&if args.export {
         credentials::shell_exports(&creds)
     } else {
         credentials::credential_process_json(&creds) + "\n"
     })
-}
-
-/// A role's credentials. A session that needs a login is logged in once with `login` (however
-/// many processes ask), else it is an error, and the running keeper shows one notification.
-pub(crate) async fn credentials_or_login(
-    engine: &Engine,
-    role: &ProfileRole,
-    login: bool,
-) -> Result<ssotray_core::portal::RoleCredentials, EngineError> {
-    let target = &role.target;
-    // The token this attempt will use, taken before it: if it turns out unusable, a login is
-    // needed only if nobody replaced it meanwhile (read after the failure, it could already be
-    // the new one, and a second login would start).
-    let stale = owner::current_fingerprint(engine, target).await;
-    match engine.profile_credentials(role).await {
-        Err(e) if needs_login(&e) && login => {
-            crate::login_once(engine, target, stale).await?;
-            engine.profile_credentials(role).await
-        }
-        Err(e) if needs_login(&e) => {
-            // With a keeper running, the user hears of it once (not once per call).
-            crate::exec::tell_keeper_now(engine, target.display_name()).await;
-            Err(e)
-        }
-        other => other,
-    }
 }
 
 pub async fn generate_profiles(

@@ -6,10 +6,9 @@ use crate::ExecArgs;
 use rustix::process::Signal;
 use ssotray_core::credserver::{self, CredServer, Protocol, Scope};
 use ssotray_core::served::ServerToken;
-use ssotray_core::{owner, Engine, EngineError};
+use ssotray_core::{Engine, EngineError};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// How the command gets its credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,23 +45,6 @@ const CLEARED: &[&str] = &[
     "AWS_EC2_METADATA_DISABLED",
     "AWS_EC2_METADATA_V1_DISABLED",
 ];
-
-/// Tells the running keeper (if any) that `session` needs a login: one "Log in" notification,
-/// however many requests failed.
-pub fn tell_keeper(engine: &Engine, session: String) {
-    let engine = engine.clone();
-    tokio::spawn(async move { tell_keeper_now(&engine, &session).await });
-}
-
-/// Tells the running keeper (if any) that `session` needs a login, and waits for its answer.
-pub async fn tell_keeper_now(engine: &Engine, session: &str) {
-    if let Some(path) = owner::socket_path(engine) {
-        let request = owner::Request::LoginNeeded {
-            session: session.to_string(),
-        };
-        let _ = owner::ask(&path, &request, Duration::from_secs(2)).await;
-    }
-}
 
 /// Keys that give a profile credentials of its own.
 const CREDENTIAL_KEYS: &[&str] = &[
@@ -116,7 +98,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
     let config = engine.load_config()?;
     let role = engine.profile_role(&config, &args.profile)?;
     // Credentials now: a session that needs a login is said before the command starts.
-    let creds = crate::accounts::credentials_or_login(engine, &role, args.login).await?;
+    let creds = crate::needed::credentials_or_login(engine, &role, args.login).await?;
     let region = role.region.clone();
     warn_about_the_default_profile(engine);
     let (program, rest) = args.command.split_first().expect("clap requires a command");
@@ -166,7 +148,9 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
                 Scope::One(args.profile.clone()),
                 address,
                 ServerToken::random(&mut rand::rng(), 32),
-                Arc::new(move |t| tell_keeper(&hook_engine, t.display_name().to_string())),
+                Arc::new(move |t| {
+                    crate::needed::tell_keeper(&hook_engine, t.display_name().to_string())
+                }),
             ));
             if protocol == Protocol::Imds {
                 command.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", server.imds_endpoint());

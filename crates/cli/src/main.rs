@@ -255,6 +255,7 @@ struct LoginArgs {
 mod accounts;
 mod exec;
 mod keep;
+mod needed;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -1,5 +1,5 @@
 //! What users open ssotray for: accounts and roles, role credentials, console links, profiles.
-//! More `Engine` operations, over the same injected [`Context`](crate::os::Context).
+//! More `Engine` operations, over the same injected [`Context`](crate::context::Context).
 
 use crate::aws_error::ErrorCode;
 use crate::cache::{self, CacheError, CachedToken, TokenFile};

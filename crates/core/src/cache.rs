@@ -4,7 +4,8 @@
 //! are kept on rewrite; every write is an atomic replacement with mode 0600; reads retry after a
 //! short pause, because other writers (botocore) truncate and rewrite in place.
 
-use crate::os::{Context, Env};
+use crate::context::Context;
+use crate::os::Env;
 use crate::secret::Secret;
 use crate::time::{check_timestamp, format_timestamp};
 use chrono::{DateTime, Utc};
@@ -468,7 +469,7 @@ mod tests {
             fs,
             env: Env::from_slice(&[("HOME", "/home/u")]),
             browser: Arc::new(crate::os::SystemBrowser::new(Env::from_slice(&[]))),
-            http: crate::os::LazyHttp::default(),
+            http: crate::context::LazyHttp::default(),
             secrets: Arc::new(crate::keychain::MemKeychain::default()),
             parsed: Arc::default(),
         }

@@ -52,6 +52,125 @@ pub struct SsoProfile {
     pub region: Option<String>,
 }
 
+/// A profile with `role_arn`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedProfile {
+    /// Profile name.
+    pub name: String,
+    /// `role_arn`.
+    pub role_arn: String,
+    /// `source_profile`.
+    pub source_profile: Option<String>,
+    /// `credential_source` (not supported; kept to say so).
+    pub credential_source: Option<String>,
+    /// `mfa_serial` (not supported; kept to say so).
+    pub mfa_serial: Option<String>,
+    /// `role_session_name`.
+    pub role_session_name: Option<String>,
+    /// `external_id`.
+    pub external_id: Option<String>,
+    /// `duration_seconds`.
+    pub duration_seconds: Option<u32>,
+    /// `region`.
+    pub region: Option<String>,
+}
+
+impl ChainedProfile {
+    /// Reads a profile section that has `role_arn`.
+    pub(crate) fn from_keys(
+        name: &str,
+        section: &str,
+        keys: &BTreeMap<String, String>,
+    ) -> Result<ChainedProfile, Vec<ConfigProblem>> {
+        let get = |k: &str| keys.get(k).filter(|v| !v.is_empty()).cloned();
+        let mut errs = Vec::new();
+        let role_arn = get("role_arn").unwrap_or_default();
+        if parse_role_arn(&role_arn).is_none() {
+            errs.push(problem(
+                section,
+                Some("role_arn"),
+                format!(
+                    "`{role_arn}` is not a role ARN; write `arn:aws:iam::ACCOUNT_ID:role/NAME`"
+                ),
+            ));
+        }
+        let duration_seconds = match get("duration_seconds") {
+            None => None,
+            Some(v) => match v.parse::<u32>() {
+                Ok(d) if (900..=43200).contains(&d) => Some(d),
+                _ => {
+                    errs.push(problem(
+                        section,
+                        Some("duration_seconds"),
+                        format!("`{v}` is not a number of seconds from 900 to 43200; fix it or remove the line (STS then gives 1 hour)"),
+                    ));
+                    None
+                }
+            },
+        };
+        if let Some(n) = get("role_session_name") {
+            if !(2..=64).contains(&n.len())
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+            {
+                errs.push(problem(
+                    section,
+                    Some("role_session_name"),
+                    format!("`{n}` is not a session name STS accepts (2 to 64 of letters, digits and _+=,.@-); fix it"),
+                ));
+            }
+        }
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        Ok(ChainedProfile {
+            name: name.to_string(),
+            role_arn,
+            source_profile: get("source_profile"),
+            credential_source: get("credential_source"),
+            mfa_serial: get("mfa_serial"),
+            role_session_name: get("role_session_name"),
+            external_id: get("external_id"),
+            duration_seconds,
+            region: get("region"),
+        })
+    }
+
+    /// The account of the role.
+    pub fn account_id(&self) -> &str {
+        parse_role_arn(&self.role_arn).map_or("", |(_, a, _)| a)
+    }
+
+    /// The role's name (the last part of its path).
+    pub fn role_name(&self) -> &str {
+        parse_role_arn(&self.role_arn).map_or("", |(_, _, r)| r)
+    }
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME` → (partition, account, name).
+pub fn parse_role_arn(arn: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (prefix, partition, service, region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let role = resource.strip_prefix("role/")?;
+    let name = role.rsplit('/').next()?;
+    (prefix == "arn"
+        && matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+        && service == "iam"
+        && region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty())
+    .then_some((partition, account, name))
+}
+
 /// A problem found in the config file, with where it is and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
@@ -112,7 +231,7 @@ pub struct AwsConfig {
     pub profiles: Vec<SsoProfile>,
     /// Profiles with `role_arn` (roles assumed through STS on top of another profile), in file
     /// order. A `role_arn` wins over `sso_*` keys in the same profile, as in botocore.
-    pub chained: Vec<crate::chain::ChainedProfile>,
+    pub chained: Vec<ChainedProfile>,
     /// Every profile section's name, in file order (SSO, chained and the rest).
     pub all_profiles: Vec<String>,
     /// Everything that was wrong.
@@ -171,7 +290,7 @@ impl AwsConfig {
         for name in profile_order {
             let (section, keys) = &profiles[&name];
             if keys.get("role_arn").is_some_and(|v| !v.is_empty()) {
-                match crate::chain::ChainedProfile::from_keys(&name, section, keys) {
+                match ChainedProfile::from_keys(&name, section, keys) {
                     Ok(c) => config.chained.push(c),
                     Err(mut errs) => config.problems.append(&mut errs),
                 }
@@ -198,7 +317,7 @@ impl AwsConfig {
     }
 
     /// The chained (`role_arn`) profile called `name`.
-    pub fn chained_profile(&self, name: &str) -> Option<&crate::chain::ChainedProfile> {
+    pub fn chained_profile(&self, name: &str) -> Option<&ChainedProfile> {
         self.chained.iter().find(|p| p.name == name)
     }
 

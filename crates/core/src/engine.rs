@@ -5,14 +5,15 @@
 use crate::aws_error::ErrorCode;
 use crate::cache::{self, CacheError, CachedToken, TokenFile};
 use crate::config::{AwsConfig, SsoTarget};
+use crate::context::Context;
 use crate::endpoints::{endpoint, Service};
+pub use crate::login::Flow;
 use crate::login::{self, CallbackListener, LoginError, LoginPrompt, Pkce};
 use crate::oidc::{ApiError, Grant, OidcClient, Registration, TokenResponse};
-use crate::os::Context;
 use crate::portal::PortalClient;
 use crate::secret::Secret;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,25 +24,6 @@ pub const REGISTRATION_MIN_LEFT: ChronoDuration = ChronoDuration::minutes(15);
 const MAX_LIFETIME_SECS: i64 = 366 * 24 * 3600;
 /// How long the browser flow waits for the user.
 pub const BROWSER_LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// How to log in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Flow {
-    /// Authorization code with PKCE through the browser.
-    Browser,
-    /// Device code.
-    DeviceCode,
-}
-
-impl Flow {
-    pub(crate) fn key(self) -> &'static str {
-        match self {
-            Flow::Browser => "browser",
-            Flow::DeviceCode => "device-code",
-        }
-    }
-}
 
 /// Options of one login.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@
 //!   settings, state and favorites, and `~/.aws/config`) runs under an advisory lock, re-reading
 //!   the file under the lock, so two writers at once lose nothing.
 
+pub use crate::os::Stamp;
 use crate::os::{lock_file, Fs};
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -23,21 +24,6 @@ pub const BOM: &str = "\u{feff}";
 /// The bytes without a leading UTF-8 byte-order mark.
 pub fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes)
-}
-
-/// What tells a file's content apart without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
-    /// Device.
-    pub dev: u64,
-    /// Inode (an atomic replacement gives a new one).
-    pub ino: u64,
-    /// Size in bytes.
-    pub len: u64,
-    /// Modification time, nanoseconds since the epoch.
-    pub mtime_ns: i128,
-    /// Status change time, nanoseconds since the epoch.
-    pub ctime_ns: i128,
 }
 
 type Kept = (Option<Stamp>, Arc<dyn Any + Send + Sync>);

@@ -292,8 +292,9 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::Context;
     use crate::keychain::{MemKeychain, SecretStore};
-    use crate::os::{Context, Env, Fs, ManualClock, MemFs};
+    use crate::os::{Env, Fs, ManualClock, MemFs};
     use crate::secret::Secret;
     use chrono::TimeZone;
     use std::sync::atomic::Ordering;

@@ -3,7 +3,7 @@
 //! It reads `~/.aws/config`, logs in to AWS IAM Identity Center (browser PKCE and device-code
 //! flows), refreshes tokens, and reads and writes the AWS CLI v2 token cache exactly as the CLI
 //! does, so every AWS tool can use what ssotray keeps fresh. It never reads the clock, the
-//! filesystem, the environment or a browser directly: everything comes through [`os::Context`].
+//! filesystem, the environment or a browser directly: everything comes through [`context::Context`].
 
 #![deny(missing_docs)]
 
@@ -13,6 +13,7 @@ pub mod cache;
 pub mod chain;
 pub mod config;
 pub mod console;
+pub mod context;
 pub mod credentials;
 pub mod credfile;
 pub mod credserver;
@@ -45,6 +46,7 @@ pub mod sts;
 pub mod time;
 
 pub use config::{AwsConfig, SsoTarget};
-pub use engine::{Engine, EngineError, Flow, LoginOptions, Selector, TargetStatus, TokenState};
-pub use os::Context;
+pub use context::Context;
+pub use engine::{Engine, EngineError, LoginOptions, Selector, TargetStatus, TokenState};
+pub use login::Flow;
 pub use secret::Secret;

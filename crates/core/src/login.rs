@@ -15,6 +15,25 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use url::Url;
 
+/// How to log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flow {
+    /// Authorization code with PKCE through the browser.
+    Browser,
+    /// Device code.
+    DeviceCode,
+}
+
+impl Flow {
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Flow::Browser => "browser",
+            Flow::DeviceCode => "device-code",
+        }
+    }
+}
+
 /// The redirect URI registered for PKCE: no port, as the AWS CLI registers it.
 pub const REGISTERED_REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";
 /// The callback path.

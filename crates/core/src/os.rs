@@ -95,6 +95,21 @@ impl Env {
     }
 }
 
+/// What tells a file's content apart without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Device.
+    pub dev: u64,
+    /// Inode (an atomic replacement gives a new one).
+    pub ino: u64,
+    /// Size in bytes.
+    pub len: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    /// Status change time, nanoseconds since the epoch.
+    pub ctime_ns: i128,
+}
+
 /// The filesystem operations the core needs. Writes are atomic replacements.
 pub trait Fs: Send + Sync + std::fmt::Debug {
     /// Reads a whole file.
@@ -110,10 +125,10 @@ pub trait Fs: Send + Sync + std::fmt::Debug {
     fn file_mode(&self, _path: &Path) -> Option<u32> {
         None
     }
-    /// What tells the file's content apart without reading it (see [`crate::files::Stamp`]);
+    /// What tells the file's content apart without reading it (see [`Stamp`]);
     /// `Ok(None)` when there is no file, `Err` when this filesystem cannot tell (then the file
     /// is read every time).
-    fn stamp(&self, _path: &Path) -> io::Result<Option<crate::files::Stamp>> {
+    fn stamp(&self, _path: &Path) -> io::Result<Option<Stamp>> {
         Err(io::Error::from(io::ErrorKind::Unsupported))
     }
     /// Takes an exclusive advisory lock on `path` (created, mode 0600, if missing), waiting for
@@ -221,7 +236,7 @@ impl Fs for RealFs {
         }
     }
 
-    fn stamp(&self, path: &Path) -> io::Result<Option<crate::files::Stamp>> {
+    fn stamp(&self, path: &Path) -> io::Result<Option<Stamp>> {
         let m = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -231,7 +246,7 @@ impl Fs for RealFs {
         {
             use std::os::unix::fs::MetadataExt;
             let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
-            Ok(Some(crate::files::Stamp {
+            Ok(Some(Stamp {
                 dev: m.dev(),
                 ino: m.ino(),
                 len: m.len(),
@@ -246,7 +261,7 @@ impl Fs for RealFs {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos() as i128)
                 .unwrap_or(0);
-            Ok(Some(crate::files::Stamp {
+            Ok(Some(Stamp {
                 dev: 0,
                 ino: 0,
                 len: m.len(),
@@ -367,19 +382,14 @@ impl Fs for MemFs {
             .insert(path.to_path_buf(), (data.to_vec(), mode, self.next()));
         Ok(())
     }
-    fn stamp(&self, path: &Path) -> io::Result<Option<crate::files::Stamp>> {
-        Ok(self
-            .0
-            .lock()
-            .expect("memfs lock")
-            .get(path)
-            .map(|f| crate::files::Stamp {
-                dev: 0,
-                ino: f.2,
-                len: f.0.len() as u64,
-                mtime_ns: 0,
-                ctime_ns: 0,
-            }))
+    fn stamp(&self, path: &Path) -> io::Result<Option<Stamp>> {
+        Ok(self.0.lock().expect("memfs lock").get(path).map(|f| Stamp {
+            dev: 0,
+            ino: f.2,
+            len: f.0.len() as u64,
+            mtime_ns: 0,
+            ctime_ns: 0,
+        }))
     }
     fn remove(&self, path: &Path) -> io::Result<()> {
         self.0
@@ -507,102 +517,9 @@ impl Browser for SystemBrowser {
     }
 }
 
-/// Everything the core needs from the outside world, bundled.
-#[derive(Debug, Clone)]
-pub struct Context {
-    /// Wall clock.
-    pub clock: Arc<dyn Clock>,
-    /// Filesystem.
-    pub fs: Arc<dyn Fs>,
-    /// Environment variables.
-    pub env: Env,
-    /// Opens URLs for the user.
-    pub browser: Arc<dyn Browser>,
-    /// HTTP client used for every AWS call, built on first use (a command that answers from
-    /// the cache never pays for it).
-    pub http: LazyHttp,
-    /// The OS keychain (touched only for sessions that keep their refresh token there).
-    pub secrets: Arc<dyn crate::keychain::SecretStore>,
-    /// Files parsed so far, kept while they do not change (see [`crate::files`]).
-    pub parsed: Arc<crate::files::ParsedFiles>,
-}
-
-/// An HTTP client built when first needed.
-#[derive(Debug, Clone, Default)]
-pub struct LazyHttp(Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>);
-
-impl LazyHttp {
-    /// The client; the first call builds ssotray's default client. Fails, each time with the
-    /// same message, when it cannot be built (no CA certificates on the system).
-    pub fn get(&self) -> Result<&reqwest::Client, String> {
-        self.0
-            .get_or_init(default_http_client)
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-}
-
-impl From<reqwest::Client> for LazyHttp {
-    fn from(client: reqwest::Client) -> Self {
-        let cell = std::sync::OnceLock::new();
-        let _ = cell.set(Ok(client));
-        LazyHttp(Arc::new(cell))
-    }
-}
-
-impl Context {
-    /// The real world: system clock, real filesystem and environment, the user's browser.
-    pub fn real() -> Self {
-        let env = Env::real();
-        Context {
-            clock: Arc::new(SystemClock),
-            fs: Arc::new(RealFs),
-            browser: Arc::new(SystemBrowser::new(env.clone())),
-            env,
-            http: LazyHttp::default(),
-            secrets: Arc::new(crate::keychain::OsKeychain),
-            parsed: Arc::default(),
-        }
-    }
-}
-
-/// The HTTP client ssotray uses: rustls with the system's CA certificates (so a company's own CA
-/// works as it does for every other program), a user agent, bounded timeouts.
-pub fn default_http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .user_agent(concat!("ssotray/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .map_err(|e| http_client_problem(&e.to_string(), &format!("{e:?}")))
-}
-
-/// What to tell the user when the HTTP client cannot be built.
-fn http_client_problem(shown: &str, detail: &str) -> String {
-    if detail.contains("CA certificates") {
-        "this system has no CA certificates, so no HTTPS server can be checked; install them \
-         (Debian/Ubuntu: `sudo apt install ca-certificates`; Fedora: `sudo dnf install ca-certificates`)"
-            .into()
-    } else {
-        format!("cannot set up HTTPS: {shown}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_system_without_ca_certificates_is_told_what_to_install() {
-        // What reqwest says when the system's certificate store is empty (seen on a minimal
-        // Debian root without the ca-certificates package).
-        let m = http_client_problem(
-            "builder error",
-            "reqwest::Error { kind: Builder, source: General(\"No CA certificates were loaded from the system\") }",
-        );
-        assert!(m.contains("sudo apt install ca-certificates"), "{m}");
-        assert!(http_client_problem("x", "y").contains("cannot set up HTTPS: x"));
-    }
 
     #[test]
     fn browser_command_passes_the_url_as_one_argument() {

@@ -134,7 +134,7 @@ pub struct SessionSettings {
     pub keychain: bool,
     /// The login flow the app uses for this session (default: browser for sso-sessions).
     #[serde(default)]
-    pub login_flow: Option<crate::engine::Flow>,
+    pub login_flow: Option<crate::login::Flow>,
     /// Where its roles' consoles open (a role's own setting wins).
     #[serde(default)]
     pub open_in: Option<OpenIn>,

@@ -14,6 +14,7 @@ mod files;
 mod keeper;
 mod keeper_clock;
 mod keychain;
+mod layers;
 mod package;
 mod readers;
 mod sdk_wire;
