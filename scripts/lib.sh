@@ -85,6 +85,10 @@ need_tauri_cli() {
 # dependencies). The clone's own path never reaches rustc (cargo passes workspace sources by
 # relative path), and leaving it out keeps these flags the same for every clone, so a fresh clone
 # reuses the release build. The package test checks no installed file names any of the three.
+# What a release build selects, beyond what Tauri's own `cargo build` passes: both binaries in one
+# run. Building either alone would resolve other features for their shared dependencies and
+# compile those again (cargo unifies features over the packages of one run).
+RELEASE_PACKAGES=(--locked -p ssotray-app -p ssotray-cli)
 release_env() {
   export RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/usr/src/cargo --remap-path-prefix=$CARGO_TARGET_DIR=/usr/src/ssotray/target"
 }
