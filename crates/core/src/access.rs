@@ -464,21 +464,13 @@ impl Engine {
                 }))
             }
         };
-        // Cached for the AWS CLI and the next call, as role credentials are; a file there that
-        // is not an entry ssotray can read is left alone.
-        let replaceable = match self.ctx.fs.read(&path) {
-            Ok(b) => crate::chain::from_cli_cache_json(&b).is_some(),
-            Err(e) => e.kind() == io::ErrorKind::NotFound,
-        };
-        if replaceable {
-            if let Err(e) = self.ctx.fs.write_atomic(
-                &path,
-                crate::chain::to_cli_cache_json(&assumed).as_bytes(),
-                0o600,
-            ) {
-                tracing::warn!(path = %path.display(), error = %e, "cannot cache assumed-role credentials");
-            }
-        }
+        // Cached for the AWS CLI and the next call, as role credentials are.
+        self.cache_for_the_cli(
+            &path,
+            &crate::chain::to_cli_cache_json(&assumed),
+            |b| crate::chain::from_cli_cache_json(b).is_some(),
+            "assumed-role credentials",
+        );
         Ok(assumed.credentials)
     }
 
@@ -550,24 +542,34 @@ impl Engine {
                 })
             }
         };
-        // Caching is a courtesy to the AWS CLI and the next call; failing to cache is not fatal.
-        // A file there that is not an SSO entry ssotray can read is left alone.
-        let replaceable = match self.ctx.fs.read(&path) {
-            Ok(b) => credentials::from_cli_cache_json(&b).is_some(),
+        self.cache_for_the_cli(
+            &path,
+            &credentials::to_cli_cache_json(&creds),
+            |b| credentials::from_cli_cache_json(b).is_some(),
+            "role credentials",
+        );
+        Ok(creds)
+    }
+
+    /// Writes an entry of the AWS CLI's cache (`~/.aws/cli/cache`, 0600), a courtesy to the CLI
+    /// and the next call: failing is not fatal, and a file there that `readable` does not accept
+    /// (another tool's, or damaged) is left alone.
+    fn cache_for_the_cli(
+        &self,
+        path: &std::path::Path,
+        entry: &str,
+        readable: impl Fn(&[u8]) -> bool,
+        what: &str,
+    ) {
+        let replaceable = match self.ctx.fs.read(path) {
+            Ok(b) => readable(&b),
             Err(e) => e.kind() == io::ErrorKind::NotFound,
         };
-        if replaceable {
-            if let Err(e) = self.ctx.fs.write_atomic(
-                &path,
-                credentials::to_cli_cache_json(&creds).as_bytes(),
-                0o600,
-            ) {
-                tracing::warn!(path = %path.display(), error = %e, "cannot cache role credentials");
-            }
-        } else {
-            tracing::warn!(path = %path.display(), "not caching role credentials over a file ssotray cannot read");
+        if !replaceable {
+            tracing::warn!(path = %path.display(), "not caching {what} over a file ssotray cannot read");
+        } else if let Err(e) = self.ctx.fs.write_atomic(path, entry.as_bytes(), 0o600) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot cache {what}");
         }
-        Ok(creds)
     }
 
     /// A console link for a role: federation (one or two round trips) or the portal deep link.
