@@ -10,6 +10,13 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 say() { printf '==> %s\n' "$*" >&2; }
 
+# These scripts keep their caches (venv, npm packages, tauri-cli, the Debian root) in
+# ~/.cache/ssotray, which is also where ssotray keeps its sockets when there is no
+# $XDG_RUNTIME_DIR (root over ssh, a container). ssotray refuses a socket directory that is not the
+# user's own with mode 0700, so the directory is made (or kept) that way here.
+mkdir -p "$HOME/.cache/ssotray"
+chmod 700 "$HOME/.cache/ssotray"
+
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
