@@ -213,8 +213,8 @@ pub fn run() {
                             });
                         });
                         match ssotray_core::credserver::start_long_running(&engine, &settings.address, login_needed).await {
-                            Ok(running) => {
-                                tracing::info!(address = %running.address, "serving container credentials");
+                            Ok((running, _)) => {
+                                tracing::info!(address = %running.address, "serving container credentials to the granted profiles");
                                 // Serves for as long as the app runs.
                                 std::future::pending::<()>().await;
                                 drop(running);

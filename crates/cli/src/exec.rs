@@ -85,13 +85,11 @@ fn warn_about_the_default_profile(engine: &Engine) {
     }
 }
 
-/// Whether ssotray is in the foreground process group of its controlling terminal, so that the
-/// terminal's signals reach the command (started in ssotray's group) by themselves.
-fn terminal_signals_reach_the_command() -> bool {
-    let Ok(tty) = std::fs::File::open("/dev/tty") else {
-        return false;
-    };
-    rustix::termios::tcgetpgrp(&tty).is_ok_and(|group| group == rustix::process::getpgrp())
+/// Whether a signal reached ssotray from the terminal (Ctrl+C, Ctrl+\\: the kernel sends
+/// them to the whole foreground process group, so the command, in ssotray's group, got its own)
+/// rather than from another process's `kill`, which reached ssotray alone.
+fn from_the_terminal(cause: signal_hook::low_level::siginfo::Cause) -> bool {
+    matches!(cause, signal_hook::low_level::siginfo::Cause::Kernel)
 }
 
 pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
@@ -167,29 +165,28 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
     }
     drop(creds);
 
-    // Signals: installed before the child starts, so none of them ends ssotray first.
-    use tokio::signal::unix::{signal, SignalKind};
-    let kinds = [
-        (SignalKind::terminate(), Signal::TERM),
-        (SignalKind::hangup(), Signal::HUP),
-        (SignalKind::user_defined1(), Signal::USR1),
-        (SignalKind::user_defined2(), Signal::USR2),
-        (SignalKind::interrupt(), Signal::INT),
-        (SignalKind::quit(), Signal::QUIT),
-    ];
+    // Signals: installed before the child starts, so none of them ends ssotray first. Each comes
+    // with its origin: a signal another process sent to ssotray is forwarded; one the terminal
+    // sent to its foreground group (Ctrl+C, Ctrl+\\ while ssotray is in it) reached the command
+    // too, and forwarding it would deliver it twice (a second Ctrl+C makes Terraform abort).
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+    use signal_hook::iterator::exfiltrator::WithOrigin;
+    let mut signals = signal_hook::iterator::SignalsInfo::<WithOrigin>::new([
+        SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT,
+    ])
+    .map_err(|e| EngineError::Local(format!("cannot handle signals: {e}")))?;
+    let handle = signals.handle();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    for (kind, sig) in kinds {
-        let mut stream =
-            signal(kind).map_err(|e| EngineError::Local(format!("cannot handle signals: {e}")))?;
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            while stream.recv().await.is_some() {
-                if tx.send(sig).is_err() {
-                    break;
-                }
+    std::thread::spawn(move || {
+        for origin in signals.forever() {
+            if from_the_terminal(origin.cause) {
+                continue;
             }
-        });
-    }
+            if tx.send(Signal::from_named_raw(origin.signal)).is_err() {
+                break;
+            }
+        }
+    });
     let mut child = command
         .spawn()
         .map_err(|e| EngineError::Local(format!("cannot run `{program}`: {e}")))?;
@@ -200,17 +197,15 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
         tokio::select! {
             status = child.wait() => break status,
             Some(sig) = rx.recv() => {
-                // Ctrl+C and Ctrl+\ on the terminal whose foreground group ssotray is in reached
-                // the command too (it is in the same group): forwarding them would deliver twice.
-                let from_terminal = (sig == Signal::INT || sig == Signal::QUIT)
-                    && terminal_signals_reach_the_command();
-                if let (Some(pid), false) = (pid, from_terminal) {
+                if let (Some(pid), Some(sig)) = (pid, sig) {
                     let _ = rustix::process::kill_process(pid, sig);
                 }
             }
         }
-    }
-    .map_err(|e| EngineError::Local(format!("cannot wait for `{program}`: {e}")))?;
+    };
+    handle.close();
+    let status =
+        status.map_err(|e| EngineError::Local(format!("cannot wait for `{program}`: {e}")))?;
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(0), _) => Ok(()),

@@ -21,6 +21,7 @@ pub async fn run(
     engine: Engine,
     notify: bool,
     container_server: Option<String>,
+    rotate: bool,
 ) -> Result<(), EngineError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let desktop = notify
@@ -52,6 +53,10 @@ pub async fn run(
         None => eprintln!("ssotray keeper running (no XDG_RUNTIME_DIR: other processes coordinate through lock files)"),
     }
 
+    if rotate {
+        let rotated = engine.rotate_grants()?;
+        eprintln!("{}", crate::container::rotated_message(&rotated));
+    }
     // The container server: asked for with the flag, or turned on in the settings.
     let settings = engine.settings()?.container_server;
     let address = match container_server {
@@ -69,14 +74,19 @@ pub async fn run(
                     k.handle(owner::Request::LoginNeeded { session }).await;
                 });
             });
-            let running =
+            let (running, had_old_token) =
                 ssotray_core::credserver::start_long_running(&engine, &address, login_needed)
                     .await
                     .map_err(EngineError::Local)?;
+            if had_old_token {
+                eprintln!("The single container token of earlier versions was removed: it unlocked every profile. Grant each container its profile with `ssotray container grant PROFILE`.");
+            }
+            let granted = engine.grants()?;
             eprintln!(
-                "Serving container credentials on http://{}/profile/NAME (NAME: any SSO profile); token in {}",
+                "Serving container credentials on http://{}/profile/NAME for the granted profiles ({}); grants in {}",
                 running.address,
-                running.token_file.display()
+                if granted.is_empty() { "none yet: `ssotray container grant PROFILE`".to_string() } else { granted.join(", ") },
+                running.grants_dir.display()
             );
             Some(running)
         }

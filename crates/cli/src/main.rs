@@ -80,12 +80,22 @@ enum Command {
         /// Print events on stderr instead of desktop notifications.
         #[arg(long)]
         no_notify: bool,
-        /// Also serve credentials to containers: one loopback port, a route per profile
-        /// (`http://ADDR/profile/NAME`), the token in `$XDG_RUNTIME_DIR/ssotray/container-token`.
+        /// Also serve credentials to containers: one loopback port, a route per granted profile
+        /// (`http://ADDR/profile/NAME`, each with its own token: `ssotray container grant NAME`).
         /// Without ADDR: the settings' `container_server.address` (default 127.0.0.1:9911).
         /// `[container_server] enabled = true` in the settings turns it on without this flag.
         #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
         container_server: Option<String>,
+        /// Give every container grant a new token first: the old tokens stop working
+        /// (the same as `ssotray container rotate`).
+        #[arg(long)]
+        rotate_container_token: bool,
+    },
+    /// Grants of the long-running container server: which profiles it serves, each with a
+    /// token of its own that unlocks that profile and nothing else.
+    Container {
+        #[command(subcommand)]
+        command: container::ContainerCommand,
     },
     /// Keep a session's refresh token in the OS keychain instead of ~/.aws/sso/cache.
     Keychain {
@@ -253,6 +263,7 @@ struct LoginArgs {
 }
 
 mod accounts;
+mod container;
 mod exec;
 mod keep;
 mod needed;
@@ -326,7 +337,17 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
         Command::Keep {
             no_notify,
             container_server,
-        } => keep::run(engine.clone(), !no_notify, container_server).await,
+            rotate_container_token,
+        } => {
+            keep::run(
+                engine.clone(),
+                !no_notify,
+                container_server,
+                rotate_container_token,
+            )
+            .await
+        }
+        Command::Container { command } => container::run(engine, command),
         Command::Accounts {
             sso_session,
             json,

@@ -693,6 +693,19 @@ fn validate_start_url(section: &str, key: &str, url: &str) -> Option<ConfigProbl
     }
 }
 
+/// Why `region` is not a region name, as botocore checks one before it builds a host name from
+/// it (`validate_region_name`: letters, digits and `-`, at most 63, not starting or ending with
+/// `-`), so `us-east-1.evil.example/x` can never choose the host the token is sent to.
+pub fn region_problem(region: &str) -> Option<String> {
+    let ok = (1..=63).contains(&region.len())
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !region.starts_with('-')
+        && !region.ends_with('-');
+    (!ok).then(|| format!("`{region}` is not a region name (such as `us-east-1`); use the region of your IAM Identity Center instance"))
+}
+
 fn validate_session(
     name: &str,
     keys: &BTreeMap<String, String>,
@@ -718,6 +731,9 @@ fn validate_session(
     }
     if let Some(url) = start_url {
         problems.extend(validate_start_url(&section, "sso_start_url", url));
+    }
+    if let Some(why) = region.and_then(|r| region_problem(r)) {
+        problems.push(problem(&section, Some("sso_region"), why));
     }
     if problems.len() > before {
         return None;
@@ -799,6 +815,9 @@ fn validate_profile(
         match (&start_url, &region) {
             (Some(url), Some(r)) => {
                 errs.extend(validate_start_url(section, "sso_start_url", url));
+                if let Some(why) = region_problem(r) {
+                    errs.push(problem(section, Some("sso_region"), why));
+                }
                 SsoSource::Legacy {
                     start_url: url.clone(),
                     region: r.clone(),
@@ -945,6 +964,44 @@ s3 =
         assert_eq!(
             c.profile("legacy").unwrap().region.as_deref(),
             Some("us-west-2 ; prod")
+        );
+    }
+
+    #[test]
+    fn sso_region_is_checked_as_botocore_checks_a_region_name() {
+        for good in [
+            "us-east-1",
+            "eu-central-1",
+            "cn-north-1",
+            "us-gov-west-1",
+            "a",
+            "A1",
+        ] {
+            assert_eq!(region_problem(good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "us-east-1.evil.example",
+            "us-east-1/x",
+            "-us",
+            "us-",
+            "us east",
+            "ü",
+            &"a".repeat(64),
+        ] {
+            assert!(region_problem(bad).is_some(), "{bad}");
+        }
+        let p = problems("[sso-session a]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = evil.example/x\n");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("[sso-session a] `sso_region`: `evil.example/x` is not a region name"),
+            "{p:?}"
+        );
+        let p = problems("[profile l]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = x.y\nsso_account_id = 111111111111\nsso_role_name = R\n");
+        assert!(
+            p.iter()
+                .any(|p| p.contains("`sso_region`: `x.y` is not a region name")),
+            "{p:?}"
         );
     }
 

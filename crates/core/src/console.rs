@@ -232,8 +232,8 @@ pub async fn federation_login_url(
             },
         };
         let response = http.get(url).send().await.map_err(network)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(network)?;
+        let (status, _, body) =
+            crate::oidc::read_answer(response, &origin(endpoint), network).await?;
         if status.is_success() {
             let wire: SigninTokenWire =
                 serde_json::from_slice(&body).map_err(|e| ApiError::Decode {

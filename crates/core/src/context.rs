@@ -65,10 +65,14 @@ impl Context {
 }
 
 /// The HTTP client ssotray uses: rustls with the system's CA certificates (so a company's own CA
-/// works as it does for every other program), a user agent, bounded timeouts.
+/// works as it does for every other program), a user agent, bounded timeouts, no redirects.
 pub fn default_http_client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .user_agent(concat!("ssotray/", env!("CARGO_PKG_VERSION")))
+        // No AWS API answers with a redirect: following one would hand the bearer token or the
+        // signed credentials to whatever address it names. Nor is a Referer sent.
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(60))
         .build()

@@ -127,6 +127,35 @@ fn section(name: &str, profile: &str, c: &RoleCredentials, eol: &str) -> String 
     .collect()
 }
 
+/// Why credentials from STS or the portal cannot go into the file as they are, if they cannot:
+/// a line break or other control character in a value would end its line and could start a
+/// section or a key (a `credential_process`) of the sender's choosing. Refused, never escaped.
+fn credentials_problem(c: &RoleCredentials) -> Option<String> {
+    [
+        ("access key id", c.access_key_id.as_str()),
+        ("secret access key", c.secret_access_key.expose()),
+        ("session token", c.session_token.expose()),
+    ]
+    .into_iter()
+    .find(|(_, v)| v.is_empty() || v.chars().any(char::is_control) || v.trim() != *v)
+    .map(|(what, _)| {
+        format!("the role credentials' {what} is empty or holds a control character or space at an end; ssotray will not write it into the credentials file")
+    })
+}
+
+/// Checks what goes into a section: its name, the profile recorded in its marker, the values.
+fn check(name: &str, profile: &str, c: &RoleCredentials) -> Result<(), String> {
+    if let Some(why) = crate::config::ini_problem("the section name", name, true) {
+        return Err(why);
+    }
+    if profile.contains('`') || profile.chars().any(char::is_control) {
+        return Err(format!(
+            "profile `{profile}` has a backtick or control character in its name, which ssotray cannot record in the credentials file; rename the profile"
+        ));
+    }
+    credentials_problem(c).map_or(Ok(()), Err)
+}
+
 /// The text with section `name` holding these credentials: replaced in place when ssotray wrote
 /// it, appended when there is none. `Err` when a section of that name is the user's own.
 pub fn set_export(
@@ -135,14 +164,7 @@ pub fn set_export(
     profile: &str,
     c: &RoleCredentials,
 ) -> Result<String, String> {
-    if let Some(why) = crate::config::ini_problem("the section name", name, true) {
-        return Err(why);
-    }
-    if profile.contains('`') {
-        return Err(format!(
-            "profile `{profile}` has a backtick in its name, which ssotray cannot record in the credentials file; rename the profile"
-        ));
-    }
+    check(name, profile, c)?;
     let eol = crate::config::line_end(text);
     let all = lines(text);
     match find(&all, name) {
@@ -152,12 +174,7 @@ pub fn set_export(
                     "the credentials file already has a [{name}] section that ssotray did not write; choose another name, or remove that section first"
                 ));
             }
-            let mut out: String = all[..start].concat();
-            out.push_str(&section(name, profile, c, eol));
-            // The last line of the old section may have had no line ending (end of file).
-            let rest = all[end..].concat();
-            out.push_str(&rest);
-            Ok(out)
+            Ok(replaced(&all, (start, end), name, profile, c, eol))
         }
         None => {
             let mut out = text.to_string();
@@ -171,6 +188,43 @@ pub fn set_export(
             Ok(out)
         }
     }
+}
+
+/// The lines with the section at `at` replaced by one holding these credentials.
+fn replaced(
+    all: &[&str],
+    (start, end): (usize, usize),
+    name: &str,
+    profile: &str,
+    c: &RoleCredentials,
+    eol: &str,
+) -> String {
+    let mut out: String = all[..start].concat();
+    out.push_str(&section(name, profile, c, eol));
+    // The last line of the old section may have had no line ending (end of file).
+    out.push_str(&all[end..].concat());
+    out
+}
+
+/// The keeper's rewrite: the text with exported section `name` holding these credentials,
+/// replaced in place; `Ok(None)` when there is no such section any more, or it is now exported
+/// from another profile (removed or exported anew meanwhile: a rewrite never brings one back).
+pub fn replace_export(
+    text: &str,
+    name: &str,
+    profile: &str,
+    c: &RoleCredentials,
+) -> Result<Option<String>, String> {
+    check(name, profile, c)?;
+    let all = lines(text);
+    let Some(at) = find(&all, name) else {
+        return Ok(None);
+    };
+    if marked_profile(&all[at.0..at.1]).as_deref() != Some(profile) {
+        return Ok(None);
+    }
+    let eol = crate::config::line_end(text);
+    Ok(Some(replaced(&all, at, name, profile, c, eol)))
 }
 
 /// The text without exported section `name` (and the one blank line that set it apart);
@@ -268,6 +322,52 @@ mod tests {
             vec!["aws_access_key_id", "aws_secret_access_key"]
         );
         assert_eq!(section_keys(USER, "nope"), None);
+    }
+
+    #[test]
+    fn a_rewrite_replaces_its_section_in_place_and_never_brings_one_back() {
+        let one = set_export(USER, "exported", "dev", &creds("ASIA1")).unwrap();
+        let two = replace_export(&one, "exported", "dev", &creds("ASIA2"))
+            .unwrap()
+            .unwrap();
+        assert!(two.starts_with(USER) && two.contains("ASIA2") && !two.contains("ASIA1"));
+        assert_eq!(two.len(), one.len());
+        // Removed meanwhile: nothing to rewrite.
+        let gone = remove_export(&two, "exported").unwrap().unwrap();
+        assert_eq!(
+            replace_export(&gone, "exported", "dev", &creds("ASIA3")).unwrap(),
+            None
+        );
+        // Exported anew from another profile meanwhile: not this rewrite's any more.
+        let other = set_export(&gone, "exported", "prod", &creds("ASIA4")).unwrap();
+        assert_eq!(
+            replace_export(&other, "exported", "dev", &creds("ASIA5")).unwrap(),
+            None
+        );
+        // The user's own section of that name is never touched.
+        assert_eq!(
+            replace_export(USER, "work", "dev", &creds("ASIA6")).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn credentials_with_a_line_break_never_reach_the_file() {
+        let mut bad = creds("ASIA1");
+        bad.session_token = Secret::new("token\n[evil]\ncredential_process = sh -c x");
+        let e = set_export(USER, "exported", "dev", &bad).unwrap_err();
+        assert!(
+            e.contains("session token") && e.contains("control character"),
+            "{e}"
+        );
+        let mut bad = creds("ASIA\r1");
+        assert!(set_export(USER, "exported", "dev", &bad).is_err());
+        bad = creds("ASIA1");
+        bad.secret_access_key = Secret::new("");
+        assert!(set_export(USER, "exported", "dev", &bad).is_err());
+        let one = set_export(USER, "exported", "dev", &creds("ASIA1")).unwrap();
+        assert!(replace_export(&one, "exported", "dev", &creds("A\u{7}")).is_err());
+        assert!(set_export(USER, "e", "de\nv", &creds("A")).is_err());
     }
 
     #[test]

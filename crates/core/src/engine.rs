@@ -305,12 +305,20 @@ impl Engine {
         how: crate::files::WriteMode,
         change: impl FnMut(Option<&[u8]>) -> Result<(Option<Vec<u8>>, T), EngineError>,
     ) -> Result<T, EngineError> {
-        crate::files::update(self.ctx.fs.clone(), path, lock, how, change)
-            .await
-            .map_err(|e| match e {
-                crate::files::UpdateError::Refused(e) => e,
-                other => EngineError::Local(other.to_string()),
-            })
+        let clock = self.ctx.clock.clone();
+        crate::files::update(
+            self.ctx.fs.clone(),
+            path,
+            lock,
+            how,
+            move || clock.now(),
+            change,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::files::UpdateError::Refused(e) => e,
+            other => EngineError::Local(other.to_string()),
+        })
     }
 
     /// Changes one of ssotray's own files (settings, state, favorites): under the lock beside
@@ -627,10 +635,12 @@ impl Engine {
             verification_uri_complete: authorization.verification_uri_complete.clone(),
         });
         if options.open_browser {
-            self.ctx
-                .browser
-                .open(&authorization.verification_uri_complete)
-                .map_err(LoginError::Browser)?;
+            // The complete URL holds the user code: as the PKCE URL, never on a command line.
+            self.open_privately(
+                None,
+                &Secret::new(authorization.verification_uri_complete.clone()),
+            )
+            .map_err(|e| LoginError::Browser(io::Error::other(e.to_string())))?;
         }
         login::poll_device_token(oidc, registration, &authorization).await
     }

@@ -98,6 +98,33 @@ impl Engine {
         Ok(creds)
     }
 
+    /// The keeper's rewrite of `[name]` with fresh credentials of `profile`: in place, under the
+    /// file's lock, and only while the section is still there and still exported from `profile`.
+    /// `Ok(None)` when it is not (removed, or exported anew, while the credentials were fetched):
+    /// a rewrite never brings a section back.
+    pub async fn refresh_export(
+        &self,
+        config: &AwsConfig,
+        profile: &str,
+        name: &str,
+    ) -> Result<Option<RoleCredentials>, EngineError> {
+        let role = self.profile_role(config, profile)?;
+        let creds = self
+            .profile_credentials_with(&role, EXPORT_MIN_LEFT)
+            .await?;
+        let written = self
+            .edit_credentials_file(|text| {
+                Ok(
+                    match credfile::replace_export(text, name, profile, &creds)? {
+                        Some(t) => (Some(t), true),
+                        None => (None, false),
+                    },
+                )
+            })
+            .await?;
+        Ok(written.then_some(creds))
+    }
+
     /// Removes exported section `name`; whether there was one.
     pub async fn unexport(&self, name: &str) -> Result<bool, EngineError> {
         self.edit_credentials_file(|text| {
@@ -118,12 +145,10 @@ impl Engine {
         let names: Vec<String> = self
             .exports()?
             .into_iter()
+            // A chained profile's export goes with the session its chain starts from.
             .filter(|e| {
-                config
-                    .profile(&e.profile)
-                    .and_then(|p| config.target_of(p))
-                    .as_ref()
-                    == Some(target)
+                self.profile_role(config, &e.profile)
+                    .is_ok_and(|role| role.target == *target)
             })
             .map(|e| e.name)
             .collect();

@@ -121,15 +121,23 @@ pub struct WriteMode {
     pub shared: bool,
 }
 
+/// How long a shared file must have been left alone before an edit is built on what was read:
+/// a file modified more recently is read again after this pause, and used only if it did not
+/// change meanwhile. Another tool that rewrites the file in place (truncate, then write) leaves
+/// it empty or half-written for a moment; no edit is built on that moment.
+pub const QUIET: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Changes a file under an advisory lock: takes `lock`, reads `path` (`None` when missing),
 /// lets `change` compute the new content (`Ok(None)`: nothing to write) and a result, and
 /// replaces the file atomically. Two processes changing the file at once both get their
-/// change in: the second reads what the first wrote.
+/// change in: the second reads what the first wrote. A shared file (`how.shared`) is read
+/// only once it has been left alone for [`QUIET`] by the clock `now` gives.
 pub async fn update<T, E>(
     fs: Arc<dyn Fs>,
     path: &Path,
     lock: &Path,
     how: WriteMode,
+    now: impl Fn() -> chrono::DateTime<chrono::Utc>,
     mut change: impl FnMut(Option<&[u8]>) -> Result<(Option<Vec<u8>>, T), E>,
 ) -> Result<T, UpdateError<E>> {
     let _guard = lock_file(fs.clone(), lock.to_path_buf())
@@ -148,8 +156,34 @@ pub async fn update<T, E>(
             source,
         }),
     };
-    for _ in 0..5 {
+    let stamp = |fs: &dyn Fs| {
+        fs.stamp(path).map_err(|source| UpdateError::Io {
+            what: "read",
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    // Whether the file was modified within QUIET of now (or in the future, by a clock apart).
+    let recent = |s: &Option<Stamp>| {
+        s.as_ref().is_some_and(|s| {
+            let ns = now().timestamp_nanos_opt().map_or(i128::MAX, i128::from);
+            ns - s.mtime_ns < QUIET.as_nanos() as i128
+        })
+    };
+    for _ in 0..10 {
+        let before = if how.shared {
+            stamp(fs.as_ref())?
+        } else {
+            None
+        };
         let current = read(fs.as_ref())?;
+        if how.shared && recent(&before) {
+            // Being written right now, perhaps in place: only what stays so will do.
+            tokio::time::sleep(QUIET).await;
+            if stamp(fs.as_ref())? != before || read(fs.as_ref())? != current {
+                continue;
+            }
+        }
         let (new, result) = change(current.as_deref()).map_err(UpdateError::Refused)?;
         let Some(new) = new else { return Ok(result) };
         if how.shared && read(fs.as_ref())? != current {

@@ -665,10 +665,16 @@ impl Keeper {
             } else {
                 match self
                     .engine
-                    .export_credentials(config, &export.profile, &export.name)
+                    .refresh_export(config, &export.profile, &export.name)
                     .await
                 {
-                    Ok(c) => {
+                    Ok(None) => {
+                        // Removed (or exported anew) while the credentials were fetched.
+                        tracing::debug!(section = %export.name, "export gone; not rewritten");
+                        self.exported.lock().expect("exported").remove(&export.name);
+                        continue;
+                    }
+                    Ok(Some(c)) => {
                         let due = crate::exports::export_due(now, c.expiration);
                         if due.is_none() {
                             tracing::warn!(section = %export.name, expires = %crate::time::format_timestamp(c.expiration), "role credentials expire within seconds of being fetched (is this machine's clock right?); will retry");

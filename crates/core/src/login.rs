@@ -9,6 +9,7 @@ use crate::secret::Secret;
 use base64::Engine as _;
 use rand::Rng;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -238,12 +239,17 @@ impl CallbackListener {
         timeout: Duration,
     ) -> Result<(Secret, CallbackPage), LoginError> {
         let (tx, mut rx) = mpsc::channel::<Callback>(1);
+        let slots = Arc::new(tokio::sync::Semaphore::new(CALLBACK_CONNECTIONS));
+        let local = self.listener.local_addr().map_err(LoginError::Listener)?;
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let result = loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
                     let stream = match accepted {
+                        // Another user's connection is refused at once (the browser is this
+                        // user's), and a few connections at a time are enough for a browser.
+                        Ok((_, peer)) if matches!(crate::peer::tcp_peer(peer, local), crate::peer::Peer::Other(_)) => continue,
                         Ok((stream, _)) => stream,
                         Err(e) => {
                             // Out of file descriptors, say: wait a moment instead of spinning.
@@ -252,9 +258,13 @@ impl CallbackListener {
                             continue;
                         }
                     };
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        continue;
+                    };
                     let tx = tx.clone();
                     let state = state.clone();
                     tokio::spawn(async move {
+                        let _slot = slot;
                         if let Some(callback) = handle_connection(stream, &state).await {
                             if let Err(mpsc::error::TrySendError::Full(Callback::Code(_, page)) | mpsc::error::TrySendError::Closed(Callback::Code(_, page))) = tx.try_send(callback) {
                                 page.failed().await;
@@ -274,6 +284,10 @@ impl CallbackListener {
         result
     }
 }
+
+/// At most this many connections to the callback listener at once (a browser opens one or two,
+/// with a pre-connect); more are closed at once.
+pub const CALLBACK_CONNECTIONS: usize = 16;
 
 const PAGE_SIGNED_IN: &str = "<!doctype html><title>ssotray</title><h1>Signed in</h1><p>ssotray has your sign-in. You can close this tab.</p>";
 const PAGE_FAILED: &str = "<!doctype html><title>ssotray</title><h1>Sign-in did not complete</h1><p>Identity Center answered, but ssotray could not finish the sign-in. ssotray says why; try again from there. You can close this tab.</p>";
@@ -463,6 +477,35 @@ mod tests {
         assert!(body.contains("<h1>Signed in</h1>"));
         // Exactly one: the listener is gone.
         assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_listener_caps_its_connections() {
+        let l = CallbackListener::bind().await.unwrap();
+        let port = l.port;
+        let waiter = tokio::spawn(l.wait("s".into(), Duration::from_secs(20)));
+        // Connections that send nothing hold every slot…
+        let mut idle = Vec::new();
+        for _ in 0..CALLBACK_CONNECTIONS {
+            idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // …so one more is closed at once, unread.
+        let mut extra = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let mut buf = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(5), extra.read(&mut buf))
+            .await
+            .expect("closed at once, not left waiting")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "the connection beyond the cap is closed");
+        // A slot given back lets the callback in.
+        drop(idle.pop());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let browser = tokio::spawn(get(port, "/oauth/callback?code=c&state=s"));
+        let (code, page) = waiter.await.unwrap().unwrap();
+        assert_eq!(code.expose(), "c");
+        page.signed_in().await;
+        assert!(browser.await.unwrap().0.contains("200"));
     }
 
     #[tokio::test]

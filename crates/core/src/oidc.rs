@@ -73,15 +73,47 @@ fn network_error(url: &Url, e: &reqwest::Error) -> ApiError {
     }
 }
 
+/// The most of an AWS answer's body ssotray reads (the largest real answers, a page of
+/// ListAccounts or an AssumeRole, are a few kilobytes).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// An answer's status, headers and body, read up to [`MAX_BODY`]. A redirect is refused, never
+/// followed (the HTTP client follows none): it would take the request's bearer token or signed
+/// credentials to whatever address the answer names.
+pub(crate) async fn read_answer(
+    mut response: reqwest::Response,
+    endpoint: &str,
+    network: impl Fn(reqwest::Error) -> ApiError,
+) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>), ApiError> {
+    let status = response.status();
+    if status.is_redirection() {
+        return Err(ApiError::Decode {
+            endpoint: endpoint.to_string(),
+            reason: format!("a redirect ({status}), which ssotray never follows for an AWS API call (it would hand the request's credentials to another address); check AWS_ENDPOINT_URL* and any proxy in between"),
+        });
+    }
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(&network)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(ApiError::Decode {
+                endpoint: endpoint.to_string(),
+                reason: format!("an answer longer than {} KiB, which no AWS API sends; ssotray stopped reading it", MAX_BODY / 1024),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, headers, body))
+}
+
 /// Sends a request and decodes a JSON answer, typing error answers.
 pub(crate) async fn send<T: for<'de> Deserialize<'de>>(
     request: reqwest::RequestBuilder,
     url: &Url,
 ) -> Result<T, ApiError> {
     let response = request.send().await.map_err(|e| network_error(url, &e))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(|e| network_error(url, &e))?;
+    let (status, headers, body) =
+        read_answer(response, &origin(url), |e| network_error(url, &e)).await?;
     if !status.is_success() {
         return Err(ApiError::Service(classify(
             status.as_u16(),

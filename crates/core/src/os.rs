@@ -121,6 +121,10 @@ pub trait Fs: Send + Sync + std::fmt::Debug {
     fn remove(&self, path: &Path) -> io::Result<()>;
     /// Lists the files of a directory (an empty list when it does not exist).
     fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>>;
+    /// The directories in a directory (not following symlinks), sorted; empty when it is missing.
+    fn list_subdirs(&self, _path: &Path) -> io::Result<Vec<PathBuf>> {
+        Ok(Vec::new())
+    }
     /// The permission bits of an existing file, where the platform has them.
     fn file_mode(&self, _path: &Path) -> Option<u32> {
         None
@@ -287,21 +291,11 @@ impl Fs for RealFs {
     }
 
     fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
-        match std::fs::read_dir(path) {
-            Ok(entries) => {
-                let mut out = Vec::new();
-                for entry in entries {
-                    let entry = entry?;
-                    if entry.file_type()?.is_file() {
-                        out.push(entry.path());
-                    }
-                }
-                out.sort();
-                Ok(out)
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        list_entries(path, |t| t.is_file())
+    }
+
+    fn list_subdirs(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
+        list_entries(path, |t| t.is_dir())
     }
 }
 
@@ -514,6 +508,25 @@ impl Browser for SystemBrowser {
                 format!("the system's URL opener failed ({:?})", e.kind()),
             )
         })
+    }
+}
+
+/// The entries of a directory whose type `keep` accepts, sorted; empty when it is missing.
+fn list_entries(path: &Path, keep: fn(std::fs::FileType) -> bool) -> io::Result<Vec<PathBuf>> {
+    match std::fs::read_dir(path) {
+        Ok(entries) => {
+            let mut out = Vec::new();
+            for entry in entries {
+                let entry = entry?;
+                if keep(entry.file_type()?) {
+                    out.push(entry.path());
+                }
+            }
+            out.sort();
+            Ok(out)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
     }
 }
 

@@ -171,9 +171,11 @@ pub async fn assume_role(
         },
     };
     let response = request.send().await.map_err(network)?;
-    let status = response.status().as_u16();
-    let text = response.text().await.map_err(network)?;
-    read_answer(status, &text, &origin(endpoint)).map_err(|e| redact(e, source))
+    let (status, _, body) = crate::oidc::read_answer(response, &origin(endpoint), network)
+        .await
+        .map_err(|e| redact(e, source))?;
+    let text = String::from_utf8_lossy(&body);
+    read_answer(status.as_u16(), &text, &origin(endpoint)).map_err(|e| redact(e, source))
 }
 
 /// An error's message without the source's secret or session token (a server may echo the

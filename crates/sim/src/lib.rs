@@ -111,6 +111,26 @@ impl RunningSim {
         self.shared.clock.clone()
     }
 
+    /// From now on, GetRoleCredentials answers wait (their credentials already issued) until
+    /// [`RunningSim::release_role_credentials`]: a barrier for tests of what a client does
+    /// between fetching credentials and using them.
+    pub fn hold_role_credentials(&self) {
+        self.shared.gate.held.send_replace(true);
+    }
+
+    /// Lets the held GetRoleCredentials answers go (and the next ones through at once).
+    pub fn release_role_credentials(&self) {
+        self.shared.gate.held.send_replace(false);
+    }
+
+    /// How many GetRoleCredentials answers are waiting at the barrier.
+    pub fn role_credentials_waiting(&self) -> usize {
+        self.shared
+            .gate
+            .waiting
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Stops serving and waits for the server to end.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -158,6 +178,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
         clock: SimClock::default(),
         state: Mutex::new(state),
         base_url: base_url.clone(),
+        gate: server::Gate::default(),
     });
     let app = server::router(shared.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

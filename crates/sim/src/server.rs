@@ -29,6 +29,40 @@ pub struct Shared {
     pub clock: crate::state::SimClock,
     pub state: Mutex<State>,
     pub base_url: String,
+    /// The barrier tests hold GetRoleCredentials answers at.
+    pub gate: Gate,
+}
+
+/// A barrier for GetRoleCredentials answers (`RunningSim::hold_role_credentials`).
+#[derive(Debug)]
+pub struct Gate {
+    /// Whether answers wait.
+    pub held: tokio::sync::watch::Sender<bool>,
+    /// How many wait now.
+    pub waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            held: tokio::sync::watch::Sender::new(false),
+            waiting: Default::default(),
+        }
+    }
+}
+
+impl Gate {
+    /// Waits while the barrier is held.
+    async fn pass(&self) {
+        use std::sync::atomic::Ordering;
+        let mut held = self.held.subscribe();
+        if !*held.borrow_and_update() {
+            return;
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _ = held.wait_for(|h| !*h).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -957,16 +991,27 @@ async fn get_role_credentials(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     sim.latency().await;
+    let body = match issue_role_credentials(&sim, &headers, &q) {
+        Ok(body) => body,
+        Err(r) => return r,
+    };
+    sim.gate.pass().await;
+    ok_json(body)
+}
+
+fn issue_role_credentials(
+    sim: &Shared,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+) -> Result<Value, Response> {
     let mut state = sim.lock();
-    if let Err(r) = portal_auth(&sim, &mut state, &headers, "GetRoleCredentials") {
-        return r;
-    }
+    portal_auth(sim, &mut state, headers, "GetRoleCredentials")?;
     let (Some(role_name), Some(account_id)) = (q.get("role_name"), q.get("account_id")) else {
-        return portal_error(
+        return Err(portal_error(
             400,
             "InvalidRequestException",
             "role_name and account_id are required",
-        );
+        ));
     };
     if !sim
         .config
@@ -974,7 +1019,7 @@ async fn get_role_credentials(
         .account(account_id)
         .is_some_and(|a| a.roles.contains(role_name))
     {
-        return portal_error(403, "ForbiddenException", "No access");
+        return Err(portal_error(403, "ForbiddenException", "No access"));
     }
     let access_key_id = format!("ASIA{}", random_token("", 16).to_uppercase());
     let credentials = RoleCredentials {
@@ -992,7 +1037,7 @@ async fn get_role_credentials(
         "expiration": credentials.expires_at_ms,
     }});
     state.role_credentials.insert(access_key_id, credentials);
-    ok_json(body)
+    Ok(body)
 }
 
 async fn logout(AxState(sim): App, headers: HeaderMap) -> Response {

@@ -284,7 +284,7 @@ async fn served(ssotray: &std::path::Path) {
     let server = std::sync::Arc::new(CredServer::new(
         b.engine.clone(),
         Protocol::Container,
-        Scope::Every,
+        Scope::One("dev".into()),
         address,
         ssotray_core::served::ServerToken::from_text(&"5a".repeat(32)).unwrap(),
         std::sync::Arc::new(|_| {}),

@@ -616,26 +616,13 @@ async fn with_the_setting_on_the_app_serves_container_credentials() {
     .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (browser, _log) = browser_script(tmp.path());
+    let (uri, dir) = crate::served::grant(&w.env(), "prod-ro", &format!("127.0.0.1:{port}")).await;
     let _app = spawn_app(&w, &desktop, &browser, &[]);
-    let token_file = w.home.path().join("run/ssotray/container-token");
-    wait_until("the container server's token file", 30, || {
-        token_file.exists()
+    wait_until("the container server", 30, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     })
     .await;
-    let env = vec![
-        (
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI".to_string(),
-            format!("http://127.0.0.1:{port}/profile/prod-ro"),
-        ),
-        (
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE".to_string(),
-            token_file.display().to_string(),
-        ),
-        ("HOME".to_string(), tmp.path().display().to_string()),
-        ("AWS_ENDPOINT_URL_STS".to_string(), w.sim.base_url.clone()),
-        ("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string()),
-        ("NO_PROXY".to_string(), "127.0.0.1".to_string()),
-    ];
+    let env = crate::served::container_env(&w, &uri, &dir.join("token"));
     let script = "import boto3; print(boto3.client('sts', region_name='eu-west-1').get_caller_identity()['Arn'])";
     let o = ssotray_tests::run(&ssotray_tests::python(), &["-c", script], &env).await;
     assert!(

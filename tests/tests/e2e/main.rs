@@ -21,3 +21,4 @@ mod sdk_wire;
 mod served;
 mod sim_binary;
 mod sockets;
+mod trust;

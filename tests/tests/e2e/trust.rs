@@ -1,0 +1,666 @@
+//! Trust on a shared machine (#21): per-profile container grants, exports that stay removed,
+//! servers other users cannot stall, no redirects and bounded answers for AWS calls, `exec`'s
+//! signals from the terminal and from other processes, device-code URLs off the command line,
+//! and edits of shared files never built on a torn read.
+
+use crate::cli::{auto, World};
+use crate::served::{container_env, grant, keep_serving, sdk_env};
+use ssotray_tests::{
+    assert_fails_with, assert_ok, bin, python, run, stderr, stdout, SimConfig, CONFIG,
+};
+use std::process::Stdio;
+use std::time::Duration;
+
+async fn logged_in() -> World {
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            role_credentials_ttl: Duration::from_secs(3600),
+            ..auto()
+        },
+    )
+    .await;
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
+    w
+}
+
+/// The world's environment with a runtime directory and `PATH`, as a desktop session's.
+fn desktop_env(w: &World) -> Vec<(String, String)> {
+    let runtime = w.home.path().join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut env = sdk_env(w);
+    env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    env
+}
+
+/// GETs `argv[1]` with `Authorization: argv[2]` (none when empty): prints the status, or
+/// `closed` when the server closed the connection unanswered.
+const STATUS: &str = r#"
+import sys, urllib.request, urllib.error
+headers = {"Authorization": sys.argv[2]} if sys.argv[2] else {}
+try:
+    print(urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers=headers), timeout=5).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception:
+    print("closed")
+"#;
+
+async fn status(env: &[(String, String)], url: &str, token: &str) -> String {
+    let o = run(&python(), &["-c", STATUS, url, token], env).await;
+    assert_ok(&o);
+    stdout(&o).trim().to_string()
+}
+
+/// botocore with nothing but a container's variables: the ARN it gets, or its error.
+async fn botocore_in_a_container(env: &[(String, String)]) -> Result<String, String> {
+    let script = "import boto3; print(boto3.client('sts', region_name='eu-west-1').get_caller_identity()['Arn'])";
+    let o = run(&python(), &["-c", script], env).await;
+    if o.status.success() {
+        Ok(stdout(&o).trim().to_string())
+    } else {
+        Err(stderr(&o))
+    }
+}
+
+const DEV_ARN: &str = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_";
+
+#[tokio::test]
+async fn a_container_grant_unlocks_its_one_profile_until_it_is_revoked_or_rotated() {
+    let w = logged_in().await;
+    let env = desktop_env(&w);
+    // The single token of an earlier version, which unlocked every profile.
+    let old = w.home.path().join("run/ssotray/container-token");
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        old.parent().unwrap(),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    std::fs::write(&old, "5a".repeat(32)).unwrap();
+    let mut keeper = tokio::process::Command::new(bin("ssotray"))
+        .args(["keep", "--no-notify", "--container-server", "127.0.0.1:0"])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // What keep says at start, up to the line that announces the server.
+    let mut said = String::new();
+    let mut err = tokio::io::BufReader::new(keeper.stderr.take().unwrap());
+    let address = loop {
+        let mut line = String::new();
+        let n = tokio::time::timeout(
+            Duration::from_secs(20),
+            tokio::io::AsyncBufReadExt::read_line(&mut err, &mut line),
+        )
+        .await
+        .expect("keep announces its server")
+        .unwrap();
+        assert!(n > 0, "keep is running: {said}");
+        said.push_str(&line);
+        if let Some(rest) = line.strip_prefix("Serving container credentials on http://") {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    tokio::spawn(async move {
+        let mut sink = String::new();
+        while tokio::io::AsyncBufReadExt::read_line(&mut err, &mut sink)
+            .await
+            .unwrap_or(0)
+            > 0
+        {}
+    });
+    assert!(!old.exists(), "the old token is gone");
+    assert!(
+        said.contains("single container token of earlier versions was removed"),
+        "{said}"
+    );
+    assert!(
+        said.contains("none yet: `ssotray container grant PROFILE`"),
+        "{said}"
+    );
+    let base = format!("http://{address}/profile");
+    assert_eq!(
+        status(&env, &format!("{base}/dev"), &"5a".repeat(32)).await,
+        "403"
+    );
+
+    let (uri, dir) = grant(&env, "dev", &address).await;
+    let token_file = dir.join("token");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    assert!(
+        botocore_in_a_container(&container_env(&w, &uri, &token_file))
+            .await
+            .unwrap()
+            .starts_with(DEV_ARN)
+    );
+    // dev's token is dev's only: prod-ro (no grant) and a chained profile are refused with it,
+    // and dev without it.
+    assert_eq!(status(&env, &format!("{base}/dev"), &token).await, "200");
+    assert_eq!(
+        status(&env, &format!("{base}/prod-ro"), &token).await,
+        "403"
+    );
+    assert_eq!(status(&env, &format!("{base}/dev"), "").await, "403");
+    // Granting prod-ro gives it a token of its own, which does not open dev.
+    let (_, prod_dir) = grant(&env, "prod-ro", &address).await;
+    let prod = std::fs::read_to_string(prod_dir.join("token")).unwrap();
+    assert_ne!(prod, token);
+    assert_eq!(status(&env, &format!("{base}/prod-ro"), &prod).await, "200");
+    assert_eq!(status(&env, &format!("{base}/dev"), &prod).await, "403");
+    let o = run(&bin("ssotray"), &["container", "list"], &env).await;
+    assert_eq!(stdout(&o), "dev\nprod-ro\n");
+    // Granting again keeps the token (a running container keeps working).
+    grant(&env, "dev", &address).await;
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap(), token);
+
+    // Rotation: every old token stops working at once; the new ones work.
+    let o = run(&bin("ssotray"), &["container", "rotate"], &env).await;
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("New tokens for 2 container grant(s)"),
+        "{}",
+        stderr(&o)
+    );
+    let rotated = std::fs::read_to_string(&token_file).unwrap();
+    assert_ne!(rotated, token);
+    assert_eq!(status(&env, &format!("{base}/dev"), &token).await, "403");
+    assert_eq!(status(&env, &format!("{base}/prod-ro"), &prod).await, "403");
+    assert!(
+        botocore_in_a_container(&container_env(&w, &uri, &token_file))
+            .await
+            .unwrap()
+            .starts_with(DEV_ARN)
+    );
+
+    // Revoked: refused, and botocore says so.
+    assert_ok(&run(&bin("ssotray"), &["container", "revoke", "dev"], &env).await);
+    assert_eq!(status(&env, &format!("{base}/dev"), &rotated).await, "403");
+    let e = botocore_in_a_container(&container_env(&w, &uri, &token_file))
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("403") || e.contains("Unable to locate credentials") || e.contains("token"),
+        "{e}"
+    );
+    assert_fails_with(
+        &run(&bin("ssotray"), &["container", "revoke", "dev"], &env).await,
+        "has no container grant",
+    );
+    // `keep --rotate-container-token` rotates too.
+    drop(keeper);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_keeper, _, _) = keep_serving(
+        &env,
+        &[
+            "--container-server",
+            "127.0.0.1:0",
+            "--rotate-container-token",
+        ],
+    )
+    .await;
+    assert_ne!(
+        std::fs::read_to_string(prod_dir.join("token")).unwrap(),
+        prod
+    );
+}
+
+/// The user's own credentials file.
+const USER_CREDENTIALS: &str = "# keys I manage myself\n[default]\naws_access_key_id = AKIAUSEROWN\naws_secret_access_key = user-secret\n";
+
+/// Exports dev as `[exported]`, then lets an in-process keeper (the simulator's clock moved to
+/// 19 minutes before the credentials expire) fetch fresh credentials for its rewrite and holds
+/// them at the simulator while `second` (another process: `ssotray …`) runs; then lets them
+/// go and waits for the keeper. The barrier makes the race the same every run.
+async fn keeper_fetches_while(w: &World, second: &[&str]) -> std::process::Output {
+    use ssotray_core::keeper::{Keeper, KeeperEvent, Notifier};
+    struct Quiet;
+    impl Notifier for Quiet {
+        fn notify(&self, _: &KeeperEvent) {}
+    }
+    let file = w.home.aws().join("credentials");
+    std::fs::write(&file, USER_CREDENTIALS).unwrap();
+    assert_ok(
+        &w.ssotray(&["credentials", "--profile", "dev", "--export-as", "exported"])
+            .await,
+    );
+    let clock = ssotray_tests::SharedClock(w.sim.clock());
+    let engine = ssotray_tests::engine_for(&w.home, &w.sim.base_url, std::sync::Arc::new(clock));
+    let keeper = std::sync::Arc::new(Keeper::new(engine, std::sync::Arc::new(Quiet)));
+    w.sim.hold_role_credentials();
+    w.sim.clock().advance(Duration::from_secs(41 * 60));
+    let k = keeper.clone();
+    let tick = tokio::spawn(async move { k.tick().await });
+    for _ in 0..300 {
+        if w.sim.role_credentials_waiting() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        w.sim.role_credentials_waiting(),
+        1,
+        "the keeper fetches for its rewrite"
+    );
+    let o = w.ssotray(second).await;
+    w.sim.release_role_credentials();
+    tokio::time::timeout(Duration::from_secs(60), tick)
+        .await
+        .expect("the keeper's pass ends")
+        .unwrap();
+    o
+}
+
+#[tokio::test]
+async fn an_export_removed_while_the_keeper_fetched_its_rewrite_stays_removed() {
+    let w = logged_in().await;
+    let o = keeper_fetches_while(&w, &["credentials", "--unexport", "exported"]).await;
+    assert_ok(&o);
+    let text = std::fs::read_to_string(w.home.aws().join("credentials")).unwrap();
+    assert_eq!(text, USER_CREDENTIALS, "[exported] is not brought back");
+}
+
+#[tokio::test]
+async fn a_logout_while_the_keeper_fetched_its_rewrite_leaves_no_keys_behind() {
+    let w = logged_in().await;
+    // A chained profile's export goes with the session its chain starts from, too.
+    let config = format!("{CONFIG}\n[profile deployer]\nrole_arn = arn:aws:iam::333333333333:role/Deployer\nsource_profile = dev\nregion = us-west-2\n");
+    std::fs::write(w.home.aws().join("config"), config).unwrap();
+    let env = sdk_env(&w);
+    let o = keeper_fetches_while(&w, &["logout", "my-sso"]).await;
+    assert_ok(&o);
+    let text = std::fs::read_to_string(w.home.aws().join("credentials")).unwrap();
+    assert_eq!(text, USER_CREDENTIALS, "no keys left after the logout");
+    // The chained export, written and logged out without a race.
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
+    let o = run(
+        &bin("ssotray"),
+        &[
+            "credentials",
+            "--profile",
+            "deployer",
+            "--export-as",
+            "chained",
+        ],
+        &env,
+    )
+    .await;
+    if o.status.success() {
+        assert_ok(&w.ssotray(&["logout", "my-sso"]).await);
+        let text = std::fs::read_to_string(w.home.aws().join("credentials")).unwrap();
+        assert!(
+            !text.contains("[chained]"),
+            "a chained profile's export is removed: {text}"
+        );
+    } else {
+        panic!("the chained export: {}", stderr(&o));
+    }
+}
+
+/// As another user (uid 65534, through `setpriv`; needs root or sudo): opens 200 connections to
+/// `argv[1]` (HOST:PORT) and holds them for `argv[2]` seconds; prints how many the server closed
+/// within a second of being opened.
+const HOG: &str = r#"
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+socks = [socket.create_connection((host, int(port)), timeout=5) for _ in range(200)]
+time.sleep(1.0)
+closed = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        if s.recv(1) == b"":
+            closed += 1
+    except BlockingIOError:
+        pass
+    except OSError:
+        closed += 1
+print(closed, flush=True)
+time.sleep(float(sys.argv[2]))
+"#;
+
+/// The prefix that runs a command as another user (CI runs as root).
+fn as_other_user(uid: u32) -> String {
+    let sudo = if ssotray_core::sock::my_uid() == 0 {
+        ""
+    } else {
+        "sudo -n "
+    };
+    format!("{sudo}setpriv --reuid={uid} --regid={uid} --clear-groups /usr/bin/python3")
+}
+
+/// A script other users can read (in the system's temporary directory, not the test's home).
+fn write_script(name: &str, text: &str) -> tempfile::TempPath {
+    let mut file = tempfile::Builder::new()
+        .prefix("ssotray-")
+        .suffix(name)
+        .tempfile()
+        .unwrap();
+    std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    file.into_temp_path()
+}
+
+#[tokio::test]
+async fn another_user_cannot_stall_execs_server_which_refuses_them_as_they_connect() {
+    let w = logged_in().await;
+    let hog = write_script("hog.py", HOG);
+    let status = write_script("status.py", STATUS);
+    // Inside `exec`: another user opens 200 connections (all closed at once, unanswered), and
+    // while they are held the command's own request is answered.
+    let script = format!(
+        r#"addr=$(echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI" | sed 's#http://##; s#/.*##')
+{other} {hog} "$addr" 6 > hog.out &
+sleep 2
+/usr/bin/python3 {status} "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN"
+wait
+cat hog.out"#,
+        other = as_other_user(65534),
+        hog = hog.display(),
+        status = status.display(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let mut env = w.env();
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    let o = run(
+        &bin("ssotray"),
+        &[
+            "exec",
+            "--profile",
+            "dev",
+            "--",
+            "sh",
+            "-c",
+            &format!("cd {} && {script}", dir.path().display()),
+        ],
+        &env,
+    )
+    .await;
+    assert_ok(&o);
+    let out = stdout(&o);
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        rows,
+        ["200", "200"],
+        "the command's own request answered; every connection of the other user closed at once: {}",
+        stderr(&o)
+    );
+}
+
+#[tokio::test]
+async fn the_long_running_server_keeps_this_users_slots_and_caps_each_other_user() {
+    let w = logged_in().await;
+    let env = desktop_env(&w);
+    let (_keeper, address, _) = keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
+    let (uri, dir) = grant(&env, "dev", &address).await;
+    let token = std::fs::read_to_string(dir.join("token")).unwrap();
+    let hog = write_script("hog.py", HOG);
+    let status = write_script("status.py", STATUS);
+    let mut hogging = tokio::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("{} {} {address} 8", as_other_user(65534), hog.display()),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // This user's request, and a container running as yet another uid, are both answered while
+    // the first other user holds what it may.
+    assert_eq!(super::trust::status(&env, &uri, &token).await, "200");
+    let o = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "{} {} {uri} {token}",
+                as_other_user(65533),
+                status.display()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "200",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut out = String::new();
+    tokio::io::AsyncReadExt::read_to_string(hogging.stdout.as_mut().unwrap(), &mut out)
+        .await
+        .unwrap();
+    let _ = hogging.wait().await;
+    let closed: usize = out.trim().parse().unwrap_or_else(|_| panic!("{out:?}"));
+    assert_eq!(
+        closed,
+        200 - 16,
+        "one other uid holds at most 16 connections"
+    );
+
+    // A connection that sends nothing is closed within the head timeout (3 s), not 10 s.
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut buf = [0u8; 1];
+    let n = tokio::time::timeout(
+        Duration::from_secs(7),
+        tokio::io::AsyncReadExt::read(&mut idle, &mut buf),
+    )
+    .await
+    .expect("an idle connection is closed within 7 s")
+    .unwrap_or(0);
+    assert_eq!(n, 0);
+}
+
+/// A server that answers every request with `answer` and counts its connections.
+async fn answering(answer: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(answer.as_bytes()).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    (url, hits)
+}
+
+#[tokio::test]
+async fn aws_calls_follow_no_redirect_and_read_no_answer_beyond_a_mebibyte() {
+    let w = logged_in().await;
+    // The portal endpoint redirects elsewhere: the bearer token must not follow.
+    let (elsewhere, hits) =
+        answering("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".into()).await;
+    let (redirecting, _) = answering(format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {elsewhere}/federation/credentials\r\nContent-Length: 0\r\n\r\n"
+    ))
+    .await;
+    let mut env = w.env();
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL_SSO");
+    env.push(("AWS_ENDPOINT_URL_SSO".into(), redirecting));
+    let o = run(&bin("ssotray"), &["credentials", "--profile", "dev"], &env).await;
+    assert_fails_with(
+        &o,
+        "a redirect (307 Temporary Redirect), which ssotray never follows",
+    );
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing reached the other address"
+    );
+
+    // An answer of 2 MiB is not read to its end.
+    let body = format!(
+        "{{\"roleCredentials\": {{}}, \"pad\": \"{}\"}}",
+        "x".repeat(2 << 20)
+    );
+    let (huge, _) = answering(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ))
+    .await;
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL_SSO");
+    env.push(("AWS_ENDPOINT_URL_SSO".into(), huge));
+    let o = run(&bin("ssotray"), &["credentials", "--profile", "dev"], &env).await;
+    assert_fails_with(&o, "an answer longer than 1024 KiB");
+}
+
+/// Runs `ssotray exec` in a terminal of its own (a pty, ssotray in its foreground group), with a
+/// command that counts the SIGINTs it gets; sends one Ctrl+C through the terminal, then one
+/// `kill -INT` from another process; prints the count after each.
+const IN_A_TERMINAL: &str = r#"
+import os, pty, sys, time, signal
+marker = sys.argv[1]
+argv = sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out = b""
+deadline = time.time() + 30
+while b"ready" not in out and time.time() < deadline:
+    out += os.read(fd, 1024)
+def count():
+    time.sleep(1.5)
+    try:
+        return len(open(marker).read().splitlines())
+    except FileNotFoundError:
+        return 0
+os.write(fd, b"\x03")
+after_ctrl_c = count()
+os.kill(pid, signal.SIGINT)
+after_kill = count()
+os.kill(pid, signal.SIGTERM)
+_, status = os.waitpid(pid, 0)
+print(after_ctrl_c, after_kill, os.waitstatus_to_exitcode(status))
+"#;
+
+#[tokio::test]
+async fn exec_forwards_a_kill_int_from_another_process_but_not_a_ctrl_c_the_command_got_itself() {
+    let w = logged_in().await;
+    let marker = w.home.path().join("ints");
+    let script = format!(
+        "trap 'echo int >> {}' INT; trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        marker.display()
+    );
+    let mut env = w.env();
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    let o = run(
+        &python(),
+        &[
+            "-c",
+            IN_A_TERMINAL,
+            marker.to_str().unwrap(),
+            bin("ssotray").to_str().unwrap(),
+            "exec",
+            "--profile",
+            "dev",
+            "--",
+            "/bin/sh",
+            "-c",
+            &script,
+        ],
+        &env,
+    )
+    .await;
+    assert_ok(&o);
+    assert_eq!(
+        stdout(&o).trim(),
+        "1 2 42",
+        "Ctrl+C reached the command once (from the terminal, not forwarded again); kill -INT to ssotray was forwarded once; the command's exit status passed on: {}",
+        stderr(&o)
+    );
+}
+
+#[tokio::test]
+async fn the_device_code_url_reaches_the_browser_through_a_private_page() {
+    let w = World::auto_approving(CONFIG).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("argv");
+    let browser = dir.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut env = w.env();
+    env.push(("BROWSER".into(), browser.display().to_string()));
+    let o = run(&bin("ssotray"), &["login", "my-sso", "--device-code"], &env).await;
+    assert_ok(&o);
+    let argv = std::fs::read_to_string(&log).unwrap();
+    let arg = argv.lines().next().unwrap();
+    assert!(
+        arg.starts_with("file://"),
+        "only a private page's path on the command line: {arg}"
+    );
+    let page =
+        std::fs::read_to_string(url::Url::parse(arg).unwrap().to_file_path().unwrap()).unwrap();
+    let target = ssotray_core::private_open::target_of_page(&page).unwrap();
+    assert!(
+        target.contains("user_code="),
+        "the page leads to the complete verification URL: {target}"
+    );
+    assert!(!arg.contains("user_code"), "{arg}");
+}
+
+#[tokio::test]
+async fn an_export_is_never_built_on_a_credentials_file_another_tool_is_rewriting_in_place() {
+    let w = logged_in().await;
+    let file = w.home.aws().join("credentials");
+    let user = format!("{USER_CREDENTIALS}\n[work]\naws_access_key_id = AKIAWORK\naws_secret_access_key = work-secret\n");
+    std::fs::write(&file, &user).unwrap();
+    // Another tool rewrites the file in place, slowly: truncated, half written, then the rest.
+    let writer = r#"
+import sys, time
+path, text = sys.argv[1], open(sys.argv[1]).read()
+with open(path, "r+") as f:
+    f.truncate(0); f.flush()
+    time.sleep(0.3)
+    f.write(text[: len(text) // 2]); f.flush()
+    time.sleep(0.3)
+    f.write(text[len(text) // 2 :])
+"#;
+    let mut rewriting = tokio::process::Command::new(python())
+        .args(["-c", writer, file.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let o = w
+        .ssotray(&["credentials", "--profile", "dev", "--export-as", "exported"])
+        .await;
+    assert!(rewriting.wait().await.unwrap().success());
+    assert_ok(&o);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with(&user) && text.contains("\n[exported]\n"),
+        "the user's sections and the export, nothing lost: {text}"
+    );
+}
