@@ -399,6 +399,77 @@ async fn served(ssotray: &std::path::Path) {
     );
 }
 
+/// The IMDS same-user check (`peer::tcp_owner`, one sock_diag look-up of the exact socket) with
+/// a few sockets on the machine, then with 100 000 more (TIME_WAIT, as another user can make
+/// them): the ratio of the two, and what reading `/proc/net/tcp` (the old check) costs then.
+fn peer_lookup() {
+    use ssotray_core::peer::tcp_owner;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    let client = std::net::TcpStream::connect(server).unwrap();
+    let (_accepted, peer) = listener.accept().unwrap();
+    let me = ssotray_core::sock::my_uid();
+    let per_lookup = || {
+        let n = 2000;
+        let runs: Vec<Duration> = (0..7)
+            .map(|_| {
+                let start = Instant::now();
+                for _ in 0..n {
+                    assert_eq!(tcp_owner(peer, server), Some(me));
+                }
+                start.elapsed() / n
+            })
+            .collect();
+        median(runs)
+    };
+    let proc_read = || {
+        let start = Instant::now();
+        let bytes = std::fs::read("/proc/net/tcp").unwrap().len()
+            + std::fs::read("/proc/net/tcp6")
+                .map(|b| b.len())
+                .unwrap_or(0);
+        (start.elapsed(), bytes)
+    };
+    let few = per_lookup();
+    let (proc_few, _) = proc_read();
+    // 100 000 other sockets: connections to four listeners, each closed by its client first, so
+    // each stays in TIME_WAIT for a minute (as another user's would).
+    let listeners: Vec<std::net::TcpListener> = (0..4)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let start = Instant::now();
+    let mut made = 0;
+    'all: for l in &listeners {
+        let addr = l.local_addr().unwrap();
+        for _ in 0..25_000 {
+            let Ok(c) = std::net::TcpStream::connect(addr) else {
+                break 'all;
+            };
+            let (a, _) = l.accept().unwrap();
+            drop(c);
+            drop(a);
+            made += 1;
+        }
+    }
+    let made_in = start.elapsed();
+    let many = per_lookup();
+    let (proc_many, bytes) = proc_read();
+    let ratio = many.as_secs_f64() / few.as_secs_f64();
+    println!(
+        "peer check (sock_diag, exact socket): {:.1} µs with few sockets, {:.1} µs with {made} more in TIME_WAIT (made in {:.1} s); ratio {ratio:.2} (budget 1.5) {}; \
+         reading /proc/net/tcp{{,6}} instead (the old check): {:.2} ms with few sockets, {:.1} ms with them ({} KiB), {:.0} × the look-up",
+        few.as_secs_f64() * 1e6,
+        many.as_secs_f64() * 1e6,
+        made_in.as_secs_f64(),
+        verdict(ratio, 1.5),
+        proc_few.as_secs_f64() * 1e3,
+        proc_many.as_secs_f64() * 1e3,
+        bytes / 1024,
+        proc_many.as_secs_f64() / many.as_secs_f64(),
+    );
+    drop(client);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let which = args.first().map(String::as_str).unwrap_or("all");
@@ -409,6 +480,9 @@ fn main() {
         .unwrap();
     if matches!(which, "all" | "credentials") {
         credentials_process(&rt, &ssotray);
+    }
+    if matches!(which, "all" | "peer") {
+        peer_lookup();
     }
     if matches!(which, "all" | "served") {
         rt.block_on(served(&ssotray));
