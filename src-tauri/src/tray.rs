@@ -339,6 +339,27 @@ pub fn copy_text(handle: &AppHandle, text: String) -> Result<(), CmdError> {
         .map_err(|e| CmdError::msg(format!("cannot use the clipboard: {e}")))
 }
 
+/// Copies a credential marked sensitive where the platform has a hint for it (Linux: the
+/// `x-kde-passwordManagerHint` target, which Klipper, GPaste, CopyQ and others honour by keeping
+/// it out of their history), through the same clipboard the plugin holds open.
+fn copy_sensitive(text: &str) -> Result<(), CmdError> {
+    let failed = |e: arboard::Error| CmdError::msg(format!("cannot use the clipboard: {e}"));
+    let mut clipboard = arboard::Clipboard::new().map_err(failed)?;
+    #[cfg(target_os = "linux")]
+    {
+        use arboard::SetExtLinux as _;
+        clipboard
+            .set()
+            .exclude_from_history()
+            .text(text)
+            .map_err(failed)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        clipboard.set().text(text).map_err(failed)
+    }
+}
+
 /// The credential last copied to the clipboard, to take it off again (after a minute, or when
 /// the app quits) if it is still there.
 #[derive(Default)]
@@ -360,7 +381,7 @@ pub fn clear_copied_secret(handle: &AppHandle) {
 /// Copies a credential, and clears it from the clipboard after 60 s (or when the app quits) if
 /// it is still there.
 pub fn copy_secret(handle: &AppHandle, text: String) -> Result<(), CmdError> {
-    copy_text(handle, text.clone())?;
+    copy_sensitive(&text)?;
     if let Some(state) = handle.try_state::<CopiedSecret>() {
         *state.0.lock().expect("copied secret") = Some(ssotray_core::Secret::new(text.clone()));
     }

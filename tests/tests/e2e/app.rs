@@ -1413,6 +1413,23 @@ async fn copied_credentials_leave_the_clipboard_after_a_minute() {
         clipboard().starts_with("export AWS_ACCESS_KEY_ID='ASIA")
     })
     .await;
+    // Marked sensitive for clipboard managers: the owner offers the KDE password-manager hint.
+    let target = |t: &str| {
+        let o = std::process::Command::new("xclip")
+            .args(["-o", "-selection", "clipboard", "-t", t])
+            .env("DISPLAY", &desktop.display)
+            .output()
+            .expect("xclip");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(
+        target("TARGETS")
+            .lines()
+            .any(|l| l == "x-kde-passwordManagerHint"),
+        "{}",
+        target("TARGETS")
+    );
+    assert_eq!(target("x-kde-passwordManagerHint"), "secret");
     tokio::time::sleep(Duration::from_secs(55)).await;
     assert!(
         clipboard().starts_with("export AWS_ACCESS_KEY_ID="),

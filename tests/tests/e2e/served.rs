@@ -593,12 +593,20 @@ async fn a_session_that_ends_under_exec_names_ssotray_login_and_notifies_once() 
     );
 }
 
-/// `ssotray keep` with its long-running container server; returns the process, the address and
-/// the grants directory it announced.
-pub(crate) async fn keep_serving(
-    env: &[(String, String)],
-    args: &[&str],
-) -> (tokio::process::Child, String, std::path::PathBuf) {
+/// `ssotray keep` with its long-running container server, once it announced it.
+pub(crate) struct Serving {
+    /// The keeper (killed when dropped).
+    pub keeper: tokio::process::Child,
+    /// The server's address.
+    pub address: String,
+    /// The grants directory it named.
+    pub grants: std::path::PathBuf,
+    /// What keep said up to that line, that line included.
+    pub said: String,
+}
+
+/// Starts `ssotray keep --no-notify ARGS` and waits for it to announce its container server.
+pub(crate) async fn keep_serving(env: &[(String, String)], args: &[&str]) -> Serving {
     let mut keeper = tokio::process::Command::new(bin("ssotray"))
         .args(["keep", "--no-notify"])
         .args(args)
@@ -611,18 +619,26 @@ pub(crate) async fn keep_serving(
         .spawn()
         .unwrap();
     let mut err = BufReader::new(keeper.stderr.take().unwrap()).lines();
+    let mut said = String::new();
     loop {
         let line = tokio::time::timeout(Duration::from_secs(20), err.next_line())
             .await
             .expect("keep announces its server")
             .unwrap()
-            .expect("keep is running");
+            .unwrap_or_else(|| panic!("keep is running: {said}"));
+        said.push_str(&line);
+        said.push('\n');
         if let Some(rest) = line.strip_prefix("Serving container credentials on http://") {
             let address = rest.split('/').next().unwrap().to_string();
-            let file = line.rsplit("grants in ").next().unwrap();
+            let grants = line.rsplit("grants in ").next().unwrap().into();
             // Keep draining stderr so the keeper never blocks on it.
             tokio::spawn(async move { while let Ok(Some(_)) = err.next_line().await {} });
-            return (keeper, address, file.into());
+            return Serving {
+                keeper,
+                address,
+                grants,
+                said,
+            };
         }
     }
 }
@@ -707,8 +723,12 @@ async fn keeps_container_server_serves_each_granted_profile_and_its_grants_survi
     let mut env = sdk_env(&w);
     env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
     env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
-    let (keeper, address, grants) =
-        keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
+    let Serving {
+        keeper,
+        address,
+        grants,
+        ..
+    } = keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
     assert!(address.starts_with("127.0.0.1:"), "{address}");
     assert_eq!(
         grants,
@@ -769,7 +789,8 @@ async fn keeps_container_server_serves_each_granted_profile_and_its_grants_survi
         "XDG_CONFIG_HOME".into(),
         w.home.path().join(".config").display().to_string(),
     ));
-    let (_keeper, second, _) = keep_serving(&env, &[]).await;
+    let restarted = keep_serving(&env, &[]).await;
+    let second = restarted.address.clone();
     assert_eq!(
         std::fs::read_to_string(dev_dir.join("token")).unwrap(),
         token

@@ -83,42 +83,8 @@ async fn a_container_grant_unlocks_its_one_profile_until_it_is_revoked_or_rotate
     )
     .unwrap();
     std::fs::write(&old, "5a".repeat(32)).unwrap();
-    let mut keeper = tokio::process::Command::new(bin("ssotray"))
-        .args(["keep", "--no-notify", "--container-server", "127.0.0.1:0"])
-        .env_clear()
-        .envs(env.iter().cloned())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    // What keep says at start, up to the line that announces the server.
-    let mut said = String::new();
-    let mut err = tokio::io::BufReader::new(keeper.stderr.take().unwrap());
-    let address = loop {
-        let mut line = String::new();
-        let n = tokio::time::timeout(
-            Duration::from_secs(20),
-            tokio::io::AsyncBufReadExt::read_line(&mut err, &mut line),
-        )
-        .await
-        .expect("keep announces its server")
-        .unwrap();
-        assert!(n > 0, "keep is running: {said}");
-        said.push_str(&line);
-        if let Some(rest) = line.strip_prefix("Serving container credentials on http://") {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    tokio::spawn(async move {
-        let mut sink = String::new();
-        while tokio::io::AsyncBufReadExt::read_line(&mut err, &mut sink)
-            .await
-            .unwrap_or(0)
-            > 0
-        {}
-    });
+    let serving = keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
+    let (address, said) = (serving.address.clone(), serving.said.clone());
     assert!(!old.exists(), "the old token is gone");
     assert!(
         said.contains("single container token of earlier versions was removed"),
@@ -197,9 +163,9 @@ async fn a_container_grant_unlocks_its_one_profile_until_it_is_revoked_or_rotate
         "has no container grant",
     );
     // `keep --rotate-container-token` rotates too.
-    drop(keeper);
+    drop(serving);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_keeper, _, _) = keep_serving(
+    let _serving = keep_serving(
         &env,
         &[
             "--container-server",
@@ -409,7 +375,8 @@ cat hog.out"#,
 async fn the_long_running_server_keeps_this_users_slots_and_caps_each_other_user() {
     let w = logged_in().await;
     let env = desktop_env(&w);
-    let (_keeper, address, _) = keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
+    let serving = keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
+    let address = serving.address.clone();
     let (uri, dir) = grant(&env, "dev", &address).await;
     let token = std::fs::read_to_string(dir.join("token")).unwrap();
     let hog = write_script("hog.py", HOG);
