@@ -365,8 +365,10 @@ async function saveSettings(/** @type {Event} */ ev) {
     };
   });
   try {
-    await ipc.saveSettings(/** @type {any} */ ({ leadTimesMinutes: leads, autostart: /** @type {HTMLInputElement} */ ($('#autostart')).checked, sessions }));
-    $('#settings-status').textContent = 'Saved';
+    const toAllow = await ipc.saveSettings(/** @type {any} */ ({ leadTimesMinutes: leads, autostart: /** @type {HTMLInputElement} */ ($('#autostart')).checked, sessions }));
+    $('#settings-status').textContent = toAllow.length
+      ? `Saved. A new browser command is a program ssotray will run: allow it for ${toAllow.join(', ')} in the notification.`
+      : 'Saved';
   } catch (e) {
     $('#settings-status').textContent = /** @type {any} */ (e).message || String(e);
   }

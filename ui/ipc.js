@@ -44,7 +44,7 @@ export const ipc = {
   /** @param {string} text */ copyText: (text) => invoke('copy_text', { text }),
   /** @param {RoleRef} role */ toggleFavorite: (role) => invoke('toggle_favorite', { role }),
   /** @returns {Promise<Settings>} */ getSettings: () => invoke('get_settings'),
-  /** @param {Settings} settings */ saveSettings: (settings) => invoke('save_settings', { settings }),
+  /** @param {Settings} settings @returns {Promise<string[]>} the sessions whose new browser command waits to be allowed */ saveSettings: (settings) => invoke('save_settings', { settings }),
   /** @param {string} name @param {string} startUrl @param {string} region */
   addIdentityCenter: (name, startUrl, region) => invoke('add_identity_center', { name, startUrl, region }),
   /** @param {string} session @returns {Promise<number>} */ generateProfiles: (session) => invoke('generate_profiles', { session }),

@@ -202,12 +202,16 @@ fn get_settings(handle: &AppHandle, app: &App) -> Result<SettingsDto, CmdError> 
     })
 }
 
-/// Saves the settings (keychain changes move the secrets; autostart goes through the OS).
+/// Saves the settings (keychain changes move the secrets; autostart goes through the OS). A new
+/// browser command is not saved from here: it is a program ssotray will run, and a page that
+/// someone else's script took over must not gain that. The user allows it in a notification
+/// (outside the page); the answer names the sessions that wait for it.
 async fn save_settings(
     handle: &AppHandle,
     app: &App,
     settings: SettingsDto,
-) -> Result<(), CmdError> {
+) -> Result<Vec<String>, CmdError> {
+    let mut to_allow = Vec::new();
     let engine = &app.engine;
     let leads: TomlArray = settings
         .lead_times_minutes
@@ -227,6 +231,15 @@ async fn save_settings(
     for s in &settings.sessions {
         let current = engine.settings()?.session(&s.name);
         let name = s.name.clone();
+        let asked = s
+            .browser
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty());
+        let new_browser = asked.filter(|b| Some(*b) != current.browser.as_deref());
+        // Written now: none when none is asked for (back to the default browser), else the
+        // command that is there (the one asked for, or the old one until a new one is allowed).
+        let written = asked.and(current.browser.clone());
         engine
             .edit_settings(|t| {
                 let t = match s.session_length_hours {
@@ -254,17 +267,18 @@ async fn save_settings(
                     "console_session_duration",
                     i64::from(s.console_session_duration),
                 )?;
-                match s
-                    .browser
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|b| !b.is_empty())
-                {
+                // Removing the command (back to the default browser) or keeping it needs no
+                // confirmation; a new one keeps the old until the user allows it.
+                match written.as_deref() {
                     Some(b) => set_session_value(&t, &name, "browser", b),
                     None => set_value(&t, &["sessions", &name], "browser", None),
                 }
             })
             .await?;
+        if let Some(b) = new_browser {
+            ask_to_allow_browser(app, &s.name, b);
+            to_allow.push(s.name.clone());
+        }
         if s.keychain != current.keychain {
             let target = app.target(&s.name)?;
             if s.keychain {
@@ -281,7 +295,42 @@ async fn save_settings(
         autolaunch.disable()
     };
     result.map_err(|e| CmdError::msg(format!("cannot change start at login: {e}")))?;
-    Ok(())
+    Ok(to_allow)
+}
+
+/// The notification action that allows a browser command the window asked for.
+pub const ALLOW_BROWSER: &str = "allow-browser";
+
+/// Asks the user, in a desktop notification, to allow `command` as `session`'s browser; writes
+/// it only when they click Allow there.
+fn ask_to_allow_browser(app: &App, session: &str, command: &str) {
+    let engine = app.engine.clone();
+    let (session, command) = (session.to_string(), command.to_string());
+    let mut n = notify_rust::Notification::new();
+    n.appname("ssotray")
+        .summary("Allow this browser command?")
+        .body(&format!(
+            "The ssotray window asks to open the consoles of {session} with the program `{command}`. Allow it only if you typed it yourself."
+        ))
+        .action(ALLOW_BROWSER, "Allow")
+        .action("refuse-browser", "Don't allow");
+    std::thread::spawn(move || {
+        match n.show() {
+        Ok(handle) => handle.wait_for_action(|id| {
+            if id != ALLOW_BROWSER {
+                return;
+            }
+            let written = tauri::async_runtime::block_on(engine.edit_settings(|t| {
+                set_session_value(t, &session, "browser", command.as_str())
+            }));
+            match written {
+                Ok(()) => tracing::info!(session = %session, "browser command allowed"),
+                Err(e) => tracing::warn!(session = %session, error = %e, "cannot save the browser command"),
+            }
+        }),
+        Err(e) => tracing::warn!(error = %e, "cannot ask to allow a browser command; set it in settings.toml"),
+    }
+    });
 }
 
 /// Writes a profile for every known role of a session into ssotray's block of `~/.aws/config`.

@@ -2020,3 +2020,84 @@ async fn chained_profiles_sit_under_their_role_and_a_favorite_remembers_its_serv
     );
     let _ = view.client.close().await;
 }
+
+#[tokio::test]
+async fn a_browser_command_the_window_sends_is_saved_only_once_the_user_allows_it_in_a_notification(
+) {
+    // The window's commands, sent as a page someone else's script took over would send them.
+    let desktop = Desktop::start();
+    let w = logged_in_with_accounts().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let _app = spawn_app(&w, &desktop, &browser, &[]);
+    let _menu = TrayMenu::find(&desktop).await;
+    wait_until("the window socket", 30, || window_socket_dirs(&w) == 1).await;
+    let socket = window_socket(&w);
+    let answer: serde_json::Value =
+        serde_json::from_str(&call_tray(&socket, "get_settings", serde_json::Value::Null).await)
+            .unwrap();
+    let mut settings = answer["ok"].clone();
+    let file = w.home.path().join(".config/ssotray/settings.toml");
+    let saved_browser = || {
+        std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("browser = ").map(str::to_string))
+    };
+    let asks = |command: &str| {
+        desktop
+            .notifications()
+            .into_iter()
+            .filter(|n| n.summary == "Allow this browser command?" && n.body.contains(command))
+            .collect::<Vec<_>>()
+    };
+    for (command, allow) in [("/tmp/not-mine %s", false), ("firefox -P work %s", true)] {
+        settings["sessions"][0]["browser"] = command.into();
+        let answer = call_tray(
+            &socket,
+            "save_settings",
+            serde_json::json!({ "settings": settings }),
+        )
+        .await;
+        assert!(answer.contains("\"ok\":[\"my-sso\"]"), "{answer}");
+        assert_eq!(saved_browser(), None, "not saved before the user allows it");
+        wait_until("the notification that asks", 30, || {
+            asks(command).len() == 1
+        })
+        .await;
+        let n = asks(command).remove(0);
+        assert!(
+            n.actions.iter().any(|a| a == "allow-browser"),
+            "{:?}",
+            n.actions
+        );
+        if allow {
+            desktop.click_action(n.id.expect("its id"), "allow-browser");
+            wait_until("the allowed command in settings.toml", 30, || {
+                saved_browser().as_deref() == Some("\"firefox -P work %s\"")
+            })
+            .await;
+        } else {
+            desktop.click_action(n.id.expect("its id"), "refuse-browser");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            assert_eq!(saved_browser(), None, "refused: never saved");
+        }
+    }
+    // The allowed command saved again is no new command: nothing to ask.
+    let answer = call_tray(
+        &socket,
+        "save_settings",
+        serde_json::json!({ "settings": settings }),
+    )
+    .await;
+    assert!(answer.contains("\"ok\":[]"), "{answer}");
+    // Removing it (back to the default browser) needs no confirmation either.
+    settings["sessions"][0]["browser"] = serde_json::Value::Null;
+    call_tray(
+        &socket,
+        "save_settings",
+        serde_json::json!({ "settings": settings }),
+    )
+    .await;
+    assert_eq!(saved_browser(), None);
+}
