@@ -1629,6 +1629,19 @@ async fn quit_takes_copied_credentials_off_the_clipboard_a_clipboard_manager_wou
     let _ = manager.kill().await;
 }
 
+/// The app, once its tray item is up, and the socket the window process calls it on.
+async fn app_with_its_window_socket(
+    w: &World,
+    desktop: &Desktop,
+) -> (tokio::process::Child, tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let app = spawn_app(w, desktop, &browser, &[]);
+    let _menu = TrayMenu::find(desktop).await;
+    wait_until("the window socket", 30, || window_socket_dirs(w) == 1).await;
+    (app, tmp, window_socket(w))
+}
+
 /// Sends one command to the tray process as the window process does, over its socket, and
 /// returns the answer line.
 async fn call_tray(socket: &Path, cmd: &str, args: serde_json::Value) -> String {
@@ -1654,12 +1667,7 @@ async fn no_reply_of_any_window_command_holds_a_secret() {
     // as it leaves the tray process (not only what the page renders).
     let desktop = Desktop::start();
     let w = logged_in_with_accounts().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let (browser, _log) = browser_script(tmp.path());
-    let _app = spawn_app(&w, &desktop, &browser, &[]);
-    let _menu = TrayMenu::find(&desktop).await;
-    wait_until("the window socket", 30, || window_socket_dirs(&w) == 1).await;
-    let socket = window_socket(&w);
+    let (_app, _tmp, socket) = app_with_its_window_socket(&w, &desktop).await;
     let role = serde_json::json!({"session": "my-sso", "accountId": "111111111111", "accountName": "dev", "roleName": "ReadOnlyAccess"});
     let mut answers = Vec::new();
     for (cmd, args) in [
@@ -2027,12 +2035,7 @@ async fn a_browser_command_the_window_sends_is_saved_only_once_the_user_allows_i
     // The window's commands, sent as a page someone else's script took over would send them.
     let desktop = Desktop::start();
     let w = logged_in_with_accounts().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let (browser, _log) = browser_script(tmp.path());
-    let _app = spawn_app(&w, &desktop, &browser, &[]);
-    let _menu = TrayMenu::find(&desktop).await;
-    wait_until("the window socket", 30, || window_socket_dirs(&w) == 1).await;
-    let socket = window_socket(&w);
+    let (_app, _tmp, socket) = app_with_its_window_socket(&w, &desktop).await;
     let answer: serde_json::Value =
         serde_json::from_str(&call_tray(&socket, "get_settings", serde_json::Value::Null).await)
             .unwrap();
