@@ -855,14 +855,15 @@ impl Keyring {
             child.stdin.take().unwrap().write_all(b"test").unwrap();
         }
         let _ = child.wait();
-        // Ready when the default collection is the login keyring.
-        for _ in 0..100 {
+        // Ready when the default collection is the login keyring. A `--replace` waits for the
+        // old daemon to let its bus name go, which took over 5 s once with both cores busy.
+        for _ in 0..400 {
             if self.default_collection_ready() {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("gnome-keyring did not come up");
+        panic!("gnome-keyring did not come up within 20 s");
     }
 
     /// Whether the Secret Service answers with an unlocked-or-not login collection (a positive
