@@ -857,8 +857,10 @@ impl Keyring {
         let _ = child.wait();
         // Ready when the default collection is the login keyring. A `--replace` waits for the
         // old daemon to let its bus name go, which took over 5 s once with both cores busy.
+        // With `unlock`, also unlocked: until the new daemon has the bus name, the old (perhaps
+        // locked) one still answers.
         for _ in 0..400 {
-            if self.default_collection_ready() {
+            if self.default_collection_ready() && (!unlock || self.login_unlocked()) {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -884,6 +886,23 @@ impl Keyring {
             ])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).contains("/collection/login"))
+            .unwrap_or(false)
+    }
+
+    /// Whether the login collection says it is unlocked.
+    fn login_unlocked(&self) -> bool {
+        std::process::Command::new("dbus-send")
+            .args([
+                &format!("--bus={}", self.address),
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets/collection/login",
+                "org.freedesktop.DBus.Properties.Get",
+                "string:org.freedesktop.Secret.Collection",
+                "string:Locked",
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean false"))
             .unwrap_or(false)
     }
 
