@@ -121,8 +121,7 @@ mod sock_diag {
             NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
                 Ok(Some(r.header.uid))
             }
-            // ENOENT: no such socket.
-            NetlinkPayload::Error(_) => Ok(None),
+            // An error (ENOENT: no such socket) or anything else: not known.
             _ => Ok(None),
         }
     }
