@@ -111,6 +111,8 @@ impl TrayShown {
 pub struct App {
     /// The engine.
     pub engine: Engine,
+    /// The keeper: every login and renewal goes through it, behind its per-session gate.
+    keeper: std::sync::Arc<ssotray_core::keeper::Keeper>,
     pending: Mutex<HashMap<String, Pending>>,
     errors: Mutex<HashMap<String, String>>,
     progress: Mutex<HashMap<String, (usize, usize)>>,
@@ -144,7 +146,21 @@ impl From<EngineError> for CmdError {
     }
 }
 
+impl std::fmt::Display for CmdError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CmdError {}
+
 impl CmdError {
+    /// What happened and what to do.
+    #[cfg(test)]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// An error with a message.
     pub fn msg(message: impl Into<String>) -> Self {
         CmdError {
@@ -155,10 +171,11 @@ impl CmdError {
 }
 
 impl App {
-    /// The app over an engine and its keeper.
-    pub fn new(engine: Engine, demo: bool) -> App {
+    /// The app over its keeper (and the keeper's engine).
+    pub fn new(keeper: std::sync::Arc<ssotray_core::keeper::Keeper>, demo: bool) -> App {
         App {
-            engine,
+            engine: keeper.engine().clone(),
+            keeper,
             pending: Mutex::default(),
             errors: Mutex::default(),
             progress: Mutex::default(),
@@ -293,25 +310,12 @@ impl App {
             .iter()
             .filter(|s| !s.legacy)
             .map(|s| {
-                let state = if s.pending.is_some() {
-                    SessionState::LoggingIn
-                } else if let Some(at) = s.ended_at {
-                    SessionState::Ended { at }
-                } else {
-                    match &s.token {
-                        TokenState::LoggedOut | TokenState::Unreadable { .. } => {
-                            SessionState::LoggedOut
-                        }
-                        TokenState::Expired {
-                            expires_at,
-                            can_refresh: false,
-                        } => SessionState::Ended { at: *expires_at },
-                        TokenState::Valid { expires_at, .. }
-                        | TokenState::Expired { expires_at, .. } => SessionState::Active {
-                            ends_at: s.session_end.map(|e| e.at).unwrap_or(*expires_at),
-                        },
-                    }
-                };
+                let state = SessionState::of(
+                    s.pending.is_some(),
+                    s.ended_at,
+                    &s.token,
+                    s.session_end.map(|e| e.at),
+                );
                 SessionView {
                     name: s.name.clone(),
                     state,
@@ -344,6 +348,17 @@ impl App {
     /// Logs in (the flow from the session's setting, else AWS CLI v2's default), showing the
     /// device code or "waiting for the browser" while it runs.
     pub async fn login(&self, session: &str, flow: Option<Flow>) -> Result<(), CmdError> {
+        self.log_in(session, flow, false).await
+    }
+
+    /// Renew: log out, then log in afresh (a new portal session, so a new end), through the
+    /// keeper as every renewal is. Exported credentials stay: the keeper rewrites them.
+    pub async fn renew(&self, session: &str) -> Result<(), CmdError> {
+        self.log_in(session, None, true).await
+    }
+
+    /// A login (or a renewal) through the keeper, with its progress for the window and menu.
+    async fn log_in(&self, session: &str, flow: Option<Flow>, renew: bool) -> Result<(), CmdError> {
         let target = self.target(session)?;
         let name = target.display_name().to_string();
         let flow = flow.or(self
@@ -379,7 +394,16 @@ impl App {
             flow,
             ..LoginOptions::default()
         };
-        let result = self.engine.login(&target, &options, &prompt).await;
+        let result = if renew {
+            self.keeper.renew_with(&name, &options, &prompt).await
+        } else {
+            // The user asked: log in unless the token changes while waiting for the turn
+            // (another process's login through the keeper serves this one too).
+            let stale = ssotray_core::owner::current_fingerprint(&self.engine, &target).await;
+            self.keeper
+                .login_with(&name, stale, &options, &prompt)
+                .await
+        };
         self.pending.lock().expect("pending").remove(&name);
         match result {
             Ok(_) => {
@@ -401,20 +425,22 @@ impl App {
         }
     }
 
+    /// Writes a profile for every known role of a session into ssotray's block of
+    /// `~/.aws/config`; how many.
+    pub async fn generate_profiles(&self, session: &str) -> Result<usize, CmdError> {
+        let target = self.target(session)?;
+        let (profiles, _) = self
+            .engine
+            .write_profiles(&target, ssotray_core::profiles::DEFAULT_TEMPLATE)
+            .await?;
+        Ok(profiles.len())
+    }
+
     /// Logs out.
     pub async fn logout(&self, session: &str) -> Result<LogoutReport, CmdError> {
         let target = self.target(session)?;
         let config = self.engine.load_config()?;
         Ok(self.engine.logout(&config, &target).await?)
-    }
-
-    /// Renew: log out, then log in afresh (a new portal session, so a new end).
-    pub async fn renew(&self, session: &str) -> Result<(), CmdError> {
-        let target = self.target(session)?;
-        let config = self.engine.load_config()?;
-        // Exported credentials stay: the keeper rewrites them from the new session.
-        self.engine.logout_for_renewal(&config, &target).await?;
-        self.login(session, None).await
     }
 
     /// Lists accounts and roles now, with progress.

@@ -1,5 +1,5 @@
-//! One tray app per user: the first instance listens on `$XDG_RUNTIME_DIR/ssotray/app.sock`
-//! (else `$XDG_CACHE_HOME/ssotray/app.sock`), guarded by a lock file beside it, as the keeper's
+//! One tray app per user: the first instance listens on `app.sock` in ssotray's runtime directory
+//! (`$XDG_RUNTIME_DIR/ssotray`, else its cache directory), guarded by a lock file beside it, as the keeper's
 //! socket is; a second launch connects, asks it to show its window, and exits. (A Unix socket
 //! rather than tauri-plugin-single-instance: that plugin's D-Bus library leaves a thread that
 //! wakes twice a second for the life of the app.)
@@ -11,18 +11,11 @@ use std::time::Duration;
 use tauri::AppHandle;
 use tokio::io::AsyncWriteExt;
 
-/// Where the running app listens.
+/// Where the running app listens (in ssotray's runtime directory, see `ssotray_core::paths`).
 pub fn socket_path() -> Option<PathBuf> {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(dir) = var("XDG_RUNTIME_DIR") {
-        return Some(dir.join("ssotray/app.sock"));
-    }
-    let cache = var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")))?;
-    Some(cache.join("ssotray/app.sock"))
+    ssotray_core::paths::Paths::from_env(&ssotray_core::os::Env::real())
+        .app_socket()
+        .ok()
 }
 
 /// Asks a running instance to show its window on `view`; true when it answered. Only an
@@ -55,7 +48,7 @@ pub fn hand_over(path: &Path, view: &str) -> bool {
 
 /// Becomes the instance: listens for later launches. Err when another instance holds the lock
 /// (two launches at once): the caller hands over to it instead.
-pub fn listen(handle: &AppHandle, path: &Path) -> Result<(), String> {
+pub fn listen(handle: &AppHandle, path: &Path) -> Result<(), ssotray_core::EngineError> {
     let bound = tauri::async_runtime::block_on(ssotray_core::owner::bind(path))?;
     let handle = handle.clone();
     tauri::async_runtime::spawn(async move {

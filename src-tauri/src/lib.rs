@@ -1,6 +1,7 @@
 //! ssotray-app: the Tauri 2 tray shell over ssotray-core. It only knows Tauri: the tray and its
 //! menu, the window, commands, notifications' actions. Everything else is the core's.
 
+mod actions;
 mod app;
 mod commands;
 mod demo;
@@ -10,7 +11,8 @@ mod tray;
 mod window;
 
 use app::App;
-use ssotray_core::keeper::{Action, Keeper};
+use ssotray_core::keeper::Keeper;
+use ssotray_core::service::{ActionHook, KeeperService};
 use ssotray_core::{Context, Engine};
 use std::sync::Arc;
 use tauri::{Manager, RunEvent};
@@ -153,10 +155,10 @@ pub fn run() {
                 (Context::real(), None)
             };
             let engine = Engine::new(context);
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             let notifier: Arc<dyn ssotray_core::keeper::Notifier> = Arc::new(ssotray_core::desktop_notify::DesktopNotifier::new(tx).opening_on_click());
             let keeper = Arc::new(Keeper::new(engine.clone(), notifier.clone()));
-            let app = Arc::new(App::new(engine.clone(), demo.is_some()));
+            let app = Arc::new(App::new(keeper.clone(), demo.is_some()));
             tauri_app.manage(app.clone());
             tauri_app.manage(window::WindowHost::start(&handle, |handle, cmd, args| {
                 Box::pin(async move { commands::dispatch(&handle, &cmd, args).await })
@@ -169,7 +171,7 @@ pub fn run() {
                 tracing::error!("{e}");
                 eprintln!("ssotray-app: {e}");
                 // A tray app's stderr is seen by nobody: the desktop says it.
-                notifier.notify(&ssotray_core::keeper::KeeperEvent::Unsafe { message: e.clone() });
+                notifier.notify(&ssotray_core::keeper::KeeperEvent::Unsafe { message: e.to_string() });
             }
             if let (Some(path), Some(Ok(()))) = (&instance, &private) {
                 if let Err(e) = instance::listen(&handle, path) {
@@ -190,86 +192,44 @@ pub fn run() {
             // The tray item, when and while a panel shows it (else the window opens).
             tray::follow_the_watcher(&handle);
 
-            // The keeper: refresh ahead, notify, own logins for every ssotray process.
-            let wake = Arc::new(tokio::sync::Notify::new());
-            {
-                let keeper = keeper.clone();
-                let wake = wake.clone();
-                tauri::async_runtime::spawn(async move { keeper.run(wake, std::future::pending()).await });
-            }
-            // The container-credentials server, when the settings turn it on (off by default).
-            match engine.settings().map(|s| s.container_server) {
-                Ok(settings) if settings.enabled => {
-                    let keeper = keeper.clone();
-                    let engine = engine.clone();
-                    let notifier = notifier.clone();
-                    tauri::async_runtime::spawn(async move {
-                        let k = keeper.clone();
-                        let login_needed: ssotray_core::credserver::LoginNeeded = Arc::new(move |target| {
-                            let k = k.clone();
-                            let session = target.display_name().to_string();
-                            tauri::async_runtime::spawn(async move {
-                                k.handle(ssotray_core::owner::Request::LoginNeeded { session }).await;
-                            });
-                        });
-                        match ssotray_core::credserver::start_long_running(&engine, &settings.address, login_needed).await {
-                            Ok((running, _)) => {
-                                tracing::info!(address = %running.address, "serving container credentials to the granted profiles");
-                                // Serves for as long as the app runs.
-                                std::future::pending::<()>().await;
-                                drop(running);
-                            }
-                            Err(message) => {
-                                tracing::error!("{message}");
-                                notifier.notify(&ssotray_core::keeper::KeeperEvent::NotServing { message });
-                            }
-                        }
-                    });
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot read the settings"),
-            }
-            if let Some(path) = ssotray_core::owner::socket_path(&engine) {
-                let keeper = keeper.clone();
-                tauri::async_runtime::spawn(async move {
-                    match ssotray_core::owner::bind(&path).await {
-                        Ok(bound) => {
-                            let ssotray_core::owner::Bound { listener, lock } = bound;
-                            let handler: ssotray_core::owner::Handler = Arc::new(move |request| {
-                                let k = keeper.clone();
-                                Box::pin(async move { k.handle(request).await })
-                            });
-                            ssotray_core::owner::serve(listener, handler).await;
-                            drop(lock);
-                        }
-                        Err(e) => tracing::warn!(error = %e, "not owning logins"),
-                    }
-                });
-            }
-            // Notification actions.
+            // The keeper service (the same `ssotray keep` runs): refresh ahead, notify, own
+            // logins for every ssotray process through its socket, serve container credentials
+            // when the settings turn that on. Its socket goes when the app quits (`RunEvent::Exit`).
             {
                 let handle = handle.clone();
                 let app = app.clone();
                 tauri::async_runtime::spawn(async move {
-                    while let Some((session, action)) = rx.recv().await {
-                        let app = app.clone();
-                        let handle = handle.clone();
-                        tauri::async_runtime::spawn(async move {
-                            let result = match action {
-                                Action::Renew => app.renew(&session).await,
-                                Action::Login => app.login(&session, None).await,
-                                Action::Open => {
-                                    tray::show_window(&handle, "sessions");
-                                    Ok(())
-                                }
-                                Action::Dismiss => Ok(()),
-                            };
-                            if let Err(e) = result {
-                                tracing::warn!(error = ?e, "notification action failed");
-                            }
-                            tray::refresh(&handle).await;
-                        });
+                    let (service, started) =
+                        KeeperService::start(keeper, ssotray_core::service::Options::default()).await;
+                    if let Err(e) = &started.socket {
+                        tracing::warn!(error = %e, "not owning logins");
                     }
+                    match started.container {
+                        Some(Ok(serving)) => tracing::info!(address = %serving.address, "serving container credentials to the granted profiles"),
+                        Some(Err(e)) => {
+                            tracing::error!("{e}");
+                            notifier.notify(&ssotray_core::keeper::KeeperEvent::NotServing { message: e.to_string() });
+                        }
+                        None => {}
+                    }
+                    handle.manage(service.clone());
+                    // Notification actions: the shell's own way (the window, a login's progress),
+                    // through the same keeper.
+                    let hook: ActionHook = {
+                        let handle = handle.clone();
+                        Arc::new(move |session, action| {
+                            let app = app.clone();
+                            let handle = handle.clone();
+                            Box::pin(async move {
+                                let action = actions::Action::from_notification(&session, action);
+                                actions::carry_out_waiting(&handle, &app, action)
+                                    .await
+                                    .map(|_| ())
+                                    .map_err(Into::into)
+                            })
+                        })
+                    };
+                    service.run(rx, Some(hook), std::future::pending()).await;
                 });
             }
             if open_window {
@@ -305,6 +265,11 @@ pub fn run() {
         RunEvent::Exit => {
             if let Some(host) = handle.try_state::<Arc<window::WindowHost>>() {
                 host.remove_socket();
+            }
+            // The keeper's socket is this app's (it holds the lock beside it): removed, as
+            // `ssotray keep` removes it, so no process finds a socket nobody serves.
+            if let Some(service) = handle.try_state::<Arc<KeeperService>>() {
+                service.close();
             }
         }
         _ => {}

@@ -57,6 +57,38 @@ pub enum SessionState {
     LoggingIn,
 }
 
+impl SessionState {
+    /// What the menu shows of a session: a login in progress first, then an end the keeper saw,
+    /// then what the token says (an expired token that cannot be refreshed is an ended session;
+    /// one that can still is active until the estimated end, else its own expiry).
+    pub fn of(
+        logging_in: bool,
+        ended_at: Option<DateTime<Utc>>,
+        token: &ssotray_core::TokenState,
+        estimated_end: Option<DateTime<Utc>>,
+    ) -> SessionState {
+        use ssotray_core::TokenState;
+        if logging_in {
+            return SessionState::LoggingIn;
+        }
+        if let Some(at) = ended_at {
+            return SessionState::Ended { at };
+        }
+        match token {
+            TokenState::LoggedOut | TokenState::Unreadable { .. } => SessionState::LoggedOut,
+            TokenState::Expired {
+                expires_at,
+                can_refresh: false,
+            } => SessionState::Ended { at: *expires_at },
+            TokenState::Valid { expires_at, .. } | TokenState::Expired { expires_at, .. } => {
+                SessionState::Active {
+                    ends_at: estimated_end.unwrap_or(*expires_at),
+                }
+            }
+        }
+    }
+}
+
 /// What the menu is made from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MenuInput {
@@ -445,6 +477,67 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn the_menu_state_follows_login_then_the_seen_end_then_the_token() {
+        use ssotray_core::TokenState;
+        let (soon, later, past) = (
+            now() + Duration::minutes(40),
+            now() + Duration::hours(7),
+            now() - Duration::minutes(5),
+        );
+        let valid = TokenState::Valid {
+            expires_at: soon,
+            can_refresh: true,
+        };
+        assert_eq!(
+            SessionState::of(true, Some(past), &valid, Some(later)),
+            SessionState::LoggingIn
+        );
+        assert_eq!(
+            SessionState::of(false, Some(past), &valid, Some(later)),
+            SessionState::Ended { at: past }
+        );
+        // The estimated end of the portal session, not the token's hour, is what the menu counts down.
+        assert_eq!(
+            SessionState::of(false, None, &valid, Some(later)),
+            SessionState::Active { ends_at: later }
+        );
+        assert_eq!(
+            SessionState::of(false, None, &valid, None),
+            SessionState::Active { ends_at: soon }
+        );
+        // An expired token that can still be refreshed: the session is alive.
+        let refreshable = TokenState::Expired {
+            expires_at: past,
+            can_refresh: true,
+        };
+        assert_eq!(
+            SessionState::of(false, None, &refreshable, Some(later)),
+            SessionState::Active { ends_at: later }
+        );
+        let dead = TokenState::Expired {
+            expires_at: past,
+            can_refresh: false,
+        };
+        assert_eq!(
+            SessionState::of(false, None, &dead, Some(later)),
+            SessionState::Ended { at: past }
+        );
+        assert_eq!(
+            SessionState::of(false, None, &TokenState::LoggedOut, None),
+            SessionState::LoggedOut
+        );
+        assert_eq!(
+            SessionState::of(
+                false,
+                None,
+                &TokenState::Unreadable { reason: "x".into() },
+                None
+            ),
+            SessionState::LoggedOut
+        );
     }
 
     fn acct(id: &str, name: &str, roles: &[&str]) -> AccountRoles {

@@ -395,44 +395,17 @@ pub fn copy_secret(handle: &AppHandle, text: String) -> Result<(), CmdError> {
     Ok(())
 }
 
-/// Carries out a menu click.
+/// Carries out a menu click: the item's action, where every action is carried out.
 pub fn on_menu_event(handle: &AppHandle, id: &str) {
     let Some(item) = ItemId::decode(id) else {
         return;
     };
     let app = handle.state::<Arc<App>>().inner().clone();
     let handle = handle.clone();
-    match item {
-        ItemId::Quit => handle.exit(0),
-        ItemId::Open => show_window(&handle, "sessions"),
-        ItemId::Settings => show_window(&handle, "settings"),
-        ItemId::Search(_) => show_window(&handle, "accounts"),
-        other => {
-            tauri::async_runtime::spawn(async move {
-                let result = match &other {
-                    ItemId::Login(s) => app.login(s, None).await,
-                    ItemId::Renew(s) => app.renew(s).await,
-                    ItemId::Logout(s) => app.logout(s).await.map(|_| ()),
-                    // The menu opens a favorite on its remembered service, like the window.
-                    ItemId::OpenConsole(r) => app.open_console(r, None).await,
-                    ItemId::CopyConsoleUrl(r) => match app.console_url(r, None).await {
-                        Ok((_, url)) => copy_secret(&handle, url.expose().to_string()),
-                        Err(e) => Err(e),
-                    },
-                    ItemId::CopyCredentials(r) => match app.credentials_exports(r).await {
-                        Ok(t) => copy_secret(&handle, t.expose().to_string()),
-                        Err(e) => Err(e),
-                    },
-                    ItemId::CopyProfileName(r) => {
-                        app.profile_name(r).and_then(|n| copy_text(&handle, n))
-                    }
-                    _ => Ok(()),
-                };
-                if let Err(e) = result {
-                    tracing::warn!(error = ?e, "menu action failed");
-                }
-                refresh(&handle).await;
-            });
+    tauri::async_runtime::spawn(async move {
+        let action = crate::actions::Action::from_menu(item);
+        if let Err(e) = crate::actions::carry_out(&handle, &app, action).await {
+            tracing::warn!(error = ?e, "menu action failed");
         }
-    }
+    });
 }

@@ -1,5 +1,6 @@
 //! `ssotray accounts`, `console`, `credentials` and `profiles generate`.
 
+use crate::error::CliError;
 use crate::{default_selector, names, one_line, ConsoleArgs, CredentialsArgs};
 use ssotray_core::access::{ConsoleOptions, ProfileRole};
 use ssotray_core::config::{AwsConfig, SsoTarget};
@@ -37,17 +38,17 @@ pub(crate) fn profile_role(
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.
-fn print_out(text: &str) -> Result<(), EngineError> {
+fn print_out(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(EngineError::Local(format!("cannot write to stdout: {e}")))
+            Err(CliError::io("write to stdout")(e))
         }
         _ => Ok(()),
     }
 }
 
-fn print_inventory(inventory: &Inventory) -> Result<(), EngineError> {
+fn print_inventory(inventory: &Inventory) -> Result<(), CliError> {
     let width = inventory
         .accounts
         .iter()
@@ -72,7 +73,7 @@ pub async fn list(
     json: bool,
     refresh: bool,
     rate_limit: Option<f64>,
-) -> Result<(), EngineError> {
+) -> Result<(), CliError> {
     let config = engine.load_config()?;
     let target = session_target(engine, &config, session)?;
     let cached = engine.cached_inventory(&target)?;
@@ -127,16 +128,14 @@ pub async fn list(
     };
     if json {
         print_out(
-            &(serde_json::to_string_pretty(&inventory)
-                .map_err(|e| EngineError::Local(e.to_string()))?
-                + "\n"),
+            &(serde_json::to_string_pretty(&inventory).expect("an account list serializes") + "\n"),
         )
     } else {
         print_inventory(&inventory)
     }
 }
 
-pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineError> {
+pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), CliError> {
     let config = engine.load_config()?;
     let role = match (&args.profile, &args.sso_session) {
         (Some(p), _) => profile_role(engine, &config, p)?,
@@ -158,7 +157,7 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineErr
     let destination = match &args.service {
         Some(service) => Some(
             ssotray_core::console::destination_url(service, &region).map_err(|e| {
-                EngineError::Local(format!("{e}; or give a console URL with --destination"))
+                CliError::Usage(format!("{e}; or give a console URL with --destination"))
             })?,
         ),
         None => args.destination,
@@ -188,14 +187,14 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), EngineErr
     Ok(())
 }
 
-pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), EngineError> {
+pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), CliError> {
     if let Some(name) = &args.unexport {
         let path = engine.credentials_file_path()?;
         return if engine.unexport(name).await? {
             eprintln!("Removed [{name}] from {}", path.display());
             Ok(())
         } else {
-            Err(EngineError::Local(format!(
+            Err(CliError::Usage(format!(
                 "{} has no section [{name}] that ssotray exported",
                 path.display()
             )))
@@ -217,9 +216,10 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
         let creds = match engine.export_credentials(&config, &profile, name).await {
             Err(e) if e.needs_login() => {
                 if let Ok(role) = profile_role(engine, &config, &profile) {
-                    crate::needed::tell_keeper_now(engine, role.target.display_name()).await;
+                    ssotray_core::owner::tell_login_needed(engine, role.target.display_name())
+                        .await;
                 }
-                return Err(e);
+                return Err(e.into());
             }
             other => other?,
         };
@@ -245,7 +245,13 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), E
     // The token this attempt will use, taken before it: if it turns out unusable, a login is
     // needed only if nobody replaced it meanwhile (read after the failure, it could already be
     // the new one, and a second login would start).
-    let creds = crate::needed::credentials_or_login(engine, &role, args.login).await?;
+    let creds = ssotray_core::owner::credentials_or_login(
+        engine,
+        &role,
+        args.login,
+        &crate::prompt_on_stderr,
+    )
+    .await?;
     print_out(&if args.export {
         credentials::shell_exports(&creds)
     } else {
@@ -258,7 +264,7 @@ pub async fn generate_profiles(
     session: &str,
     dry_run: bool,
     template: &str,
-) -> Result<(), EngineError> {
+) -> Result<(), CliError> {
     let config = engine.load_config()?;
     let target = engine.resolve(&config, &Selector::Session(session.to_string()))?;
     if engine.cached_inventory(&target)?.is_none() {

@@ -2,9 +2,10 @@
 //! server (`ssotray keep --container-server`, the tray app's `[container_server]`). A grant is one
 //! profile's token in a directory of its own; a container is given that directory, read-only.
 
+use crate::error::CliError;
 use ssotray_core::credserver::profile_route;
 use ssotray_core::grants::TOKEN_FILE;
-use ssotray_core::{Engine, EngineError};
+use ssotray_core::Engine;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ContainerCommand {
@@ -55,7 +56,7 @@ fn shell_word(s: &str) -> String {
     }
 }
 
-pub fn run(engine: &Engine, command: ContainerCommand) -> Result<(), EngineError> {
+pub fn run(engine: &Engine, command: ContainerCommand) -> Result<(), CliError> {
     match command {
         ContainerCommand::Grant { profile, address } => {
             let file = engine.grant(&profile)?;
@@ -80,7 +81,7 @@ pub fn run(engine: &Engine, command: ContainerCommand) -> Result<(), EngineError
                 eprintln!("Revoked `{profile}`: its token no longer works.");
                 Ok(())
             } else {
-                Err(EngineError::Local(format!(
+                Err(CliError::Usage(format!(
                     "`{profile}` has no container grant (`ssotray container list` shows them)"
                 )))
             }

@@ -2,11 +2,12 @@
 //! for as long as it runs (the container-credentials protocol by default, IMDSv2, or static
 //! variables), passing on its exit status and forwarding signals.
 
+use crate::error::CliError;
 use crate::ExecArgs;
 use rustix::process::Signal;
 use ssotray_core::credserver::{self, CredServer, Protocol, Scope};
 use ssotray_core::served::ServerToken;
-use ssotray_core::{Engine, EngineError};
+use ssotray_core::Engine;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -92,11 +93,17 @@ fn from_the_terminal(cause: signal_hook::low_level::siginfo::Cause) -> bool {
     matches!(cause, signal_hook::low_level::siginfo::Cause::Kernel)
 }
 
-pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
+pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), CliError> {
     let config = engine.load_config()?;
     let role = engine.profile_role(&config, &args.profile)?;
     // Credentials now: a session that needs a login is said before the command starts.
-    let creds = crate::needed::credentials_or_login(engine, &role, args.login).await?;
+    let creds = ssotray_core::owner::credentials_or_login(
+        engine,
+        &role,
+        args.login,
+        &crate::prompt_on_stderr,
+    )
+    .await?;
     let region = role.region.clone();
     warn_about_the_default_profile(engine);
     let (program, rest) = args.command.split_first().expect("clap requires a command");
@@ -133,12 +140,10 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
             } else {
                 Protocol::Container
             };
-            let listener = credserver::bind_loopback(SocketAddr::from(([127, 0, 0, 1], 0)))
-                .await
-                .map_err(EngineError::Local)?;
+            let listener = credserver::bind_loopback(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
             let address = listener
                 .local_addr()
-                .map_err(|e| EngineError::Local(format!("cannot listen on loopback: {e}")))?;
+                .map_err(CliError::io("listen on loopback"))?;
             let hook_engine = engine.clone();
             let server = Arc::new(CredServer::new(
                 engine.clone(),
@@ -147,7 +152,11 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
                 address,
                 ServerToken::random(&mut rand::rng(), 32),
                 Arc::new(move |t| {
-                    crate::needed::tell_keeper(&hook_engine, t.display_name().to_string())
+                    // Told in the background: the answer to the SDK does not wait for it.
+                    let engine = hook_engine.clone();
+                    tokio::spawn(async move {
+                        ssotray_core::owner::tell_login_needed(&engine, t.display_name()).await
+                    });
                 }),
             ));
             if protocol == Protocol::Imds {
@@ -174,7 +183,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
     let mut signals = signal_hook::iterator::SignalsInfo::<WithOrigin>::new([
         SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT,
     ])
-    .map_err(|e| EngineError::Local(format!("cannot handle signals: {e}")))?;
+    .map_err(CliError::io("handle signals"))?;
     let handle = signals.handle();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::spawn(move || {
@@ -189,7 +198,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
     });
     let mut child = command
         .spawn()
-        .map_err(|e| EngineError::Local(format!("cannot run `{program}`: {e}")))?;
+        .map_err(CliError::io(format!("run `{program}`")))?;
     let pid = child
         .id()
         .and_then(|id| rustix::process::Pid::from_raw(id as i32));
@@ -204,16 +213,13 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), EngineError> {
         }
     };
     handle.close();
-    let status =
-        status.map_err(|e| EngineError::Local(format!("cannot wait for `{program}`: {e}")))?;
+    let status = status.map_err(CliError::io(format!("wait for `{program}`")))?;
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(0), _) => Ok(()),
-        (Some(code), _) => Err(EngineError::ChildExit(u8::try_from(code).unwrap_or(1))),
+        (Some(code), _) => Err(CliError::ChildExit(u8::try_from(code).unwrap_or(1))),
         // As a shell reports it: 128 + the signal's number.
-        (None, Some(sig)) => Err(EngineError::ChildExit(
-            u8::try_from(128 + sig).unwrap_or(255),
-        )),
-        (None, None) => Err(EngineError::ChildExit(1)),
+        (None, Some(sig)) => Err(CliError::ChildExit(u8::try_from(128 + sig).unwrap_or(255))),
+        (None, None) => Err(CliError::ChildExit(1)),
     }
 }

@@ -1,10 +1,12 @@
-//! `ssotray keep`: the keeper in the foreground, for headless use — refreshes ahead, estimates
-//! session ends, notifies (desktop notifications when a session bus is there, else stderr), and
-//! owns logins for every `ssotray` process through its socket.
+//! `ssotray keep`: the keeper service in the foreground, for headless use — refreshes ahead,
+//! estimates session ends, notifies (desktop notifications when a session bus is there, else
+//! stderr), and owns logins for every `ssotray` process through its socket. The service is the
+//! core's ([`ssotray_core::service`]), the same the tray app runs.
 
+use crate::error::CliError;
 use ssotray_core::keeper::{Keeper, KeeperEvent, Notifier};
-use ssotray_core::owner;
-use ssotray_core::{Engine, EngineError};
+use ssotray_core::service::{KeeperService, Options};
+use ssotray_core::Engine;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -22,8 +24,8 @@ pub async fn run(
     notify: bool,
     container_server: Option<String>,
     rotate: bool,
-) -> Result<(), EngineError> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+) -> Result<(), CliError> {
+    let (tx, rx) = mpsc::unbounded_channel();
     let desktop = notify
         && engine
             .context()
@@ -35,77 +37,40 @@ pub async fn run(
     } else {
         Arc::new(StderrNotifier)
     };
-    let keeper = Arc::new(Keeper::new(engine.clone(), notifier));
-
-    let mut bound_socket = None;
-    match owner::socket_path(&engine) {
-        Some(path) => {
-            let owner::Bound { listener, lock } = owner::bind(&path).await.map_err(EngineError::Local)?;
-            bound_socket = Some((path.clone(), lock));
-            let k = keeper.clone();
-            let handler: owner::Handler = Arc::new(move |request| {
-                let k = k.clone();
-                Box::pin(async move { k.handle(request).await })
-            });
-            tokio::spawn(owner::serve(listener, handler));
-            eprintln!("ssotray keeper running; logins for all ssotray processes go through {}", path.display());
-        }
-        None => eprintln!("ssotray keeper running (no XDG_RUNTIME_DIR: other processes coordinate through lock files)"),
+    let keeper = Arc::new(Keeper::new(engine, notifier));
+    let (service, started) = KeeperService::start(
+        keeper,
+        Options {
+            container_server,
+            rotate_grants: rotate,
+        },
+    )
+    .await;
+    // From the command line, each of these is what the user asked for: a failure ends `keep`.
+    let path = started.socket?;
+    eprintln!(
+        "ssotray keeper running; logins for all ssotray processes go through {}",
+        path.display()
+    );
+    if let Some(rotated) = started.rotated {
+        eprintln!("{}", crate::container::rotated_message(&rotated?));
     }
-
-    if rotate {
-        let rotated = engine.rotate_grants()?;
-        eprintln!("{}", crate::container::rotated_message(&rotated));
+    if let Some(serving) = started.container {
+        let serving = serving?;
+        if serving.removed_old_token {
+            eprintln!("The single container token of earlier versions was removed: it unlocked every profile. Grant each container its profile with `ssotray container grant PROFILE`.");
+        }
+        eprintln!(
+            "Serving container credentials on http://{}/profile/NAME for the granted profiles ({}); grants in {}",
+            serving.address,
+            if serving.granted.is_empty() {
+                "none yet: `ssotray container grant PROFILE`".to_string()
+            } else {
+                serving.granted.join(", ")
+            },
+            serving.grants_dir.display()
+        );
     }
-    // The container server: asked for with the flag, or turned on in the settings.
-    let settings = engine.settings()?.container_server;
-    let address = match container_server {
-        Some(a) if !a.is_empty() => Some(a),
-        Some(_) => Some(settings.address),
-        None => settings.enabled.then_some(settings.address),
-    };
-    let _container_server = match address {
-        Some(address) => {
-            let k = keeper.clone();
-            let login_needed: ssotray_core::credserver::LoginNeeded = Arc::new(move |target| {
-                let k = k.clone();
-                let session = target.display_name().to_string();
-                tokio::spawn(async move {
-                    k.handle(owner::Request::LoginNeeded { session }).await;
-                });
-            });
-            let (running, had_old_token) =
-                ssotray_core::credserver::start_long_running(&engine, &address, login_needed)
-                    .await
-                    .map_err(EngineError::Local)?;
-            if had_old_token {
-                eprintln!("The single container token of earlier versions was removed: it unlocked every profile. Grant each container its profile with `ssotray container grant PROFILE`.");
-            }
-            let granted = engine.grants()?;
-            eprintln!(
-                "Serving container credentials on http://{}/profile/NAME for the granted profiles ({}); grants in {}",
-                running.address,
-                if granted.is_empty() { "none yet: `ssotray container grant PROFILE`".to_string() } else { granted.join(", ") },
-                running.grants_dir.display()
-            );
-            Some(running)
-        }
-        None => None,
-    };
-
-    let k = keeper.clone();
-    tokio::spawn(async move {
-        while let Some((session, action)) = rx.recv().await {
-            let k = k.clone();
-            tokio::spawn(async move {
-                if let Err(e) = k.act(&session, action).await {
-                    eprintln!("ssotray: {} for `{session}` failed: {e}", action.label());
-                }
-            });
-        }
-    });
-
-    let wake = Arc::new(tokio::sync::Notify::new());
     let stop = async {
         #[cfg(unix)]
         {
@@ -120,11 +85,8 @@ pub async fn run(
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     };
-    keeper.run(wake, stop).await;
-    // The socket is ours (we hold the keeper lock): remove it, then let the lock go.
-    if let Some((path, lock)) = bound_socket {
-        let _ = std::fs::remove_file(path);
-        drop(lock);
-    }
+    service.run(rx, None, stop).await;
+    // The socket is ours (the service holds the keeper lock): removed, then the lock let go.
+    service.close();
     Ok(())
 }

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success, 1 failure (one actionable line on stderr), 2 usage error.
 
+use crate::error::CliError;
 use clap::{Args, Parser, Subcommand};
 use ssotray_core::config::AwsConfig;
 use ssotray_core::engine::LogoutReport;
@@ -264,9 +265,9 @@ struct LoginArgs {
 
 mod accounts;
 mod container;
+mod error;
 mod exec;
 mod keep;
-mod needed;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -315,7 +316,7 @@ fn main() -> ExitCode {
     let engine = Engine::new(Context::real());
     match runtime.block_on(run(&engine, cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(EngineError::ChildExit(code)) => ExitCode::from(code),
+        Err(CliError::ChildExit(code)) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {}", one_line(&e.to_string()));
             ExitCode::from(1)
@@ -327,7 +328,7 @@ pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
+async fn run(engine: &Engine, command: Command) -> Result<(), CliError> {
     match command {
         Command::Login(args) => login(engine, args).await,
         Command::Status { json } => status(engine, json).await,
@@ -371,7 +372,7 @@ async fn run(engine: &Engine, command: Command) -> Result<(), EngineError> {
 
 /// Prompts during a login started on behalf of another command: stderr only (stdout may carry
 /// credentials).
-fn prompt_on_stderr(p: &LoginPrompt) {
+pub(crate) fn prompt_on_stderr(p: &LoginPrompt) {
     match p {
         LoginPrompt::DeviceCode {
             user_code,
@@ -386,42 +387,13 @@ fn prompt_on_stderr(p: &LoginPrompt) {
     }
 }
 
-/// One login for everyone who needs it now: through the running keeper when there is one, else
-/// under the session's lock file. `stale` is the token the caller could not use.
-pub(crate) async fn login_once(
-    engine: &Engine,
-    target: &ssotray_core::SsoTarget,
-    stale: Option<String>,
-) -> Result<(), EngineError> {
-    use ssotray_core::owner::{self, Reply, Request};
-    if let Some(path) = owner::socket_path(engine) {
-        let request = Request::Login {
-            session: target.display_name().to_string(),
-            stale: stale.clone(),
-        };
-        match owner::ask(&path, &request, std::time::Duration::from_secs(11 * 60)).await {
-            Some(Reply::Ok) => return Ok(()),
-            Some(Reply::Error { message }) => return Err(EngineError::Local(message)),
-            None => {}
-        }
-    }
-    owner::obtain_login(
-        engine,
-        target,
-        stale,
-        &LoginOptions::default(),
-        &prompt_on_stderr,
-    )
-    .await
-}
-
 fn warn_problems(config: &AwsConfig) {
     for p in &config.problems {
         eprintln!("warning: {}: {p}", config.path.display());
     }
 }
 
-async fn login(engine: &Engine, args: LoginArgs) -> Result<(), EngineError> {
+async fn login(engine: &Engine, args: LoginArgs) -> Result<(), CliError> {
     let config = engine.load_config()?;
     let selector = match (args.name, args.sso_session, args.profile) {
         (Some(n), _, _) => Selector::Any(n),
@@ -433,7 +405,8 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), EngineError> {
                 return Err(EngineError::UnknownTarget(format!(
                     "say which session to log in to: `ssotray login NAME` (known: {})",
                     names(&config)
-                )))
+                ))
+                .into())
             }
         },
     };
@@ -450,15 +423,13 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), EngineError> {
                 "Asking the running ssotray keeper to log in to `{}`…",
                 target.display_name()
             );
-            match ssotray_core::owner::ask(&path, &request, std::time::Duration::from_secs(11 * 60))
-                .await
-            {
+            match ssotray_core::owner::ask(&path, &request, ssotray_core::owner::LOGIN_WAIT).await {
                 Some(ssotray_core::owner::Reply::Ok) => {
                     eprintln!("Logged in to `{}`", target.display_name());
                     return Ok(());
                 }
                 Some(ssotray_core::owner::Reply::Error { message }) => {
-                    return Err(EngineError::Local(message))
+                    return Err(EngineError::Keeper(message).into())
                 }
                 None => {}
             }
@@ -606,7 +577,7 @@ fn describe_token(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> 
     }
 }
 
-async fn status(engine: &Engine, json: bool) -> Result<(), EngineError> {
+async fn status(engine: &Engine, json: bool) -> Result<(), CliError> {
     let config = engine.load_config()?;
     let mut list = Vec::new();
     for target in config.targets() {
@@ -629,7 +600,7 @@ async fn status(engine: &Engine, json: bool) -> Result<(), EngineError> {
             serde_json::json!({ "sessions": list, "configProblems": problems, "exports": exports });
         println!(
             "{}",
-            serde_json::to_string_pretty(&out).map_err(|e| EngineError::Local(e.to_string()))?
+            serde_json::to_string_pretty(&out).expect("the status serializes")
         );
         return Ok(());
     }
@@ -667,7 +638,7 @@ async fn status(engine: &Engine, json: bool) -> Result<(), EngineError> {
     Ok(())
 }
 
-async fn keychain(engine: &Engine, command: KeychainCommand) -> Result<(), EngineError> {
+async fn keychain(engine: &Engine, command: KeychainCommand) -> Result<(), CliError> {
     let config = engine.load_config()?;
     let pick = |name: Option<String>| -> Result<ssotray_core::SsoTarget, EngineError> {
         let selector = match name {
@@ -717,7 +688,7 @@ async fn keychain(engine: &Engine, command: KeychainCommand) -> Result<(), Engin
     Ok(())
 }
 
-async fn refresh(engine: &Engine, name: Option<String>) -> Result<(), EngineError> {
+async fn refresh(engine: &Engine, name: Option<String>) -> Result<(), CliError> {
     let config = engine.load_config()?;
     let targets = match name {
         Some(n) => vec![engine.resolve(&config, &Selector::Any(n))?],
@@ -729,7 +700,7 @@ async fn refresh(engine: &Engine, name: Option<String>) -> Result<(), EngineErro
                 }
             }
             if logged_in.is_empty() {
-                return Err(EngineError::Local(
+                return Err(CliError::Usage(
                     "no sso-session is logged in; run `ssotray login NAME` first".into(),
                 ));
             }
@@ -748,7 +719,7 @@ async fn refresh(engine: &Engine, name: Option<String>) -> Result<(), EngineErro
             Err(e) => eprintln!("error: {}", one_line(&e.to_string())),
         }
     }
-    first_error.map_or(Ok(()), Err)
+    first_error.map_or(Ok(()), |e| Err(e.into()))
 }
 
 fn exported_removed(n: usize) -> String {
@@ -763,7 +734,7 @@ fn report_logout(name: &str, r: &LogoutReport) {
         Some(Ok(())) => "portal session ended".to_string(),
         Some(Err(e)) => format!(
             "portal logout failed ({}), local files removed anyway",
-            one_line(e)
+            one_line(&e.to_string())
         ),
         None => "no token was cached".to_string(),
     };
@@ -774,7 +745,7 @@ fn report_logout(name: &str, r: &LogoutReport) {
     );
 }
 
-async fn logout(engine: &Engine, name: Option<String>, _all: bool) -> Result<(), EngineError> {
+async fn logout(engine: &Engine, name: Option<String>, _all: bool) -> Result<(), CliError> {
     match name {
         Some(n) => {
             let config = engine.load_config()?;

@@ -9,7 +9,7 @@ use crate::credentials;
 use crate::discovery::{
     self, DiscoveryError, DiscoveryOptions, DiscoveryStats, Inventory, Progress,
 };
-use crate::engine::{Engine, EngineError};
+use crate::engine::{unreadable, Engine, EngineError};
 use crate::oidc::ApiError;
 use crate::portal::{RetryPolicy, RoleCredentials};
 use crate::profiles::{self, GeneratedProfile};
@@ -81,34 +81,19 @@ pub struct ConsoleOptions {
 }
 
 impl Engine {
-    /// `$XDG_CONFIG_HOME/ssotray/settings.toml`, else `~/.config/ssotray/settings.toml`.
+    /// ssotray's settings file (see [`crate::paths`]).
     pub fn settings_path(&self) -> Result<PathBuf, EngineError> {
-        if let Some(d) = self.ctx.env.get_non_empty("XDG_CONFIG_HOME") {
-            return Ok(PathBuf::from(d).join("ssotray/settings.toml"));
-        }
-        Ok(self.home()?.join(".config/ssotray/settings.toml"))
+        Ok(self.paths().settings()?)
     }
 
     /// ssotray's settings (kept until the file changes); a missing file gives the defaults, a
     /// broken one an error saying where.
     pub fn settings(&self) -> Result<Settings, EngineError> {
         let path = self.settings_path()?;
-        let settings = self
-            .ctx
-            .parsed
-            .get(self.ctx.fs.as_ref(), &path, |bytes| match bytes {
-                Ok(bytes) => Settings::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| {
-                    EngineError::Local(format!(
-                        "settings file `{}` cannot be read: {e}; fix it or move it away",
-                        path.display()
-                    ))
-                }),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Settings::default()),
-                Err(e) => Err(EngineError::Local(format!(
-                    "failed to read `{}`: {e}",
-                    path.display()
-                ))),
-            })?;
+        let settings = self.read_kept(&path, Settings::default, |bytes| {
+            Settings::parse(&String::from_utf8_lossy(bytes))
+                .map_err(|e| unreadable("settings file", &path, e))
+        })?;
         Ok(settings.as_ref().clone())
     }
 
@@ -116,17 +101,13 @@ impl Engine {
     /// atomically. A file that cannot be parsed is left as it is.
     pub async fn edit_settings(
         &self,
-        mut edit: impl FnMut(&str) -> Result<String, String>,
+        mut edit: impl FnMut(&str) -> Result<String, crate::files::Invalid>,
     ) -> Result<(), EngineError> {
         let path = self.settings_path()?;
         self.update_own_file(&path, |bytes| {
             let text = match bytes {
-                Some(b) => std::str::from_utf8(b).map_err(|_| {
-                    EngineError::Local(format!(
-                        "`{}` is not UTF-8 text; fix it or move it away",
-                        path.display()
-                    ))
-                })?,
+                Some(b) => std::str::from_utf8(b)
+                    .map_err(|_| unreadable("settings file", &path, "not UTF-8 text"))?,
                 None => "",
             };
             // A byte-order mark some editors write stays where it is.
@@ -134,20 +115,14 @@ impl Engine {
                 Some(rest) => (crate::files::BOM, rest),
                 None => ("", text),
             };
-            crate::settings::Settings::parse(body).map_err(|e| {
-                EngineError::Local(format!(
-                    "settings file `{}` cannot be read: {e}; fix it or move it away",
-                    path.display()
-                ))
-            })?;
-            let new = edit(body).map_err(|e| {
-                EngineError::Local(format!(
-                    "settings file `{}` cannot be edited ({e}); fix it or move it away",
-                    path.display()
-                ))
+            crate::settings::Settings::parse(body)
+                .map_err(|e| unreadable("settings file", &path, e))?;
+            let new = edit(body).map_err(|e| EngineError::Unchangeable {
+                path: path.clone(),
+                reason: format!("{e}; fix it or move it away"),
             })?;
             crate::settings::Settings::parse(&new)
-                .map_err(|e| EngineError::Local(format!("that setting is not valid: {e}")))?;
+                .map_err(|e| EngineError::Refused(format!("that setting is not valid: {e}")))?;
             Ok((Some(format!("{bom}{new}").into_bytes()), ()))
         })
         .await
@@ -184,8 +159,8 @@ impl Engine {
 
     fn inventory_path(&self, target: &SsoTarget) -> Result<PathBuf, EngineError> {
         Ok(self
-            .own_cache_dir()?
-            .join("accounts")
+            .paths()
+            .accounts_dir()?
             .join(cache::token_file_name(target.cache_id())))
     }
 
@@ -193,15 +168,15 @@ impl Engine {
     /// treated as absent (it is ssotray's own cache, rebuilt by the next discovery).
     pub fn cached_inventory(&self, target: &SsoTarget) -> Result<Option<Inventory>, EngineError> {
         let path = self.inventory_path(target)?;
-        let kept = self.ctx.parsed.get(
+        let kept = crate::files::read_kept(
+            &self.ctx.parsed,
             self.ctx.fs.as_ref(),
             &path,
-            |bytes| -> Result<Option<Inventory>, EngineError> {
-                Ok(bytes
-                    .ok()
-                    .and_then(|b| serde_json::from_slice(crate::files::strip_bom(&b)).ok()))
-            },
-        )?;
+            || None,
+            |b| Ok::<_, ()>(serde_json::from_slice(crate::files::strip_bom(b)).ok()),
+            |_| (),
+        )
+        .unwrap_or_default();
         Ok(kept.as_ref().clone())
     }
 
@@ -227,34 +202,26 @@ impl Engine {
         let token = self.usable_token(target).await?;
         let portal = self.portal(&target.region)?;
         let previous = self.cached_inventory(target)?;
-        let (accounts, stats) = match discovery::discover(
-            &portal,
-            &token.access_token,
-            options,
-            progress,
-        )
-        .await
-        {
-            Ok(found) => found,
-            Err(DiscoveryError::SessionEnded) => {
-                let kept = match &previous {
-                    Some(p) => format!(
-                        "the list fetched at {} is kept",
-                        crate::time::format_timestamp(p.fetched_at)
-                    ),
-                    None => "no earlier list exists".to_string(),
-                };
-                return Err(EngineError::Local(format!(
-                    "session ended while listing accounts of `{name}` ({kept}); run `ssotray login {name}`"
-                )));
-            }
-            Err(DiscoveryError::Api(source)) => {
-                return Err(EngineError::Api {
-                    context: format!("cannot list accounts of `{name}`"),
-                    source,
-                })
-            }
-        };
+        let (accounts, stats) =
+            match discovery::discover(&portal, &token.access_token, options, progress).await {
+                Ok(found) => found,
+                Err(DiscoveryError::SessionEnded) => {
+                    let kept = match &previous {
+                        Some(p) => format!(
+                            "the list fetched at {} is kept",
+                            crate::time::format_timestamp(p.fetched_at)
+                        ),
+                        None => "no earlier list exists".to_string(),
+                    };
+                    return Err(EngineError::EndedWhileListing { name, kept });
+                }
+                Err(DiscoveryError::Api(source)) => {
+                    return Err(EngineError::Api {
+                        context: format!("cannot list accounts of `{name}`"),
+                        source,
+                    })
+                }
+            };
         let changes = previous
             .as_ref()
             .map(|p| discovery::diff(&p.accounts, &accounts))
@@ -267,8 +234,7 @@ impl Engine {
             changes,
         };
         let path = self.inventory_path(target)?;
-        let bytes =
-            serde_json::to_vec(&inventory).map_err(|e| EngineError::Local(e.to_string()))?;
+        let bytes = serde_json::to_vec(&inventory).expect("an account list serializes");
         self.ctx
             .fs
             .write_atomic(&path, &bytes, 0o600)
@@ -287,7 +253,7 @@ impl Engine {
         config: &crate::config::AwsConfig,
         profile: &str,
     ) -> Result<ProfileRole, EngineError> {
-        let chain = crate::chain::resolve(config, profile).map_err(EngineError::Local)?;
+        let chain = crate::chain::resolve(config, profile)?;
         let base = chain.as_ref().map_or(profile, |c| c.base.as_str());
         let target = self.resolve(config, &crate::Selector::Profile(base.to_string()))?;
         let p = config.profile(base).expect("resolved above");
@@ -303,7 +269,7 @@ impl Engine {
                 },
                 chain: chain.map(|c| c.steps).unwrap_or_default(),
             }),
-            _ => Err(EngineError::Local(format!(
+            _ => Err(EngineError::Refused(format!(
                 "profile `{base}` has no sso_account_id and sso_role_name; add them, or run `ssotray profiles generate --sso-session {}`",
                 target.display_name()
             ))),
@@ -362,7 +328,9 @@ impl Engine {
         &self,
         step: &crate::chain::ChainedProfile,
     ) -> Result<PathBuf, EngineError> {
-        Ok(cache::cli_cache_dir(&self.ctx.env)?
+        Ok(self
+            .paths()
+            .cli_cache()?
             .join(format!("{}.json", crate::chain::cache_key(step))))
     }
 
@@ -411,7 +379,7 @@ impl Engine {
             .ctx
             .http
             .get()
-            .map_err(|e| local(EngineError::Local(e)))?;
+            .map_err(|e| local(EngineError::Http(e)))?;
         let source_name = if i == 0 {
             format!("{}/{}", role.account_id, role.role_name)
         } else {
@@ -433,7 +401,7 @@ impl Engine {
             Err(ApiError::Service(e))
                 if matches!(&e.code, ErrorCode::Other(c) if matches!(c.as_str(), "ExpiredToken" | "InvalidClientTokenId" | "SignatureDoesNotMatch")) =>
             {
-                return Err(AssumeFailure::SourceRefused(EngineError::Local(format!(
+                return Err(AssumeFailure::SourceRefused(EngineError::RoleRefused(format!(
                     "STS refused the credentials of {source_name} when assuming `{}` for profile `{}`: {e}; run the command again, or `ssotray login {}` if it persists",
                     step.role_arn,
                     step.name,
@@ -452,7 +420,7 @@ impl Engine {
                     ),
                     _ => String::new(),
                 };
-                return Err(local(EngineError::Local(format!(
+                return Err(local(EngineError::RoleRefused(format!(
                     "cannot assume `{}` for profile `{}`: {e}{hint}",
                     step.role_arn, step.name
                 ))));
@@ -501,9 +469,12 @@ impl Engine {
         role_name: &str,
         min_left: Duration,
     ) -> Result<RoleCredentials, EngineError> {
-        let path = cache::cli_cache_dir(&self.ctx.env)?.join(
-            cache::role_credential_cache_file_name(account_id, role_name, target),
-        );
+        let path = self
+            .paths()
+            .cli_cache()?
+            .join(cache::role_credential_cache_file_name(
+                account_id, role_name, target,
+            ));
         let now = self.ctx.clock.now();
         if let Some(c) = self
             .ctx
@@ -531,7 +502,7 @@ impl Engine {
                 return Err(EngineError::SessionEnded { name });
             }
             Err(ApiError::Service(e)) if e.status == 403 || e.status == 404 => {
-                return Err(EngineError::Local(format!(
+                return Err(EngineError::RoleRefused(format!(
                     "no access to role `{role_name}` in account {account_id} through `{name}`; check the names with `ssotray accounts --sso-session {name}`"
                 )));
             }
@@ -627,7 +598,7 @@ impl Engine {
             .or(settings.console_session_duration)
             .unwrap_or(3600);
         if !console::SESSION_DURATION_RANGE.contains(&duration) {
-            return Err(EngineError::Local(format!(
+            return Err(EngineError::Refused(format!(
                 "console session duration {duration} s is outside 900..=43200 seconds"
             )));
         }
@@ -635,7 +606,7 @@ impl Engine {
         let endpoint = console::federation_endpoint(&self.ctx.env, &target.region)
             .map_err(EngineError::Endpoint)?;
         console::federation_login_url(
-            self.ctx.http.get().map_err(EngineError::Local)?,
+            self.ctx.http.get()?,
             &endpoint,
             &creds,
             Some(duration),
@@ -648,12 +619,6 @@ impl Engine {
         })
     }
 
-    /// Opens a URL with the session's browser command, else the user's browser.
-    pub fn open_for_session(&self, target: &SsoTarget, url: &Secret) -> Result<(), EngineError> {
-        let settings = self.session_settings(target)?;
-        self.open_privately(settings.browser.as_deref(), url)
-    }
-
     /// The profile block for `target` planned on `current` config text, from the last
     /// discovered list: the new text and the profiles.
     fn profiles_on(
@@ -664,13 +629,17 @@ impl Engine {
         template: &str,
     ) -> Result<(String, Vec<GeneratedProfile>), EngineError> {
         let Some(session) = &target.session_name else {
-            return Err(EngineError::Local("profiles are generated for sso-sessions; add an [sso-session] section for this start URL".into()));
+            return Err(EngineError::Refused("profiles are generated for sso-sessions; add an [sso-session] section for this start URL".into()));
         };
         let Some(inventory) = self.cached_inventory(target)? else {
-            return Err(EngineError::Local(format!("no account list for `{session}` yet; run `ssotray accounts --sso-session {session} --refresh` first")));
+            return Err(EngineError::Refused(format!("no account list for `{session}` yet; run `ssotray accounts --sso-session {session} --refresh` first")));
         };
-        profiles::generate(current, session, &inventory.accounts, template)
-            .map_err(|e| EngineError::Local(format!("`{}`: {e}", config_path.display())))
+        profiles::generate(current, session, &inventory.accounts, template).map_err(|e| {
+            EngineError::Unchangeable {
+                path: config_path.to_path_buf(),
+                reason: e.to_string(),
+            }
+        })
     }
 
     /// The config text with ssotray's profile block for `target` written (or replaced), from
@@ -686,7 +655,8 @@ impl Engine {
             Ok(b) => String::from_utf8(b).map_err(|_| not_utf8(&config.path))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(source) => {
-                return Err(EngineError::ConfigIo {
+                return Err(EngineError::Io {
+                    what: "read",
                     path: config.path.clone(),
                     source,
                 })
@@ -720,11 +690,16 @@ impl Engine {
         start_url: &str,
         region: &str,
     ) -> Result<SsoTarget, EngineError> {
+        let path = self.config_path()?;
         self.edit_config(|current| {
             Ok((
                 Some(
-                    crate::config::append_sso_session(current, name, start_url, region)
-                        .map_err(EngineError::Local)?,
+                    crate::config::append_sso_session(current, name, start_url, region).map_err(
+                        |reason| EngineError::Unchangeable {
+                            path: path.clone(),
+                            reason: reason.to_string(),
+                        },
+                    )?,
                 ),
                 (),
             ))
@@ -747,8 +722,8 @@ impl Engine {
         use sha1::Digest;
         let digest = sha1::Sha1::digest(config_path.to_string_lossy().as_bytes());
         Ok(self
-            .own_cache_dir()?
-            .join("locks")
+            .paths()
+            .locks_dir()?
             .join(format!("config-{}.lock", &hex::encode(digest)[..16])))
     }
 
@@ -796,8 +771,8 @@ impl Engine {
 }
 
 fn not_utf8(path: &std::path::Path) -> EngineError {
-    EngineError::Local(format!(
-        "`{}` is not UTF-8 text; ssotray will not rewrite it",
-        path.display()
-    ))
+    EngineError::Unchangeable {
+        path: path.to_path_buf(),
+        reason: "it is not UTF-8 text; ssotray will not rewrite it".into(),
+    }
 }

@@ -5,7 +5,7 @@
 //! short pause, because other writers (botocore) truncate and rewrite in place.
 
 use crate::context::Context;
-use crate::os::Env;
+use crate::files::Invalid;
 use crate::secret::Secret;
 use crate::time::{check_timestamp, format_timestamp};
 use chrono::{DateTime, Utc};
@@ -23,9 +23,6 @@ const PARSE_RETRY_PAUSE: Duration = Duration::from_millis(50);
 /// Errors of the token cache.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    /// No home directory to find `~/.aws` in.
-    #[error("cannot find the home directory; set HOME")]
-    NoHome,
     /// A filesystem error.
     #[error("failed to {what} `{path}`: {source}")]
     Io {
@@ -44,16 +41,6 @@ pub enum CacheError {
         /// What is wrong with it (never its contents).
         reason: String,
     },
-}
-
-/// `~/.aws/sso/cache`.
-pub fn token_cache_dir(env: &Env) -> Result<PathBuf, CacheError> {
-    Ok(env.home().ok_or(CacheError::NoHome)?.join(".aws/sso/cache"))
-}
-
-/// `~/.aws/cli/cache`, the AWS CLI's role-credential cache.
-pub fn cli_cache_dir(env: &Env) -> Result<PathBuf, CacheError> {
-    Ok(env.home().ok_or(CacheError::NoHome)?.join(".aws/cli/cache"))
 }
 
 /// The cache file name for a session name or legacy start URL: `sha1(id).hex + ".json"`.
@@ -126,27 +113,28 @@ const KNOWN_KEYS: [&str; 8] = [
 
 impl CachedToken {
     /// Parses a cache file's bytes. `Err` holds a reason that never quotes the contents.
-    pub fn from_json(bytes: &[u8]) -> Result<CachedToken, String> {
+    pub fn from_json(bytes: &[u8]) -> Result<CachedToken, crate::files::Invalid> {
         let value: Value = serde_json::from_slice(crate::files::strip_bom(bytes))
             .map_err(|e| format!("not valid JSON: {e}"))?;
         let Value::Object(mut map) = value else {
             return Err("not a JSON object".into());
         };
-        let string = |map: &Map<String, Value>, key: &str| -> Result<Option<String>, String> {
+        let string = |map: &Map<String, Value>, key: &str| -> Result<Option<String>, Invalid> {
             match map.get(key) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(format!("`{key}` is not a string")),
+                Some(_) => Err(format!("`{key}` is not a string").into()),
             }
         };
-        let time = |map: &Map<String, Value>, key: &str| -> Result<Option<DateTime<Utc>>, String> {
-            match string(map, key)? {
-                None => Ok(None),
-                Some(s) => check_timestamp(&s)
-                    .map(Some)
-                    .map_err(|why| format!("`{key}` {why}")),
-            }
-        };
+        let time =
+            |map: &Map<String, Value>, key: &str| -> Result<Option<DateTime<Utc>>, Invalid> {
+                match string(map, key)? {
+                    None => Ok(None),
+                    Some(s) => check_timestamp(&s)
+                        .map(Some)
+                        .map_err(|why| Invalid(format!("`{key}` {why}"))),
+                }
+            };
         let access_token = string(&map, "accessToken")?.ok_or("`accessToken` is missing")?;
         let expires_at = time(&map, "expiresAt")?.ok_or("`expiresAt` is missing")?;
         let token = CachedToken {
@@ -241,7 +229,9 @@ pub async fn read_token(ctx: &Context, path: &Path) -> Result<TokenFile, CacheEr
         let read = ctx.parsed.get(ctx.fs.as_ref(), path, |bytes| match bytes {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Failed::Io(e)),
-            Ok(b) => CachedToken::from_json(&b).map(Some).map_err(Failed::Parse),
+            Ok(b) => CachedToken::from_json(&b)
+                .map(Some)
+                .map_err(|e| Failed::Parse(e.0)),
         });
         match read {
             Ok(token) => {
@@ -467,8 +457,10 @@ mod tests {
         Context {
             clock: Arc::new(ManualClock::new(at(2025, 12, 31, 0, 0, 0))),
             fs,
-            env: Env::from_slice(&[("HOME", "/home/u")]),
-            browser: Arc::new(crate::os::SystemBrowser::new(Env::from_slice(&[]))),
+            env: crate::os::Env::from_slice(&[("HOME", "/home/u")]),
+            browser: Arc::new(crate::os::SystemBrowser::new(crate::os::Env::from_slice(
+                &[],
+            ))),
             http: crate::context::LazyHttp::default(),
             secrets: Arc::new(crate::keychain::MemKeychain::default()),
             parsed: Arc::default(),

@@ -21,16 +21,71 @@ pub struct Chain {
     pub region: Option<String>,
 }
 
-/// Resolves `name` if it is a chained profile (`Ok(None)` if it is not one). Every error names
-/// the profiles involved and what to do.
-pub fn resolve(config: &AwsConfig, name: &str) -> Result<Option<Chain>, String> {
+/// Why a chained profile cannot be followed; each names the profiles involved and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// One of the profile's role settings is broken (the config's own message).
+    #[error("{0}")]
+    Broken(String),
+    /// The role needs an MFA code.
+    #[error("profile `{0}` has `mfa_serial`: ssotray does not assume roles that need an MFA code; use the AWS CLI for this profile, or remove `mfa_serial` if the role does not require MFA")]
+    NeedsMfa(String),
+    /// Both ways of naming the source.
+    #[error("profile `{0}` has both `source_profile` and `credential_source`; keep one (ssotray supports `source_profile`)")]
+    TwoSources(String),
+    /// `credential_source` (EC2, ECS, environment) is not something ssotray has.
+    #[error("profile `{profile}` has `credential_source = {value}`: not supported by ssotray, which assumes roles on top of SSO profiles only; use `source_profile = <an SSO profile>`")]
+    CredentialSource {
+        /// The profile.
+        profile: String,
+        /// Its `credential_source`.
+        value: String,
+    },
+    /// `role_arn` with nothing to assume it from.
+    #[error("profile `{0}` has `role_arn` but no `source_profile`; add `source_profile = <an SSO profile>`")]
+    NoSource(String),
+    /// The sources go round.
+    #[error("`source_profile` goes round in a loop: {}; point one of them at an SSO profile", .0.join(" → "))]
+    Loop(Vec<String>),
+    /// The chain ends at a profile whose settings are broken.
+    #[error("profile `{base}` (source_profile of `{of}`) is broken: {problem}")]
+    BrokenBase {
+        /// The profile at the end of the chain.
+        base: String,
+        /// The profile that names it.
+        of: String,
+        /// The config's message.
+        problem: String,
+    },
+    /// The chain ends at a profile without SSO settings.
+    #[error("profile `{base}` (source_profile of `{of}`) has no SSO settings: ssotray assumes roles on top of SSO profiles only (not static keys); point `source_profile` at an SSO profile")]
+    NotSso {
+        /// The profile at the end of the chain.
+        base: String,
+        /// The profile that names it.
+        of: String,
+    },
+    /// The chain names a profile that is not there.
+    #[error("profile `{base}` (source_profile of `{of}`) does not exist in `{}`; add it or correct the name", .config.display())]
+    Missing {
+        /// The missing profile.
+        base: String,
+        /// The profile that names it.
+        of: String,
+        /// The config file.
+        config: std::path::PathBuf,
+    },
+}
+
+/// Resolves `name` if it is a chained profile (`Ok(None)` if it is not one).
+pub fn resolve(config: &AwsConfig, name: &str) -> Result<Option<Chain>, ChainError> {
     if config.chained_profile(name).is_none() {
         if let Some(p) = config.problems_in(&section_of(name)).first() {
             if p.key.as_deref() == Some("role_arn")
                 || p.key.as_deref() == Some("duration_seconds")
                 || p.key.as_deref() == Some("role_session_name")
             {
-                return Err(p.to_string());
+                return Err(ChainError::Broken(p.to_string()));
             }
         }
         return Ok(None);
@@ -43,62 +98,47 @@ pub fn resolve(config: &AwsConfig, name: &str) -> Result<Option<Chain>, String> 
             break current;
         };
         if p.mfa_serial.is_some() {
-            return Err(format!(
-                "profile `{}` has `mfa_serial`: ssotray does not assume roles that need an MFA code; use the AWS CLI for this profile, or remove `mfa_serial` if the role does not require MFA",
-                p.name
-            ));
+            return Err(ChainError::NeedsMfa(p.name.clone()));
         }
         let source = match (&p.source_profile, &p.credential_source) {
-            (Some(_), Some(_)) => {
-                return Err(format!(
-                    "profile `{}` has both `source_profile` and `credential_source`; keep one (ssotray supports `source_profile`)",
-                    p.name
-                ))
-            }
+            (Some(_), Some(_)) => return Err(ChainError::TwoSources(p.name.clone())),
             (None, Some(c)) => {
-                return Err(format!(
-                    "profile `{}` has `credential_source = {c}`: not supported by ssotray, which assumes roles on top of SSO profiles only; use `source_profile = <an SSO profile>`",
-                    p.name
-                ))
+                return Err(ChainError::CredentialSource {
+                    profile: p.name.clone(),
+                    value: c.clone(),
+                })
             }
-            (None, None) => {
-                return Err(format!(
-                    "profile `{}` has `role_arn` but no `source_profile`; add `source_profile = <an SSO profile>`",
-                    p.name
-                ))
-            }
+            (None, None) => return Err(ChainError::NoSource(p.name.clone())),
             (Some(s), None) => s.clone(),
         };
         steps.push(p.clone());
         if path.contains(&source) {
             path.push(source);
-            return Err(format!(
-                "`source_profile` goes round in a loop: {}; point one of them at an SSO profile",
-                path.join(" → ")
-            ));
+            return Err(ChainError::Loop(path));
         }
         path.push(source.clone());
         current = source;
     };
-    let source_of = steps.last().map_or(name, |s| s.name.as_str());
+    let of = steps.last().map_or(name, |s| s.name.as_str()).to_string();
     match config.profile(&base) {
         Some(_) => {}
         None if config.all_profiles.contains(&base) => {
             let broken = config.problems_in(&section_of(&base));
             return Err(match broken.first() {
-                Some(p) => format!(
-                    "profile `{base}` (source_profile of `{source_of}`) is broken: {p}"
-                ),
-                None => format!(
-                    "profile `{base}` (source_profile of `{source_of}`) has no SSO settings: ssotray assumes roles on top of SSO profiles only (not static keys); point `source_profile` at an SSO profile"
-                ),
+                Some(p) => ChainError::BrokenBase {
+                    base,
+                    of,
+                    problem: p.to_string(),
+                },
+                None => ChainError::NotSso { base, of },
             });
         }
         None => {
-            return Err(format!(
-                "profile `{base}` (source_profile of `{source_of}`) does not exist in `{}`; add it or correct the name",
-                config.path.display()
-            ))
+            return Err(ChainError::Missing {
+                base,
+                of,
+                config: config.path.clone(),
+            })
         }
     }
     steps.reverse();
@@ -278,34 +318,49 @@ mod tests {
     #[test]
     fn names_loops_missing_profiles_and_what_is_not_supported() {
         let c = config("[profile a]\nrole_arn = arn:aws:iam::333333333333:role/A\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::333333333333:role/B\nsource_profile = a\n");
-        let e = resolve(&c, "a").unwrap_err();
+        let e = resolve(&c, "a").unwrap_err().to_string();
         assert!(e.contains("a → b → a"), "{e}");
         let c = config(
             "[profile self]\nrole_arn = arn:aws:iam::333333333333:role/A\nsource_profile = self\n",
         );
-        assert!(resolve(&c, "self").unwrap_err().contains("self → self"));
+        assert!(resolve(&c, "self")
+            .unwrap_err()
+            .to_string()
+            .contains("self → self"));
         let c = config(
             "[profile a]\nrole_arn = arn:aws:iam::333333333333:role/A\nsource_profile = nope\n",
         );
-        let e = resolve(&c, "a").unwrap_err();
+        let e = resolve(&c, "a").unwrap_err().to_string();
         assert!(
             e.contains("`nope` (source_profile of `a`) does not exist"),
             "{e}"
         );
         let c = config("[profile keys]\naws_access_key_id = AKIA\n[profile a]\nrole_arn = arn:aws:iam::333333333333:role/A\nsource_profile = keys\n");
-        assert!(resolve(&c, "a").unwrap_err().contains("no SSO settings"));
+        assert!(resolve(&c, "a")
+            .unwrap_err()
+            .to_string()
+            .contains("no SSO settings"));
         let c = config("[profile m]\nrole_arn = arn:aws:iam::333333333333:role/A\nsource_profile = sso-dev\nmfa_serial = arn:aws:iam::111111111111:mfa/me\n");
-        assert!(resolve(&c, "m").unwrap_err().contains("`mfa_serial`"));
+        assert!(resolve(&c, "m")
+            .unwrap_err()
+            .to_string()
+            .contains("`mfa_serial`"));
         let c = config("[profile e]\nrole_arn = arn:aws:iam::333333333333:role/A\ncredential_source = Ec2InstanceMetadata\n");
-        let e = resolve(&c, "e").unwrap_err();
+        let e = resolve(&c, "e").unwrap_err().to_string();
         assert!(
             e.contains("credential_source = Ec2InstanceMetadata") && e.contains("not supported"),
             "{e}"
         );
         let c = config("[profile bad]\nrole_arn = nonsense\nsource_profile = sso-dev\n");
-        assert!(resolve(&c, "bad").unwrap_err().contains("not a role ARN"));
+        assert!(resolve(&c, "bad")
+            .unwrap_err()
+            .to_string()
+            .contains("not a role ARN"));
         let c = config("[profile d]\nrole_arn = arn:aws:iam::333333333333:role/A\nsource_profile = sso-dev\nduration_seconds = 60\n");
-        assert!(resolve(&c, "d").unwrap_err().contains("900 to 43200"));
+        assert!(resolve(&c, "d")
+            .unwrap_err()
+            .to_string()
+            .contains("900 to 43200"));
     }
 
     #[test]

@@ -410,29 +410,30 @@ pub fn append_sso_session(
     name: &str,
     start_url: &str,
     region: &str,
-) -> Result<String, String> {
+) -> Result<String, crate::files::Invalid> {
     let name = name.trim();
     if let Some(p) = ini_problem("the session name", name, true) {
-        return Err(format!("{p}; use one word, like `my-sso`"));
+        return Err(format!("{p}; use one word, like `my-sso`").into());
     }
     if !name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+'))
     {
-        return Err(format!("the session name {name:?} must be one word of letters, digits and `-_.@+`, like `my-sso`"));
+        return Err(format!("the session name {name:?} must be one word of letters, digits and `-_.@+`, like `my-sso`").into());
     }
     let start_url = start_url.trim();
     // Checked before the URL parser, which silently drops line breaks and tabs.
     if let Some(p) = ini_problem("the start URL", start_url, false) {
         return Err(format!(
             "{p}; copy the AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start"
-        ));
+        )
+        .into());
     }
     if start_url.contains(char::is_whitespace) {
         return Err("the start URL contains a space; copy the AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start".into());
     }
     if let Some(p) = validate_start_url("", "sso_start_url", start_url) {
-        return Err(p.message);
+        return Err(p.message.into());
     }
     let region = region.trim();
     if region.is_empty()
@@ -449,9 +450,9 @@ pub fn append_sso_session(
             .iter()
             .any(|p| p.section == format!("sso-session {name}"))
     {
-        return Err(format!(
-            "an [sso-session {name}] section already exists; pick another name"
-        ));
+        return Err(
+            format!("an [sso-session {name}] section already exists; pick another name").into(),
+        );
     }
     let nl = line_end(text);
     let mut out = text.to_string();

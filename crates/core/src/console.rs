@@ -54,10 +54,15 @@ impl Partition {
 }
 
 /// The federation endpoint: `SSOTRAY_SIGNIN_ENDPOINT` when set, else the partition's.
-pub fn federation_endpoint(env: &Env, region: &str) -> Result<Url, String> {
+pub fn federation_endpoint(
+    env: &Env,
+    region: &str,
+) -> Result<Url, crate::endpoints::EndpointError> {
     if let Some(v) = env.get_non_empty("SSOTRAY_SIGNIN_ENDPOINT") {
-        return Url::parse(v.trim()).map_err(|e| {
-            format!("SSOTRAY_SIGNIN_ENDPOINT = `{v}` is not a URL ({e}); fix or unset it")
+        return Url::parse(v.trim()).map_err(|reason| crate::endpoints::EndpointError::NotAUrl {
+            var: "SSOTRAY_SIGNIN_ENDPOINT",
+            value: v,
+            reason,
         });
     }
     Ok(Url::parse(&format!(
@@ -137,6 +142,11 @@ const GLOBAL_SERVICES: &[&str] = &[
     "route53",
 ];
 
+/// A service name [`destination_url`] does not know; the message lists those it knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown service `{}`; use one of {}", .0, service_names().collect::<Vec<_>>().join(", "))]
+pub struct UnknownService(pub String);
+
 /// The short service names `destination_url` knows.
 pub fn service_names() -> impl Iterator<Item = &'static str> {
     SERVICES.iter().map(|(name, _)| *name)
@@ -146,13 +156,10 @@ pub fn service_names() -> impl Iterator<Item = &'static str> {
 /// `https://{region}.console.aws.amazon.com/ec2/v2/home?region={region}` (no region prefix in
 /// a partition's first region, none and no `?region=` for global services). `Err` names the
 /// services it knows.
-pub fn destination_url(service: &str, region: &str) -> Result<String, String> {
+pub fn destination_url(service: &str, region: &str) -> Result<String, UnknownService> {
     let key = service.trim().to_ascii_lowercase();
     let Some((_, path)) = SERVICES.iter().find(|(name, _)| *name == key) else {
-        return Err(format!(
-            "unknown service `{service}`; use one of {}",
-            service_names().collect::<Vec<_>>().join(", ")
-        ));
+        return Err(UnknownService(service.to_string()));
     };
     let partition = Partition::of_region(region);
     let host = partition.console_host();
@@ -325,7 +332,8 @@ mod tests {
         );
         let e = destination_url("nope", "eu-west-1").unwrap_err();
         assert!(
-            e.contains("unknown service `nope`") && e.contains("cloudwatch"),
+            e.to_string().contains("unknown service `nope`")
+                && e.to_string().contains("cloudwatch"),
             "{e}"
         );
         assert_eq!(

@@ -25,14 +25,19 @@ pub struct Context {
     pub parsed: Arc<crate::files::ParsedFiles>,
 }
 
+/// ssotray's HTTP client cannot be built; the message says why and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpClientError(String);
+
 /// An HTTP client built when first needed.
 #[derive(Debug, Clone, Default)]
-pub struct LazyHttp(Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>);
+pub struct LazyHttp(Arc<std::sync::OnceLock<Result<reqwest::Client, HttpClientError>>>);
 
 impl LazyHttp {
     /// The client; the first call builds ssotray's default client. Fails, each time with the
     /// same message, when it cannot be built (no CA certificates on the system).
-    pub fn get(&self) -> Result<&reqwest::Client, String> {
+    pub fn get(&self) -> Result<&reqwest::Client, HttpClientError> {
         self.0
             .get_or_init(default_http_client)
             .as_ref()
@@ -66,7 +71,7 @@ impl Context {
 
 /// The HTTP client ssotray uses: rustls with the system's CA certificates (so a company's own CA
 /// works as it does for every other program), a user agent, bounded timeouts, no redirects.
-pub fn default_http_client() -> Result<reqwest::Client, String> {
+pub fn default_http_client() -> Result<reqwest::Client, HttpClientError> {
     reqwest::Client::builder()
         .user_agent(concat!("ssotray/", env!("CARGO_PKG_VERSION")))
         // No AWS API answers with a redirect: following one would hand the bearer token or the
@@ -76,7 +81,7 @@ pub fn default_http_client() -> Result<reqwest::Client, String> {
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(60))
         .build()
-        .map_err(|e| http_client_problem(&e.to_string(), &format!("{e:?}")))
+        .map_err(|e| HttpClientError(http_client_problem(&e.to_string(), &format!("{e:?}"))))
 }
 
 /// What to tell the user when the HTTP client cannot be built.

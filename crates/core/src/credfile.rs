@@ -127,10 +127,30 @@ fn section(name: &str, profile: &str, c: &RoleCredentials, eol: &str) -> String 
     .collect()
 }
 
+/// Why a change of the credentials file is refused; each message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredfileError {
+    /// The section name cannot be written as one (the config's rule for names).
+    #[error("{0}")]
+    BadName(String),
+    /// The profile's name cannot be recorded in the section's marker.
+    #[error("profile `{0}` has a backtick or control character in its name, which ssotray cannot record in the credentials file; rename the profile")]
+    BadProfile(String),
+    /// A value of the credentials cannot go on one line.
+    #[error("the role credentials' {0} is empty or holds a control character or space at an end; ssotray will not write it into the credentials file")]
+    BadValue(&'static str),
+    /// A section of that name is the user's own.
+    #[error("the credentials file already has a [{0}] section that ssotray did not write; choose another name, or remove that section first")]
+    Taken(String),
+    /// The section to remove is the user's own.
+    #[error("[{0}] in the credentials file was not written by ssotray; it is left as it is")]
+    NotOurs(String),
+}
+
 /// Why credentials from STS or the portal cannot go into the file as they are, if they cannot:
 /// a line break or other control character in a value would end its line and could start a
 /// section or a key (a `credential_process`) of the sender's choosing. Refused, never escaped.
-fn credentials_problem(c: &RoleCredentials) -> Option<String> {
+fn credentials_problem(c: &RoleCredentials) -> Option<CredfileError> {
     [
         ("access key id", c.access_key_id.as_str()),
         ("secret access key", c.secret_access_key.expose()),
@@ -138,20 +158,16 @@ fn credentials_problem(c: &RoleCredentials) -> Option<String> {
     ]
     .into_iter()
     .find(|(_, v)| v.is_empty() || v.chars().any(char::is_control) || v.trim() != *v)
-    .map(|(what, _)| {
-        format!("the role credentials' {what} is empty or holds a control character or space at an end; ssotray will not write it into the credentials file")
-    })
+    .map(|(what, _)| CredfileError::BadValue(what))
 }
 
 /// Checks what goes into a section: its name, the profile recorded in its marker, the values.
-fn check(name: &str, profile: &str, c: &RoleCredentials) -> Result<(), String> {
+fn check(name: &str, profile: &str, c: &RoleCredentials) -> Result<(), CredfileError> {
     if let Some(why) = crate::config::ini_problem("the section name", name, true) {
-        return Err(why);
+        return Err(CredfileError::BadName(why));
     }
     if profile.contains('`') || profile.chars().any(char::is_control) {
-        return Err(format!(
-            "profile `{profile}` has a backtick or control character in its name, which ssotray cannot record in the credentials file; rename the profile"
-        ));
+        return Err(CredfileError::BadProfile(profile.to_string()));
     }
     credentials_problem(c).map_or(Ok(()), Err)
 }
@@ -163,16 +179,14 @@ pub fn set_export(
     name: &str,
     profile: &str,
     c: &RoleCredentials,
-) -> Result<String, String> {
+) -> Result<String, CredfileError> {
     check(name, profile, c)?;
     let eol = crate::config::line_end(text);
     let all = lines(text);
     match find(&all, name) {
         Some((start, end)) => {
             if marked_profile(&all[start..end]).is_none() {
-                return Err(format!(
-                    "the credentials file already has a [{name}] section that ssotray did not write; choose another name, or remove that section first"
-                ));
+                return Err(CredfileError::Taken(name.to_string()));
             }
             Ok(replaced(&all, (start, end), name, profile, c, eol))
         }
@@ -214,7 +228,7 @@ pub fn replace_export(
     name: &str,
     profile: &str,
     c: &RoleCredentials,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, CredfileError> {
     check(name, profile, c)?;
     let all = lines(text);
     let Some(at) = find(&all, name) else {
@@ -229,15 +243,13 @@ pub fn replace_export(
 
 /// The text without exported section `name` (and the one blank line that set it apart);
 /// `Ok(None)` when there is no such section, `Err` when the section is the user's own.
-pub fn remove_export(text: &str, name: &str) -> Result<Option<String>, String> {
+pub fn remove_export(text: &str, name: &str) -> Result<Option<String>, CredfileError> {
     let all = lines(text);
     let Some((start, end)) = find(&all, name) else {
         return Ok(None);
     };
     if marked_profile(&all[start..end]).is_none() {
-        return Err(format!(
-            "[{name}] in the credentials file was not written by ssotray; it is left as it is"
-        ));
+        return Err(CredfileError::NotOurs(name.to_string()));
     }
     // The blank line written before the section goes with it.
     let start = if start > 0 && all[start - 1].trim().is_empty() {
@@ -297,7 +309,7 @@ mod tests {
     #[test]
     fn the_users_own_sections_are_never_replaced_or_removed() {
         let e = set_export(USER, "work", "dev", &creds("ASIA1")).unwrap_err();
-        assert!(e.contains("did not write"), "{e}");
+        assert!(e.to_string().contains("did not write"), "{e}");
         assert!(remove_export(USER, "default").is_err());
         assert!(set_export(USER, "bad]name", "dev", &creds("A")).is_err());
         assert!(set_export(USER, "two\nlines", "dev", &creds("A")).is_err());
@@ -357,7 +369,7 @@ mod tests {
         bad.session_token = Secret::new("token\n[evil]\ncredential_process = sh -c x");
         let e = set_export(USER, "exported", "dev", &bad).unwrap_err();
         assert!(
-            e.contains("session token") && e.contains("control character"),
+            e.to_string().contains("session token") && e.to_string().contains("control character"),
             "{e}"
         );
         let mut bad = creds("ASIA\r1");

@@ -177,15 +177,19 @@ impl std::fmt::Debug for CredServer {
 }
 
 /// Binds a listener for a credential server, refusing any address that is not loopback.
-pub async fn bind_loopback(address: SocketAddr) -> Result<TcpListener, String> {
+pub async fn bind_loopback(address: SocketAddr) -> Result<TcpListener, EngineError> {
     if !address.ip().is_loopback() {
-        return Err(format!(
+        return Err(EngineError::Refused(format!(
             "ssotray serves credentials on a loopback address only (127.0.0.1 or [::1]), not on {address}: anyone who can reach it could ask"
-        ));
+        )));
     }
     TcpListener::bind(address)
         .await
-        .map_err(|e| format!("cannot listen on {address}: {e}"))
+        .map_err(|source| EngineError::Listen {
+            on: address.to_string(),
+            source,
+            then: "",
+        })
 }
 
 impl CredServer {
@@ -534,22 +538,16 @@ impl CredServer {
         }
     }
 
-    /// An engine error as an answer: a login or a configuration problem is the user's to fix
-    /// (4xx, not retried; the message says how), anything else may pass (5xx, retried).
+    /// An engine error as an answer: what may pass by itself is a 503 (retried); a login or
+    /// anything else is the user's to fix (4xx, not retried; the message says how).
     fn failure(&self, e: EngineError) -> Answer {
         let message = format!("ssotray: {e}");
         if e.needs_login() {
             Answer::json(403, error_json("LoginRequired", &message))
-        } else if matches!(
-            e,
-            EngineError::UnknownTarget(_)
-                | EngineError::NoConfig(_)
-                | EngineError::ConfigIo { .. }
-                | EngineError::Local(_)
-        ) {
-            Answer::json(400, error_json("ConfigurationError", &message))
-        } else {
+        } else if e.is_transient() {
             Answer::json(503, error_json("ServiceUnavailable", &message))
+        } else {
+            Answer::json(400, error_json("ConfigurationError", &message))
         }
     }
 }
@@ -577,32 +575,28 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Where the long-running server kept its one token before grants: removed at start, since it
-/// grants nothing any more (`$XDG_RUNTIME_DIR/ssotray/container-token`, else ssotray's cache
-/// directory).
-fn old_token_file(engine: &Engine) -> Result<std::path::PathBuf, EngineError> {
-    match engine.context().env.get_non_empty("XDG_RUNTIME_DIR") {
-        Some(d) => Ok(std::path::PathBuf::from(d).join("ssotray/container-token")),
-        None => Ok(engine.own_cache_dir()?.join("container-token")),
-    }
-}
-
 /// Starts the long-running container server on `address` (loopback only), with a route per
 /// granted profile. Whether the single token of earlier versions was found (and removed).
 pub async fn start_long_running(
     engine: &Engine,
     address: &str,
     login_needed: LoginNeeded,
-) -> Result<(Running, bool), String> {
-    let address: SocketAddr = address
-        .parse()
-        .map_err(|_| format!("`{address}` is not an address and port such as 127.0.0.1:9911"))?;
+) -> Result<(Running, bool), EngineError> {
+    let address: SocketAddr = address.parse().map_err(|_| {
+        EngineError::Refused(format!(
+            "`{address}` is not an address and port such as 127.0.0.1:9911"
+        ))
+    })?;
     let listener = bind_loopback(address).await?;
     let address = listener
         .local_addr()
-        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    let grants_dir = engine.grants_dir().map_err(|e| e.to_string())?;
-    let old = old_token_file(engine).map_err(|e| e.to_string())?;
+        .map_err(|source| EngineError::Listen {
+            on: address.to_string(),
+            source,
+            then: "",
+        })?;
+    let grants_dir = engine.grants_dir()?;
+    let old = engine.paths().old_container_token()?;
     let had_old_token = engine.context().fs.remove(&old).is_ok();
     let server = Arc::new(CredServer::new(
         engine.clone(),

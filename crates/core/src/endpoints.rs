@@ -22,31 +22,83 @@ pub fn dns_suffix(region: &str) -> &'static str {
     }
 }
 
-/// The endpoint of `service` in `region`, honouring, like the AWS SDKs,
-/// `AWS_ENDPOINT_URL_SSO_OIDC` / `AWS_ENDPOINT_URL_SSO`, then `AWS_ENDPOINT_URL`,
-/// unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`.
-pub fn endpoint(env: &Env, service: Service, region: &str) -> Result<Url, String> {
+/// An endpoint that cannot be had; each message says which setting to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// An endpoint variable holds no URL.
+    #[error("{var} = `{value}` is not a URL ({reason}); fix or unset it")]
+    NotAUrl {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// What the URL parser said.
+        reason: url::ParseError,
+    },
+    /// A region that makes no host name.
+    #[error("region `{region}` gives no valid {service} endpoint ({reason}); check `{setting}`")]
+    BadRegion {
+        /// The region.
+        region: String,
+        /// Which endpoint.
+        service: &'static str,
+        /// The setting it came from.
+        setting: &'static str,
+        /// What the URL parser said.
+        reason: url::ParseError,
+    },
+}
+
+/// The URL the first set variable of `vars` gives (as the SDKs read `AWS_ENDPOINT_URL_*`), unless
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`; `None` when none is set.
+pub fn configured(env: &Env, vars: &[&'static str]) -> Option<Result<Url, EndpointError>> {
     let ignore = env
         .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if !ignore {
-        let specific = match service {
-            Service::Oidc => "AWS_ENDPOINT_URL_SSO_OIDC",
-            Service::Portal => "AWS_ENDPOINT_URL_SSO",
-        };
-        for var in [specific, "AWS_ENDPOINT_URL"] {
-            if let Some(value) = env.get_non_empty(var) {
-                return Url::parse(value.trim())
-                    .map_err(|e| format!("{var} = `{value}` is not a URL ({e}); fix or unset it"));
-            }
-        }
+    if ignore {
+        return None;
     }
-    let host = match service {
-        Service::Oidc => format!("oidc.{region}.{}", dns_suffix(region)),
-        Service::Portal => format!("portal.sso.{region}.{}", dns_suffix(region)),
+    vars.iter().find_map(|&var| {
+        env.get_non_empty(var).map(|value| {
+            Url::parse(value.trim()).map_err(|reason| EndpointError::NotAUrl { var, value, reason })
+        })
+    })
+}
+
+/// `https://{host}` of a region's host name, or which setting gave the region.
+pub fn regional(
+    host: &str,
+    region: &str,
+    service: &'static str,
+    setting: &'static str,
+) -> Result<Url, EndpointError> {
+    Url::parse(&format!("https://{host}")).map_err(|reason| EndpointError::BadRegion {
+        region: region.to_string(),
+        service,
+        setting,
+        reason,
+    })
+}
+
+/// The endpoint of `service` in `region`, honouring, like the AWS SDKs,
+/// `AWS_ENDPOINT_URL_SSO_OIDC` / `AWS_ENDPOINT_URL_SSO`, then `AWS_ENDPOINT_URL`,
+/// unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`.
+pub fn endpoint(env: &Env, service: Service, region: &str) -> Result<Url, EndpointError> {
+    let specific = match service {
+        Service::Oidc => "AWS_ENDPOINT_URL_SSO_OIDC",
+        Service::Portal => "AWS_ENDPOINT_URL_SSO",
     };
-    Url::parse(&format!("https://{host}"))
-        .map_err(|e| format!("region `{region}` gives no valid endpoint ({e}); check `sso_region`"))
+    if let Some(url) = configured(env, &[specific, "AWS_ENDPOINT_URL"]) {
+        return url;
+    }
+    let (host, name) = match service {
+        Service::Oidc => (format!("oidc.{region}.{}", dns_suffix(region)), "OIDC"),
+        Service::Portal => (
+            format!("portal.sso.{region}.{}", dns_suffix(region)),
+            "portal",
+        ),
+    };
+    regional(&host, region, name, "sso_region")
 }
 
 /// Joins an API path onto an endpoint that may carry a path prefix of its own.
@@ -148,7 +200,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            err.starts_with("AWS_ENDPOINT_URL = `not a url` is not a URL"),
+            err.to_string()
+                .starts_with("AWS_ENDPOINT_URL = `not a url` is not a URL"),
             "{err}"
         );
     }

@@ -10,6 +10,7 @@ use crate::endpoints::{endpoint, Service};
 pub use crate::login::Flow;
 use crate::login::{self, CallbackListener, LoginError, LoginPrompt, Pkce};
 use crate::oidc::{ApiError, Grant, OidcClient, Registration, TokenResponse};
+use crate::paths::Paths;
 use crate::portal::PortalClient;
 use crate::secret::Secret;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -52,14 +53,6 @@ pub enum EngineError {
     /// No config file where one was needed.
     #[error("no AWS config file at `{0}`; add an [sso-session] section (see `aws configure sso-session`) or set AWS_CONFIG_FILE")]
     NoConfig(PathBuf),
-    /// Cannot read the config file.
-    #[error("failed to read `{path}`: {source}")]
-    ConfigIo {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: io::Error,
-    },
     /// The name given matches nothing usable.
     #[error("{0}")]
     UnknownTarget(String),
@@ -123,9 +116,12 @@ pub enum EngineError {
     /// The token cache.
     #[error(transparent)]
     Cache(#[from] CacheError),
+    /// No home directory.
+    #[error(transparent)]
+    NoHome(#[from] crate::paths::NoHome),
     /// An endpoint setting is wrong.
     #[error("{0}")]
-    Endpoint(String),
+    Endpoint(#[from] crate::endpoints::EndpointError),
     /// A network or service failure.
     #[error("{context}: {source}")]
     Api {
@@ -134,18 +130,107 @@ pub enum EngineError {
         /// The failure.
         source: ApiError,
     },
-    /// Another local failure.
+    /// A file or directory could not be read, written, locked or removed.
+    #[error("failed to {what} `{}`: {source}", .path.display())]
+    Io {
+        /// What was being done ("read", "write", "lock", "remove").
+        what: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A file cannot be parsed: it is left exactly as it is.
+    #[error("{what} `{}` cannot be read ({reason}); ssotray leaves it untouched: fix it or move it away", .path.display())]
+    Unreadable {
+        /// Which file ("state file", "settings file"…).
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (never its contents).
+        reason: String,
+    },
+    /// A change of a file was refused: the file, or the result, would not be valid.
+    #[error("`{}` cannot be changed: {reason}", .path.display())]
+    Unchangeable {
+        /// The file.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// What was asked does not fit this configuration; the message says what to do instead.
     #[error("{0}")]
-    Local(String),
+    Refused(String),
+    /// A chained profile cannot be followed.
+    #[error(transparent)]
+    Chain(#[from] crate::chain::ChainError),
+    /// ssotray's HTTP client cannot be built.
+    #[error(transparent)]
+    Http(#[from] crate::context::HttpClientError),
+    /// A directory for sockets or private files is not the user's own.
+    #[error(transparent)]
+    PrivateDir(#[from] crate::sock::PrivateDirError),
+    /// A socket cannot be listened on.
+    #[error("cannot listen on {on}: {source}{then}")]
+    Listen {
+        /// The address or socket path.
+        on: String,
+        /// The cause.
+        source: io::Error,
+        /// What to do instead (starts with "; ", or is empty).
+        then: &'static str,
+    },
+    /// Another program kept changing a file while ssotray tried to write it.
+    #[error("`{}` kept changing while ssotray was writing it; try again", .0.display())]
+    Busy(PathBuf),
+    /// Another process already serves this socket.
+    #[error("another ssotray process already listens on `{}`", .0.display())]
+    AlreadyServed(PathBuf),
+    /// The portal did not end a session at logout.
+    #[error("portal logout for `{}` failed: {source}", .path.display())]
+    PortalLogout {
+        /// The token file.
+        path: PathBuf,
+        /// Why.
+        source: PortalLogoutError,
+    },
+    /// A role cannot be had: STS or the portal refused it (the message says why and what to do).
+    #[error("{0}")]
+    RoleRefused(String),
+    /// The portal session ended while its accounts were being listed.
+    #[error(
+        "session ended while listing accounts of `{name}` ({kept}); run `ssotray login {name}`"
+    )]
+    EndedWhileListing {
+        /// Session name.
+        name: String,
+        /// What became of the last list.
+        kept: String,
+    },
+    /// Keychain use was turned off in the settings, but the refresh token could not be moved
+    /// back (the message says where it stays and what to do).
+    #[error("{0}")]
+    KeychainLeftOn(String),
+    /// The running keeper answered with this error.
+    #[error("{0}")]
+    Keeper(String),
     /// The OS keychain could not be used.
     #[error("{0}")]
     Keychain(#[from] crate::keychain::KeychainError),
-    /// A command run on the user's behalf exited with this code (the CLI exits with it too).
-    #[error("the command exited with status {0}")]
-    ChildExit(u8),
 }
 
 impl EngineError {
+    /// Whether the same call may well work later without anyone doing anything: the network or
+    /// the service failed, or a file could not be read or locked for a moment. Everything else
+    /// needs the user (a login, a fix of a file or setting), and the message says what to do.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            EngineError::Api { .. } | EngineError::Busy(_) => true,
+            EngineError::Io { source, .. } => source.kind() != io::ErrorKind::PermissionDenied,
+            _ => false,
+        }
+    }
+
     /// Whether a login cures this error (no token, an ended session, a token that expired or
     /// cannot be refreshed).
     pub fn needs_login(&self) -> bool {
@@ -213,11 +298,22 @@ pub struct TargetStatus {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+/// Why the portal did not end a session at logout (the token file is removed all the same).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortalLogoutError {
+    /// The token file names no region, so no portal can be asked.
+    #[error("no region in the cache file")]
+    NoRegion,
+    /// The portal could not be reached or refused (its message).
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// What a logout did.
 #[derive(Debug, Clone, Default)]
 pub struct LogoutReport {
     /// Whether the portal accepted Logout (`None`: not attempted).
-    pub portal_logout: Option<Result<(), String>>,
+    pub portal_logout: Option<Result<(), PortalLogoutError>>,
     /// Token file removed.
     pub removed_token: bool,
     /// Role-credential cache files removed.
@@ -253,48 +349,50 @@ impl Engine {
         &self.ctx
     }
 
-    /// `AWS_CONFIG_FILE`, else `~/.aws/config`.
+    /// Where every file lives, from this engine's environment (see [`crate::paths`]).
+    pub fn paths(&self) -> Paths {
+        Paths::from_env(&self.ctx.env)
+    }
+
+    /// The AWS config file (`AWS_CONFIG_FILE`, else `~/.aws/config`).
     pub fn config_path(&self) -> Result<PathBuf, EngineError> {
-        if let Some(p) = self.ctx.env.get_non_empty("AWS_CONFIG_FILE") {
-            return Ok(expand_home(&p, self.ctx.env.home()));
-        }
-        Ok(self.home()?.join(".aws/config"))
+        Ok(self.paths().aws_config()?)
     }
 
-    pub(crate) fn home(&self) -> Result<PathBuf, EngineError> {
-        self.ctx
-            .env
-            .home()
-            .ok_or(EngineError::Cache(CacheError::NoHome))
-    }
-
-    /// ssotray's own cache directory (`$XDG_CACHE_HOME/ssotray`, else `~/.cache/ssotray`).
-    pub fn own_cache_dir(&self) -> Result<PathBuf, EngineError> {
-        if let Some(d) = self.ctx.env.get_non_empty("XDG_CACHE_HOME") {
-            return Ok(PathBuf::from(d).join("ssotray"));
-        }
-        Ok(self.home()?.join(".cache/ssotray"))
-    }
-
-    /// `$XDG_STATE_HOME/ssotray/state.json`, else `~/.local/state/ssotray/state.json`.
+    /// ssotray's memory of sessions (`state.json` in its state directory).
     pub fn state_path(&self) -> Result<PathBuf, EngineError> {
-        if let Some(d) = self.ctx.env.get_non_empty("XDG_STATE_HOME") {
-            return Ok(PathBuf::from(d).join("ssotray/state.json"));
-        }
-        Ok(self.home()?.join(".local/state/ssotray/state.json"))
+        Ok(self.paths().state_file()?)
     }
 
     /// ssotray's memory of sessions (empty when there is none yet), kept until the file changes.
     pub fn load_state(&self) -> Result<crate::state::State, EngineError> {
         let path = self.state_path()?;
-        let state = self.ctx.parsed.get(self.ctx.fs.as_ref(), &path, |bytes| match bytes {
-            Ok(b) => crate::state::State::parse(&b).map_err(|e| {
-                EngineError::Local(format!("state file `{}` cannot be read ({e}); ssotray leaves it untouched: move it away", path.display()))
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Default::default()),
-            Err(e) => Err(EngineError::Local(format!("failed to read `{}`: {e}", path.display()))),
+        let state = self.read_kept(&path, Default::default, |b| {
+            crate::state::State::parse(b).map_err(|e| unreadable("state file", &path, e))
         })?;
         Ok(state.as_ref().clone())
+    }
+
+    /// A file read and parsed, kept until it changes (see [`crate::files::read_kept`]); a read
+    /// that fails is an [`EngineError::Io`].
+    pub(crate) fn read_kept<T: Send + Sync + 'static>(
+        &self,
+        path: &std::path::Path,
+        missing: impl FnOnce() -> T,
+        parse: impl FnOnce(&[u8]) -> Result<T, EngineError>,
+    ) -> Result<std::sync::Arc<T>, EngineError> {
+        crate::files::read_kept(
+            &self.ctx.parsed,
+            self.ctx.fs.as_ref(),
+            path,
+            missing,
+            parse,
+            |source| EngineError::Io {
+                what: "read",
+                path: path.to_path_buf(),
+                source,
+            },
+        )
     }
 
     /// Changes one of ssotray's files under its advisory lock (see [`crate::files::update`]).
@@ -317,7 +415,10 @@ impl Engine {
         .await
         .map_err(|e| match e {
             crate::files::UpdateError::Refused(e) => e,
-            other => EngineError::Local(other.to_string()),
+            crate::files::UpdateError::Io { what, path, source } => {
+                EngineError::Io { what, path, source }
+            }
+            crate::files::UpdateError::Busy(path) => EngineError::Busy(path),
         })
     }
 
@@ -346,15 +447,15 @@ impl Engine {
         let path = self.state_path()?;
         self.update_own_file(&path, |bytes| {
             let mut state = match bytes {
-                Some(b) => crate::state::State::parse(b).map_err(|e| {
-                    EngineError::Local(format!("state file `{}` cannot be read ({e}); ssotray leaves it untouched: move it away", path.display()))
-                })?,
+                Some(b) => {
+                    crate::state::State::parse(b).map_err(|e| unreadable("state file", &path, e))?
+                }
                 None => crate::state::State::default(),
             };
             let record = state.sessions.entry(name.to_string()).or_default();
             change(record);
             let record = record.clone();
-            let bytes = serde_json::to_vec_pretty(&state).map_err(|e| EngineError::Local(e.to_string()))?;
+            let bytes = serde_json::to_vec_pretty(&state).expect("the state serializes");
             Ok((Some(bytes), record))
         })
         .await
@@ -374,7 +475,9 @@ impl Engine {
     /// The advisory lock file that ssotray processes take before refreshing or logging in.
     pub fn lock_path(&self, target: &SsoTarget) -> Result<PathBuf, EngineError> {
         let name = cache::token_file_name(target.cache_id());
-        Ok(cache::token_cache_dir(&self.ctx.env)?
+        Ok(self
+            .paths()
+            .token_cache()?
             .join(format!("{}.ssotray-lock", name.trim_end_matches(".json"))))
     }
 
@@ -386,29 +489,29 @@ impl Engine {
         let path = self.lock_path(target)?;
         crate::os::lock_file(self.ctx.fs.clone(), path.clone())
             .await
-            .map_err(|e| EngineError::Local(format!("cannot lock `{}`: {e}", path.display())))
+            .map_err(|source| EngineError::Io {
+                what: "lock",
+                path,
+                source,
+            })
     }
 
     /// Reads and parses the config file (kept until it changes). A missing file is an empty config.
     pub fn load_config(&self) -> Result<AwsConfig, EngineError> {
         let path = self.config_path()?;
-        let config = self
-            .ctx
-            .parsed
-            .get(self.ctx.fs.as_ref(), &path, |bytes| match bytes {
-                Ok(bytes) => Ok(AwsConfig::parse(
+        let config = self.read_kept(
+            &path,
+            || AwsConfig {
+                path: path.clone(),
+                ..Default::default()
+            },
+            |bytes| {
+                Ok(AwsConfig::parse(
                     path.clone(),
-                    &String::from_utf8_lossy(&bytes),
-                )),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(AwsConfig {
-                    path: path.clone(),
-                    ..Default::default()
-                }),
-                Err(source) => Err(EngineError::ConfigIo {
-                    path: path.clone(),
-                    source,
-                }),
-            })?;
+                    &String::from_utf8_lossy(bytes),
+                ))
+            },
+        )?;
         Ok(config.as_ref().clone())
     }
 
@@ -497,20 +600,23 @@ impl Engine {
 
     /// The token cache file of a target.
     pub fn token_path(&self, target: &SsoTarget) -> Result<PathBuf, EngineError> {
-        Ok(cache::token_cache_dir(&self.ctx.env)?.join(cache::token_file_name(target.cache_id())))
+        Ok(self
+            .paths()
+            .token_cache()?
+            .join(cache::token_file_name(target.cache_id())))
     }
 
     fn oidc(&self, target: &SsoTarget) -> Result<OidcClient, EngineError> {
         let base = endpoint(&self.ctx.env, Service::Oidc, &target.region)
             .map_err(EngineError::Endpoint)?;
-        let http = self.ctx.http.get().map_err(EngineError::Local)?;
+        let http = self.ctx.http.get()?;
         Ok(OidcClient::new(http.clone(), base))
     }
 
     pub(crate) fn portal(&self, region: &str) -> Result<PortalClient, EngineError> {
         let base =
             endpoint(&self.ctx.env, Service::Portal, region).map_err(EngineError::Endpoint)?;
-        let http = self.ctx.http.get().map_err(EngineError::Local)?;
+        let http = self.ctx.http.get()?;
         Ok(PortalClient::new(http.clone(), base))
     }
 
@@ -555,9 +661,11 @@ impl Engine {
                 secs,
             },
             LoginError::Browser(e) => EngineError::Browser(e),
-            LoginError::Listener(e) => EngineError::Local(format!(
-                "cannot listen on 127.0.0.1 for the browser's answer: {e}; use --device-code"
-            )),
+            LoginError::Listener(source) => EngineError::Listen {
+                on: "127.0.0.1 for the browser's answer".into(),
+                source,
+                then: "; use --device-code",
+            },
             LoginError::Api(source) => EngineError::Api {
                 context: format!("login to `{name}` failed"),
                 source,
@@ -855,8 +963,16 @@ impl Engine {
         let fs = self.ctx.fs.clone();
         let lock = tokio::task::spawn_blocking(move || fs.try_lock(&path))
             .await
-            .map_err(|e| EngineError::Local(format!("lock task failed: {e}")))?
-            .map_err(|e| EngineError::Local(format!("cannot lock the session: {e}")))?;
+            .map_err(|e| EngineError::Io {
+                what: "lock",
+                path: self.lock_path(target).unwrap_or_default(),
+                source: io::Error::other(e),
+            })?
+            .map_err(|source| EngineError::Io {
+                what: "lock",
+                path: self.lock_path(target).unwrap_or_default(),
+                source,
+            })?;
         let Some(_lock) = lock else { return Ok(None) };
         let path = self.token_path(target)?;
         if let TokenFile::Token(t) = cache::read_token(&self.ctx, &path).await? {
@@ -962,6 +1078,31 @@ impl Engine {
         target: &SsoTarget,
     ) -> Result<LogoutReport, EngineError> {
         let _lock = self.lock_session(target).await?;
+        self.logout_locked(config, target).await
+    }
+
+    /// Renew: logs out (ending the portal session, so the new one gets a new end; logging in
+    /// inside a live portal session would not move it) and logs in afresh, under one hold of the
+    /// session's lock: no other process's login can slip in between and open a second sign-in.
+    /// The exported sections stay for the keeper to rewrite from the new session.
+    pub async fn renew(
+        &self,
+        config: &AwsConfig,
+        target: &SsoTarget,
+        options: &LoginOptions,
+        prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
+    ) -> Result<CachedToken, EngineError> {
+        let _lock = self.lock_session(target).await?;
+        self.logout_locked(config, target).await?;
+        self.login_locked(target, options, prompt).await
+    }
+
+    /// [`Engine::logout_for_renewal`] for a caller that holds the session's lock.
+    async fn logout_locked(
+        &self,
+        config: &AwsConfig,
+        target: &SsoTarget,
+    ) -> Result<LogoutReport, EngineError> {
         let path = self.token_path(target)?;
         let mut report = LogoutReport::default();
         if let TokenFile::Token(token) = cache::read_token(&self.ctx, &path).await? {
@@ -982,7 +1123,7 @@ impl Engine {
         if let Err(e) = self.keychain_forget(target).await {
             tracing::warn!(session = target.display_name(), error = %e, "cannot delete the keychain entry");
         }
-        let cli_dir = cache::cli_cache_dir(&self.ctx.env)?;
+        let cli_dir = self.paths().cli_cache()?;
         for profile in &config.profiles {
             if config.target_of(profile).as_ref() != Some(target) {
                 continue;
@@ -1006,7 +1147,7 @@ impl Engine {
     /// roles (every chained profile's, for `None`): after a logout no role of the session is
     /// served from a cache. Only files that read as assume-role entries are removed.
     fn remove_assumed_roles(&self, config: &AwsConfig, target: Option<&SsoTarget>) -> usize {
-        let Ok(cli_dir) = cache::cli_cache_dir(&self.ctx.env) else {
+        let Ok(cli_dir) = self.paths().cli_cache() else {
             return 0;
         };
         let mut removed = 0;
@@ -1037,7 +1178,7 @@ impl Engine {
     /// Logs out of everything like `aws sso logout`: every token file in the cache directory
     /// with an access token, and every SSO entry of the role-credential cache.
     pub async fn logout_all(&self) -> Result<(LogoutReport, Vec<EngineError>), EngineError> {
-        let dir = cache::token_cache_dir(&self.ctx.env)?;
+        let dir = self.paths().token_cache()?;
         let mut report = LogoutReport::default();
         let mut problems = Vec::new();
         let files = self
@@ -1061,8 +1202,10 @@ impl Engine {
                     Some(
                         crate::os::lock_file(self.ctx.fs.clone(), lock.clone())
                             .await
-                            .map_err(|e| {
-                                EngineError::Local(format!("cannot lock `{}`: {e}", lock.display()))
+                            .map_err(|source| EngineError::Io {
+                                what: "lock",
+                                path: lock.clone(),
+                                source,
                             })?,
                     )
                 }
@@ -1072,10 +1215,10 @@ impl Engine {
                 Ok(TokenFile::Token(token)) => {
                     let result = self.portal_logout(&token).await;
                     if let Err(e) = &result {
-                        problems.push(EngineError::Local(format!(
-                            "portal logout for `{}` failed: {e}",
-                            file.display()
-                        )));
+                        problems.push(EngineError::PortalLogout {
+                            path: file.clone(),
+                            source: e.clone(),
+                        });
                     }
                     report.portal_logout = Some(result);
                     if self.ctx.fs.remove(&file).is_ok() {
@@ -1088,7 +1231,7 @@ impl Engine {
                 Err(e) => problems.push(e.into()),
             }
         }
-        let cli_dir = cache::cli_cache_dir(&self.ctx.env)?;
+        let cli_dir = self.paths().cli_cache()?;
         for file in self.ctx.fs.list_dir(&cli_dir).unwrap_or_default() {
             if self.is_sso_role_credential_file(&file) && self.ctx.fs.remove(&file).is_ok() {
                 report.removed_role_credentials += 1;
@@ -1115,15 +1258,30 @@ impl Engine {
             .is_some_and(|v| v.get("ProviderType").and_then(|p| p.as_str()) == Some("sso"))
     }
 
-    async fn portal_logout(&self, token: &CachedToken) -> Result<(), String> {
+    async fn portal_logout(&self, token: &CachedToken) -> Result<(), PortalLogoutError> {
         let Some(region) = &token.region else {
-            return Err("no region in the cache file".into());
+            return Err(PortalLogoutError::NoRegion);
         };
-        let portal = self.portal(region).map_err(|e| e.to_string())?;
+        let portal = self
+            .portal(region)
+            .map_err(|e| PortalLogoutError::Failed(e.to_string()))?;
         portal
             .logout(&token.access_token)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| PortalLogoutError::Failed(e.to_string()))
+    }
+}
+
+/// A file that cannot be parsed, as the error that leaves it untouched.
+pub(crate) fn unreadable(
+    what: &'static str,
+    path: &std::path::Path,
+    reason: impl std::fmt::Display,
+) -> EngineError {
+    EngineError::Unreadable {
+        what,
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
     }
 }
 
@@ -1136,11 +1294,4 @@ pub enum Selector {
     Profile(String),
     /// A bare name: sso-session first, then profile, then a legacy start URL.
     Any(String),
-}
-
-pub(crate) fn expand_home(path: &str, home: Option<PathBuf>) -> PathBuf {
-    match (path.strip_prefix("~/"), home) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(path),
-    }
 }

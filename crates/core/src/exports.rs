@@ -8,7 +8,6 @@ use crate::engine::{Engine, EngineError};
 use crate::files;
 use crate::portal::RoleCredentials;
 use chrono::{DateTime, Duration, Utc};
-use std::io;
 use std::path::PathBuf;
 
 /// An exported section is rewritten when its credentials have less than this left (so it never
@@ -35,46 +34,34 @@ pub fn export_due(now: DateTime<Utc>, expires: DateTime<Utc>) -> Option<DateTime
 }
 
 impl Engine {
-    /// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
+    /// The shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`).
     pub fn credentials_file_path(&self) -> Result<PathBuf, EngineError> {
-        if let Some(p) = self
-            .context()
-            .env
-            .get_non_empty("AWS_SHARED_CREDENTIALS_FILE")
-        {
-            return Ok(crate::engine::expand_home(&p, self.context().env.home()));
-        }
-        Ok(self.home()?.join(".aws/credentials"))
+        Ok(self.paths().aws_credentials()?)
     }
 
     /// The exports in the credentials file (none when it is missing). Read again only when the
     /// file changed, so the idle keeper only looks at its stamp.
     pub fn exports(&self) -> Result<Vec<Export>, EngineError> {
         let path = self.credentials_file_path()?;
-        let ctx = self.context();
-        let kept = ctx
-            .parsed
-            .get(ctx.fs.as_ref(), &path, |bytes| match bytes {
-                Ok(b) => Ok(credfile::exports(&String::from_utf8_lossy(
-                    files::strip_bom(&b),
-                ))),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-                Err(source) => Err(EngineError::Local(format!(
-                    "cannot read `{}`: {source}",
-                    path.display()
-                ))),
-            })?;
+        let kept = self.read_kept(&path, Vec::new, |b| {
+            Ok(credfile::exports(&String::from_utf8_lossy(
+                files::strip_bom(b),
+            )))
+        })?;
         Ok(kept.as_ref().clone())
     }
 
     /// Changes the credentials file under its lock, written with mode 0600.
     async fn edit_credentials_file<T>(
         &self,
-        mut change: impl FnMut(&str) -> Result<(Option<String>, T), String>,
+        mut change: impl FnMut(&str) -> Result<(Option<String>, T), credfile::CredfileError>,
     ) -> Result<T, EngineError> {
         let path = self.credentials_file_path()?;
         self.edit_shared_file(&path, Some(0o600), |text| {
-            change(text).map_err(EngineError::Local)
+            change(text).map_err(|reason| EngineError::Unchangeable {
+                path: path.clone(),
+                reason: reason.to_string(),
+            })
         })
         .await
     }

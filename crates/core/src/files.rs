@@ -85,6 +85,59 @@ impl ParsedFiles {
     }
 }
 
+/// Why a text (a file's, or a value the user gave) is not one ssotray can accept: what is wrong
+/// and what to do, never the secret parts of the contents.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<String> for Invalid {
+    fn from(why: String) -> Self {
+        Invalid(why)
+    }
+}
+
+impl std::ops::Deref for Invalid {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<&str> for Invalid {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(why: &str) -> Self {
+        Invalid(why.to_string())
+    }
+}
+
+/// A file read and parsed through `parsed` (so kept while it does not change): `missing()` when
+/// there is no file, `parse` of its bytes (BOM and all) otherwise, `failed` for a read that fails.
+/// Every "kept file" of ssotray (config, settings, state, favorites, exports, account lists) is
+/// read through this.
+pub fn read_kept<T, E>(
+    parsed: &ParsedFiles,
+    fs: &dyn Fs,
+    path: &Path,
+    missing: impl FnOnce() -> T,
+    parse: impl FnOnce(&[u8]) -> Result<T, E>,
+    failed: impl FnOnce(io::Error) -> E,
+) -> Result<Arc<T>, E>
+where
+    T: Send + Sync + 'static,
+{
+    parsed.get(fs, path, |bytes| match bytes {
+        Ok(b) => parse(&b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(missing()),
+        Err(e) => Err(failed(e)),
+    })
+}
+
 /// The advisory lock file that guards changes of `path`: `<name>.lock` beside it.
 pub fn lock_beside(path: &Path) -> PathBuf {
     path.with_extension("lock")

@@ -26,9 +26,7 @@ pub const TOKEN_FILE: &str = "token";
 impl Engine {
     /// `$XDG_STATE_HOME/ssotray/container-grants` (else `~/.local/state/ssotray/…`).
     pub fn grants_dir(&self) -> Result<PathBuf, EngineError> {
-        let state = self.state_path()?;
-        let dir = state.parent().map(|p| p.join("container-grants"));
-        dir.ok_or_else(|| EngineError::Local("no state directory".into()))
+        Ok(self.paths().grants_dir()?)
     }
 
     /// The directory of one profile's grant (what a container gets mounted, read-only).
@@ -60,8 +58,8 @@ impl Engine {
         let config = self.load_config()?;
         self.profile_role(&config, profile)?;
         let dir = self.grant_dir(profile)?;
-        crate::sock::private_dir(&self.grants_dir()?).map_err(EngineError::Local)?;
-        crate::sock::private_dir(&dir).map_err(EngineError::Local)?;
+        crate::sock::private_dir(&self.grants_dir()?)?;
+        crate::sock::private_dir(&dir)?;
         let file = dir.join(TOKEN_FILE);
         if self.granted_token(profile).is_some_and(|t| t.is_some()) {
             return Ok(file);
@@ -75,7 +73,11 @@ impl Engine {
         self.context()
             .fs
             .write_atomic(file, token.expose().as_bytes(), 0o600)
-            .map_err(|e| EngineError::Local(format!("cannot write `{}`: {e}", file.display())))
+            .map_err(|source| EngineError::Io {
+                what: "write",
+                path: file.to_path_buf(),
+                source,
+            })
     }
 
     /// Removes a profile's grant; whether there was one.
@@ -84,10 +86,11 @@ impl Engine {
         match self.context().fs.remove(&file) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(EngineError::Local(format!(
-                "cannot remove `{}`: {e}",
-                file.display()
-            ))),
+            Err(source) => Err(EngineError::Io {
+                what: "remove",
+                path: file,
+                source,
+            }),
         }
     }
 

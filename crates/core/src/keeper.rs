@@ -8,6 +8,7 @@
 use crate::cache::{self, CacheError, TokenFile};
 use crate::config::SsoTarget;
 use crate::engine::{Engine, EngineError};
+use crate::login::LoginPrompt;
 use crate::settings::KeeperSettings;
 use crate::state::{estimate_end, EndSource, SessionEnd, SessionRecord};
 use crate::time;
@@ -418,24 +419,59 @@ pub fn sleep_for(
     until.to_std().unwrap_or(std::time::Duration::from_secs(1))
 }
 
+/// What this keeper remembers of one session between ticks (beside the state file, which
+/// other processes share and which may not be writable).
+#[derive(Debug, Default)]
+struct SessionMemory {
+    /// How much earlier than due this session refreshes (drawn once).
+    jitter: Option<Duration>,
+    /// Failed refreshes in a row, and the hold until the next try.
+    retry: Option<(u32, DateTime<Utc>)>,
+    /// The token (fingerprint) this keeper last saw a refresh bring (its own, or another
+    /// process's found under the lock), and when: the floor between refreshes holds even when
+    /// the state file cannot record it.
+    refreshed: Option<(String, DateTime<Utc>)>,
+    /// The token this keeper's last refresh brought (fingerprint) and the expiry of the token
+    /// it replaced.
+    replaced: Option<(String, DateTime<Utc>)>,
+    /// One login or renewal at a time.
+    gate: Arc<tokio::sync::Mutex<()>>,
+    /// Events sent by this process (event key, login time of the portal session it was about):
+    /// no repeats even when the state file cannot record them.
+    sent: std::collections::HashSet<(String, Option<DateTime<Utc>>)>,
+}
+
+/// What one tick found out about a session, before any decision.
+struct Found {
+    name: String,
+    now: DateTime<Utc>,
+    fingerprint: String,
+    expires_at: DateTime<Utc>,
+    record: SessionRecord,
+    end: Option<SessionEnd>,
+    view: TokenView,
+    retry_at: Option<DateTime<Utc>>,
+    jitter: Duration,
+}
+
+/// How a refresh the plan asked for came out.
+enum Refreshed {
+    /// A new token (`by_us`: this keeper's refresh, not another process's found under the lock).
+    Fresh { fingerprint: String, by_us: bool },
+    /// Another holder (a login in progress) has the session.
+    Busy,
+    /// The portal session ended.
+    Ended,
+    /// It failed; `transient`: the network or the service.
+    Failed(EngineError),
+}
+
 /// The keeper over an engine.
 pub struct Keeper {
     engine: Engine,
     notifier: Arc<dyn Notifier>,
-    jitters: Mutex<HashMap<String, Duration>>,
-    /// Failed refreshes per session: how many in a row, and the hold until the next try.
-    retries: Mutex<HashMap<String, (u32, DateTime<Utc>)>>,
-    /// The token (fingerprint) of each session this keeper last saw a refresh bring (its own,
-    /// or another process's found under the lock), and when: the floor between refreshes holds
-    /// even when the state file cannot record it.
-    refreshed: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
-    /// Per session, the token this keeper's last refresh brought (fingerprint) and the expiry of
-    /// the token it replaced.
-    replaced: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
-    logins: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Events sent by this process (session, event key, login time): no repeats even when the
-    /// state file cannot record them.
-    sent: Mutex<std::collections::HashSet<SentKey>>,
+    /// Per session, what this keeper remembers of it.
+    memory: Mutex<HashMap<String, SessionMemory>>,
     /// Per exported section: the expiry this keeper last saw or wrote there, and when it is due.
     exported: Mutex<HashMap<String, ExportSeen>>,
     /// Wakes the loop early from within (a request that changed what is due).
@@ -445,21 +481,13 @@ pub struct Keeper {
 /// An exported section as the keeper last saw or wrote it: its expiry, and when it is due.
 type ExportSeen = (Option<DateTime<Utc>>, DateTime<Utc>);
 
-/// An event sent: session, event key, and the login time of the portal session it was about.
-type SentKey = (String, String, Option<DateTime<Utc>>);
-
 impl Keeper {
     /// A keeper that reports through `notifier`.
     pub fn new(engine: Engine, notifier: Arc<dyn Notifier>) -> Self {
         Keeper {
             engine,
             notifier,
-            jitters: Mutex::default(),
-            retries: Mutex::default(),
-            refreshed: Mutex::default(),
-            replaced: Mutex::default(),
-            logins: Mutex::default(),
-            sent: Mutex::default(),
+            memory: Mutex::default(),
             exported: Mutex::default(),
             nudge: tokio::sync::Notify::new(),
         }
@@ -471,21 +499,26 @@ impl Keeper {
             .resolve(&config, &crate::engine::Selector::Any(session.to_string()))
     }
 
+    /// The per-session gate: one login or renewal at a time in this process.
+    fn gate(&self, target: &SsoTarget) -> Arc<tokio::sync::Mutex<()>> {
+        self.remember(target.display_name(), |m| m.gate.clone())
+    }
+
+    /// Looks at or changes what this keeper remembers of a session.
+    fn remember<T>(&self, session: &str, f: impl FnOnce(&mut SessionMemory) -> T) -> T {
+        f(self
+            .memory
+            .lock()
+            .expect("memory")
+            .entry(session.to_string())
+            .or_default())
+    }
+
     /// Logs in for whoever asks, one login at a time per session: askers that arrive while a
     /// login runs wait for it and are then served by it (see [`crate::owner::obtain_login`]).
     pub async fn login(&self, session: &str, stale: Option<String>) -> Result<(), EngineError> {
-        let target = self.target(session)?;
-        let gate = self
-            .logins
-            .lock()
-            .expect("logins")
-            .entry(target.display_name().to_string())
-            .or_default()
-            .clone();
-        let _turn = gate.lock().await;
-        crate::owner::obtain_login(
-            &self.engine,
-            &target,
+        self.login_with(
+            session,
             stale,
             &crate::engine::LoginOptions::default(),
             &|_| {},
@@ -493,22 +526,42 @@ impl Keeper {
         .await
     }
 
+    /// [`Keeper::login`] with the shell's options and prompt (the tray app shows the device code
+    /// or "waiting for the browser" while it runs).
+    pub async fn login_with(
+        &self,
+        session: &str,
+        stale: Option<String>,
+        options: &crate::engine::LoginOptions,
+        prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
+    ) -> Result<(), EngineError> {
+        let target = self.target(session)?;
+        let gate = self.gate(&target);
+        let _turn = gate.lock().await;
+        crate::owner::obtain_login(&self.engine, &target, stale, options, prompt).await
+    }
+
     /// Renew: log out (ending the portal session), then log in afresh, so the new session gets a
-    /// new end. Logging in inside a live portal session would not move its end.
+    /// new end (see [`Engine::renew`]). Behind the same gate as logins: a login asked for while
+    /// it runs is served by it.
     pub async fn renew(&self, session: &str) -> Result<(), EngineError> {
+        self.renew_with(session, &crate::engine::LoginOptions::default(), &|_| {})
+            .await
+    }
+
+    /// [`Keeper::renew`] with the shell's options and prompt.
+    pub async fn renew_with(
+        &self,
+        session: &str,
+        options: &crate::engine::LoginOptions,
+        prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
+    ) -> Result<(), EngineError> {
         let target = self.target(session)?;
         let config = self.engine.load_config()?;
-        let gate = self
-            .logins
-            .lock()
-            .expect("logins")
-            .entry(target.display_name().to_string())
-            .or_default()
-            .clone();
+        let gate = self.gate(&target);
         let _turn = gate.lock().await;
-        self.engine.logout_for_renewal(&config, &target).await?;
         self.engine
-            .login(&target, &crate::engine::LoginOptions::default(), &|_| {})
+            .renew(&config, &target, options, prompt)
             .await
             .map(|_| ())
     }
@@ -581,12 +634,11 @@ impl Keeper {
     }
 
     fn jitter(&self, session: &str, max_secs: u32) -> Duration {
-        *self
-            .jitters
-            .lock()
-            .expect("jitters")
-            .entry(session.to_string())
-            .or_insert_with(|| Duration::seconds(rand::rng().random_range(0..=max_secs as i64)))
+        self.remember(session, |m| {
+            *m.jitter.get_or_insert_with(|| {
+                Duration::seconds(rand::rng().random_range(0..=max_secs as i64))
+            })
+        })
     }
 
     /// Sends an event unless it was already sent for this portal session.
@@ -601,11 +653,7 @@ impl Keeper {
                 login_at = r.login_at;
             })
             .await;
-        let here =
-            self.sent
-                .lock()
-                .expect("sent")
-                .insert((event.session().to_string(), key, login_at));
+        let here = self.remember(event.session(), |m| m.sent.insert((key, login_at)));
         if (result.is_ok() && fresh) || (result.is_err() && here) {
             self.notifier.notify(&event);
         }
@@ -702,11 +750,47 @@ impl Keeper {
         next
     }
 
+    /// One session in a tick: what is there (the token, ssotray's record, what this keeper
+    /// remembers), the plan made of it ([`plan`], pure), the plan carried out (events, maybe a
+    /// refresh), and its outcome remembered. Returns when this session is next due.
     async fn tick_session(
         &self,
         target: &SsoTarget,
         settings: &crate::settings::Settings,
     ) -> Option<DateTime<Utc>> {
+        let found = self.find(target, settings).await?;
+        let p = plan(
+            &found.name,
+            found.now,
+            Facts {
+                token: Some(found.view),
+                record: &found.record,
+                end: found.end,
+                jitter: found.jitter,
+                retry_at: found.retry_at,
+            },
+            &settings.keeper,
+        );
+        tracing::debug!(session = %found.name, refresh_now = p.refresh_now, refresh_at = ?p.refresh_at, next_due = ?p.next_due, expires_at = %found.expires_at, "planned");
+        for event in p.events {
+            self.emit(event).await;
+        }
+        if !p.refresh_now {
+            return p.next_due;
+        }
+        let outcome = self.refresh(target, &found).await;
+        self.remember_refresh(&found, outcome).await
+    }
+
+    /// What there is to plan on: the token file, ssotray's record of the session (a new session
+    /// noted when another tool logged in since its end), the estimated end, whether the token
+    /// can be refreshed, and this keeper's memory. `None`: nothing to plan (no token, or one
+    /// that cannot be read, which the user is told about).
+    async fn find(
+        &self,
+        target: &SsoTarget,
+        settings: &crate::settings::Settings,
+    ) -> Option<Found> {
         let name = target.display_name().to_string();
         let now = self.engine.context().clock.now();
         let path = self.engine.token_path(target).ok()?;
@@ -776,83 +860,68 @@ impl Keeper {
         let recorded = record
             .last_alive_at
             .filter(|_| record.alive_token.as_ref() == Some(&fingerprint));
-        let seen = self
-            .refreshed
-            .lock()
-            .expect("refreshed")
-            .get(&name)
-            .filter(|r| r.0 == fingerprint)
-            .map(|r| r.1);
-        let obtained_at = recorded.max(seen);
-        let replaced_expiry = self
-            .replaced
-            .lock()
-            .expect("replaced")
-            .get(&name)
-            .filter(|r| r.0 == fingerprint)
-            .map(|r| r.1);
+        let (seen, replaced_expiry, retry_at) = self.remember(&name, |m| {
+            let mine = |r: &Option<(String, DateTime<Utc>)>| {
+                r.as_ref().filter(|r| r.0 == fingerprint).map(|r| r.1)
+            };
+            (mine(&m.refreshed), mine(&m.replaced), m.retry.map(|r| r.1))
+        });
         let view = TokenView {
             expires_at: token.expires_at,
             can_refresh,
-            obtained_at,
+            obtained_at: recorded.max(seen),
             replaced_expiry,
         };
-        let retry_at = self
-            .retries
-            .lock()
-            .expect("retries")
-            .get(&name)
-            .map(|r| r.1);
-        let jitter = self.jitter(&name, settings.keeper.refresh_jitter);
-        let p = plan(
-            &name,
+        Some(Found {
+            jitter: self.jitter(&name, settings.keeper.refresh_jitter),
+            name,
             now,
-            Facts {
-                token: Some(view),
-                record: &record,
-                end,
-                jitter,
-                retry_at,
-            },
-            &settings.keeper,
-        );
-        tracing::debug!(session = %name, refresh_now = p.refresh_now, refresh_at = ?p.refresh_at, next_due = ?p.next_due, expires_at = %token.expires_at, "planned");
-        for event in p.events {
-            self.emit(event).await;
-        }
-        if !p.refresh_now {
-            return p.next_due;
-        }
+            fingerprint,
+            expires_at: token.expires_at,
+            record,
+            end,
+            view,
+            retry_at,
+        })
+    }
+
+    /// The refresh the plan asked for, unless the token changed meanwhile.
+    async fn refresh(&self, target: &SsoTarget, found: &Found) -> Refreshed {
         match self
             .engine
-            .try_refresh_unless_changed(target, &fingerprint)
+            .try_refresh_unless_changed(target, &found.fingerprint)
             .await
         {
-            Ok(Some((fresh, by_us))) => {
-                let fresh_fingerprint = crate::cache::fingerprint(&fresh.access_token);
-                self.retries.lock().expect("retries").remove(&name);
-                self.refreshed
-                    .lock()
-                    .expect("refreshed")
-                    .insert(name.clone(), (fresh_fingerprint.clone(), now));
+            Ok(Some((fresh, by_us))) => Refreshed::Fresh {
+                fingerprint: crate::cache::fingerprint(&fresh.access_token),
+                by_us,
+            },
+            Ok(None) => Refreshed::Busy,
+            Err(EngineError::SessionEnded { .. }) => Refreshed::Ended,
+            Err(e) => Refreshed::Failed(e),
+        }
+    }
+
+    /// Remembers how a refresh came out and says what follows; returns when to look again.
+    async fn remember_refresh(&self, found: &Found, outcome: Refreshed) -> Option<DateTime<Utc>> {
+        let (name, now) = (&found.name, found.now);
+        match outcome {
+            Refreshed::Fresh { fingerprint, by_us } => self.remember(name, |m| {
+                m.retry = None;
+                m.refreshed = Some((fingerprint.clone(), now));
                 if by_us {
-                    self.replaced
-                        .lock()
-                        .expect("replaced")
-                        .insert(name.clone(), (fresh_fingerprint, token.expires_at));
+                    m.replaced = Some((fingerprint, found.expires_at));
                 }
-            }
-            Ok(None) => {
-                // Another holder (a login in progress) has the session: look again shortly.
-                return Some(now + Duration::seconds(5));
-            }
-            Err(EngineError::SessionEnded { .. }) => {
+            }),
+            // A login in progress has the session: look again shortly.
+            Refreshed::Busy => return Some(now + Duration::seconds(5)),
+            Refreshed::Ended => {
                 tracing::info!(session = %name, "the portal session has ended");
                 let record = self
                     .engine
                     .load_state()
                     .ok()
-                    .and_then(|s| s.sessions.get(&name).cloned())
+                    .and_then(|s| s.sessions.get(name).cloned())
                     .unwrap_or_default();
                 self.emit(KeeperEvent::Ended {
                     session: name.clone(),
@@ -860,18 +929,17 @@ impl Keeper {
                 })
                 .await;
             }
-            Err(e) => {
+            Refreshed::Failed(e) => {
                 // The network or the service (try again later), or something only the user can
                 // fix (say so once, and try again later too: it may be fixed meanwhile). Either
                 // way the next try waits, longer after each failure, up to five minutes.
-                let wait = {
-                    let mut retries = self.retries.lock().expect("retries");
-                    let attempt = retries.get(&name).map_or(1, |r| r.0 + 1);
+                let wait = self.remember(name, |m| {
+                    let attempt = m.retry.map_or(1, |r| r.0 + 1);
                     let wait = Duration::seconds((10i64 << attempt.min(5)).min(300));
-                    retries.insert(name.clone(), (attempt, now + wait));
+                    m.retry = Some((attempt, now + wait));
                     wait
-                };
-                if matches!(e, EngineError::Api { .. } | EngineError::Local(_)) {
+                });
+                if e.is_transient() {
                     tracing::warn!(session = %name, error = %e, retry_in_secs = wait.num_seconds(), "refresh failed; will retry");
                 } else {
                     self.emit(KeeperEvent::NeedsUser {

@@ -213,7 +213,7 @@ impl Engine {
     /// the keychain (no new login). If the keychain cannot take them, nothing changes.
     pub async fn keychain_enable(&self, target: &SsoTarget) -> Result<(), EngineError> {
         if target.is_legacy() {
-            return Err(EngineError::Local(
+            return Err(EngineError::Refused(
                 "legacy profiles have no refresh token to protect; use an sso-session".into(),
             ));
         }
@@ -252,7 +252,7 @@ impl Engine {
         let secrets = match self.keychain_secrets(target).await {
             Ok(s) => s,
             Err(e) => {
-                return Err(EngineError::Local(format!(
+                return Err(EngineError::KeychainLeftOn(format!(
                     "keychain use for `{}` is now off, but {e}. The refresh token stays in the keychain until then (a running ssotray keeper writes it back at its next refresh); run `ssotray keychain disable {}` again once unlocked",
                     target.display_name(),
                     target.display_name()

@@ -27,7 +27,8 @@ pub enum Flow {
 }
 
 impl Flow {
-    pub(crate) fn key(self) -> &'static str {
+    /// Its name in settings and file names (`browser`, `device-code`).
+    pub fn key(self) -> &'static str {
         match self {
             Flow::Browser => "browser",
             Flow::DeviceCode => "device-code",

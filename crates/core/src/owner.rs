@@ -56,13 +56,10 @@ pub enum Reply {
     },
 }
 
-/// Where the keeper listens: `$XDG_RUNTIME_DIR/ssotray/keeper.sock`; `None` without a runtime dir.
+/// Where the keeper listens (in the runtime directory, see [`crate::paths`]); `None` without
+/// a home directory or a runtime directory.
 pub fn socket_path(engine: &Engine) -> Option<PathBuf> {
-    engine
-        .context()
-        .env
-        .get_non_empty("XDG_RUNTIME_DIR")
-        .map(|d| PathBuf::from(d).join("ssotray/keeper.sock"))
+    engine.paths().keeper_socket().ok()
 }
 
 /// Asks the keeper; `None` when no keeper listens (or one that is not this user's: the socket's
@@ -120,31 +117,33 @@ pub struct Bound {
 /// Binds the socket: makes sure its directory is the user's own with mode 0700 (refusing
 /// otherwise), refuses if another process holds the `.lock` file beside it, replaces a stale
 /// socket file. The lock is held for as long as the returned value lives.
-pub async fn bind(path: &Path) -> Result<Bound, String> {
-    let dir = path.parent().ok_or("socket path has no directory")?;
-    crate::sock::private_dir(dir)?;
+pub async fn bind(path: &Path) -> Result<Bound, EngineError> {
+    let io = |what, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EngineError::Io { what, path, source }
+    };
+    if let Some(dir) = path.parent() {
+        crate::sock::private_dir(dir)?;
+    }
     let lock_path = path.with_extension("lock");
-    let lock = crate::os::open_lock_file(&lock_path)
-        .map_err(|e| format!("cannot open `{}`: {e}", lock_path.display()))?;
+    let lock = crate::os::open_lock_file(&lock_path).map_err(io("open", &lock_path))?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(format!(
-                "another ssotray process already listens on `{}`",
-                path.display()
-            ))
+            return Err(EngineError::AlreadyServed(path.to_path_buf()))
         }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(format!("cannot lock `{}`: {e}", lock_path.display()))
-        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &lock_path)(e)),
     }
     let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path)
-        .map_err(|e| format!("cannot listen on `{}`: {e}", path.display()))?;
+    let listener = UnixListener::bind(path).map_err(|source| EngineError::Listen {
+        on: format!("`{}`", path.display()),
+        source,
+        then: "",
+    })?;
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot protect `{}`: {e}", path.display()))?;
+            .map_err(io("protect", path))?;
     }
     Ok(Bound { listener, lock })
 }
@@ -236,4 +235,68 @@ pub async fn obtain_login(
         .login_locked(target, options, prompt)
         .await
         .map(|_| ())
+}
+
+/// One login for everyone who needs it now: through the running keeper when there is one (it
+/// logs in once for all askers), else under the session's lock file ([`obtain_login`]). `stale`
+/// is the token the caller could not use; `prompt` shows a login this process runs itself.
+pub async fn login_once(
+    engine: &Engine,
+    target: &SsoTarget,
+    stale: Option<String>,
+    prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
+) -> Result<(), EngineError> {
+    if let Some(path) = socket_path(engine) {
+        let request = Request::Login {
+            session: target.display_name().to_string(),
+            stale: stale.clone(),
+        };
+        match ask(&path, &request, LOGIN_WAIT).await {
+            Some(Reply::Ok) => return Ok(()),
+            Some(Reply::Error { message }) => return Err(EngineError::Keeper(message)),
+            None => {}
+        }
+    }
+    obtain_login(engine, target, stale, &LoginOptions::default(), prompt).await
+}
+
+/// How long an asker waits for the keeper's login: the browser flow's ten minutes, and one more.
+pub const LOGIN_WAIT: Duration = Duration::from_secs(11 * 60);
+
+/// Tells the running keeper (if any) that `session` needs a login, and waits for its answer:
+/// one "Log in" notification, however many programs found the session ended.
+pub async fn tell_login_needed(engine: &Engine, session: &str) {
+    if let Some(path) = socket_path(engine) {
+        let request = Request::LoginNeeded {
+            session: session.to_string(),
+        };
+        let _ = ask(&path, &request, Duration::from_secs(2)).await;
+    }
+}
+
+/// A role's credentials. A session that needs a login is logged in once when `login` (however
+/// many processes ask, [`login_once`]), else it is an error and the running keeper shows one
+/// notification.
+pub async fn credentials_or_login(
+    engine: &Engine,
+    role: &crate::access::ProfileRole,
+    login: bool,
+    prompt: &(dyn Fn(&LoginPrompt) + Send + Sync),
+) -> Result<crate::portal::RoleCredentials, EngineError> {
+    let target = &role.target;
+    // The token this attempt will use, taken before it: if it turns out unusable, a login is
+    // needed only if nobody replaced it meanwhile (read after the failure, it could already be
+    // the new one, and a second login would start).
+    let stale = current_fingerprint(engine, target).await;
+    match engine.profile_credentials(role).await {
+        Err(e) if e.needs_login() && login => {
+            login_once(engine, target, stale, prompt).await?;
+            engine.profile_credentials(role).await
+        }
+        Err(e) if e.needs_login() => {
+            tell_login_needed(engine, target.display_name()).await;
+            Err(e)
+        }
+        other => other,
+    }
 }

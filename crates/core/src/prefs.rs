@@ -54,8 +54,8 @@ pub struct Prefs {
 
 impl Prefs {
     /// Parses `app.json` (a byte-order mark is ignored).
-    pub fn parse(bytes: &[u8]) -> Result<Prefs, String> {
-        serde_json::from_slice(crate::files::strip_bom(bytes)).map_err(|e| e.to_string())
+    pub fn parse(bytes: &[u8]) -> Result<Prefs, serde_json::Error> {
+        serde_json::from_slice(crate::files::strip_bom(bytes))
     }
 
     /// Adds a favorite, or removes it if it is one.
@@ -91,7 +91,7 @@ impl Prefs {
 impl Engine {
     /// `app.json` beside the state file.
     pub fn prefs_path(&self) -> Result<PathBuf, EngineError> {
-        Ok(self.state_path()?.with_file_name("app.json"))
+        Ok(self.paths().prefs_file()?)
     }
 
     /// The favorites and recent roles (none when there is no file or it cannot be read; a file
@@ -100,15 +100,9 @@ impl Engine {
         let Ok(path) = self.prefs_path() else {
             return Prefs::default();
         };
-        let kept = self
-            .ctx
-            .parsed
-            .get(self.ctx.fs.as_ref(), &path, |bytes| -> Result<Prefs, ()> {
-                Ok(bytes
-                    .ok()
-                    .and_then(|b| Prefs::parse(&b).ok())
-                    .unwrap_or_default())
-            });
+        let kept = self.read_kept(&path, Prefs::default, |b| {
+            Ok(Prefs::parse(b).unwrap_or_default())
+        });
         kept.map(|p| p.as_ref().clone()).unwrap_or_default()
     }
 
@@ -120,17 +114,12 @@ impl Engine {
         let path = self.prefs_path()?;
         self.update_own_file(&path, |bytes| {
             let mut prefs = match bytes {
-                Some(b) => Prefs::parse(b).map_err(|e| {
-                    EngineError::Local(format!(
-                        "`{}` cannot be read ({e}); ssotray leaves it untouched: move it away",
-                        path.display()
-                    ))
-                })?,
+                Some(b) => Prefs::parse(b)
+                    .map_err(|e| crate::engine::unreadable("favorites file", &path, e))?,
                 None => Prefs::default(),
             };
             change(&mut prefs);
-            let bytes =
-                serde_json::to_vec_pretty(&prefs).map_err(|e| EngineError::Local(e.to_string()))?;
+            let bytes = serde_json::to_vec_pretty(&prefs).expect("the favorites serialize");
             Ok((Some(bytes), prefs))
         })
         .await

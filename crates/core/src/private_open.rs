@@ -54,10 +54,7 @@ pub fn target_of_page(page: &str) -> Option<String> {
 
 impl Engine {
     fn private_open_dir(&self) -> Result<PathBuf, EngineError> {
-        match self.ctx.env.get_non_empty("XDG_RUNTIME_DIR") {
-            Some(dir) => Ok(PathBuf::from(dir).join("ssotray/open")),
-            None => Ok(self.own_cache_dir()?.join("open")),
-        }
+        Ok(self.paths().private_pages_dir()?)
     }
 
     /// Opens `url` (a credential) with `command` (a session's browser setting) or the user's
@@ -88,14 +85,15 @@ impl Engine {
         self.ctx
             .fs
             .write_atomic(&page, redirect_page(url.expose()).as_bytes(), 0o600)
-            .map_err(|e| {
-                EngineError::Local(format!(
-                    "cannot write a page in `{}` to open the browser with: {e}",
-                    dir.display()
-                ))
+            .map_err(|source| EngineError::Io {
+                what: "write a page to open the browser with in",
+                path: dir.clone(),
+                source,
             })?;
-        let file_url = url::Url::from_file_path(&page).map_err(|_| {
-            EngineError::Local(format!("`{}` is not an absolute path", page.display()))
+        let file_url = url::Url::from_file_path(&page).map_err(|_| EngineError::Io {
+            what: "make a file URL of",
+            path: page.clone(),
+            source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
         })?;
         Ok(file_url.to_string())
     }

@@ -79,7 +79,7 @@ pub fn profile_names(text: &str) -> BTreeSet<String> {
 }
 
 /// Where ssotray's block for `session` is, as a byte range of whole lines; `Err` if it is broken.
-fn find_block(text: &str, session: &str) -> Result<Option<(usize, usize)>, String> {
+fn find_block(text: &str, session: &str) -> Result<Option<(usize, usize)>, crate::files::Invalid> {
     let (begin, end) = (begin_marker(session), end_marker(session));
     let mut offset = 0;
     let mut start = None;
@@ -95,13 +95,14 @@ fn find_block(text: &str, session: &str) -> Result<Option<(usize, usize)>, Strin
                 Some(s) => Ok(Some((s, offset + line.len()))),
                 None => Err(format!(
                     "`{end}` has no matching BEGIN line; fix or remove it by hand"
-                )),
+                )
+                .into()),
             };
         }
         offset += line.len();
     }
     match start {
-        Some(_) => Err(format!("ssotray's block for sso-session {session} has no `{end}` line; fix or remove it by hand")),
+        Some(_) => Err(format!("ssotray's block for sso-session {session} has no `{end}` line; fix or remove it by hand").into()),
         None => Ok(None),
     }
 }
@@ -153,7 +154,7 @@ pub fn plan(
 /// Why a generated profile cannot be written, if it cannot: its values come from the kept
 /// account list, a file any process of the user can write, so each is checked for what an INI
 /// line can hold, and account ids and role names for what AWS allows.
-fn check(session: &str, p: &GeneratedProfile) -> Result<(), String> {
+fn check(session: &str, p: &GeneratedProfile) -> Result<(), crate::files::Invalid> {
     let refresh = format!(
         "; run `ssotray accounts --sso-session {session} --refresh` to fetch the list again"
     );
@@ -161,7 +162,8 @@ fn check(session: &str, p: &GeneratedProfile) -> Result<(), String> {
         return Err(format!(
             "the kept account list has an account id {:?} that is not 12 digits{refresh}",
             p.account_id
-        ));
+        )
+        .into());
     }
     // Permission set names: letters, digits and `+=,.@_-` (IAM's pattern), up to 32.
     if p.role_name.is_empty()
@@ -174,14 +176,15 @@ fn check(session: &str, p: &GeneratedProfile) -> Result<(), String> {
         return Err(format!(
             "the kept account list has a role name {:?} that is not a permission set name{refresh}",
             p.role_name
-        ));
+        )
+        .into());
     }
     for (what, value, name) in [
         ("the session name", session, true),
         ("the profile name", p.name.as_str(), true),
     ] {
         if let Some(problem) = crate::config::ini_problem(what, value, name) {
-            return Err(problem);
+            return Err(problem.into());
         }
     }
     Ok(())
@@ -193,9 +196,9 @@ pub fn render_block(
     session: &str,
     profiles: &[GeneratedProfile],
     nl: &str,
-) -> Result<String, String> {
+) -> Result<String, crate::files::Invalid> {
     if let Some(problem) = crate::config::ini_problem("the session name", session, true) {
-        return Err(problem);
+        return Err(problem.into());
     }
     let mut s = format!(
         "{} (written by `ssotray profiles generate`; changes inside this block are replaced)\n",
@@ -220,7 +223,7 @@ pub fn generate(
     session: &str,
     accounts: &[AccountRoles],
     template: &str,
-) -> Result<(String, Vec<GeneratedProfile>), String> {
+) -> Result<(String, Vec<GeneratedProfile>), crate::files::Invalid> {
     let block = find_block(text, session)?;
     let outside = match block {
         Some((s, e)) => format!("{}{}", &text[..s], &text[e..]),

@@ -26,7 +26,7 @@ struct StoredRegistration {
 
 impl Engine {
     fn registration_path(&self, target: &SsoTarget, flow: Flow) -> Result<PathBuf, EngineError> {
-        Ok(self.own_cache_dir()?.join("registrations").join(format!(
+        Ok(self.paths().registrations_dir()?.join(format!(
             "{}-{}",
             flow.key(),
             cache::token_file_name(target.cache_id())
@@ -58,7 +58,7 @@ impl Engine {
         path: PathBuf,
         stored: &StoredRegistration,
     ) -> Result<(), EngineError> {
-        let bytes = serde_json::to_vec(stored).map_err(|e| EngineError::Local(e.to_string()))?;
+        let bytes = serde_json::to_vec(stored).expect("a registration serializes");
         self.ctx
             .fs
             .write_atomic(&path, &bytes, 0o600)

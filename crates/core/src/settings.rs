@@ -23,6 +23,7 @@
 //! lead_times = [1800, 300]           # notify this long before a session ends (seconds)
 //! ```
 
+use crate::files::Invalid;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -161,7 +162,7 @@ pub fn set_value(
     table: &[&str],
     key: &str,
     value: Option<toml_edit::Value>,
-) -> Result<String, String> {
+) -> Result<String, Invalid> {
     let mut doc: toml_edit::DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| e.to_string())?;
@@ -197,8 +198,62 @@ pub fn set_session_value(
     session: &str,
     key: &str,
     value: impl Into<toml_edit::Value>,
-) -> Result<String, String> {
+) -> Result<String, Invalid> {
     set_value(text, &["sessions", session], key, Some(value.into()))
+}
+
+/// One session's settings as a shell's form edits them (the tray app's settings view).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionForm {
+    /// The portal session's length in seconds (`None`: learned, else 8 h).
+    pub session_length: Option<u32>,
+    /// The login flow (`None`: as AWS CLI v2 picks).
+    pub login_flow: Option<crate::login::Flow>,
+    /// How console links are made.
+    pub console_link: ConsoleLink,
+    /// Console session length in seconds.
+    pub console_session_duration: u32,
+    /// The browser command to write (`None`: the user's default browser).
+    pub browser: Option<String>,
+}
+
+/// The settings text with session `name`'s form written in, every other line and comment kept.
+pub fn write_session_form(text: &str, name: &str, form: &SessionForm) -> Result<String, Invalid> {
+    let table = ["sessions", name];
+    let t = match form.session_length {
+        Some(secs) if secs > 0 => set_session_value(text, name, "session_length", i64::from(secs))?,
+        _ => set_value(text, &table, "session_length", None)?,
+    };
+    let t = match form.login_flow {
+        Some(flow) => set_session_value(&t, name, "login_flow", flow.key())?,
+        None => set_value(&t, &table, "login_flow", None)?,
+    };
+    let link = match form.console_link {
+        ConsoleLink::Portal => "portal",
+        ConsoleLink::Federation => "federation",
+    };
+    let t = set_session_value(&t, name, "console_link", link)?;
+    let t = set_session_value(
+        &t,
+        name,
+        "console_session_duration",
+        i64::from(form.console_session_duration),
+    )?;
+    match form.browser.as_deref() {
+        Some(b) => set_session_value(&t, name, "browser", b),
+        None => set_value(&t, &table, "browser", None),
+    }
+}
+
+/// The settings text with the keeper's notification lead times (seconds), the rest kept.
+pub fn write_lead_times(text: &str, leads: &[u32]) -> Result<String, Invalid> {
+    let leads: TomlArray = leads.iter().map(|s| i64::from(*s)).collect();
+    set_value(
+        text,
+        &["keeper"],
+        "lead_times",
+        Some(TomlValue::Array(leads)),
+    )
 }
 
 /// Settings of the keeper (the background refresher and notifier).
@@ -267,13 +322,13 @@ pub struct Settings {
 
 impl Settings {
     /// Parses the settings file.
-    pub fn parse(text: &str) -> Result<Settings, String> {
+    pub fn parse(text: &str) -> Result<Settings, Invalid> {
         let s: Settings = toml::from_str(text.strip_prefix(crate::files::BOM).unwrap_or(text))
             .map_err(|e| e.to_string())?;
         for (name, session) in &s.sessions {
             if let Some(d) = session.console_session_duration {
                 if !crate::console::SESSION_DURATION_RANGE.contains(&d) {
-                    return Err(format!("sessions.{name}.console_session_duration = {d} is outside 900..=43200 seconds"));
+                    return Err(format!("sessions.{name}.console_session_duration = {d} is outside 900..=43200 seconds").into());
                 }
             }
             check_container(
@@ -312,13 +367,14 @@ fn check_container(
     table: &str,
     color: &Option<String>,
     icon: &Option<String>,
-) -> Result<(), String> {
+) -> Result<(), Invalid> {
     if let Some(c) = color {
         if !CONTAINER_COLORS.contains(&c.as_str()) {
             return Err(format!(
                 "{table}.container_color = \"{c}\" is not one of {}",
                 CONTAINER_COLORS.join(", ")
-            ));
+            )
+            .into());
         }
     }
     if let Some(i) = icon {
@@ -326,7 +382,8 @@ fn check_container(
             return Err(format!(
                 "{table}.container_icon = \"{i}\" is not one of {}",
                 CONTAINER_ICONS.join(", ")
-            ));
+            )
+            .into());
         }
     }
     Ok(())
@@ -335,6 +392,45 @@ fn check_container(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_form_is_written_and_read_back_with_the_comments_kept() {
+        let text =
+            "# mine\n[sessions.my-sso]\nbrowser = \"firefox\"  # the work one\nkeychain = true\n";
+        let form = SessionForm {
+            session_length: Some(12 * 3600),
+            login_flow: Some(crate::login::Flow::DeviceCode),
+            console_link: ConsoleLink::Portal,
+            console_session_duration: 7200,
+            browser: None,
+        };
+        let written = write_session_form(text, "my-sso", &form).unwrap();
+        let written = write_lead_times(&written, &[3600, 600]).unwrap();
+        assert!(written.starts_with("# mine\n"), "{written}");
+        let s = Settings::parse(&written).unwrap();
+        let my = s.session("my-sso");
+        assert_eq!(my.session_length, Some(12 * 3600));
+        assert_eq!(my.login_flow, Some(crate::login::Flow::DeviceCode));
+        assert_eq!(my.console_link, Some(ConsoleLink::Portal));
+        assert_eq!(my.console_session_duration, Some(7200));
+        assert_eq!(my.browser, None, "no browser command: back to the default");
+        assert!(my.keychain, "a key the form does not hold stays");
+        assert_eq!(s.keeper.lead_times, [3600, 600]);
+        // Defaults take the keys out again.
+        let back = write_session_form(
+            &written,
+            "my-sso",
+            &SessionForm {
+                browser: Some("chromium --incognito".into()),
+                console_session_duration: 3600,
+                ..SessionForm::default()
+            },
+        )
+        .unwrap();
+        let my = Settings::parse(&back).unwrap().session("my-sso");
+        assert_eq!((my.session_length, my.login_flow), (None, None));
+        assert_eq!(my.browser.as_deref(), Some("chromium --incognito"));
+    }
 
     #[test]
     fn reads_per_session_settings() {

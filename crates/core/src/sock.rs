@@ -5,7 +5,7 @@
 //! is closed.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
@@ -19,44 +19,91 @@ pub fn my_uid() -> u32 {
     rustix::process::getuid().as_raw()
 }
 
+/// Why a directory will not hold ssotray's sockets (or private files). Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum PrivateDirError {
+    /// It could not be created or looked at.
+    #[error("cannot {what} `{}`: {source}", .dir.display())]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The directory.
+        dir: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// It is something else than a directory (a symlink, a file).
+    #[error("`{}` is not a directory; {}", .0.display(), fix(.0))]
+    NotADirectory(PathBuf),
+    /// It belongs to another user.
+    #[error("`{}` belongs to another user (uid {uid}); {}", .dir.display(), fix(.dir))]
+    OtherUser {
+        /// The directory.
+        dir: PathBuf,
+        /// Its owner.
+        uid: u32,
+    },
+    /// Others can reach into it.
+    #[error("`{}` has mode {mode:o}, so other users can reach its sockets; {}", .dir.display(), fix(.dir))]
+    Open {
+        /// The directory.
+        dir: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+}
+
+fn fix(dir: &Path) -> String {
+    format!("ssotray keeps its sockets only in a directory of your own with mode 0700: remove `{}` (or `chmod 700` it if it is yours) and start again", dir.display())
+}
+
 /// Makes sure `dir` is a directory of this user's with mode 0700, creating it so when missing
-/// (its parents as usual). `Err` says what is wrong and what to do.
-pub fn private_dir(dir: &Path) -> Result<(), String> {
+/// (its parents as usual).
+pub fn private_dir(dir: &Path) -> Result<(), PrivateDirError> {
     use std::os::unix::fs::DirBuilderExt;
     if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(|source| PrivateDirError::Io {
+            what: "create",
+            dir: parent.to_path_buf(),
+            source,
+        })?;
     }
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("cannot create `{}`: {e}", dir.display())),
+        Err(source) => {
+            return Err(PrivateDirError::Io {
+                what: "create",
+                dir: dir.to_path_buf(),
+                source,
+            })
+        }
     }
     check_private_dir(dir)
 }
 
 /// Checks, without creating anything, that `dir` is a directory of this user's with mode 0700.
-pub fn check_private_dir(dir: &Path) -> Result<(), String> {
+pub fn check_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
     use std::os::unix::fs::MetadataExt;
-    let m = std::fs::symlink_metadata(dir)
-        .map_err(|e| format!("cannot check `{}`: {e}", dir.display()))?;
-    let fix = format!("ssotray keeps its sockets only in a directory of your own with mode 0700: remove `{}` (or `chmod 700` it if it is yours) and start again", dir.display());
+    let m = std::fs::symlink_metadata(dir).map_err(|source| PrivateDirError::Io {
+        what: "check",
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     if !m.is_dir() {
-        return Err(format!("`{}` is not a directory; {fix}", dir.display()));
+        return Err(PrivateDirError::NotADirectory(dir.to_path_buf()));
     }
     if m.uid() != my_uid() {
-        return Err(format!(
-            "`{}` belongs to another user (uid {}); {fix}",
-            dir.display(),
-            m.uid()
-        ));
+        return Err(PrivateDirError::OtherUser {
+            dir: dir.to_path_buf(),
+            uid: m.uid(),
+        });
     }
     if m.mode() & 0o777 != 0o700 {
-        return Err(format!(
-            "`{}` has mode {:o}, so other users can reach its sockets; {fix}",
-            dir.display(),
-            m.mode() & 0o777
-        ));
+        return Err(PrivateDirError::Open {
+            dir: dir.to_path_buf(),
+            mode: m.mode() & 0o777,
+        });
     }
     Ok(())
 }
@@ -150,7 +197,7 @@ mod tests {
             0o700
         );
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let err = private_dir(&dir).unwrap_err();
+        let err = private_dir(&dir).unwrap_err().to_string();
         assert!(
             err.contains("has mode 755, so other users can reach its sockets")
                 && err.contains("chmod 700"),
@@ -160,6 +207,7 @@ mod tests {
         std::os::unix::fs::symlink(&root, &dir).unwrap();
         assert!(private_dir(&dir)
             .unwrap_err()
+            .to_string()
             .contains("is not a directory"));
         std::fs::remove_dir_all(&root).unwrap();
     }

@@ -143,7 +143,7 @@ impl State {
     /// Parses the state file, and checks that every time and length in it is one ssotray can
     /// compute with: `Err` names the key and what is wrong (never a value that could panic
     /// later).
-    pub fn parse(bytes: &[u8]) -> Result<State, String> {
+    pub fn parse(bytes: &[u8]) -> Result<State, crate::files::Invalid> {
         let state: State =
             serde_json::from_slice(crate::files::strip_bom(bytes)).map_err(|e| e.to_string())?;
         for (name, r) in &state.sessions {
@@ -154,14 +154,14 @@ impl State {
             ];
             for (key, t) in times {
                 if t.is_some_and(|t| !crate::time::in_range(t)) {
-                    return Err(format!(
-                        "`sessions.{name}.{key}` is out of range (1970 to 9999)"
-                    ));
+                    return Err(
+                        format!("`sessions.{name}.{key}` is out of range (1970 to 9999)").into(),
+                    );
                 }
             }
             if let Some(l) = r.learned_length_secs {
                 if !(1..=MAX_SESSION_LENGTH.num_seconds()).contains(&l) {
-                    return Err(format!("`sessions.{name}.learnedLengthSecs` = {l} is out of range (1 s to 90 days)"));
+                    return Err(format!("`sessions.{name}.learnedLengthSecs` = {l} is out of range (1 s to 90 days)").into());
                 }
             }
         }

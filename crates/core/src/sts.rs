@@ -3,6 +3,7 @@
 
 use crate::aws_error::{ErrorCode, ServiceError};
 use crate::chain::{account_of_arn, AssumedRole};
+use crate::endpoints::{configured, EndpointError};
 use crate::oidc::{origin, ApiError};
 use crate::os::Env;
 use crate::portal::RoleCredentials;
@@ -32,7 +33,7 @@ pub fn endpoint_and_region(
     env: &Env,
     region: Option<&str>,
     sso_region: &str,
-) -> Result<(Url, String), String> {
+) -> Result<(Url, String), EndpointError> {
     match region {
         Some(r) => Ok((endpoint(env, r)?, r.to_string())),
         None if crate::console::Partition::of_region(sso_region)
@@ -56,23 +57,12 @@ pub fn endpoint_and_region(
 /// The STS endpoint of `region`, honouring `AWS_ENDPOINT_URL_STS`, then `AWS_ENDPOINT_URL`,
 /// unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true` (as botocore and aws-config do);
 /// otherwise the regional endpoint `sts.{region}.{dns suffix}`.
-pub fn endpoint(env: &Env, region: &str) -> Result<Url, String> {
-    let ignore = env
-        .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if !ignore {
-        for var in ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"] {
-            if let Some(value) = env.get_non_empty(var) {
-                return Url::parse(value.trim())
-                    .map_err(|e| format!("{var} = `{value}` is not a URL ({e}); fix or unset it"));
-            }
-        }
+pub fn endpoint(env: &Env, region: &str) -> Result<Url, EndpointError> {
+    if let Some(url) = configured(env, &["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]) {
+        return url;
     }
-    Url::parse(&format!(
-        "https://sts.{region}.{}",
-        crate::endpoints::dns_suffix(region)
-    ))
-    .map_err(|e| format!("region `{region}` gives no valid STS endpoint ({e}); check `region`"))
+    let host = format!("sts.{region}.{}", crate::endpoints::dns_suffix(region));
+    crate::endpoints::regional(&host, region, "STS", "region")
 }
 
 fn form(input: &AssumeRoleInput<'_>) -> String {
