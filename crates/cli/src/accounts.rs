@@ -1,7 +1,8 @@
 //! `ssotray accounts`, `console`, `credentials` and `profiles generate`.
 
+use crate::args::{ConsoleArgs, CredentialsArgs, ExecArgs, ServerKind};
+use crate::common::{default_selector, names, one_line, prompt_on_stderr};
 use crate::error::CliError;
-use crate::{default_selector, names, one_line, ConsoleArgs, CredentialsArgs};
 use ssotray_core::access::{ConsoleOptions, ProfileRole};
 use ssotray_core::config::{AwsConfig, SsoTarget};
 use ssotray_core::discovery::{Change, DiscoveryOptions, Inventory, Progress};
@@ -203,9 +204,9 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), C
     let profile = args.profile.clone().expect("clap requires --profile");
     if args.env {
         // `exec --server env`: the same static variables, signals forwarded.
-        let exec = crate::ExecArgs {
+        let exec = ExecArgs {
             profile,
-            server: crate::exec::ServerKind::Env,
+            server: ServerKind::Env,
             login: args.login,
             command: args.command,
         };
@@ -245,13 +246,9 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), C
     // The token this attempt will use, taken before it: if it turns out unusable, a login is
     // needed only if nobody replaced it meanwhile (read after the failure, it could already be
     // the new one, and a second login would start).
-    let creds = ssotray_core::owner::credentials_or_login(
-        engine,
-        &role,
-        args.login,
-        &crate::prompt_on_stderr,
-    )
-    .await?;
+    let creds =
+        ssotray_core::owner::credentials_or_login(engine, &role, args.login, &prompt_on_stderr)
+            .await?;
     print_out(&if args.export {
         credentials::shell_exports(&creds)
     } else {

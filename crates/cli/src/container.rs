@@ -2,34 +2,11 @@
 //! server (`ssotray keep --container-server`, the tray app's `[container_server]`). A grant is one
 //! profile's token in a directory of its own; a container is given that directory, read-only.
 
+use crate::args::ContainerCommand;
 use crate::error::CliError;
 use ssotray_core::credserver::profile_route;
 use ssotray_core::grants::TOKEN_FILE;
 use ssotray_core::Engine;
-
-#[derive(clap::Subcommand, Debug)]
-pub enum ContainerCommand {
-    /// Let containers have PROFILE's credentials: makes its token (or keeps the one it has) and
-    /// prints the `docker run` options that give a container this one profile.
-    Grant {
-        /// The profile (an SSO profile, or a role_arn profile on top of one).
-        profile: String,
-        /// The server's address in the printed line (default: the settings' `container_server.address`).
-        #[arg(long, value_name = "ADDR")]
-        address: Option<String>,
-    },
-    /// Take PROFILE's grant away: its token stops working at the next request.
-    Revoke {
-        /// The profile.
-        profile: String,
-    },
-    /// Give every grant a new token: the old ones stop working at the next request. Containers
-    /// that read the token file once (botocore) need a restart; aws-config and the JavaScript SDK
-    /// read it on every fetch.
-    Rotate,
-    /// List the granted profiles.
-    List,
-}
 
 /// What `rotate` says.
 pub fn rotated_message(rotated: &[String]) -> String {

@@ -2,27 +2,14 @@
 //! for as long as it runs (the container-credentials protocol by default, IMDSv2, or static
 //! variables), passing on its exit status and forwarding signals.
 
+use crate::args::{ExecArgs, ServerKind};
 use crate::error::CliError;
-use crate::ExecArgs;
 use rustix::process::Signal;
 use ssotray_core::credserver::{self, CredServer, Protocol, Scope};
 use ssotray_core::served::ServerToken;
 use ssotray_core::Engine;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// How the command gets its credentials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ServerKind {
-    /// A container-credentials server (`AWS_CONTAINER_CREDENTIALS_FULL_URI`): every SDK
-    /// refreshes from it by itself.
-    Ecs,
-    /// An IMDSv2 endpoint (`AWS_EC2_METADATA_SERVICE_ENDPOINT`) for tools that know only
-    /// instance metadata.
-    Imds,
-    /// Static variables (`AWS_ACCESS_KEY_ID`, …), valid until they expire.
-    Env,
-}
 
 /// Variables that would make an SDK look elsewhere than where `exec` points it (the first ones
 /// also outrank the container and IMDS providers in every default chain).
@@ -101,7 +88,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), CliError> {
         engine,
         &role,
         args.login,
-        &crate::prompt_on_stderr,
+        &crate::common::prompt_on_stderr,
     )
     .await?;
     let region = role.region.clone();

@@ -2,8 +2,10 @@
 //!
 //! Exit codes: 0 success, 1 failure (one actionable line on stderr), 2 usage error.
 
+use crate::args::{Cli, Command, KeychainCommand, LoginArgs, ProfilesCommand};
+use crate::common::{default_selector, names, one_line};
 use crate::error::CliError;
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 use ssotray_core::config::AwsConfig;
 use ssotray_core::engine::LogoutReport;
 use ssotray_core::login::LoginPrompt;
@@ -13,257 +15,9 @@ use ssotray_core::{
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Keeps AWS IAM Identity Center (AWS SSO) sessions logged in and the AWS CLI's token cache fresh.
-#[derive(Parser, Debug)]
-#[command(name = "ssotray", version, propagate_version = true)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Log in to an sso-session (browser sign-in by default) and write the AWS CLI token cache.
-    Login(LoginArgs),
-    /// Show every sso-session and legacy start URL: logged in or not, expiry, whether it can refresh.
-    Status {
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Refresh the access token now (all logged-in sso-sessions when no name is given).
-    Refresh {
-        /// sso-session or profile name.
-        name: Option<String>,
-    },
-    /// End the portal session, remove its token file and its role credentials from the AWS CLI cache.
-    ///
-    /// With no name, logs out of everything, like `aws sso logout`.
-    Logout {
-        /// sso-session or profile name.
-        #[arg(conflicts_with = "all")]
-        name: Option<String>,
-        /// Log out of every session in the token cache.
-        #[arg(long)]
-        all: bool,
-    },
-    /// List the accounts and roles of an sso-session (the last list at once; --refresh to fetch anew).
-    Accounts {
-        /// The sso-session (default: the only one, or AWS_PROFILE's).
-        #[arg(long)]
-        sso_session: Option<String>,
-        /// Print JSON (the list, when it was fetched, and what changed since the list before).
-        #[arg(long)]
-        json: bool,
-        /// Fetch the list from Identity Center now.
-        #[arg(long)]
-        refresh: bool,
-        /// Portal requests per second while fetching (default 20, or the session's setting).
-        #[arg(long, value_name = "TPS")]
-        rate_limit: Option<f64>,
-    },
-    /// Open (or print) the AWS console of a role.
-    Console(ConsoleArgs),
-    /// Print role credentials for `credential_process` (or as shell exports, or run a command with them).
-    ///
-    /// Never opens a browser: a session that needs a login fails at once with the command to run.
-    Credentials(CredentialsArgs),
-    /// Run a command with a profile's credentials, served to it for as long as it runs.
-    ///
-    /// By default a private container-credentials server on loopback
-    /// (`AWS_CONTAINER_CREDENTIALS_FULL_URI` and `AWS_CONTAINER_AUTHORIZATION_TOKEN`): every AWS
-    /// SDK and the AWS CLI inside fetch fresh credentials from it by themselves, for hours. Never
-    /// opens a browser once the command runs. Exits with the command's status.
-    Exec(ExecArgs),
-    /// Keep every session fresh in the foreground: refresh ahead, notify before sessions end,
-    /// and own logins for all ssotray processes (the tray app does the same in the background).
-    Keep {
-        /// Print events on stderr instead of desktop notifications.
-        #[arg(long)]
-        no_notify: bool,
-        /// Also serve credentials to containers: one loopback port, a route per granted profile
-        /// (`http://ADDR/profile/NAME`, each with its own token: `ssotray container grant NAME`).
-        /// Without ADDR: the settings' `container_server.address` (default 127.0.0.1:9911).
-        /// `[container_server] enabled = true` in the settings turns it on without this flag.
-        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
-        container_server: Option<String>,
-        /// Give every container grant a new token first: the old tokens stop working
-        /// (the same as `ssotray container rotate`).
-        #[arg(long)]
-        rotate_container_token: bool,
-    },
-    /// Grants of the long-running container server: which profiles it serves, each with a
-    /// token of its own that unlocks that profile and nothing else.
-    Container {
-        #[command(subcommand)]
-        command: container::ContainerCommand,
-    },
-    /// Keep a session's refresh token in the OS keychain instead of ~/.aws/sso/cache.
-    Keychain {
-        #[command(subcommand)]
-        command: KeychainCommand,
-    },
-    /// Manage generated profiles in ~/.aws/config.
-    Profiles {
-        #[command(subcommand)]
-        command: ProfilesCommand,
-    },
-    /// Print the tab-completion script for a shell (the packages install them already).
-    ///
-    /// bash: `ssotray completions bash > ~/.local/share/bash-completion/completions/ssotray`;
-    /// zsh: into a directory of `$fpath` as `_ssotray`; fish: `~/.config/fish/completions/ssotray.fish`.
-    Completions {
-        /// bash, zsh, fish, elvish or powershell.
-        shell: clap_complete::Shell,
-    },
-    /// Write the man pages (roff) of ssotray and of each subcommand into DIR; the packages
-    /// install them as ssotray(1), ssotray-login(1), …
-    #[command(hide = true)]
-    Manpage {
-        /// The directory to write `ssotray.1`, `ssotray-login.1`, … into.
-        dir: std::path::PathBuf,
-    },
-}
-
-#[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("role").required(true).args(["profile", "sso_session"])))]
-struct ConsoleArgs {
-    /// The profile whose account and role to open (an SSO profile, or a role_arn profile on top of one).
-    #[arg(long, conflicts_with_all = ["sso_session", "account_id", "role_name"])]
-    profile: Option<String>,
-    /// The sso-session (with --account-id and --role-name).
-    #[arg(long, requires_all = ["account_id", "role_name"])]
-    sso_session: Option<String>,
-    /// 12-digit account id.
-    #[arg(long)]
-    account_id: Option<String>,
-    /// Role (permission set) name.
-    #[arg(long)]
-    role_name: Option<String>,
-    /// Console page to land on (default: the console home of the profile's region).
-    #[arg(long, value_name = "URL", conflicts_with = "service")]
-    destination: Option<String>,
-    /// A service's console to land on, in the profile's region and partition (`s3`, `ec2`,
-    /// `cloudwatch`, `lambda`, `iam`, …).
-    #[arg(long, value_name = "NAME")]
-    service: Option<String>,
-    /// The region for the console (default: the profile's `region`, else the SSO region).
-    #[arg(long)]
-    region: Option<String>,
-    /// Print the sign-in URL instead of opening it (the URL is a credential: handle with care).
-    #[arg(long)]
-    print: bool,
-    /// Use the access portal's deep link (no API call) instead of federation.
-    #[arg(long)]
-    portal_link: bool,
-    /// Console session length in seconds, 900 to 43200 (default 3600).
-    #[arg(long, value_name = "SECS")]
-    duration: Option<u32>,
-}
-
-#[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["profile", "unexport"])))]
-struct CredentialsArgs {
-    /// The profile: an SSO profile (sso_account_id, sso_role_name), or a role_arn profile whose
-    /// source_profile leads down to one.
-    #[arg(long)]
-    profile: Option<String>,
-    /// Print `export` lines for a POSIX shell instead of JSON.
-    #[arg(long, conflicts_with_all = ["env", "export_as"])]
-    export: bool,
-    /// Write the credentials into the shared credentials file (~/.aws/credentials) as section
-    /// [NAME], for tools that read nothing else; the keeper (tray app or `ssotray keep`)
-    /// rewrites it before it has 15 minutes left. Every other byte of the file is kept.
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["env", "login"])]
-    export_as: Option<String>,
-    /// Remove section [NAME] that --export-as wrote.
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["profile", "env", "export", "login"])]
-    unexport: Option<String>,
-    /// Run COMMAND with the credentials in its environment (see also `ssotray exec`).
-    #[arg(long, requires = "command")]
-    env: bool,
-    /// The command to run with --env.
-    #[arg(last = true, value_name = "COMMAND")]
-    command: Vec<String>,
-    /// If the session needs a login, log in (once, however many processes ask at the same time;
-    /// through the running keeper when there is one) instead of failing.
-    #[arg(long)]
-    login: bool,
-}
-
-#[derive(Args, Debug)]
-struct ExecArgs {
-    /// The profile (an SSO profile, or a role_arn profile on top of one).
-    #[arg(long)]
-    profile: String,
-    /// How the command gets credentials: `ecs` (container-credentials server), `imds` (an
-    /// IMDSv2 endpoint on loopback) or `env` (static variables, valid until they expire).
-    #[arg(long, value_enum, default_value_t = exec::ServerKind::Ecs)]
-    server: exec::ServerKind,
-    /// If the session needs a login before the command starts, log in (once) instead of failing.
-    #[arg(long)]
-    login: bool,
-    /// The command and its arguments.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
-    command: Vec<String>,
-}
-
-#[derive(Subcommand, Debug)]
-enum KeychainCommand {
-    /// Move the refresh token and client secret into the keychain (no new login needed).
-    Enable {
-        /// sso-session (default: the only one).
-        name: Option<String>,
-    },
-    /// Move them back into the token cache, so the AWS CLI can refresh on its own.
-    Disable {
-        /// sso-session (default: the only one).
-        name: Option<String>,
-    },
-    /// Show whether each session uses the keychain and where its refresh token is.
-    Status {
-        /// sso-session (default: all).
-        name: Option<String>,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum ProfilesCommand {
-    /// Write a [profile …] section for every account and role of an sso-session, in ssotray's own
-    /// marked block at the end of ~/.aws/config (every other byte stays as it is).
-    Generate {
-        /// The sso-session.
-        #[arg(long)]
-        sso_session: String,
-        /// Show the change as a diff without writing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Profile name template: <account-name>, <account-id>, <role-name>, <session>.
-        #[arg(long, default_value = ssotray_core::profiles::DEFAULT_TEMPLATE)]
-        template: String,
-    },
-}
-
-#[derive(Args, Debug)]
-struct LoginArgs {
-    /// sso-session name, profile name or legacy start URL.
-    #[arg(conflicts_with_all = ["sso_session", "profile"])]
-    name: Option<String>,
-    /// The sso-session to log in to.
-    #[arg(long, conflicts_with = "profile")]
-    sso_session: Option<String>,
-    /// Log in to the session this profile uses.
-    #[arg(long)]
-    profile: Option<String>,
-    /// Use the device-code flow (sign in on any device) instead of the browser flow.
-    #[arg(long)]
-    device_code: bool,
-    /// Do not open a browser: print the URL to open (and the code) instead.
-    #[arg(long)]
-    no_browser: bool,
-}
-
 mod accounts;
+mod args;
+mod common;
 mod container;
 mod error;
 mod exec;
@@ -324,10 +78,6 @@ fn main() -> ExitCode {
     }
 }
 
-pub(crate) fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 async fn run(engine: &Engine, command: Command) -> Result<(), CliError> {
     match command {
         Command::Login(args) => login(engine, args).await,
@@ -367,23 +117,6 @@ async fn run(engine: &Engine, command: Command) -> Result<(), CliError> {
                 },
         } => accounts::generate_profiles(engine, &sso_session, dry_run, &template).await,
         Command::Completions { .. } | Command::Manpage { .. } => Ok(()),
-    }
-}
-
-/// Prompts during a login started on behalf of another command: stderr only (stdout may carry
-/// credentials).
-pub(crate) fn prompt_on_stderr(p: &LoginPrompt) {
-    match p {
-        LoginPrompt::DeviceCode {
-            user_code,
-            verification_uri,
-            ..
-        } => {
-            eprintln!("Log in: open {verification_uri} and confirm the code {user_code} (opening the browser…)")
-        }
-        LoginPrompt::Browser { .. } => {
-            eprintln!("Log in: opening the browser… (waiting for the sign-in)")
-        }
     }
 }
 
@@ -487,32 +220,6 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), CliError> {
         }
     );
     Ok(())
-}
-
-/// With no name, AWS CLI users expect `AWS_PROFILE`; else the only sso-session, if there is one.
-pub(crate) fn default_selector(engine: &Engine, config: &AwsConfig) -> Option<Selector> {
-    if let Some(p) = engine.context().env.get_non_empty("AWS_PROFILE") {
-        return Some(Selector::Profile(p));
-    }
-    // The only sso-session; failing that, the only legacy start URL.
-    if config.sessions.len() == 1 {
-        return Some(Selector::Session(config.sessions[0].name.clone()));
-    }
-    let targets = config.targets();
-    (targets.len() == 1).then(|| Selector::Any(targets[0].cache_id().to_string()))
-}
-
-pub(crate) fn names(config: &AwsConfig) -> String {
-    let n: Vec<String> = config
-        .targets()
-        .iter()
-        .map(|t| t.display_name().to_string())
-        .collect();
-    if n.is_empty() {
-        format!("none in `{}`", config.path.display())
-    } else {
-        n.join(", ")
-    }
 }
 
 fn describe(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> String {
