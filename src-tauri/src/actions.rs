@@ -8,14 +8,14 @@
 //! name the same ones, and a test holds them to it.
 
 use crate::app::{App, CmdError};
-use crate::commands::SettingsDto;
 use crate::menu::{ItemId, RoleRef};
+use crate::settings::SettingsDto;
 use crate::tray;
 use serde::Deserialize;
 use serde_json::Value;
 use ssotray_core::Flow;
 use std::sync::Arc;
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager};
 
 /// Where the window opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,6 +310,17 @@ pub async fn carry_out(
     answer
 }
 
+/// Carries out a menu click (on a task of its own: the menu's thread does not wait).
+pub fn on_menu(handle: &AppHandle, item: ItemId) {
+    let app = handle.state::<Arc<App>>().inner().clone();
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = carry_out(&handle, &app, Action::from_menu(item)).await {
+            tracing::warn!(error = ?e, "menu action failed");
+        }
+    });
+}
+
 /// Carries out an action and waits for it, long or not (a notification's Renew).
 pub async fn carry_out_waiting(
     handle: &AppHandle,
@@ -328,7 +339,7 @@ async fn run(handle: &AppHandle, app: &Arc<App>, action: Action) -> Result<Value
     match action {
         Action::GetState {} => json(app.state().await),
         Action::GetAccounts {} => json(app.accounts()),
-        Action::GetSettings {} => json(crate::commands::get_settings(handle, app)?),
+        Action::GetSettings {} => json(crate::settings::get(handle, app)?),
         Action::Login { session, flow } => app.login(&session, flow).await.map(|()| Value::Null),
         Action::Renew { session } => app.renew(&session).await.map(|()| Value::Null),
         Action::RefreshAccounts { session } => {
@@ -360,7 +371,7 @@ async fn run(handle: &AppHandle, app: &Arc<App>, action: Action) -> Result<Value
         Action::OpenLoginPage { session } => json(app.open_login_page(&session)?),
         Action::ToggleFavorite { role } => app.toggle_favorite(&role).await.map(|()| Value::Null),
         Action::SaveSettings { settings } => {
-            json(crate::commands::save_settings(handle, app, settings).await?)
+            json(crate::settings::save(handle, app, settings).await?)
         }
         Action::AddIdentityCenter {
             name,

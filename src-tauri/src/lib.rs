@@ -7,6 +7,7 @@ mod commands;
 mod demo;
 mod instance;
 pub mod menu;
+mod settings;
 mod tray;
 mod window;
 
@@ -146,6 +147,7 @@ pub fn run() {
         .manage(tray::LastMenu::default())
         .manage(tray::LastIcon::default())
         .manage(tray::CopiedSecret::default())
+        .manage(tray::MenuClicks(actions::on_menu))
         .setup(move |tauri_app| {
             let handle = tauri_app.handle().clone();
             let (context, demo) = if demo_mode {

@@ -395,17 +395,17 @@ pub fn copy_secret(handle: &AppHandle, text: String) -> Result<(), CmdError> {
     Ok(())
 }
 
-/// Carries out a menu click: the item's action, where every action is carried out.
-pub fn on_menu_event(handle: &AppHandle, id: &str) {
+/// What a menu click does: set by the shell (`actions::on_menu`), so the tray draws the menu
+/// and hands clicks on without knowing what they do.
+pub struct MenuClicks(pub fn(&AppHandle, ItemId));
+
+/// Hands a menu click to [`MenuClicks`].
+fn on_menu_event(handle: &AppHandle, id: &str) {
     let Some(item) = ItemId::decode(id) else {
         return;
     };
-    let app = handle.state::<Arc<App>>().inner().clone();
-    let handle = handle.clone();
-    tauri::async_runtime::spawn(async move {
-        let action = crate::actions::Action::from_menu(item);
-        if let Err(e) = crate::actions::carry_out(&handle, &app, action).await {
-            tracing::warn!(error = ?e, "menu action failed");
-        }
-    });
+    match handle.try_state::<MenuClicks>() {
+        Some(clicks) => (clicks.0)(handle, item),
+        None => tracing::warn!("a menu click before the app has started"),
+    }
 }

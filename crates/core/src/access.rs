@@ -591,7 +591,7 @@ impl Engine {
                 &role.account_id,
                 &role.role_name,
                 Some(&destination),
-            )));
+            )?));
         }
         let duration = options
             .session_duration

@@ -178,24 +178,62 @@ pub fn destination_url(service: &str, region: &str) -> Result<String, UnknownSer
     ))
 }
 
-/// The access portal's deep link to a role's console (no API call; uses the browser's portal session).
+/// A start URL that makes no portal link.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortalLinkError {
+    /// The issuer form (`https://identitycenter.amazonaws.com/ssoins-…`), which the AWS CLI
+    /// accepts as `sso_start_url` since 2.22: logins and credentials work with it, but no access
+    /// portal answers there.
+    #[error("`{0}` is the Identity Center issuer URL, not an access portal, so it makes no portal link; open the console through the federation link instead (leave out --portal-link, or set `console_link = \"federation\"` for the session), or set `sso_start_url` to your access portal URL (https://d-….awsapps.com/start)")]
+    IssuerUrl(String),
+}
+
+/// Whether `start_url` is Identity Center's issuer URL (`https://identitycenter.amazonaws.com/ssoins-…`,
+/// or a partition's variant) rather than an access portal's.
+pub fn is_issuer_url(start_url: &str) -> bool {
+    Url::parse(start_url.trim()).is_ok_and(|u| {
+        let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
+        let aws_host = host == "identitycenter.amazonaws.com"
+            || (host.starts_with("identitycenter.")
+                && [
+                    ".amazonaws.com",
+                    ".amazonaws.com.cn",
+                    ".amazonaws-us-gov.com",
+                ]
+                .iter()
+                .any(|suffix| host.ends_with(suffix)));
+        aws_host && u.path().trim_start_matches('/').starts_with("ssoins-")
+    })
+}
+
+/// The access portal's deep link to a role's console (no API call; uses the browser's portal
+/// session): `<portal>/#/console?account_id=…&role_name=…[&destination=…]`, the portal being
+/// the start URL without a trailing `/` or the `#/` of a copied address bar.
 pub fn portal_link(
     start_url: &str,
     account_id: &str,
     role_name: &str,
     destination: Option<&str>,
-) -> String {
+) -> Result<String, PortalLinkError> {
+    if is_issuer_url(start_url) {
+        return Err(PortalLinkError::IssuerUrl(start_url.to_string()));
+    }
+    let portal = start_url.trim();
+    let portal = portal
+        .split('#')
+        .next()
+        .unwrap_or(portal)
+        .trim_end_matches('/');
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let mut link = format!(
-        "{}/#/console?account_id={}&role_name={}",
-        start_url.trim_end_matches('/'),
+        "{portal}/#/console?account_id={}&role_name={}",
         enc(account_id),
         enc(role_name)
     );
     if let Some(d) = destination {
         link.push_str(&format!("&destination={}", enc(d)));
     }
-    link
+    Ok(link)
 }
 
 #[derive(Deserialize)]
@@ -337,8 +375,76 @@ mod tests {
             "{e}"
         );
         assert_eq!(
-            portal_link("https://d-1234567890.awsapps.com/start/", "111111111111", "Admin", Some("https://console.aws.amazon.com/s3/home")),
+            portal_link("https://d-1234567890.awsapps.com/start/", "111111111111", "Admin", Some("https://console.aws.amazon.com/s3/home")).unwrap(),
             "https://d-1234567890.awsapps.com/start/#/console?account_id=111111111111&role_name=Admin&destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3%2Fhome"
         );
+    }
+
+    #[test]
+    fn start_urls_of_every_form_make_a_portal_link_or_say_why_not() {
+        let link = |url: &str| portal_link(url, "111111111111", "Admin", None);
+        let tail = "/#/console?account_id=111111111111&role_name=Admin";
+        let portals = [
+            // The directory-id form, with and without the trailing slash or a copied `#/`.
+            (
+                "https://d-1234567890.awsapps.com/start",
+                "https://d-1234567890.awsapps.com/start",
+            ),
+            (
+                "https://d-1234567890.awsapps.com/start/",
+                "https://d-1234567890.awsapps.com/start",
+            ),
+            (
+                "https://d-1234567890.awsapps.com/start/#/",
+                "https://d-1234567890.awsapps.com/start",
+            ),
+            (
+                "https://d-1234567890.awsapps.com/start#/",
+                "https://d-1234567890.awsapps.com/start",
+            ),
+            // A vanity name.
+            (
+                "https://my-company.awsapps.com/start",
+                "https://my-company.awsapps.com/start",
+            ),
+            (
+                "https://my-company.awsapps.com/start/#/?tab=accounts",
+                "https://my-company.awsapps.com/start",
+            ),
+            // GovCloud's portal.
+            (
+                "https://start.us-gov-home.awsapps.com/directory/d-9067012345",
+                "https://start.us-gov-home.awsapps.com/directory/d-9067012345",
+            ),
+            (
+                "https://start.us-gov-home.awsapps.com/directory/d-9067012345/#/",
+                "https://start.us-gov-home.awsapps.com/directory/d-9067012345",
+            ),
+        ];
+        for (url, portal) in portals {
+            assert!(!is_issuer_url(url), "{url}");
+            assert_eq!(link(url).unwrap(), format!("{portal}{tail}"), "{url}");
+        }
+        // The issuer form: logins work with it, a portal link cannot.
+        for url in [
+            "https://identitycenter.amazonaws.com/ssoins-72234e1d20e1e68d",
+            "https://identitycenter.amazonaws.com/ssoins-72234e1d20e1e68d/",
+            "https://identitycenter.amazonaws.com.cn/ssoins-1234567890abcdef",
+            "https://identitycenter.us-gov-west-1.amazonaws-us-gov.com/ssoins-1234567890abcdef",
+        ] {
+            assert!(is_issuer_url(url), "{url}");
+            let e = link(url).unwrap_err().to_string();
+            assert!(
+                e.contains("issuer URL")
+                    && e.contains("federation link")
+                    && e.contains("--portal-link"),
+                "{e}"
+            );
+        }
+        // Neither a portal nor the issuer: the host alone does not make one.
+        assert!(!is_issuer_url("https://identitycenter.amazonaws.com/start"));
+        assert!(!is_issuer_url(
+            "https://identitycenter.example.com/ssoins-1"
+        ));
     }
 }

@@ -161,6 +161,9 @@ pub enum EngineError {
     /// What was asked does not fit this configuration; the message says what to do instead.
     #[error("{0}")]
     Refused(String),
+    /// The start URL makes no portal link (the issuer URL).
+    #[error(transparent)]
+    PortalLink(#[from] crate::console::PortalLinkError),
     /// A chained profile cannot be followed.
     #[error(transparent)]
     Chain(#[from] crate::chain::ChainError),

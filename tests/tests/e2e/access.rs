@@ -643,3 +643,41 @@ async fn a_console_link_is_made_again_without_a_duration_the_endpoint_refuses() 
         .unwrap();
     assert!(html.contains("111111111111"), "{html}");
 }
+
+/// An issuer URL as `sso_start_url` (the AWS CLI takes it interchangeably since 2.22): logins,
+/// credentials and federated consoles work; a portal link, which no portal serves there, is
+/// refused with a message that names the federation link.
+#[tokio::test]
+async fn an_issuer_url_logs_in_and_serves_credentials_but_makes_no_portal_link() {
+    let issuer = "https://identitycenter.amazonaws.com/ssoins-72234e1d20e1e68d";
+    let config = CONFIG.replacen(
+        "sso_start_url = https://d-1234567890.awsapps.com/start",
+        &format!("sso_start_url = {issuer}"),
+        1,
+    );
+    let w = World::new(&config, auto()).await;
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
+    let token = w.home.token_json("my-sso");
+    assert_eq!(token["startUrl"], issuer);
+    let o = w.ssotray(&["credentials", "--profile", "dev"]).await;
+    assert_ok(&o);
+    assert_eq!(json(&o)["Version"], 1);
+    let o = w.ssotray(&["console", "--profile", "dev", "--print"]).await;
+    assert_ok(&o);
+    assert!(stdout(&o).contains("SigninToken="), "{}", stdout(&o));
+    let o = w
+        .ssotray(&["console", "--profile", "dev", "--print", "--portal-link"])
+        .await;
+    assert_fails_with(
+        &o,
+        "is the Identity Center issuer URL, not an access portal",
+    );
+    assert!(
+        stderr(&o).contains("federation link") && stdout(&o).is_empty(),
+        "{}",
+        stderr(&o)
+    );
+}

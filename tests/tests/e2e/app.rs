@@ -363,6 +363,8 @@ async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits
         1,
         "the app listens for its window's process"
     );
+    let keeper_socket = w.home.path().join("run/ssotray/keeper.sock");
+    assert!(keeper_socket.exists(), "the app's keeper owns logins");
     menu.click("Quit");
     let status = tokio::time::timeout(Duration::from_secs(20), app.wait())
         .await
@@ -373,6 +375,79 @@ async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits
         window_socket_dirs(&w),
         0,
         "Quit leaves no socket directory behind"
+    );
+    // As `ssotray keep` does: no socket is left that nobody serves.
+    assert!(!keeper_socket.exists(), "Quit removes the keeper's socket");
+}
+
+/// The menu's Log in while a login the keeper runs for another program waits for the browser:
+/// it goes through the keeper's per-session gate, so that login serves it too (one sign-in,
+/// one browser page), as `ssotray keep` serves every asker.
+#[tokio::test]
+async fn a_login_from_the_menu_while_the_keeper_logs_in_for_a_program_is_served_by_that_login() {
+    let desktop = Desktop::start();
+    let w = World::auto_approving(CONFIG).await;
+    let tmp = tempfile::tempdir().unwrap();
+    // This browser only notes what it is given: the test signs in when it chooses.
+    let (browser, log) = ssotray_tests::stand_in_browser(tmp.path(), None);
+    let _app = spawn_app(&w, &desktop, &browser, &[]);
+    let menu = TrayMenu::find(&desktop).await;
+    wait_until("the first menu", 30, || {
+        menu.labels().iter().any(|l| l == "my-sso — logged out")
+    })
+    .await;
+    let runtime = w.home.path().join("run");
+    wait_until("the app's keeper socket", 30, || {
+        runtime.join("ssotray/keeper.sock").exists()
+    })
+    .await;
+    // A program's login, which the CLI hands to the running keeper.
+    let runtime = runtime.display().to_string();
+    let mut cli = w.spawn(
+        &["login", "my-sso"],
+        &[("XDG_RUNTIME_DIR", runtime.as_str())],
+    );
+    let sign_ins = || {
+        opened(&log)
+            .into_iter()
+            .filter(|u| u.contains("/authorize?"))
+            .collect::<Vec<_>>()
+    };
+    wait_until("the keeper's sign-in page", 30, || sign_ins().len() == 1).await;
+    // The user clicks Log in in the menu meanwhile.
+    wait_until("the menu's Log in", 30, || {
+        menu.labels().iter().any(|l| l == "Log in")
+    })
+    .await;
+    menu.click("Log in");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The user signs in once, on the page the keeper opened (the simulator approves at once and
+    // sends the browser on to the keeper's callback).
+    let url = sign_ins()[0].clone();
+    let signed = tokio::time::timeout(Duration::from_secs(30), reqwest::get(&url))
+        .await
+        .expect("the sign-in answers")
+        .unwrap();
+    assert!(signed.status().is_success(), "{}", signed.status());
+    let status = tokio::time::timeout(Duration::from_secs(60), cli.wait())
+        .await
+        .expect("the program's login ends")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    wait_until("the menu after the login", 60, || {
+        menu.labels()
+            .iter()
+            .any(|l| l.starts_with("my-sso — ") && l.ends_with(" left"))
+    })
+    .await;
+    // The menu's login was served by it: no second page, one authorization.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sign_ins().len(), 1, "{:?}", opened(&log));
+    assert_eq!(
+        count(&w.stats().await, "Authorize"),
+        1,
+        "{}",
+        w.stats().await
     );
 }
 

@@ -1,0 +1,159 @@
+//! The window's settings form: what it shows (`get`) and what saving it does (`save`): the
+//! core writes the settings text (`ssotray_core::settings::write_session_form`); here, the
+//! form's own units, the keychain moves, the start-at-login entry, and the notification that
+//! asks before a new browser command is saved.
+
+use crate::app::{App, CmdError};
+use serde::{Deserialize, Serialize};
+use ssotray_core::settings::{
+    set_session_value, write_lead_times, write_session_form, ConsoleLink, SessionForm,
+};
+use ssotray_core::Flow;
+use tauri::AppHandle;
+use tauri_plugin_autostart::ManagerExt as _;
+
+/// Settings as the window edits them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsDto {
+    lead_times_minutes: Vec<u32>,
+    autostart: bool,
+    sessions: Vec<SessionSettingsDto>,
+}
+
+/// One session's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSettingsDto {
+    name: String,
+    session_length_hours: Option<f64>,
+    login_flow: Option<Flow>,
+    console_link: ConsoleLink,
+    console_session_duration: u32,
+    browser: Option<String>,
+    keychain: bool,
+}
+
+/// Reads the settings.
+pub fn get(handle: &AppHandle, app: &App) -> Result<SettingsDto, CmdError> {
+    let settings = app.engine.settings()?;
+    let config = app.engine.load_config()?;
+    let sessions = config
+        .sessions
+        .iter()
+        .map(|s| {
+            let x = settings.session(&s.name);
+            SessionSettingsDto {
+                name: s.name.clone(),
+                session_length_hours: x.session_length.map(|l| l as f64 / 3600.0),
+                login_flow: x.login_flow,
+                console_link: x.console_link.unwrap_or_default(),
+                console_session_duration: x.console_session_duration.unwrap_or(3600),
+                browser: x.browser.clone(),
+                keychain: x.keychain,
+            }
+        })
+        .collect();
+    Ok(SettingsDto {
+        lead_times_minutes: settings.keeper.lead_times.iter().map(|s| s / 60).collect(),
+        autostart: handle.autolaunch().is_enabled().unwrap_or(false),
+        sessions,
+    })
+}
+
+/// Saves the settings (keychain changes move the secrets; autostart goes through the OS). A new
+/// browser command is not saved from here: it is a program ssotray will run, and a page that
+/// someone else's script took over must not gain that. The user allows it in a notification
+/// (outside the page); the answer names the sessions that wait for it.
+pub async fn save(
+    handle: &AppHandle,
+    app: &App,
+    settings: SettingsDto,
+) -> Result<Vec<String>, CmdError> {
+    let mut to_allow = Vec::new();
+    let engine = &app.engine;
+    let leads: Vec<u32> = settings.lead_times_minutes.iter().map(|m| m * 60).collect();
+    engine
+        .edit_settings(|t| write_lead_times(t, &leads))
+        .await?;
+    for s in &settings.sessions {
+        let current = engine.settings()?.session(&s.name);
+        let asked = s
+            .browser
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty());
+        let new_browser = asked.filter(|b| Some(*b) != current.browser.as_deref());
+        let form = SessionForm {
+            session_length: s
+                .session_length_hours
+                .filter(|h| *h > 0.0)
+                .map(|h| (h * 3600.0).round() as u32),
+            login_flow: s.login_flow,
+            console_link: s.console_link,
+            console_session_duration: s.console_session_duration,
+            // Written now: none when none is asked for (back to the default browser), else the
+            // command that is there (the one asked for, or the old one until a new one is
+            // allowed): a new one keeps the old until the user allows it.
+            browser: asked.and(current.browser.clone()),
+        };
+        engine
+            .edit_settings(|t| write_session_form(t, &s.name, &form))
+            .await?;
+        if let Some(b) = new_browser {
+            ask_to_allow_browser(app, &s.name, b);
+            to_allow.push(s.name.clone());
+        }
+        if s.keychain != current.keychain {
+            let target = app.target(&s.name)?;
+            if s.keychain {
+                engine.keychain_enable(&target).await?;
+            } else {
+                engine.keychain_disable(&target).await?;
+            }
+        }
+    }
+    let autolaunch = handle.autolaunch();
+    let result = if settings.autostart {
+        autolaunch.enable()
+    } else {
+        autolaunch.disable()
+    };
+    result.map_err(|e| CmdError::msg(format!("cannot change start at login: {e}")))?;
+    Ok(to_allow)
+}
+
+/// The notification action that allows a browser command the window asked for.
+pub const ALLOW_BROWSER: &str = "allow-browser";
+
+/// Asks the user, in a desktop notification, to allow `command` as `session`'s browser; writes
+/// it only when they click Allow there.
+fn ask_to_allow_browser(app: &App, session: &str, command: &str) {
+    let engine = app.engine.clone();
+    let (session, command) = (session.to_string(), command.to_string());
+    let mut n = notify_rust::Notification::new();
+    n.appname("ssotray")
+        .summary("Allow this browser command?")
+        .body(&format!(
+            "The ssotray window asks to open the consoles of {session} with the program `{command}`. Allow it only if you typed it yourself."
+        ))
+        .action(ALLOW_BROWSER, "Allow")
+        .action("refuse-browser", "Don't allow");
+    std::thread::spawn(move || {
+        match n.show() {
+        Ok(handle) => handle.wait_for_action(|id| {
+            if id != ALLOW_BROWSER {
+                return;
+            }
+            let written = tauri::async_runtime::block_on(engine.edit_settings(|t| {
+                set_session_value(t, &session, "browser", command.as_str())
+            }));
+            match written {
+                Ok(()) => tracing::info!(session = %session, "browser command allowed"),
+                Err(e) => tracing::warn!(session = %session, error = %e, "cannot save the browser command"),
+            }
+        }),
+        Err(e) => tracing::warn!(error = %e, "cannot ask to allow a browser command; set it in settings.toml"),
+    }
+    });
+}
