@@ -123,40 +123,9 @@ impl Paths {
         self.xdg(&self.state_home, ".local/state/ssotray")
     }
 
-    /// ssotray's memory of each session.
-    pub fn state_file(&self) -> Result<PathBuf, NoHome> {
-        Ok(self.state_dir()?.join("state.json"))
-    }
-
-    /// The favorites and recent roles.
-    pub fn prefs_file(&self) -> Result<PathBuf, NoHome> {
-        Ok(self.state_dir()?.join("app.json"))
-    }
-
-    /// The container grants, one directory per profile.
-    pub fn grants_dir(&self) -> Result<PathBuf, NoHome> {
-        Ok(self.state_dir()?.join("container-grants"))
-    }
-
     /// ssotray's cache directory (registrations, account lists, config locks).
     pub fn cache_dir(&self) -> Result<PathBuf, NoHome> {
         self.xdg(&self.cache_home, ".cache/ssotray")
-    }
-
-    /// Client registrations.
-    pub fn registrations_dir(&self) -> Result<PathBuf, NoHome> {
-        Ok(self.cache_dir()?.join("registrations"))
-    }
-
-    /// The last list of accounts and roles of each session.
-    pub fn accounts_dir(&self) -> Result<PathBuf, NoHome> {
-        Ok(self.cache_dir()?.join("accounts"))
-    }
-
-    /// Locks for files that get none beside them (the AWS config: `~/.aws` gets no file of
-    /// ssotray's).
-    pub fn locks_dir(&self) -> Result<PathBuf, NoHome> {
-        Ok(self.cache_dir()?.join("locks"))
     }
 
     /// The runtime directory: `$XDG_RUNTIME_DIR/ssotray`, else the cache directory.
@@ -172,26 +141,42 @@ impl Paths {
     pub fn has_session_runtime(&self) -> bool {
         self.runtime_home.is_some()
     }
+}
 
+/// Accessors of paths inside another one: `name = base / "file";`.
+macro_rules! inside {
+    ($($(#[$doc:meta])* $name:ident = $base:ident / $file:literal;)*) => {
+        impl Paths {
+            $($(#[$doc])*
+            pub fn $name(&self) -> Result<PathBuf, NoHome> {
+                Ok(self.$base()?.join($file))
+            })*
+        }
+    };
+}
+
+inside! {
+    /// ssotray's memory of each session.
+    state_file = state_dir / "state.json";
+    /// The favorites and recent roles.
+    prefs_file = state_dir / "app.json";
+    /// The container grants, one directory per profile.
+    grants_dir = state_dir / "container-grants";
+    /// Client registrations.
+    registrations_dir = cache_dir / "registrations";
+    /// The last list of accounts and roles of each session.
+    accounts_dir = cache_dir / "accounts";
+    /// Locks for files that get none beside them (the AWS config: `~/.aws` gets no file of
+    /// ssotray's).
+    locks_dir = cache_dir / "locks";
     /// The keeper's socket (the lock that makes one keeper is beside it).
-    pub fn keeper_socket(&self) -> Result<PathBuf, NoHome> {
-        Ok(self.runtime_dir()?.join("keeper.sock"))
-    }
-
+    keeper_socket = runtime_dir / "keeper.sock";
     /// The tray app's socket, through which a second launch hands over.
-    pub fn app_socket(&self) -> Result<PathBuf, NoHome> {
-        Ok(self.runtime_dir()?.join("app.sock"))
-    }
-
+    app_socket = runtime_dir / "app.sock";
     /// The private pages that carry sign-in URLs to the browser.
-    pub fn private_pages_dir(&self) -> Result<PathBuf, NoHome> {
-        Ok(self.runtime_dir()?.join("open"))
-    }
-
+    private_pages_dir = runtime_dir / "open";
     /// Where the container server kept its one token before grants (removed at start).
-    pub fn old_container_token(&self) -> Result<PathBuf, NoHome> {
-        Ok(self.runtime_dir()?.join("container-token"))
-    }
+    old_container_token = runtime_dir / "container-token";
 }
 
 #[cfg(test)]

@@ -221,6 +221,13 @@ pub struct Persistent {
     pub refresh_tokens: HashMap<String, RefreshToken>,
 }
 
+impl Persistent {
+    /// Whether portal session `id` exists and is alive at `now_ms`.
+    pub fn session_alive(&self, id: &str, now_ms: u64) -> bool {
+        self.sessions.get(id).is_some_and(|s| s.alive(now_ms))
+    }
+}
+
 /// Everything the simulator holds.
 #[derive(Debug, Default)]
 pub struct State {

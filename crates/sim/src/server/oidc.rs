@@ -311,12 +311,7 @@ fn create_token_locked(
                 Decision::Approved => {
                     let session_id = device.session_id.clone().unwrap_or_default();
                     state.devices.remove(device_code);
-                    if !state
-                        .kept
-                        .sessions
-                        .get(&session_id)
-                        .is_some_and(|s| s.alive(now))
-                    {
+                    if !state.kept.session_alive(&session_id, now) {
                         return invalid_grant("Session has ended");
                     }
                     issue_tokens(sim, state, &client_id, &client, &session_id, false)
@@ -357,12 +352,7 @@ fn create_token_locked(
             if challenge != grant.code_challenge {
                 return invalid_grant("Code verifier does not match the code challenge");
             }
-            if !state
-                .kept
-                .sessions
-                .get(&grant.session_id)
-                .is_some_and(|s| s.alive(now))
-            {
+            if !state.kept.session_alive(&grant.session_id, now) {
                 return invalid_grant("Session has ended");
             }
             issue_tokens(sim, state, &client_id, &client, &grant.session_id, false)
@@ -385,12 +375,7 @@ fn create_token_locked(
             if !refresh.valid || refresh.client_id != client_id {
                 return invalid_grant("Invalid refresh token provided");
             }
-            if !state
-                .kept
-                .sessions
-                .get(&refresh.session_id)
-                .is_some_and(|s| s.alive(now))
-            {
+            if !state.kept.session_alive(&refresh.session_id, now) {
                 return invalid_grant("Invalid refresh token provided");
             }
             if sim.config.strict_rotation {

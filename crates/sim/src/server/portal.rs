@@ -36,14 +36,7 @@ fn portal_auth(
         .to_string();
     let now = sim.now_ms();
     let session_id = match state.kept.access_tokens.get(&token) {
-        Some(t)
-            if t.expires_at_ms > now
-                && state
-                    .kept
-                    .sessions
-                    .get(&t.session_id)
-                    .is_some_and(|s| s.alive(now)) =>
-        {
+        Some(t) if t.expires_at_ms > now && state.kept.session_alive(&t.session_id, now) => {
             t.session_id.clone()
         }
         _ => {
