@@ -72,7 +72,11 @@ pub async fn save(
 ) -> Result<Vec<String>, CmdError> {
     let mut to_allow = Vec::new();
     let engine = &app.engine;
-    let leads: Vec<u32> = settings.lead_times_minutes.iter().map(|m| m * 60).collect();
+    let leads: Vec<u32> = settings
+        .lead_times_minutes
+        .iter()
+        .map(|m| m.saturating_mul(60))
+        .collect();
     engine
         .edit_settings(|t| write_lead_times(t, &leads))
         .await?;

@@ -43,6 +43,7 @@ pub async fn run(
         Options {
             container_server,
             rotate_grants: rotate,
+            socket_first: true,
         },
     )
     .await;

@@ -229,7 +229,9 @@ impl EngineError {
     pub fn is_transient(&self) -> bool {
         match self {
             EngineError::Api { .. } | EngineError::Busy(_) => true,
-            EngineError::Io { source, .. } => source.kind() != io::ErrorKind::PermissionDenied,
+            EngineError::Io { source, .. } | EngineError::Cache(CacheError::Io { source, .. }) => {
+                source.kind() != io::ErrorKind::PermissionDenied
+            }
             _ => false,
         }
     }

@@ -28,6 +28,9 @@ pub struct Options {
     pub container_server: Option<String>,
     /// Give every container grant a new token before serving.
     pub rotate_grants: bool,
+    /// Do nothing else unless the keeper's socket is this service's (`ssotray keep`: a second
+    /// keeper must not rotate the running one's grants, nor reach for its address).
+    pub socket_first: bool,
 }
 
 /// The container server, once serving.
@@ -103,6 +106,14 @@ impl KeeperService {
             serving: Mutex::new(None),
         });
         let socket = service.bind().await;
+        if socket.is_err() && options.socket_first {
+            let started = Started {
+                socket,
+                container: None,
+                rotated: None,
+            };
+            return (service, started);
+        }
         let engine = keeper.engine().clone();
         let rotated = options.rotate_grants.then(|| engine.rotate_grants());
         let container = match container_address(&engine, options.container_server) {
