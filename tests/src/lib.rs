@@ -540,6 +540,8 @@ impl Desktop {
                 &bus_address,
                 "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
                 "type='method_return'",
+                // A client subscribing to the server's signals (its notification's clicks).
+                "type='method_call',interface='org.freedesktop.DBus',member='AddMatch'",
             ])
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::null())
@@ -723,12 +725,13 @@ impl Desktop {
             .collect();
         blocks
             .iter()
-            .filter(|b| {
+            .enumerate()
+            .filter(|(_, b)| {
                 b.lines()
                     .next()
                     .is_some_and(|h| h.contains("member=Notify"))
             })
-            .map(|call| {
+            .map(|(at, call)| {
                 let head = call.lines().next().unwrap_or("");
                 let (sender, serial) = (field(head, "sender"), field(head, "serial"));
                 let all = strings(call);
@@ -743,15 +746,41 @@ impl Desktop {
                     .iter()
                     .find(|r| r.0 == sender && r.1 == serial)
                     .and_then(|r| r.2);
+                // notify-rust shows each notification over a connection of its own, then
+                // subscribes there to the clicks: an AddMatch for ActionInvoked from the same
+                // sender, after the Notify call.
+                let listening = blocks[at..].iter().any(|b| {
+                    let head = b.lines().next().unwrap_or("");
+                    head.contains("member=AddMatch")
+                        && field(head, "sender") == sender
+                        && b.contains("member='ActionInvoked'")
+                });
                 Captured {
                     app: all.first().cloned().unwrap_or_default(),
                     summary: all.get(2).cloned().unwrap_or_default(),
                     body: all.get(3).cloned().unwrap_or_default(),
                     actions: strings(actions_part),
                     id,
+                    listening,
                 }
             })
             .collect()
+    }
+
+    /// Waits until the app listens for clicks on notification `id` (a click sent before that
+    /// would be lost, as no user could click so soon), up to 60 s.
+    pub async fn wait_listening(&self, id: u32) {
+        for _ in 0..600 {
+            if self
+                .notifications()
+                .iter()
+                .any(|n| n.id == Some(id) && n.listening)
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the app never listened for clicks on notification {id}");
     }
 
     /// Sends the signal a notification server sends when the user clicks an action.
@@ -790,6 +819,8 @@ pub struct Captured {
     pub actions: Vec<String>,
     /// The id the notification server gave it.
     pub id: Option<u32>,
+    /// Whether its sender has subscribed to the server's clicks since.
+    pub listening: bool,
 }
 
 impl Drop for Desktop {

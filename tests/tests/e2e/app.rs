@@ -66,6 +66,10 @@ fn app_env(w: &World, desktop: &Desktop, browser: &Path) -> Vec<(String, String)
     let tmp = w.home.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     env.push(("TMPDIR".into(), tmp.display().to_string()));
+    // The app's log level, when a developer asks for one (its stderr is the test's).
+    if let Ok(v) = std::env::var("SSOTRAY_LOG") {
+        env.push(("SSOTRAY_LOG".into(), v));
+    }
     env
 }
 
@@ -1316,11 +1320,11 @@ async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
     );
     let id = n.id.expect("notification id");
     let before = w.home.token_json("my-sso");
+    // One click, once the app listens (as a user's would be).
+    desktop.wait_listening(id).await;
+    desktop.click_action(id, "renew");
     let mut renewed = false;
-    for attempt in 0..100 {
-        if attempt % 10 == 0 && count(&w.stats().await, "Logout") == 0 {
-            desktop.click_action(id, "renew");
-        }
+    for _ in 0..300 {
         let now = std::fs::read(w.home.token_file("my-sso"))
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
@@ -1351,25 +1355,12 @@ async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
     .await;
     let id = desktop.notifications()[1].id.expect("notification id");
     assert_eq!(visible_windows(&desktop), 0);
-    for attempt in 0..100 {
-        if visible_windows(&desktop) == 1 {
-            break;
-        }
-        if attempt % 10 == 0 {
-            desktop.click_action(id, "default");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(
-        visible_windows(&desktop),
-        1,
-        "the click opened the window (notifications: {:?})",
-        desktop
-            .notifications()
-            .iter()
-            .map(|n| (&n.summary, n.id))
-            .collect::<Vec<_>>()
-    );
+    desktop.wait_listening(id).await;
+    desktop.click_action(id, "default");
+    wait_until("the click to open the window", 30, || {
+        visible_windows(&desktop) == 1
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -2139,9 +2130,11 @@ async fn a_browser_command_the_window_sends_is_saved_only_once_the_user_allows_i
         .await;
         assert!(answer.contains("\"ok\":[\"my-sso\"]"), "{answer}");
         assert_eq!(saved_browser(), None, "not saved before the user allows it");
-        wait_until("the notification that asks", 30, || {
-            asks(command).len() == 1
-        })
+        wait_until(
+            "the notification that asks, and its id",
+            30,
+            || matches!(&asks(command)[..], [n] if n.id.is_some()),
+        )
         .await;
         let n = asks(command).remove(0);
         assert!(
@@ -2149,6 +2142,7 @@ async fn a_browser_command_the_window_sends_is_saved_only_once_the_user_allows_i
             "{:?}",
             n.actions
         );
+        desktop.wait_listening(n.id.expect("its id")).await;
         if allow {
             desktop.click_action(n.id.expect("its id"), "allow-browser");
             wait_until("the allowed command in settings.toml", 30, || {
