@@ -1,15 +1,14 @@
 //! One tray app per user: the first instance listens on `app.sock` in ssotray's runtime directory
-//! (`$XDG_RUNTIME_DIR/ssotray`, else its cache directory), guarded by a lock file beside it, as the keeper's
-//! socket is; a second launch connects, asks it to show its window, and exits. (A Unix socket
-//! rather than tauri-plugin-single-instance: that plugin's D-Bus library leaves a thread that
-//! wakes twice a second for the life of the app.)
+//! (`$XDG_RUNTIME_DIR/ssotray`, else its cache directory; a named pipe on Windows, see
+//! [`ssotray_core::ipc`]), guarded by a lock file beside it, as the keeper's socket is; a second
+//! launch connects, asks it to show its window, and exits. (Our own socket rather than
+//! tauri-plugin-single-instance: that plugin's D-Bus library leaves a thread that wakes twice a
+//! second for the life of the app.)
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tauri::AppHandle;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Where the running app listens (in ssotray's runtime directory, see `ssotray_core::paths`).
 pub fn socket_path() -> Option<PathBuf> {
@@ -27,23 +26,27 @@ pub fn hand_over(path: &Path, view: &str) -> bool {
     {
         return false;
     }
-    let Ok(mut stream) = UnixStream::connect(path) else {
-        return false;
-    };
-    if !ssotray_core::sock::std_peer_is_me(&stream) {
-        return false;
-    }
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    if stream
-        .write_all(format!("show {view}\n").as_bytes())
-        .is_err()
-    {
-        return false;
-    }
-    let mut answer = String::new();
-    matches!(BufReader::new(stream).take(64).read_line(&mut answer), Ok(n) if n > 0)
-        && answer.trim() == "ok"
+    tauri::async_runtime::block_on(async {
+        let Ok(stream) = ssotray_core::ipc::connect(path).await else {
+            return false;
+        };
+        let (read, mut write) = tokio::io::split(stream);
+        let asked = tokio::time::timeout(
+            Duration::from_secs(5),
+            write.write_all(format!("show {view}\n").as_bytes()),
+        )
+        .await;
+        if !matches!(asked, Ok(Ok(()))) {
+            return false;
+        }
+        let answer = ssotray_core::sock::read_line(
+            &mut tokio::io::BufReader::new(read.take(64)),
+            64,
+            Some(Duration::from_secs(5)),
+        )
+        .await;
+        matches!(answer, Ok(Some(a)) if a.trim() == "ok")
+    })
 }
 
 /// Becomes the instance: listens for later launches. Err when another instance holds the lock
@@ -57,10 +60,10 @@ pub fn listen(handle: &AppHandle, path: &Path) -> Result<(), ssotray_core::Engin
             lock: _held_while_serving,
         } = bound;
         loop {
-            let stream = ssotray_core::owner::accept_mine(&listener).await;
+            let stream = listener.accept_mine().await;
             let handle = handle.clone();
             tauri::async_runtime::spawn(async move {
-                let (read, mut write) = stream.into_split();
+                let (read, mut write) = tokio::io::split(stream);
                 // One short line, soon: anything else is refused.
                 let line = ssotray_core::sock::read_line(
                     &mut tokio::io::BufReader::new(read),

@@ -3,8 +3,9 @@
 //! web and network processes go with it (in one process, wry keeps its WebKit context, and those
 //! processes, alive for good).
 //!
-//! The tray process owns all state. It listens on a Unix socket in a private directory (0700) and
-//! the window process forwards each `invoke` there, one connection per call: a line
+//! The tray process owns all state. It listens on a local connection of its own
+//! ([`ssotray_core::ipc`]: a Unix socket in a private directory (0700), a named pipe on Windows),
+//! and the window process forwards each `invoke` there, one connection per call: a line
 //! `{"cmd": …, "args": …}` answered by a line `{"ok": …}` or `{"err": {code, message}}`. The
 //! window process also keeps one control connection (`{"control": id}`): the tray process writes
 //! the view to show on it ("a second launch focuses the window"), and the window process quits
@@ -18,7 +19,6 @@ use std::sync::{Arc, Mutex};
 use tauri::ipc::{InvokeBody, InvokeError};
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
 
 /// `NO_AT_BRIDGE` as the user set it, for the window's process (the tray process sets its own).
 static USER_NO_AT_BRIDGE: std::sync::OnceLock<Option<std::ffi::OsString>> =
@@ -84,8 +84,7 @@ impl WindowHost {
             .prefix("ssotray-window-")
             .tempdir()?;
         let socket = dir.path().join("s");
-        let listener = std::os::unix::net::UnixListener::bind(&socket)?;
-        listener.set_nonblocking(true)?;
+        let listener = tauri::async_runtime::block_on(async { ssotray_core::ipc::bind(&socket) })?;
         let host = Arc::new(WindowHost {
             socket,
             _dir: dir,
@@ -93,12 +92,8 @@ impl WindowHost {
         });
         let handle = handle.clone();
         tauri::async_runtime::spawn(async move {
-            let listener = match UnixListener::from_std(listener) {
-                Ok(l) => l,
-                Err(e) => return tracing::warn!(error = %e, "no window: cannot listen"),
-            };
             loop {
-                let stream = ssotray_core::owner::accept_mine(&listener).await;
+                let stream = listener.accept_mine().await;
                 let handle = handle.clone();
                 tauri::async_runtime::spawn(async move { serve(handle, dispatch, stream).await });
             }
@@ -197,9 +192,9 @@ const MAX_ANSWER: usize = 256 * 1024 * 1024;
 /// line, bounded and within [`ssotray_core::sock::IDLE`], is a call or the control hello; a
 /// control connection may then stay silent for as long as its window lives, which is only
 /// granted to the window process the tray process started (its id).
-async fn serve(handle: AppHandle, dispatch: Dispatch, stream: UnixStream) {
+async fn serve(handle: AppHandle, dispatch: Dispatch, stream: ssotray_core::ipc::Stream) {
     use ssotray_core::sock::{read_line, IDLE};
-    let (read, mut write) = stream.into_split();
+    let (read, mut write) = tokio::io::split(stream);
     let mut read = BufReader::new(read);
     let first = match read_line(&mut read, MAX_CALL, Some(IDLE)).await {
         Ok(Some(line)) => line,
@@ -243,13 +238,10 @@ async fn serve(handle: AppHandle, dispatch: Dispatch, stream: UnixStream) {
 
 /// Forwards one command to the tray process.
 async fn forward(socket: &Path, cmd: &str, args: Value) -> std::io::Result<Answer> {
-    let stream = UnixStream::connect(socket).await?;
-    if !ssotray_core::sock::peer_is_me(&stream) {
-        return Err(std::io::Error::other(
-            "the window socket is served by another user",
-        ));
-    }
-    let (read, mut write) = stream.into_split();
+    let stream = ssotray_core::ipc::connect(socket)
+        .await
+        .map_err(|e| std::io::Error::other(format!("the window socket: {e}")))?;
+    let (read, mut write) = tokio::io::split(stream);
     let mut line = serde_json::to_string(&Hello::Call {
         cmd: cmd.to_string(),
         args,
@@ -328,10 +320,10 @@ pub fn run_window(context: tauri::Context, socket: PathBuf, id: u64, view: Strin
 
 /// The control connection: shows the views the tray process asks for, until it ends.
 async fn control(handle: &AppHandle, socket: &Path, id: u64) {
-    let Ok(stream) = UnixStream::connect(socket).await else {
+    let Ok(stream) = ssotray_core::ipc::connect(socket).await else {
         return;
     };
-    let (read, mut write) = stream.into_split();
+    let (read, mut write) = tokio::io::split(stream);
     let Ok(mut hello) = serde_json::to_string(&Hello::Control { control: id }) else {
         return;
     };

@@ -11,7 +11,7 @@ pub enum CliError {
     Engine(#[from] EngineError),
     /// A command run on the user's behalf (`exec`) exited with this code; ssotray exits with it.
     #[error("the command exited with status {0}")]
-    ChildExit(u8),
+    ChildExit(i32),
     /// Running a program, handling signals, writing to stdout.
     #[error("cannot {what}: {source}")]
     Io {

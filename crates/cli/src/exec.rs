@@ -1,10 +1,10 @@
 //! `ssotray exec`: runs a command with a profile's credentials served to it by a private server
 //! for as long as it runs (the container-credentials protocol by default, IMDSv2, or static
-//! variables), passing on its exit status and forwarding signals.
+//! variables), passing on its exit status. How the command is watched over is each OS's own
+//! (signals on Unix; Ctrl+C and a job object on Windows): [`child`].
 
 use crate::args::{ExecArgs, ServerKind};
 use crate::error::CliError;
-use rustix::process::Signal;
 use ssotray_core::credserver::{self, CredServer, Protocol, Scope};
 use ssotray_core::served::ServerToken;
 use ssotray_core::Engine;
@@ -73,12 +73,14 @@ fn warn_about_the_default_profile(engine: &Engine) {
     }
 }
 
-/// Whether a signal reached ssotray from the terminal (Ctrl+C, Ctrl+\\: the kernel sends
-/// them to the whole foreground process group, so the command, in ssotray's group, got its own)
-/// rather than from another process's `kill`, which reached ssotray alone.
-fn from_the_terminal(cause: signal_hook::low_level::siginfo::Cause) -> bool {
-    matches!(cause, signal_hook::low_level::siginfo::Cause::Kernel)
-}
+#[cfg(unix)]
+#[path = "exec/unix.rs"]
+mod child;
+#[cfg(windows)]
+#[path = "exec/windows.rs"]
+mod child;
+
+pub use child::exit_code;
 
 pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), CliError> {
     let config = engine.load_config()?;
@@ -127,6 +129,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), CliError> {
             } else {
                 Protocol::Container
             };
+            credserver::may_serve(protocol)?;
             let listener = credserver::bind_loopback(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
             let address = listener
                 .local_addr()
@@ -161,52 +164,8 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), CliError> {
     }
     drop(creds);
 
-    // Signals: installed before the child starts, so none of them ends ssotray first. Each comes
-    // with its origin: a signal another process sent to ssotray is forwarded; one the terminal
-    // sent to its foreground group (Ctrl+C, Ctrl+\\ while ssotray is in it) reached the command
-    // too, and forwarding it would deliver it twice (a second Ctrl+C makes Terraform abort).
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
-    use signal_hook::iterator::exfiltrator::WithOrigin;
-    let mut signals = signal_hook::iterator::SignalsInfo::<WithOrigin>::new([
-        SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT,
-    ])
-    .map_err(CliError::io("handle signals"))?;
-    let handle = signals.handle();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for origin in signals.forever() {
-            if from_the_terminal(origin.cause) {
-                continue;
-            }
-            if tx.send(Signal::from_named_raw(origin.signal)).is_err() {
-                break;
-            }
-        }
-    });
-    let mut child = command
-        .spawn()
-        .map_err(CliError::io(format!("run `{program}`")))?;
-    let pid = child
-        .id()
-        .and_then(|id| rustix::process::Pid::from_raw(id as i32));
-    let status = loop {
-        tokio::select! {
-            status = child.wait() => break status,
-            Some(sig) = rx.recv() => {
-                if let (Some(pid), Some(sig)) = (pid, sig) {
-                    let _ = rustix::process::kill_process(pid, sig);
-                }
-            }
-        }
-    };
-    handle.close();
-    let status = status.map_err(CliError::io(format!("wait for `{program}`")))?;
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(0), _) => Ok(()),
-        (Some(code), _) => Err(CliError::ChildExit(u8::try_from(code).unwrap_or(1))),
-        // As a shell reports it: 128 + the signal's number.
-        (None, Some(sig)) => Err(CliError::ChildExit(u8::try_from(128 + sig).unwrap_or(255))),
-        (None, None) => Err(CliError::ChildExit(1)),
+    match child::run(command, program).await? {
+        0 => Ok(()),
+        code => Err(CliError::ChildExit(code)),
     }
 }

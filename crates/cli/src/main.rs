@@ -70,7 +70,10 @@ fn main() -> ExitCode {
     let engine = Engine::new(Context::real());
     match runtime.block_on(run(&engine, cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(CliError::ChildExit(code)) => ExitCode::from(code),
+        Err(CliError::ChildExit(code)) => {
+            drop(runtime);
+            exec::exit_code(code)
+        }
         Err(e) => {
             eprintln!("error: {}", one_line(&e.to_string()));
             ExitCode::from(1)

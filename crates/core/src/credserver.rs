@@ -176,6 +176,23 @@ impl std::fmt::Debug for CredServer {
     }
 }
 
+/// Whether `protocol` may be served on this OS. IMDS has no secret a client must send, so it is
+/// served only where the OS tells whose a loopback connection is ([`crate::peer::CAN_TELL`]);
+/// elsewhere it is refused with what to use instead, never served unchecked.
+pub fn may_serve(protocol: Protocol) -> Result<(), EngineError> {
+    may_serve_where(protocol, crate::peer::CAN_TELL)
+}
+
+/// [`may_serve`], on an OS that can (or cannot) tell.
+fn may_serve_where(protocol: Protocol, can_tell: bool) -> Result<(), EngineError> {
+    match protocol {
+        Protocol::Imds if !can_tell => Err(EngineError::Refused(
+            "ssotray cannot tell on this OS which user a loopback connection comes from, and IMDS has no token to prove it, so it serves no IMDS here: use `--server ecs` (the container protocol, with its own token) or `--server env`".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Binds a listener for a credential server, refusing any address that is not loopback.
 pub async fn bind_loopback(address: SocketAddr) -> Result<TcpListener, EngineError> {
     if !address.ip().is_loopback() {
@@ -252,7 +269,7 @@ impl CredServer {
             };
             // Asked once per connection, before it may hold a slot.
             let who = crate::peer::tcp_peer(peer, local);
-            let Some(permit) = self.admit(who) else {
+            let Some(permit) = self.admit(&who) else {
                 tracing::debug!(?who, "credential server: connection refused");
                 continue;
             };
@@ -273,13 +290,13 @@ impl CredServer {
     }
 
     /// Whether a connection of `who` is served, and the slot it holds while it is.
-    fn admit(&self, who: crate::peer::Peer) -> Option<Permit> {
+    fn admit(&self, who: &crate::peer::Peer) -> Option<Permit> {
         use crate::peer::Peer;
         let others_allowed = match (self.protocol, &self.scope) {
             // IMDS has no shared secret: only this user's connections, and only when the
             // platform can tell whose they are.
             (Protocol::Imds, _) => {
-                return (who == Peer::Me).then(|| self.admission.mine()).flatten()
+                return (*who == Peer::Me).then(|| self.admission.mine()).flatten()
             }
             (Protocol::Container, Scope::One(_)) => false,
             (Protocol::Container, Scope::Granted) => true,
@@ -287,7 +304,7 @@ impl CredServer {
         match who {
             Peer::Me => self.admission.mine(),
             Peer::Other(_) if !others_allowed => None,
-            other => self.admission.other(other),
+            other => self.admission.other(other.clone()),
         }
     }
 
@@ -677,7 +694,7 @@ impl Admission {
             return None;
         }
         let slot = self.others.clone().try_acquire_owned().ok()?;
-        *counts.entry(peer).or_default() += 1;
+        *counts.entry(peer.clone()).or_default() += 1;
         Some(Permit {
             _slot: slot,
             peer: Some((peer, self.per_peer.clone())),
@@ -706,6 +723,17 @@ pub fn profile_of_route(path: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn imds_is_refused_with_what_to_use_where_the_os_cannot_tell_whose_a_connection_is() {
+        let refused = may_serve_where(Protocol::Imds, false)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--server ecs"), "{refused}");
+        assert!(may_serve_where(Protocol::Imds, true).is_ok());
+        assert!(may_serve_where(Protocol::Container, false).is_ok());
+        assert_eq!(may_serve(Protocol::Imds).is_ok(), crate::peer::CAN_TELL);
+    }
+
     use super::*;
 
     #[test]

@@ -24,6 +24,7 @@ pub mod engine;
 pub mod exports;
 pub mod files;
 pub mod grants;
+pub mod ipc;
 pub mod keeper;
 pub mod keychain;
 mod keychain_ops;
@@ -48,6 +49,7 @@ pub mod sock;
 pub mod state;
 pub mod sts;
 pub mod time;
+pub mod user;
 
 pub use config::{AwsConfig, SsoTarget};
 pub use context::Context;

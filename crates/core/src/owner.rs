@@ -1,6 +1,7 @@
-//! One owner for logins: the running keeper listens on a Unix domain socket
-//! (`$XDG_RUNTIME_DIR/ssotray/keeper.sock`, mode 0600 in a 0700 directory), and CLI processes ask
-//! it to log in instead of each opening a browser. One JSON object per line each way.
+//! One owner for logins: the running keeper listens at its place (a Unix domain socket
+//! `$XDG_RUNTIME_DIR/ssotray/keeper.sock`, mode 0600 in a 0700 directory; on Windows a named
+//! pipe only the user may open, see [`crate::ipc`]), and CLI processes ask it to log in instead
+//! of each opening a browser. One JSON object per line each way.
 //!
 //! Without a keeper, processes get the same guarantee from the session's lock file (see
 //! [`obtain_login`]). Besides the browser callback listener, this socket is the one piece of the
@@ -17,7 +18,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
 
 /// A request to the keeper.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,12 +72,15 @@ pub async fn ask(path: &Path, request: &Request, timeout: Duration) -> Option<Re
         }
         return None;
     }
-    let stream = UnixStream::connect(path).await.ok()?;
-    if !crate::sock::peer_is_me(&stream) {
-        tracing::warn!(socket = %path.display(), "the keeper's socket is served by another user; not asking it");
-        return None;
-    }
-    let (read, mut write) = stream.into_split();
+    let stream = match crate::ipc::connect(path).await {
+        Ok(stream) => stream,
+        Err(crate::ipc::ConnectError::OtherUser) => {
+            tracing::warn!(socket = %path.display(), "the keeper's socket is served by another user; not asking it");
+            return None;
+        }
+        Err(crate::ipc::ConnectError::NotServed(_)) => return None,
+    };
+    let (read, mut write) = tokio::io::split(stream);
     let mut line = serde_json::to_string(request).ok()?;
     line.push('\n');
     write.write_all(line.as_bytes()).await.ok()?;
@@ -108,8 +111,8 @@ pub type Handler =
 /// The socket of a running keeper and the lock that makes it the only one.
 #[derive(Debug)]
 pub struct Bound {
-    /// The listening socket.
-    pub listener: UnixListener,
+    /// The listening socket (or pipe).
+    pub listener: crate::ipc::Listener,
     /// Held while the keeper runs; released when dropped.
     pub lock: std::fs::File,
 }
@@ -134,43 +137,22 @@ pub async fn bind(path: &Path) -> Result<Bound, EngineError> {
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &lock_path)(e)),
     }
-    let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path).map_err(|source| EngineError::Listen {
+    let listener = crate::ipc::bind(path).map_err(|source| EngineError::Listen {
         on: format!("`{}`", path.display()),
         source,
         then: "",
     })?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(io("protect", path))?;
-    }
     Ok(Bound { listener, lock })
-}
-
-/// Accepts the next connection from this user: others are dropped at once, and a failing
-/// `accept` (out of file descriptors) is retried after a pause instead of in a spin.
-pub async fn accept_mine(listener: &UnixListener) -> UnixStream {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) if crate::sock::peer_is_me(&stream) => return stream,
-            Ok(_) => tracing::warn!("refused a connection from another user"),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot accept a connection");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
 }
 
 /// Serves requests for ever; each connection on its own task, one bounded line at a time, closed
 /// after [`crate::sock::IDLE`] of silence or an over-long line.
-pub async fn serve(listener: UnixListener, handler: Handler) {
+pub async fn serve(listener: crate::ipc::Listener, handler: Handler) {
     loop {
-        let stream = accept_mine(&listener).await;
+        let stream = listener.accept_mine().await;
         let handler = handler.clone();
         tokio::spawn(async move {
-            let (read, mut write) = stream.into_split();
+            let (read, mut write) = tokio::io::split(stream);
             let mut read = BufReader::new(read);
             loop {
                 let reply = match crate::sock::read_line(

@@ -211,7 +211,7 @@ impl KeeperService {
             task.abort();
         }
         if let Some((path, lock)) = self.socket.lock().expect("socket").take() {
-            let _ = std::fs::remove_file(&path);
+            crate::ipc::remove(&path);
             drop(lock);
         }
         self.container.lock().expect("container").take();

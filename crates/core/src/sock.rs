@@ -1,8 +1,12 @@
-//! The rules every Unix socket of ssotray follows (the keeper's, the tray app's single-instance
-//! socket and its window socket): it lives in a directory of the user's own with mode 0700
-//! (ssotray refuses any other and says how to fix it), a peer must be the same user (its uid
-//! from `SO_PEERCRED`), a line is at most a bounded length, and a connection that stays silent
-//! is closed.
+//! The rules every local connection of ssotray follows (the keeper's, the tray app's
+//! single-instance and window connections; the transport is [`crate::ipc`]): on Unix its socket
+//! lives in a directory of the user's own with mode 0700 (ssotray refuses any other and says how
+//! to fix it), a peer must be the same user, a line is at most a bounded length, and a
+//! connection that stays silent is closed.
+//!
+//! On Windows the directory is one under the user's profile, whose inherited access list admits
+//! the user (and the system and administrators) only; it must be a real directory (not a link),
+//! and the pipes themselves carry a security descriptor of their own (see [`crate::ipc`]).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,11 +17,6 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 pub const MAX_REQUEST: usize = 64 * 1024;
 /// How long a server waits for a line before closing the connection.
 pub const IDLE: Duration = Duration::from_secs(10);
-
-/// The user this process runs as.
-pub fn my_uid() -> u32 {
-    rustix::process::getuid().as_raw()
-}
 
 /// Why a directory will not hold ssotray's sockets (or private files). Each message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +59,7 @@ fn fix(dir: &Path) -> String {
 /// Makes sure `dir` is a directory of this user's with mode 0700, creating it so when missing
 /// (its parents as usual).
 pub fn private_dir(dir: &Path) -> Result<(), PrivateDirError> {
+    #[cfg(unix)]
     use std::os::unix::fs::DirBuilderExt;
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent).map_err(|source| PrivateDirError::Io {
@@ -68,7 +68,11 @@ pub fn private_dir(dir: &Path) -> Result<(), PrivateDirError> {
             source,
         })?;
     }
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    builder.mode(0o700);
+    match builder.create(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(source) => {
@@ -82,9 +86,9 @@ pub fn private_dir(dir: &Path) -> Result<(), PrivateDirError> {
     check_private_dir(dir)
 }
 
-/// Checks, without creating anything, that `dir` is a directory of this user's with mode 0700.
+/// Checks, without creating anything, that `dir` is a directory of this user's with mode 0700
+/// (on Windows: a directory, not a link).
 pub fn check_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
-    use std::os::unix::fs::MetadataExt;
     let m = std::fs::symlink_metadata(dir).map_err(|source| PrivateDirError::Io {
         what: "check",
         dir: dir.to_path_buf(),
@@ -93,29 +97,23 @@ pub fn check_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
     if !m.is_dir() {
         return Err(PrivateDirError::NotADirectory(dir.to_path_buf()));
     }
-    if m.uid() != my_uid() {
-        return Err(PrivateDirError::OtherUser {
-            dir: dir.to_path_buf(),
-            uid: m.uid(),
-        });
-    }
-    if m.mode() & 0o777 != 0o700 {
-        return Err(PrivateDirError::Open {
-            dir: dir.to_path_buf(),
-            mode: m.mode() & 0o777,
-        });
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if crate::user::UserId::from_uid(m.uid()) != crate::user::me() {
+            return Err(PrivateDirError::OtherUser {
+                dir: dir.to_path_buf(),
+                uid: m.uid(),
+            });
+        }
+        if m.mode() & 0o777 != 0o700 {
+            return Err(PrivateDirError::Open {
+                dir: dir.to_path_buf(),
+                mode: m.mode() & 0o777,
+            });
+        }
     }
     Ok(())
-}
-
-/// Whether the other end of a connection runs as this user.
-pub fn peer_is_me(stream: &tokio::net::UnixStream) -> bool {
-    stream.peer_cred().is_ok_and(|c| c.uid() == my_uid())
-}
-
-/// [`peer_is_me`] for a blocking socket.
-pub fn std_peer_is_me(stream: &std::os::unix::net::UnixStream) -> bool {
-    rustix::net::sockopt::socket_peercred(stream).is_ok_and(|c| c.uid.as_raw() == my_uid())
 }
 
 /// Why a line could not be read.
@@ -186,11 +184,12 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn only_a_private_directory_of_the_users_own_will_do() {
         use std::os::unix::fs::PermissionsExt;
-        let root = tempfile_dir();
-        let dir = root.join("a/ssotray");
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/ssotray");
         private_dir(&dir).unwrap();
         assert_eq!(
             std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
@@ -204,17 +203,25 @@ mod tests {
             "{err}"
         );
         std::fs::remove_dir(&dir).unwrap();
-        std::os::unix::fs::symlink(&root, &dir).unwrap();
+        std::os::unix::fs::symlink(root.path(), &dir).unwrap();
         assert!(private_dir(&dir)
             .unwrap_err()
             .to_string()
             .contains("is not a directory"));
-        std::fs::remove_dir_all(&root).unwrap();
     }
 
-    fn tempfile_dir() -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("ssotray-sock-{}", rand::random::<u64>()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    #[test]
+    fn a_file_in_the_way_is_no_directory_and_a_made_one_is_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a").join("ssotray");
+        private_dir(&dir).unwrap();
+        assert!(dir.is_dir());
+        private_dir(&dir).unwrap();
+        let file = root.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(matches!(
+            check_private_dir(&file),
+            Err(PrivateDirError::NotADirectory(_))
+        ));
     }
 }

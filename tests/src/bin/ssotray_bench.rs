@@ -408,14 +408,14 @@ fn peer_lookup() {
     let server = listener.local_addr().unwrap();
     let client = std::net::TcpStream::connect(server).unwrap();
     let (_accepted, peer) = listener.accept().unwrap();
-    let me = ssotray_core::sock::my_uid();
+    let me = ssotray_core::user::me();
     let per_lookup = || {
         let n = 2000;
         let runs: Vec<Duration> = (0..7)
             .map(|_| {
                 let start = Instant::now();
                 for _ in 0..n {
-                    assert_eq!(tcp_owner(peer, server), Some(me));
+                    assert_eq!(tcp_owner(peer, server), Some(me.clone()));
                 }
                 start.elapsed() / n
             })

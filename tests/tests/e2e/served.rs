@@ -388,7 +388,7 @@ print(os.getuid(), status(put))
 #[tokio::test]
 async fn the_imds_endpoint_answers_this_user_only() {
     let w = logged_in(Duration::from_secs(3600)).await;
-    let me = ssotray_core::sock::my_uid();
+    let me = ssotray_core::user::me().uid();
     // Another user on the same machine: needs root to become one (CI runs as root).
     let become_other = if me == 0 { "" } else { "sudo -n " };
     let script = format!(

@@ -299,7 +299,7 @@ time.sleep(float(sys.argv[2]))
 
 /// The prefix that runs a command as another user (CI runs as root).
 fn as_other_user(uid: u32) -> String {
-    let sudo = if ssotray_core::sock::my_uid() == 0 {
+    let sudo = if ssotray_core::user::me().uid() == 0 {
         ""
     } else {
         "sudo -n "
