@@ -7,6 +7,7 @@
 
 use crate::access::ProfileRole;
 use crate::engine::{Engine, EngineError};
+use crate::paths::{Browser, BrowserPlace};
 use crate::secret::Secret;
 use crate::settings::{OpenIn, RoleSettings, SessionSettings};
 
@@ -60,14 +61,15 @@ fn default_name(role: &ProfileRole) -> String {
     role_keys(role).remove(0)
 }
 
-/// The browser program and its per-user data directory (under `~/.config`) of a family.
-fn chromium(open_in: OpenIn) -> Option<(&'static str, &'static str)> {
+/// The browser of a console setting (none: the default browser).
+fn browser_of(open_in: OpenIn) -> Option<Browser> {
     match open_in {
-        OpenIn::Chrome => Some(("google-chrome", "google-chrome")),
-        OpenIn::Chromium => Some(("chromium", "chromium")),
-        OpenIn::Brave => Some(("brave-browser", "BraveSoftware/Brave-Browser")),
-        OpenIn::Edge => Some(("microsoft-edge", "microsoft-edge")),
-        OpenIn::Default | OpenIn::FirefoxContainer => None,
+        OpenIn::FirefoxContainer => Some(Browser::Firefox),
+        OpenIn::Chrome => Some(Browser::Chrome),
+        OpenIn::Chromium => Some(Browser::Chromium),
+        OpenIn::Brave => Some(Browser::Brave),
+        OpenIn::Edge => Some(Browser::Edge),
+        OpenIn::Default => None,
     }
 }
 
@@ -89,6 +91,26 @@ pub fn profile_directory(local_state: Option<&[u8]>, wanted: &str) -> String {
 }
 
 impl Engine {
+    /// The program to run for `browser`: the setting's, else the first of this OS's usual
+    /// places that exists (else the first, whose failure to start is reported).
+    fn browser_program(
+        &self,
+        browser: Browser,
+        executable: Option<String>,
+    ) -> (String, BrowserPlace) {
+        let place = self.paths().browser(browser);
+        let program = executable.unwrap_or_else(|| {
+            let found = place.programs.iter().find(|p| {
+                p.components().count() == 1 || matches!(self.ctx.fs.stamp(p), Ok(Some(_)))
+            });
+            found
+                .or(place.programs.first())
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        (program, place)
+    }
+
     /// Opens a role's console link where its settings say (the role's `[roles.…]` entry, else its
     /// session's, else the default browser).
     pub fn open_console(&self, role: &ProfileRole, url: &Secret) -> Result<Opened, EngineError> {
@@ -114,7 +136,7 @@ impl Engine {
                     own.container_icon.or(session.container_icon).as_deref(),
                 ));
                 let page = self.private_page(&link)?;
-                let program = executable.unwrap_or_else(|| "firefox".into());
+                let (program, _) = self.browser_program(Browser::Firefox, executable);
                 self.ctx
                     .browser
                     .launch(&program, &["--new-tab".into(), page])
@@ -122,20 +144,19 @@ impl Engine {
                 Ok(Opened::Container(name))
             }
             family => {
-                let (program, data) = chromium(family).expect("a Chromium-family browser");
+                let browser = browser_of(family).expect("a Chromium-family browser");
+                let (program, place) = self.browser_program(browser, executable);
                 let wanted = own.browser_profile.unwrap_or_else(|| default_name(role));
-                let local_state = self
-                    .ctx
-                    .env
-                    .home()
-                    .map(|h| h.join(".config").join(data).join("Local State"))
+                let local_state = place
+                    .user_data
+                    .map(|d| d.join("Local State"))
                     .and_then(|p| self.ctx.fs.read(&p).ok());
                 let dir = profile_directory(local_state.as_deref(), &wanted);
                 let page = self.private_page(url)?;
                 self.ctx
                     .browser
                     .launch(
-                        &executable.unwrap_or_else(|| program.into()),
+                        &program,
                         &[
                             format!("--profile-directory={dir}"),
                             "--no-first-run".into(),

@@ -86,13 +86,6 @@ impl Env {
     pub fn get_non_empty(&self, key: &str) -> Option<String> {
         self.get(key).filter(|v| !v.trim().is_empty())
     }
-
-    /// The user's home directory (`HOME`, or `USERPROFILE` on Windows).
-    pub fn home(&self) -> Option<PathBuf> {
-        self.get_non_empty("HOME")
-            .or_else(|| self.get_non_empty("USERPROFILE"))
-            .map(PathBuf::from)
-    }
 }
 
 /// What tells a file's content apart without reading it.
@@ -208,7 +201,7 @@ impl Fs for RealFs {
             file.write_all(data)?;
             file.sync_all()?;
             drop(file);
-            std::fs::rename(&tmp, path)?;
+            replace(&tmp, path)?;
             // Make the rename itself durable; a failure here is not worth failing the write for.
             if let Ok(d) = std::fs::File::open(dir) {
                 let _ = d.sync_all();
@@ -297,6 +290,32 @@ impl Fs for RealFs {
     fn list_subdirs(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
         list_entries(path, |t| t.is_dir())
     }
+}
+
+/// Renames `from` over `to`. On Windows a file another program has open without sharing its
+/// deletion (the AWS CLI, Python and most readers open that way) cannot be replaced until it is
+/// closed: those readers hold it for milliseconds, so the rename is retried for about two
+/// seconds before the write fails (and the temporary file is removed; `to` is left as it was).
+fn replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    {
+        // ERROR_ACCESS_DENIED and ERROR_SHARING_VIOLATION: the target is open elsewhere.
+        let busy = |e: &io::Error| matches!(e.raw_os_error(), Some(5 | 32));
+        let mut pause = std::time::Duration::from_millis(5);
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            match std::fs::rename(from, to) {
+                Err(e) if busy(&e) && waited < std::time::Duration::from_secs(2) => {
+                    std::thread::sleep(pause);
+                    waited += pause;
+                    pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                }
+                other => return other,
+            }
+        }
+    }
+    #[cfg(not(windows))]
+    std::fs::rename(from, to)
 }
 
 /// Opens (creating, mode 0600) a lock file, and its directory (0700) if needed.
@@ -598,5 +617,36 @@ mod tests {
             .is_symlink());
         assert_eq!(std::fs::read(&path).unwrap(), b"three");
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_file_a_reader_holds_open_is_replaced_once_it_lets_go_and_the_reader_sees_the_old_bytes() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token.json");
+        RealFs.write_atomic(&path, b"old", 0o600).unwrap();
+        // Opened as Python and the AWS CLI open a file on Windows: deletion not shared, so the
+        // rename over it fails until it is closed.
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(windows)]
+        {
+            use std::os::windows::fs::OpenOptionsExt;
+            options.share_mode(1); // FILE_SHARE_READ
+        }
+        let mut reader = options.open(&path).unwrap();
+        let (held, let_go) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            held.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let mut seen = Vec::new();
+            reader.read_to_end(&mut seen).unwrap();
+            seen
+        });
+        let_go.recv().unwrap();
+        RealFs.write_atomic(&path, b"new", 0o600).unwrap();
+        assert_eq!(holder.join().unwrap(), b"old");
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(RealFs.list_dir(dir.path()).unwrap(), vec![path]);
     }
 }
