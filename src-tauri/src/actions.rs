@@ -320,7 +320,7 @@ async fn run(handle: &AppHandle, app: &Arc<App>, action: Action) -> Result<Value
     match action {
         Action::GetState {} => json(app.state().await),
         Action::GetAccounts {} => json(app.accounts()),
-        Action::GetSettings {} => json(crate::settings::get(handle, app)?),
+        Action::GetSettings {} => json(crate::settings::get(app)?),
         Action::Login { session, flow } => app.login(&session, flow).await.map(|()| Value::Null),
         Action::Renew { session } => app.renew(&session).await.map(|()| Value::Null),
         Action::RefreshAccounts { session } => {
@@ -351,9 +351,7 @@ async fn run(handle: &AppHandle, app: &Arc<App>, action: Action) -> Result<Value
         }
         Action::OpenLoginPage { session } => json(app.open_login_page(&session)?),
         Action::ToggleFavorite { role } => app.toggle_favorite(&role).await.map(|()| Value::Null),
-        Action::SaveSettings { settings } => {
-            json(crate::settings::save(handle, app, settings).await?)
-        }
+        Action::SaveSettings { settings } => json(crate::settings::save(app, settings).await?),
         Action::AddIdentityCenter {
             name,
             start_url,

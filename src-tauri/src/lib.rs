@@ -3,6 +3,7 @@
 
 mod actions;
 mod app;
+mod autostart;
 mod commands;
 mod demo;
 mod instance;
@@ -49,29 +50,6 @@ enum OnOff {
     Off,
 }
 
-/// The name of the autostart entry (`~/.config/autostart/ssotray.desktop`), for the window's
-/// setting (the autostart plugin) and `--autostart` alike.
-const AUTOSTART_NAME: &str = "ssotray";
-
-/// `--autostart on|off`: what the autostart plugin does for the window's setting, without a
-/// desktop session (the plugin needs a running app).
-fn set_autostart(on: bool) -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find my own program: {e}"))?;
-    let launcher = auto_launch::AutoLaunchBuilder::new()
-        .set_app_name(AUTOSTART_NAME)
-        .set_app_path(&exe.display().to_string())
-        .build()
-        .map_err(|e| e.to_string())?;
-    let result = if on {
-        launcher.enable()
-    } else if launcher.is_enabled().unwrap_or(false) {
-        launcher.disable()
-    } else {
-        Ok(())
-    };
-    result.map_err(|e| format!("cannot change the autostart entry in ~/.config/autostart: {e}"))
-}
-
 /// Runs the app (`--demo`: against the built-in simulator in a throwaway home).
 pub fn run() {
     let args = <AppArgs as clap::Parser>::parse();
@@ -92,7 +70,7 @@ pub fn run() {
     }
     if let Some(state) = args.autostart {
         let on = state == OnOff::On;
-        match set_autostart(on) {
+        match autostart::set(on) {
             Ok(()) => {
                 eprintln!(
                     "ssotray-app {} start when you log in",
@@ -142,7 +120,6 @@ pub fn run() {
     }
 
     let builder = tauri::Builder::default()
-        .plugin(tauri_plugin_autostart::Builder::new().app_name(AUTOSTART_NAME).build())
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(tray::LastMenu::default())
         .manage(tray::LastIcon::default())

@@ -9,8 +9,6 @@ use ssotray_core::settings::{
     set_session_value, write_lead_times, write_session_form, ConsoleLink, SessionForm,
 };
 use ssotray_core::Flow;
-use tauri::AppHandle;
-use tauri_plugin_autostart::ManagerExt as _;
 
 /// Settings as the window edits them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,7 +33,7 @@ pub struct SessionSettingsDto {
 }
 
 /// Reads the settings.
-pub fn get(handle: &AppHandle, app: &App) -> Result<SettingsDto, CmdError> {
+pub fn get(app: &App) -> Result<SettingsDto, CmdError> {
     let settings = app.engine.settings()?;
     let config = app.engine.load_config()?;
     let sessions = config
@@ -56,7 +54,7 @@ pub fn get(handle: &AppHandle, app: &App) -> Result<SettingsDto, CmdError> {
         .collect();
     Ok(SettingsDto {
         lead_times_minutes: settings.keeper.lead_times.iter().map(|s| s / 60).collect(),
-        autostart: handle.autolaunch().is_enabled().unwrap_or(false),
+        autostart: crate::autostart::is_enabled(),
         sessions,
     })
 }
@@ -65,11 +63,7 @@ pub fn get(handle: &AppHandle, app: &App) -> Result<SettingsDto, CmdError> {
 /// browser command is not saved from here: it is a program ssotray will run, and a page that
 /// someone else's script took over must not gain that. The user allows it in a notification
 /// (outside the page); the answer names the sessions that wait for it.
-pub async fn save(
-    handle: &AppHandle,
-    app: &App,
-    settings: SettingsDto,
-) -> Result<Vec<String>, CmdError> {
+pub async fn save(app: &App, settings: SettingsDto) -> Result<Vec<String>, CmdError> {
     let mut to_allow = Vec::new();
     let engine = &app.engine;
     let leads: Vec<u32> = settings
@@ -117,13 +111,7 @@ pub async fn save(
             }
         }
     }
-    let autolaunch = handle.autolaunch();
-    let result = if settings.autostart {
-        autolaunch.enable()
-    } else {
-        autolaunch.disable()
-    };
-    result.map_err(|e| CmdError::msg(format!("cannot change start at login: {e}")))?;
+    crate::autostart::set(settings.autostart).map_err(|e| CmdError::msg(e.to_string()))?;
     Ok(to_allow)
 }
 
@@ -145,19 +133,24 @@ fn ask_to_allow_browser(app: &App, session: &str, command: &str) {
         .action("refuse-browser", "Don't allow");
     std::thread::spawn(move || {
         match n.show() {
-        Ok(handle) => handle.wait_for_action(|id| {
-            if id != ALLOW_BROWSER {
-                return;
+            // The action's id, or its label where the OS reports that (macOS).
+            Ok(handle) => ssotray_core::desktop_notify::wait_for_click(handle, |id| {
+                if id != ALLOW_BROWSER && id != "Allow" {
+                    return;
+                }
+                let written = tauri::async_runtime::block_on(engine.edit_settings(|t| {
+                    set_session_value(t, &session, "browser", command.as_str())
+                }));
+                match written {
+                    Ok(()) => tracing::info!(session = %session, "browser command allowed"),
+                    Err(e) => {
+                        tracing::warn!(session = %session, error = %e, "cannot save the browser command")
+                    }
+                }
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot ask to allow a browser command; set it in settings.toml")
             }
-            let written = tauri::async_runtime::block_on(engine.edit_settings(|t| {
-                set_session_value(t, &session, "browser", command.as_str())
-            }));
-            match written {
-                Ok(()) => tracing::info!(session = %session, "browser command allowed"),
-                Err(e) => tracing::warn!(session = %session, error = %e, "cannot save the browser command"),
-            }
-        }),
-        Err(e) => tracing::warn!(error = %e, "cannot ask to allow a browser command; set it in settings.toml"),
-    }
+        }
     });
 }

@@ -92,9 +92,11 @@ pub fn menu<R: Runtime>(
 }
 
 /// The panel's side of the tray: the StatusNotifierWatcher's name and interface.
+#[cfg(target_os = "linux")]
 const WATCHER: &str = "org.kde.StatusNotifierWatcher";
 
 /// How long a StatusNotifierWatcher may take to answer before the desktop counts as having none.
+#[cfg(target_os = "linux")]
 const WATCHER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Creates the tray item, with a first menu (the indicator registers with the panel only once it
@@ -153,6 +155,7 @@ fn create(handle: &AppHandle) -> tauri::Result<()> {
 /// status-notifier-watcher about one time in three, and with libayatana-appindicator before it).
 /// This retries until the watcher answers. A second registration of the same item is harmless
 /// (watchers keep one).
+#[cfg(target_os = "linux")]
 pub fn follow_the_watcher(handle: &AppHandle) {
     let handle = handle.clone();
     let spawned = std::thread::Builder::new()
@@ -210,8 +213,22 @@ pub fn follow_the_watcher(handle: &AppHandle) {
     }
 }
 
+/// Windows' notification area and macOS's menu bar are always there: the item is made once, at
+/// start (tray-icon's own backends), and the window opens only if that fails.
+#[cfg(not(target_os = "linux"))]
+pub fn follow_the_watcher(handle: &AppHandle) {
+    match create(handle) {
+        Ok(()) => handle.state::<Arc<App>>().tray_shown.set(true),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot make the tray icon: the window opens");
+            show_window(handle, "sessions");
+        }
+    }
+}
+
 /// Creates the tray item if there is none, else registers it with the watcher; `attempts` times,
 /// 100 ms apart, until the watcher takes it. Whether it did.
+#[cfg(target_os = "linux")]
 fn show_the_item(handle: &AppHandle, bus: &zbus::blocking::Connection, attempts: u32) -> bool {
     // One at a time: the two threads must not both create the item.
     static ONE: Mutex<()> = Mutex::new(());
@@ -242,6 +259,7 @@ fn show_the_item(handle: &AppHandle, bus: &zbus::blocking::Connection, attempts:
 
 /// Whether a StatusNotifierWatcher is on the bus and answers (its protocol version) within the
 /// connection's method timeout.
+#[cfg(target_os = "linux")]
 fn watcher_answers(bus: &zbus::blocking::Connection) -> Result<(), String> {
     bus.call_method(
         Some(WATCHER),
@@ -256,6 +274,7 @@ fn watcher_answers(bus: &zbus::blocking::Connection) -> Result<(), String> {
 
 /// Registers the tray item (its well-known name, `org.kde.StatusNotifierItem-<pid>-<n>`, as
 /// the KSNI backend names it) with the watcher.
+#[cfg(target_os = "linux")]
 fn register_again(bus: &zbus::blocking::Connection) -> Result<(), String> {
     let prefix = format!("org.kde.StatusNotifierItem-{}-", std::process::id());
     let dbus = zbus::blocking::fdo::DBusProxy::new(bus).map_err(|e| e.to_string())?;

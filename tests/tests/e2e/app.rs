@@ -919,7 +919,7 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     view.click("#nav-settings").await;
     view.find("#session-settings fieldset").await;
     desktop.screenshot(&shots.join("settings.png"));
-    // Start at login, through the autostart plugin: a desktop entry in ~/.config/autostart.
+    // Start at login (the app's autostart module): a desktop entry in ~/.config/autostart.
     view.click("#autostart").await;
     view.click("#save-settings").await;
     view.wait_text("#settings-status", "Saved").await;
