@@ -127,3 +127,46 @@ need_clean_root() {
   as_root rm -rf "$SSOTRAY_CLEAN_ROOT"
   as_root mv "$SSOTRAY_CLEAN_ROOT.new" "$SSOTRAY_CLEAN_ROOT"
 }
+
+# The cross toolchain for the Windows and macOS builds (../shared/cross-platform.md): Debian's
+# rustc-web with its library source (std is built for each target, -Zbuild-std), mingw-w64 and
+# Wine 8 for Windows. Its target dir and the Wine prefix are kept outside the clone.
+CROSS_TARGET_DIR="${SSOTRAY_CROSS_TARGET_DIR:-$HOME/.cache/ssotray-cross}"
+WINDOWS=x86_64-pc-windows-gnu
+need_cross() {
+  need_packages rustc-web rust-web-src cargo-web gcc-mingw-w64-x86-64-posix \
+    binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev wine64 libz-mingw-w64
+  cross_env
+  if [ ! -f "$WINEPREFIX/system.reg" ]; then
+    say "making the Wine prefix $WINEPREFIX (once)"
+    mkdir -p "$WINEPREFIX"
+    /usr/lib/wine/wine64 wineboot -i >/dev/null 2>&1
+    /usr/lib/wine/wineserver -w
+  fi
+  # Wine 8.0 has no bcryptprimitives.dll (ProcessPrng), which Rust's std imports.
+  local dll="$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+  if [ ! -f "$dll" ] || [ "$ROOT/scripts/platforms/processprng.c" -nt "$dll" ]; then
+    x86_64-w64-mingw32-gcc-posix -shared -O2 -o "$dll" "$ROOT/scripts/platforms/processprng.c" -ladvapi32
+  fi
+}
+
+# The environment of the cross builds and of the Windows tests (Wine's prefix and settings).
+cross_env() {
+  export WINEPREFIX="${SSOTRAY_WINEPREFIX:-$HOME/.cache/ssotray/wine}" WINEDEBUG=-all \
+    WINEDLLOVERRIDES="mscoree,mshtml="
+  export SSOTRAY_WINDOWS_BIN="$CROSS_TARGET_DIR/$WINDOWS/debug"
+}
+
+# cargo with Debian's rustc-web for another target (the target dir and flags are its own, so
+# the Linux build keeps its cache). `--cfg wine` marks the Windows tests' Wine-only limits.
+xcargo() {
+  env CARGO_TARGET_DIR="$CROSS_TARGET_DIR" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
+    RUSTC_BOOTSTRAP=1 \
+    CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc-posix \
+    CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=/usr/lib/wine/wine64 \
+    CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUSTFLAGS="--cfg wine" \
+    CC_aarch64_apple_darwin="$ROOT/scripts/platforms/cc-standin" AR_aarch64_apple_darwin=ar \
+    CC_x86_64_apple_darwin="$ROOT/scripts/platforms/cc-standin" AR_x86_64_apple_darwin=ar \
+    CXX_aarch64_apple_darwin="$ROOT/scripts/platforms/cc-standin" CXX_x86_64_apple_darwin="$ROOT/scripts/platforms/cc-standin" \
+    /usr/bin/cargo "$@"
+}

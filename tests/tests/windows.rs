@@ -1,0 +1,557 @@
+//! `ssotray.exe`, the CLI built for Windows (`x86_64-pc-windows-gnu`), end to end under Wine
+//! against the simulator. The simulator and the AWS clients (botocore) run here on Linux; Wine's
+//! processes share this machine's loopback, so they reach the simulator and each other as they
+//! would on Windows.
+//!
+//! Each test has a Wine prefix and a Windows user of its own. Wine fixes the profile directory
+//! (`C:\users\<USER>`, `%USERPROFILE%`) when a prefix's wineserver starts, from the first
+//! process's `USER`, so every test gets a prefix: copies of the template prefix's registry
+//! files, links to its `C:\windows` and program directories, its own wineserver (persistent
+//! while the test runs, killed at its end), and `C:\users\<USER>` a link to the test's throwaway
+//! home, so `%USERPROFILE%\.aws` is the home's `.aws`, read and checked from here.
+//! What Wine cannot show is listed in the README (Windows column): it runs every process as the
+//! same user (so "another user's pipe client is refused" is type-checked, not run), it reports
+//! no owning process in its TCP table (so the IMDS server refuses every connection under Wine),
+//! and it has no toast notifications or tray.
+//!
+//! `scripts/test` builds the Windows binaries and sets `SSOTRAY_WINDOWS_BIN` (their directory)
+//! and `WINEPREFIX` (a prefix it made, with a persistent wineserver).
+
+use ssotray_tests::{count, python, start_sim, stats, stderr, stdout, Home, RunningSim, SimConfig};
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+
+/// A simulator that approves every sign-in at once (no person at the device page).
+fn auto() -> SimConfig {
+    SimConfig {
+        auto_approve: true,
+        ..SimConfig::default()
+    }
+}
+
+/// Where the Windows build and Wine are, from the environment `scripts/test` sets.
+struct Wine {
+    wine: PathBuf,
+    prefix: PathBuf,
+    bin: PathBuf,
+}
+
+fn wine() -> Wine {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let (Some(bin), Some(prefix)) = (var("SSOTRAY_WINDOWS_BIN"), var("WINEPREFIX")) else {
+        panic!(
+            "the Windows tests need ssotray.exe built for Windows and a Wine prefix: run ./scripts/test (it sets SSOTRAY_WINDOWS_BIN and WINEPREFIX)"
+        )
+    };
+    let wine = Wine {
+        wine: var("SSOTRAY_WINE")
+            .unwrap_or_else(|| "/usr/lib/wine/wine64".into())
+            .into(),
+        prefix: prefix.into(),
+        bin: bin.into(),
+    };
+    assert!(
+        wine.exe("ssotray.exe").exists(),
+        "{} is missing",
+        wine.exe("ssotray.exe").display()
+    );
+    wine
+}
+
+impl Wine {
+    fn exe(&self, name: &str) -> PathBuf {
+        self.bin.join(name)
+    }
+
+    /// The wineserver beside `wine64`.
+    fn server(&self) -> PathBuf {
+        self.wine.with_file_name("wineserver")
+    }
+}
+
+/// A throwaway home that is a Windows user's profile in a prefix of its own, and the simulator.
+struct WinWorld {
+    home: Home,
+    sim: RunningSim,
+    user: String,
+    prefix: tempfile::TempDir,
+    wine: Wine,
+}
+
+/// A prefix for `user` whose profile is `home`, from the template prefix `template`.
+fn make_prefix(template: &Path, home: &Path, user: &str) -> tempfile::TempDir {
+    let prefix = tempfile::Builder::new()
+        .prefix("ssotray-wine-")
+        .tempdir()
+        .expect("prefix dir");
+    let p = prefix.path();
+    for f in ["system.reg", "user.reg", "userdef.reg", ".update-timestamp"] {
+        std::fs::copy(template.join(f), p.join(f))
+            .unwrap_or_else(|e| panic!("{f} of the template prefix {}: {e}", template.display()));
+    }
+    std::fs::create_dir_all(p.join("dosdevices")).unwrap();
+    std::fs::create_dir_all(p.join("drive_c/users")).unwrap();
+    let link = |to: &Path, at: &Path| std::os::unix::fs::symlink(to, at).expect("symlink");
+    link(Path::new("../drive_c"), &p.join("dosdevices/c:"));
+    link(Path::new("/"), &p.join("dosdevices/z:"));
+    for d in [
+        "windows",
+        "Program Files",
+        "Program Files (x86)",
+        "ProgramData",
+    ] {
+        link(
+            &template.join("drive_c").join(d),
+            &p.join("drive_c").join(d),
+        );
+    }
+    link(home, &p.join("drive_c/users").join(user));
+    prefix
+}
+
+impl WinWorld {
+    async fn new(config: &str, sim: SimConfig) -> WinWorld {
+        let wine = wine();
+        let home = Home::new(config);
+        let user = home
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let prefix = make_prefix(&wine.prefix, home.path(), &user);
+        let w = WinWorld {
+            home,
+            sim: start_sim(sim).await.expect("simulator"),
+            user,
+            prefix,
+            wine,
+        };
+        // The prefix's wineserver, kept while the test runs, and its first process: it fixes the
+        // user's profile and starts Wine's services, with no output of the test's to hold open.
+        let quiet = |program: &Path, args: &[&str]| {
+            let status = std::process::Command::new(program)
+                .args(args)
+                .env_clear()
+                .envs(w.env())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("wine");
+            assert!(status.success(), "{} {args:?}: {status}", program.display());
+        };
+        quiet(&w.wine.server(), &["-p"]);
+        quiet(&w.wine.wine, &["cmd", "/c", "exit"]);
+        w
+    }
+
+    /// The environment of a Windows process of this test's user: Wine's, and the simulator's
+    /// endpoints (no HOME: Wine gives the program `USERPROFILE`, `APPDATA` and `LOCALAPPDATA` of
+    /// the user's profile).
+    fn env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .home
+            .env(&self.sim.base_url)
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("HOME") && !k.starts_with("XDG_"))
+            .collect();
+        for (k, v) in [
+            ("WINEPREFIX", self.prefix.path().display().to_string()),
+            ("WINEDEBUG", "-all".into()),
+            ("WINEDLLOVERRIDES", "mscoree,mshtml=".into()),
+            ("USER", self.user.clone()),
+            ("LOGNAME", self.user.clone()),
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ] {
+            env.push((k.into(), v));
+        }
+        if let Ok(v) = std::env::var("SSOTRAY_LOG") {
+            env.push(("SSOTRAY_LOG".into(), v));
+        }
+        env
+    }
+
+    /// `wine64 ssotray.exe ARGS` as this test's user.
+    fn command(&self, args: &[&str], extra: &[(String, String)]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.wine.wine);
+        cmd.arg(self.wine.exe("ssotray.exe"))
+            .args(args)
+            .env_clear()
+            .envs(self.env())
+            .envs(extra.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn ssotray(&self, args: &[&str]) -> Output {
+        self.ssotray_with(args, &[]).await
+    }
+
+    async fn ssotray_with(&self, args: &[&str], extra: &[(String, String)]) -> Output {
+        tokio::time::timeout(Duration::from_secs(120), self.command(args, extra).output())
+            .await
+            .unwrap_or_else(|_| panic!("ssotray.exe {args:?} did not end in 120 s"))
+            .expect("wine64 ssotray.exe")
+    }
+
+    async fn stats(&self) -> serde_json::Value {
+        stats(&self.sim.base_url).await
+    }
+
+    async fn log_in(&self) {
+        ok(&self
+            .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await);
+    }
+
+    /// A Linux program run with this user's Wine environment (botocore, which runs
+    /// `wine64 ssotray.exe` as its credential_process).
+    async fn linux(&self, program: &Path, args: &[&str]) -> Output {
+        let mut env = self.env();
+        env.push(("HOME".into(), self.home.path().display().to_string()));
+        ssotray_tests::run(program, args, &env).await
+    }
+}
+
+impl Drop for WinWorld {
+    fn drop(&mut self) {
+        // Ends the prefix's wineserver and every process of it.
+        let _ = std::process::Command::new(self.wine.server())
+            .arg("-k")
+            .env("WINEPREFIX", self.prefix.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+#[tokio::test]
+async fn windows_device_code_login_status_refresh_and_logout() {
+    let w = WinWorld::new(ssotray_tests::CONFIG, auto()).await;
+    w.log_in().await;
+
+    // The token cache in %USERPROFILE%\.aws\sso\cache, exactly as the AWS CLI writes it.
+    let file = w.home.token_file("my-sso");
+    let token = w.home.token_json("my-sso");
+    let keys: Vec<&String> = token.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "startUrl",
+            "region",
+            "accessToken",
+            "expiresAt",
+            "clientId",
+            "clientSecret",
+            "registrationExpiresAt",
+            "refreshToken"
+        ]
+    );
+    let o = w.ssotray(&["status", "--json"]).await;
+    ok(&o);
+    let status = json(&o);
+    assert_eq!(status["sessions"][0]["name"], "my-sso");
+    assert_eq!(status["sessions"][0]["state"], "valid");
+    assert!(!stdout(&o).contains("aoa-"), "no token in the status");
+
+    // A refresh replaces the access token and keeps another tool's key.
+    let mut with_extra = token.clone();
+    with_extra["someToolsKey"] = serde_json::json!("kept");
+    std::fs::write(&file, serde_json::to_string(&with_extra).unwrap()).unwrap();
+    ok(&w.ssotray(&["refresh", "my-sso"]).await);
+    let refreshed = w.home.token_json("my-sso");
+    assert_ne!(refreshed["accessToken"], token["accessToken"]);
+    assert_eq!(refreshed["someToolsKey"], "kept");
+    assert_eq!(count(&w.stats().await, "CreateToken"), 2);
+    // No temporary file is left beside it.
+    let left: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // ssotray's own files are in the profile's AppData, not in a Linux-style ~/.config.
+    assert!(
+        w.home
+            .path()
+            .join("AppData/Local/ssotray/cache/registrations")
+            .is_dir(),
+        "registrations under %LOCALAPPDATA%\\ssotray"
+    );
+    assert!(!w.home.path().join(".config").exists());
+
+    ok(&w.ssotray(&["logout", "my-sso"]).await);
+    assert!(!file.exists());
+    assert_eq!(count(&w.stats().await, "Logout"), 1);
+}
+
+/// The config with a profile whose credential_process is `wine64 ssotray.exe`.
+fn with_process_profile(wine: &Wine) -> String {
+    format!(
+        "{}\n[profile dev-proc]\ncredential_process = {} {} credentials --profile dev\n",
+        ssotray_tests::CONFIG,
+        wine.wine.display(),
+        wine.exe("ssotray.exe").display()
+    )
+}
+
+#[tokio::test]
+async fn windows_botocore_runs_ssotray_exe_as_credential_process_and_reads_its_export() {
+    let w = WinWorld::new(&with_process_profile(&wine()), auto()).await;
+    w.log_in().await;
+    let script = "import boto3,json; c=boto3.Session(profile_name='dev-proc').get_credentials().get_frozen_credentials(); print(json.dumps({'k': c.access_key, 't': bool(c.token)}))";
+    let o = w.linux(&python(), &["-c", script]).await;
+    ok(&o);
+    let v = json(&o);
+    assert!(
+        v["k"].as_str().unwrap().starts_with("ASIA") && v["t"] == true,
+        "{v}"
+    );
+    // The role credentials are in the AWS CLI's cache in the profile, served again from there.
+    let o = w.linux(&python(), &["-c", script]).await;
+    ok(&o);
+    assert_eq!(json(&o)["k"], v["k"]);
+    assert_eq!(count(&w.stats().await, "GetRoleCredentials"), 1);
+
+    // --export-as writes a section into %USERPROFILE%\.aws\credentials (every other byte kept)
+    // that botocore reads; --unexport takes it out again.
+    let credentials = w.home.aws().join("credentials");
+    let before =
+        "# mine\r\n[static]\r\naws_access_key_id = AKIAEXAMPLE\r\naws_secret_access_key = s\r\n";
+    std::fs::write(&credentials, before).unwrap();
+    ok(&w
+        .ssotray(&["credentials", "--profile", "dev", "--export-as", "exported"])
+        .await);
+    let text = std::fs::read_to_string(&credentials).unwrap();
+    assert!(text.starts_with(before), "{text}");
+    assert!(
+        text.contains("[exported]") && text.contains("aws_session_token"),
+        "{text}"
+    );
+    let read = "import boto3; print(boto3.Session(profile_name='exported').get_credentials().get_frozen_credentials().access_key)";
+    let o = w.linux(&python(), &["-c", read]).await;
+    ok(&o);
+    assert!(stdout(&o).trim().starts_with("ASIA"), "{}", stdout(&o));
+    ok(&w.ssotray(&["credentials", "--unexport", "exported"]).await);
+    assert_eq!(std::fs::read_to_string(&credentials).unwrap(), before);
+}
+
+/// What Wine's credential manager holds for the test's user (`reg query` of its registry key).
+fn credential_manager(w: &WinWorld) -> String {
+    let o = std::process::Command::new(&w.wine.wine)
+        .args([
+            "reg",
+            "query",
+            r"HKCU\Software\Wine\Credential Manager",
+            "/s",
+        ])
+        .env_clear()
+        .envs(w.env())
+        .stdin(Stdio::null())
+        .output()
+        .expect("wine64 reg");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn windows_refresh_tokens_live_in_the_credential_manager() {
+    let w = WinWorld::new(
+        ssotray_tests::CONFIG,
+        SimConfig {
+            strict_rotation: true,
+            ..auto()
+        },
+    )
+    .await;
+    w.log_in().await;
+    ok(&w.ssotray(&["keychain", "enable", "my-sso"]).await);
+    let entry = "Generic: my-sso https://d-1234567890.awsapps.com/start.ssotray";
+    assert!(
+        credential_manager(&w).contains(entry),
+        "{}",
+        credential_manager(&w)
+    );
+    let file = || std::fs::read_to_string(w.home.token_file("my-sso")).unwrap();
+    assert!(
+        !file().contains("refreshToken") && !file().contains("clientSecret"),
+        "{}",
+        file()
+    );
+    // Under strict rotation the second refresh works only with the token the first one stored.
+    ok(&w.ssotray(&["refresh", "my-sso"]).await);
+    ok(&w.ssotray(&["refresh", "my-sso"]).await);
+    assert!(!file().contains("refreshToken"));
+    assert_eq!(count(&w.stats().await, "CreateToken"), 3);
+    // Back into the file, as the AWS CLI needs it to refresh on its own; the entry goes.
+    ok(&w.ssotray(&["keychain", "disable", "my-sso"]).await);
+    assert!(file().contains("refreshToken"));
+    assert!(!credential_manager(&w).contains(entry));
+}
+
+#[tokio::test]
+async fn windows_exec_serves_container_credentials_and_passes_the_exit_code_on() {
+    let w = WinWorld::new(ssotray_tests::CONFIG, auto()).await;
+    w.log_in().await;
+    // The command is a Windows program that asks the container server as the SDKs do: GET the
+    // full URI with the token in Authorization (JScript with WinHTTP, under Wine's cscript).
+    // (A Linux program that Wine starts is no use here: Wine does not wait for it.)
+    let script = w.home.path().join("ask.js");
+    std::fs::write(
+        &script,
+        "var env = WScript.CreateObject('WScript.Shell').Environment('Process');\r\n\
+         var r = WScript.CreateObject('WinHttp.WinHttpRequest.5.1');\r\n\
+         r.Open('GET', env('AWS_CONTAINER_CREDENTIALS_FULL_URI'), false);\r\n\
+         r.SetRequestHeader('Authorization', env('AWS_CONTAINER_AUTHORIZATION_TOKEN'));\r\n\
+         r.Send();\r\n\
+         WScript.Echo(r.Status + ' ' + r.ResponseText);\r\n",
+    )
+    .unwrap();
+    let o = w
+        .ssotray(&[
+            "exec",
+            "--profile",
+            "dev",
+            "--",
+            "cscript",
+            "//nologo",
+            r"C:\users\USER\ask.js".replace("USER", &w.user).as_str(),
+        ])
+        .await;
+    ok(&o);
+    let out = stdout(&o);
+    let body = out
+        .trim()
+        .strip_prefix("200 ")
+        .unwrap_or_else(|| panic!("{out}"));
+    let creds: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert!(
+        creds["AccessKeyId"].as_str().unwrap().starts_with("ASIA"),
+        "{creds}"
+    );
+    assert!(
+        creds["Token"].is_string() && creds["Expiration"].is_string(),
+        "{creds}"
+    );
+    assert!(
+        !stderr(&o).contains("job object"),
+        "the command is in a job: {}",
+        stderr(&o)
+    );
+    assert_eq!(count(&w.stats().await, "GetRoleCredentials"), 1);
+
+    let o = w
+        .ssotray(&["exec", "--profile", "dev", "--", "cmd", "/c", "exit", "3"])
+        .await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let o = w
+        .ssotray(&[
+            "exec",
+            "--profile",
+            "dev",
+            "--server",
+            "env",
+            "--",
+            "cmd",
+            "/c",
+            "echo %AWS_ACCESS_KEY_ID%",
+        ])
+        .await;
+    ok(&o);
+    assert!(stdout(&o).trim().starts_with("ASIA"), "{}", stdout(&o));
+}
+
+/// A `BROWSER` for Windows programs under Wine: a Linux script that finds the private page a
+/// `file:///C:/…` URL names in the prefix, and follows the sign-in like a person clicking Allow.
+fn wine_browser(w: &WinWorld) -> String {
+    let dir = w.home.path().join("browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (script, _) = ssotray_tests::stand_in_browser(&dir, Some(""));
+    let text = std::fs::read_to_string(&script).unwrap().replace(
+        "page = open(urllib.parse.unquote(u[len('file://'):])).read()",
+        &format!(
+            "p = urllib.parse.unquote(u[len('file:///'):]); page = open({:?} + '/dosdevices/' + p[0].lower() + ':' + p[2:]).read()",
+            w.prefix.path().display().to_string()
+        ),
+    );
+    assert!(
+        text.contains("dosdevices"),
+        "the stand-in browser reads pages as it did"
+    );
+    std::fs::write(&script, text).unwrap();
+    script.display().to_string()
+}
+
+#[tokio::test]
+async fn windows_processes_needing_a_login_at_once_start_one_through_the_keeper_pipe() {
+    let w = WinWorld::new(ssotray_tests::CONFIG, auto()).await;
+    w.log_in().await;
+    w.sim.end_all_sessions();
+    let browser = ("BROWSER".to_string(), wine_browser(&w));
+    let mut keep = w.command(&["keep"], &[browser]);
+    let mut keep = keep
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("ssotray.exe keep");
+    // Listening once it says so.
+    let mut lines = tokio::io::BufReader::new(keep.stderr.take().unwrap()).lines();
+    let said = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("ssotray keeper running") {
+                return line;
+            }
+        }
+        panic!("ssotray.exe keep ended");
+    })
+    .await
+    .expect("the keeper listens within 60 s");
+    assert!(said.contains("keeper.sock"), "{said}");
+    let before = w.stats().await;
+    // Only the keeper can open a browser: a login by any of them would fail.
+    let none = [("BROWSER".to_string(), "false".to_string())];
+    let runs: Vec<_> = (0..8)
+        .map(|i| {
+            let profile = if i % 2 == 0 { "dev" } else { "prod-ro" };
+            let mut run = w.command(&["credentials", "--profile", profile, "--login"], &none);
+            tokio::spawn(async move { run.output().await })
+        })
+        .collect();
+    let mut keys = std::collections::BTreeSet::new();
+    for run in runs {
+        let o = run.await.unwrap().unwrap();
+        ok(&o);
+        keys.insert(json(&o)["AccessKeyId"].as_str().unwrap().to_string());
+    }
+    let s = w.stats().await;
+    let logins =
+        |s: &serde_json::Value| count(s, "Authorize") + count(s, "StartDeviceAuthorization");
+    assert_eq!(
+        logins(&s) - logins(&before),
+        1,
+        "one login for 8 processes: {s}"
+    );
+    assert!(keys.len() >= 2, "credentials of both profiles: {keys:?}");
+    let _ = keep.start_kill();
+}
