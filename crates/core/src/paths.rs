@@ -25,7 +25,7 @@
 //! and private page follows this one rule: the keeper's socket, the app's socket, the pages that
 //! carry sign-in URLs. Whoever listens there first makes sure the directory is the user's own
 //! with mode 0700 ([`crate::sock::private_dir`]). On Windows a socket's path names its named
-//! pipe ([`crate::ipc`]).
+//! pipe (the `ipc` module).
 
 use crate::os::Env;
 use std::path::{Path, PathBuf};

@@ -1,12 +1,12 @@
 //! The rules every local connection of ssotray follows (the keeper's, the tray app's
-//! single-instance and window connections; the transport is [`crate::ipc`]): on Unix its socket
+//! single-instance and window connections; the transport is the `ipc` module): on Unix its socket
 //! lives in a directory of the user's own with mode 0700 (ssotray refuses any other and says how
 //! to fix it), a peer must be the same user, a line is at most a bounded length, and a
 //! connection that stays silent is closed.
 //!
 //! On Windows the directory is one under the user's profile, whose inherited access list admits
 //! the user (and the system and administrators) only; it must be a real directory (not a link),
-//! and the pipes themselves carry a security descriptor of their own (see [`crate::ipc`]).
+//! and the pipes themselves carry a security descriptor of their own (see the `ipc` module).
 
 use std::io;
 use std::path::{Path, PathBuf};
