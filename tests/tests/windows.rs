@@ -17,7 +17,9 @@
 //! `scripts/test` builds the Windows binaries and sets `SSOTRAY_WINDOWS_BIN` (their directory)
 //! and `WINEPREFIX` (a prefix it made, with a persistent wineserver).
 
-use ssotray_tests::{count, python, start_sim, stats, stderr, stdout, Home, RunningSim, SimConfig};
+use ssotray_tests::{
+    assert_ok, count, python, start_sim, stats, stderr, stdout, Home, RunningSim, SimConfig,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
@@ -205,9 +207,11 @@ impl WinWorld {
     }
 
     async fn log_in(&self) {
-        ok(&self
-            .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
-            .await);
+        assert_ok(
+            &self
+                .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+                .await,
+        );
     }
 
     /// A Linux program run with this user's Wine environment (botocore, which runs
@@ -230,16 +234,6 @@ impl Drop for WinWorld {
             .stderr(Stdio::null())
             .status();
     }
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
 }
 
 fn json(o: &Output) -> serde_json::Value {
@@ -269,7 +263,7 @@ async fn windows_device_code_login_status_refresh_and_logout() {
         ]
     );
     let o = w.ssotray(&["status", "--json"]).await;
-    ok(&o);
+    assert_ok(&o);
     let status = json(&o);
     assert_eq!(status["sessions"][0]["name"], "my-sso");
     assert_eq!(status["sessions"][0]["state"], "valid");
@@ -279,7 +273,7 @@ async fn windows_device_code_login_status_refresh_and_logout() {
     let mut with_extra = token.clone();
     with_extra["someToolsKey"] = serde_json::json!("kept");
     std::fs::write(&file, serde_json::to_string(&with_extra).unwrap()).unwrap();
-    ok(&w.ssotray(&["refresh", "my-sso"]).await);
+    assert_ok(&w.ssotray(&["refresh", "my-sso"]).await);
     let refreshed = w.home.token_json("my-sso");
     assert_ne!(refreshed["accessToken"], token["accessToken"]);
     assert_eq!(refreshed["someToolsKey"], "kept");
@@ -303,7 +297,7 @@ async fn windows_device_code_login_status_refresh_and_logout() {
     );
     assert!(!w.home.path().join(".config").exists());
 
-    ok(&w.ssotray(&["logout", "my-sso"]).await);
+    assert_ok(&w.ssotray(&["logout", "my-sso"]).await);
     assert!(!file.exists());
     assert_eq!(count(&w.stats().await, "Logout"), 1);
 }
@@ -324,7 +318,7 @@ async fn windows_botocore_runs_ssotray_exe_as_credential_process_and_reads_its_e
     w.log_in().await;
     let script = "import boto3,json; c=boto3.Session(profile_name='dev-proc').get_credentials().get_frozen_credentials(); print(json.dumps({'k': c.access_key, 't': bool(c.token)}))";
     let o = w.linux(&python(), &["-c", script]).await;
-    ok(&o);
+    assert_ok(&o);
     let v = json(&o);
     assert!(
         v["k"].as_str().unwrap().starts_with("ASIA") && v["t"] == true,
@@ -332,7 +326,7 @@ async fn windows_botocore_runs_ssotray_exe_as_credential_process_and_reads_its_e
     );
     // The role credentials are in the AWS CLI's cache in the profile, served again from there.
     let o = w.linux(&python(), &["-c", script]).await;
-    ok(&o);
+    assert_ok(&o);
     assert_eq!(json(&o)["k"], v["k"]);
     assert_eq!(count(&w.stats().await, "GetRoleCredentials"), 1);
 
@@ -342,9 +336,10 @@ async fn windows_botocore_runs_ssotray_exe_as_credential_process_and_reads_its_e
     let before =
         "# mine\r\n[static]\r\naws_access_key_id = AKIAEXAMPLE\r\naws_secret_access_key = s\r\n";
     std::fs::write(&credentials, before).unwrap();
-    ok(&w
-        .ssotray(&["credentials", "--profile", "dev", "--export-as", "exported"])
-        .await);
+    assert_ok(
+        &w.ssotray(&["credentials", "--profile", "dev", "--export-as", "exported"])
+            .await,
+    );
     let text = std::fs::read_to_string(&credentials).unwrap();
     assert!(text.starts_with(before), "{text}");
     assert!(
@@ -353,9 +348,9 @@ async fn windows_botocore_runs_ssotray_exe_as_credential_process_and_reads_its_e
     );
     let read = "import boto3; print(boto3.Session(profile_name='exported').get_credentials().get_frozen_credentials().access_key)";
     let o = w.linux(&python(), &["-c", read]).await;
-    ok(&o);
+    assert_ok(&o);
     assert!(stdout(&o).trim().starts_with("ASIA"), "{}", stdout(&o));
-    ok(&w.ssotray(&["credentials", "--unexport", "exported"]).await);
+    assert_ok(&w.ssotray(&["credentials", "--unexport", "exported"]).await);
     assert_eq!(std::fs::read_to_string(&credentials).unwrap(), before);
 }
 
@@ -387,7 +382,7 @@ async fn windows_refresh_tokens_live_in_the_credential_manager() {
     )
     .await;
     w.log_in().await;
-    ok(&w.ssotray(&["keychain", "enable", "my-sso"]).await);
+    assert_ok(&w.ssotray(&["keychain", "enable", "my-sso"]).await);
     let entry = "Generic: my-sso https://d-1234567890.awsapps.com/start.ssotray";
     assert!(
         credential_manager(&w).contains(entry),
@@ -401,12 +396,12 @@ async fn windows_refresh_tokens_live_in_the_credential_manager() {
         file()
     );
     // Under strict rotation the second refresh works only with the token the first one stored.
-    ok(&w.ssotray(&["refresh", "my-sso"]).await);
-    ok(&w.ssotray(&["refresh", "my-sso"]).await);
+    assert_ok(&w.ssotray(&["refresh", "my-sso"]).await);
+    assert_ok(&w.ssotray(&["refresh", "my-sso"]).await);
     assert!(!file().contains("refreshToken"));
     assert_eq!(count(&w.stats().await, "CreateToken"), 3);
     // Back into the file, as the AWS CLI needs it to refresh on its own; the entry goes.
-    ok(&w.ssotray(&["keychain", "disable", "my-sso"]).await);
+    assert_ok(&w.ssotray(&["keychain", "disable", "my-sso"]).await);
     assert!(file().contains("refreshToken"));
     assert!(!credential_manager(&w).contains(entry));
 }
@@ -440,7 +435,7 @@ async fn windows_exec_serves_container_credentials_and_passes_the_exit_code_on()
             r"C:\users\USER\ask.js".replace("USER", &w.user).as_str(),
         ])
         .await;
-    ok(&o);
+    assert_ok(&o);
     let out = stdout(&o);
     let body = out
         .trim()
@@ -479,7 +474,7 @@ async fn windows_exec_serves_container_credentials_and_passes_the_exit_code_on()
             "echo %AWS_ACCESS_KEY_ID%",
         ])
         .await;
-    ok(&o);
+    assert_ok(&o);
     assert!(stdout(&o).trim().starts_with("ASIA"), "{}", stdout(&o));
 }
 
@@ -541,7 +536,7 @@ async fn windows_processes_needing_a_login_at_once_start_one_through_the_keeper_
     let mut keys = std::collections::BTreeSet::new();
     for run in runs {
         let o = run.await.unwrap().unwrap();
-        ok(&o);
+        assert_ok(&o);
         keys.insert(json(&o)["AccessKeyId"].as_str().unwrap().to_string());
     }
     let s = w.stats().await;
