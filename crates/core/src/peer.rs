@@ -6,6 +6,16 @@
 //! `/proc/net/tcp` did: another user's 100 000 TIME_WAIT sockets made every look-up take 0.4 s).
 //! It is asked once per connection, when it is accepted.
 //!
+//! Windows: the TCP table with each socket's owning process (`GetExtendedTcpTable`), and that
+//! process's token.
+//!
+//! macOS: libproc, as `lsof` does. The user's own processes (`proc_listpids(PROC_UID_ONLY)`) are
+//! searched for the one TCP socket whose local end is the client and whose far end is the
+//! server. A process of another user cannot be looked into without root, so a connection found
+//! in none of the user's processes is [`Peer::Unknown`], and refused like another user's. The
+//! cost grows with the user's processes and their sockets (a few hundred system calls per
+//! connection on a typical Mac; not measured here, where nothing for macOS can run).
+//!
 //! The design limit, said plainly: the owner of a socket is the user whose process opened it. A
 //! process of the same user that forwards TCP (an SSH tunnel, `socat`, a browser's proxy) makes
 //! its peers look like that user; they get what the user gets.
@@ -25,9 +35,10 @@ pub enum Peer {
 }
 
 /// Whether this platform can tell who owns a loopback connection (Linux: `sock_diag`; Windows:
-/// the TCP table's owning process and its token). Where it cannot (macOS, for now), every peer
-/// is [`Peer::Unknown`], and a server that must know (IMDS) is not started.
-pub const CAN_TELL: bool = cfg!(any(target_os = "linux", windows));
+/// the TCP table's owning process and its token; macOS: the user's processes' sockets, by
+/// libproc). Where it cannot (the BSDs, say), every peer is [`Peer::Unknown`], and a server
+/// that must know (IMDS) is not started.
+pub const CAN_TELL: bool = cfg!(any(target_os = "linux", target_os = "macos", windows));
 
 /// The owner of the connection whose client end is `client` and whose server end is `server`.
 pub fn tcp_peer(client: SocketAddr, server: SocketAddr) -> Peer {
@@ -74,7 +85,24 @@ fn owner(client: SocketAddr, server: SocketAddr) -> Option<UserId> {
     tcp_table::owning_process(client, server).and_then(crate::user::of_process)
 }
 
-#[cfg(not(any(target_os = "linux", windows)))]
+/// `a` with an IPv4-mapped IPv6 address taken as the IPv4 address it maps.
+#[cfg(target_os = "macos")]
+fn canonical(a: SocketAddr) -> SocketAddr {
+    match a.ip() {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(a, |v4| SocketAddr::new(IpAddr::V4(v4), a.port())),
+        IpAddr::V4(_) => a,
+    }
+}
+
+#[cfg(target_os = "macos")]
+fn owner(client: SocketAddr, server: SocketAddr) -> Option<UserId> {
+    let me = crate::user::me();
+    libproc::held_by_user(me.uid(), client, server).then_some(me)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 fn owner(_client: SocketAddr, _server: SocketAddr) -> Option<UserId> {
     None
 }
@@ -231,6 +259,254 @@ mod tcp_table {
     }
 }
 
+/// macOS: the user's processes and their sockets, read through libproc (`<sys/proc_info.h>`).
+/// The `libc` crate declares the calls and `proc_fdinfo`; the socket records it lacks are
+/// declared here, field for field from the header, and their sizes are checked against the
+/// header's at compile time (the macOS type-check in `scripts/cross` evaluates them).
+#[cfg(target_os = "macos")]
+#[allow(unsafe_code)] // libproc calls: each block says why it is sound.
+mod libproc {
+    use std::mem::size_of;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+    /// `proc_listpids` type: processes whose effective uid is the given one (`<libproc.h>`).
+    const PROC_UID_ONLY: u32 = 4;
+    /// `proc_pidfdinfo` flavor answering a `socket_fdinfo`.
+    const PROC_PIDFDSOCKETINFO: libc::c_int = 3;
+    /// `soi_kind` of a TCP socket: `soi_proto` holds a `tcp_sockinfo`.
+    const SOCKINFO_TCP: libc::c_int = 2;
+    /// `insi_vflag` bit: the addresses are IPv4 (in `i46a_addr4`).
+    const INI_IPV4: u8 = 0x1;
+
+    #[allow(dead_code)] // the header's layout: only some fields are read
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct ProcFileinfo {
+        fi_openflags: u32,
+        fi_status: u32,
+        fi_offset: i64,
+        fi_type: i32,
+        fi_guardflags: u32,
+    }
+
+    #[allow(dead_code)] // the header's layout: only some fields are read
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct SockbufInfo {
+        sbi_cc: u32,
+        sbi_hiwat: u32,
+        sbi_mbcnt: u32,
+        sbi_mbmax: u32,
+        sbi_lowat: u32,
+        sbi_flags: i16,
+        sbi_timeo: i16,
+    }
+
+    /// `union { struct in4in6_addr ina_46; struct in6_addr ina_6; }`: 16 bytes, the IPv4
+    /// address in the last four.
+    type InAddr46 = [u8; 16];
+
+    #[allow(dead_code)] // the header's layout: only some fields are read
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct InSockinfo {
+        insi_fport: libc::c_int,
+        insi_lport: libc::c_int,
+        insi_gencnt: u64,
+        insi_flags: u32,
+        insi_flow: u32,
+        insi_vflag: u8,
+        insi_ip_ttl: u8,
+        rfu_1: u32,
+        insi_faddr: InAddr46,
+        insi_laddr: InAddr46,
+        insi_v4_tos: u8,
+        insi_v6: InV6,
+    }
+
+    #[allow(dead_code)] // the header's layout: only some fields are read
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct InV6 {
+        in6_hlim: u8,
+        in6_cksum: libc::c_int,
+        in6_ifindex: u16,
+        in6_hops: i16,
+    }
+
+    #[allow(dead_code)] // the header's layout: only some fields are read
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct TcpSockinfo {
+        tcpsi_ini: InSockinfo,
+        tcpsi_state: libc::c_int,
+        tcpsi_timer: [libc::c_int; 4],
+        tcpsi_mss: libc::c_int,
+        tcpsi_flags: u32,
+        rfu_1: u32,
+        tcpsi_tp: u64,
+    }
+
+    #[allow(dead_code)] // the header's layout: only some fields are read
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct SocketInfo {
+        soi_stat: libc::vinfo_stat,
+        soi_so: u64,
+        soi_pcb: u64,
+        soi_type: libc::c_int,
+        soi_protocol: libc::c_int,
+        soi_family: libc::c_int,
+        soi_options: i16,
+        soi_linger: i16,
+        soi_state: i16,
+        soi_qlen: i16,
+        soi_incqlen: i16,
+        soi_qlimit: i16,
+        soi_timeo: i16,
+        soi_error: u16,
+        soi_oobmark: u32,
+        soi_rcv: SockbufInfo,
+        soi_snd: SockbufInfo,
+        soi_kind: libc::c_int,
+        rfu_1: u32,
+        /// The `soi_proto` union; its largest member, `un_sockinfo`, makes it 528 bytes.
+        soi_proto: [u64; 66],
+    }
+
+    #[allow(dead_code)] // the header's layout: only some fields are read
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct SocketFdinfo {
+        pfi: ProcFileinfo,
+        psi: SocketInfo,
+    }
+
+    // The header's sizes (bsd/sys/proc_info.h, as lsof and others read them).
+    const _: () = assert!(size_of::<ProcFileinfo>() == 24);
+    const _: () = assert!(size_of::<libc::vinfo_stat>() == 136);
+    const _: () = assert!(size_of::<InSockinfo>() == 80);
+    const _: () = assert!(size_of::<TcpSockinfo>() == 120);
+    const _: () = assert!(size_of::<SocketInfo>() == 768);
+    const _: () = assert!(size_of::<SocketFdinfo>() == 792);
+    const _: () = assert!(std::mem::offset_of!(SocketInfo, soi_kind) == 232);
+    const _: () = assert!(std::mem::offset_of!(InSockinfo, insi_faddr) == 32);
+
+    /// The processes of `uid` (their pids); empty when libproc will not say.
+    fn pids_of(uid: u32) -> Vec<libc::c_int> {
+        let mut pids: Vec<libc::c_int> = Vec::new();
+        for _ in 0..4 {
+            // SAFETY: a null buffer of size 0 asks only for the size needed.
+            let needed =
+                unsafe { libc::proc_listpids(PROC_UID_ONLY, uid, std::ptr::null_mut(), 0) };
+            if needed <= 0 {
+                return Vec::new();
+            }
+            // Room for processes started since.
+            let room = needed as usize / size_of::<libc::c_int>() + 64;
+            pids.resize(room, 0);
+            let bytes = (room * size_of::<libc::c_int>()) as libc::c_int;
+            // SAFETY: `pids` holds `bytes` bytes; the call writes at most that many.
+            let got =
+                unsafe { libc::proc_listpids(PROC_UID_ONLY, uid, pids.as_mut_ptr().cast(), bytes) };
+            if got <= 0 {
+                return Vec::new();
+            }
+            if got < bytes {
+                pids.truncate(got as usize / size_of::<libc::c_int>());
+                pids.retain(|&pid| pid > 0);
+                return pids;
+            }
+        }
+        pids
+    }
+
+    /// The open files of `pid`; empty when it has gone or cannot be looked into.
+    fn fds_of(pid: libc::c_int) -> Vec<libc::proc_fdinfo> {
+        let one = size_of::<libc::proc_fdinfo>();
+        // SAFETY: a null buffer of size 0 asks only for the size needed.
+        let needed =
+            unsafe { libc::proc_pidinfo(pid, libc::PROC_PIDLISTFDS, 0, std::ptr::null_mut(), 0) };
+        if needed <= 0 {
+            return Vec::new();
+        }
+        let room = needed as usize / one + 16;
+        let mut fds = vec![
+            libc::proc_fdinfo {
+                proc_fd: 0,
+                proc_fdtype: 0
+            };
+            room
+        ];
+        // SAFETY: `fds` holds `room` records; the call writes at most that many bytes.
+        let got = unsafe {
+            libc::proc_pidinfo(
+                pid,
+                libc::PROC_PIDLISTFDS,
+                0,
+                fds.as_mut_ptr().cast(),
+                (room * one) as libc::c_int,
+            )
+        };
+        fds.truncate(got.max(0) as usize / one);
+        fds
+    }
+
+    /// The TCP record of socket `fd` of `pid`, if it is one.
+    fn tcp_of(pid: libc::c_int, fd: libc::c_int) -> Option<TcpSockinfo> {
+        // SAFETY: every field is an integer or an array of them, so all zeroes is a value.
+        let mut info: SocketFdinfo = unsafe { std::mem::zeroed() };
+        let size = size_of::<SocketFdinfo>() as libc::c_int;
+        // SAFETY: `info` is `size` bytes; the call writes at most that many.
+        let got = unsafe {
+            libc::proc_pidfdinfo(
+                pid,
+                fd,
+                PROC_PIDFDSOCKETINFO,
+                (&mut info as *mut SocketFdinfo).cast(),
+                size,
+            )
+        };
+        if got != size || info.psi.soi_kind != SOCKINFO_TCP {
+            return None;
+        }
+        // SAFETY: soi_kind says the union holds a tcp_sockinfo; the storage is 8-aligned and
+        // larger than one.
+        Some(unsafe { std::ptr::read(info.psi.soi_proto.as_ptr().cast::<TcpSockinfo>()) })
+    }
+
+    /// An address as the record keeps it; an IPv4-mapped IPv6 address is taken as IPv4, so
+    /// a dual-stack socket and an IPv4 one compare alike.
+    fn address(raw: &InAddr46, port: libc::c_int, ipv4: bool) -> SocketAddr {
+        // The port is in network order in the low 16 bits.
+        let port = u16::from_be(port as u16);
+        let ip = if ipv4 {
+            IpAddr::V4(Ipv4Addr::new(raw[12], raw[13], raw[14], raw[15]))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(*raw))
+        };
+        super::canonical(SocketAddr::new(ip, port))
+    }
+
+    /// Whether a process of `uid` holds the TCP socket whose local end is `client` and whose far
+    /// end is `server`.
+    pub(super) fn held_by_user(uid: u32, client: SocketAddr, server: SocketAddr) -> bool {
+        let (client, server) = (super::canonical(client), super::canonical(server));
+        pids_of(uid).into_iter().any(|pid| {
+            fds_of(pid)
+                .iter()
+                .filter(|fd| fd.proc_fdtype == libc::PROX_FDTYPE_SOCKET as u32)
+                .filter_map(|fd| tcp_of(pid, fd.proc_fd))
+                .any(|tcp| {
+                    let ini = &tcp.tcpsi_ini;
+                    let ipv4 = ini.insi_vflag & INI_IPV4 != 0;
+                    address(&ini.insi_laddr, ini.insi_lport, ipv4) == client
+                        && address(&ini.insi_faddr, ini.insi_fport, ipv4) == server
+                })
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,7 +519,7 @@ mod tests {
         assert_eq!(tcp_peer(nobody, server), Peer::Unknown);
     }
 
-    #[cfg(any(target_os = "linux", windows))]
+    #[cfg(any(target_os = "linux", target_os = "macos", windows))]
     #[cfg_attr(
         wine,
         ignore = "Wine 8.0's GetExtendedTcpTable reports no owning process (dwOwningPid 0), so every peer is Unknown there"
