@@ -99,6 +99,19 @@ impl Home {
         serde_json::from_slice(&bytes).expect("token file is JSON")
     }
 
+    /// Records in ssotray's state that `session`'s last login was `ago` before now, as when the
+    /// user logged in that long ago: the keeper estimates the portal session's end from it.
+    pub fn logged_in_ago(&self, session: &str, ago: chrono::Duration) {
+        let path = self.path().join(".local/state/ssotray/state.json");
+        let mut state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("state.json after a login"))
+                .expect("state.json is JSON");
+        let at = chrono::Utc::now() - ago;
+        state["sessions"][session]["loginAt"] =
+            serde_json::Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    }
+
     /// Every file under `~/.aws` with its contents, except ssotray's empty advisory lock files
     /// (`*.ssotray-lock`, which it creates beside the token cache to coordinate refreshes).
     pub fn snapshot(&self) -> BTreeMap<PathBuf, String> {
@@ -338,6 +351,15 @@ pub fn assert_fails_with(o: &Output, text: &str) {
     );
 }
 
+/// Which notification server a [`Desktop`] runs.
+#[derive(Debug, Clone, Copy)]
+enum Notifications {
+    /// dunst: buttons (the `actions` capability).
+    Dunst,
+    /// notify-osd: no buttons.
+    NotifyOsd,
+}
+
 /// A private headless desktop session for notification tests: Xvfb, a D-Bus session bus, the
 /// dunst notification server, and dbus-monitor recording every `Notify` call. Everything stops
 /// when it is dropped.
@@ -360,7 +382,7 @@ pub struct Desktop {
 
 impl Desktop {
     pub fn start() -> Desktop {
-        Desktop::start_in(None, true)
+        Desktop::start_in(None, true, Notifications::Dunst)
     }
 
     /// A Wayland desktop and no X server: weston's headless backend (no screen, no input devices),
@@ -426,7 +448,7 @@ impl Desktop {
     /// The same desktop with no StatusNotifierWatcher (stock GNOME: no panel shows tray items)
     /// until [`Desktop::start_watcher`].
     pub fn start_without_watcher() -> Desktop {
-        Desktop::start_in(None, false)
+        Desktop::start_in(None, false, Notifications::Dunst)
     }
 
     /// Sets the desktop's light or dark preference, as GNOME's and KDE's style switch does: the
@@ -496,10 +518,16 @@ impl Desktop {
     /// (`/tmp/.X11-unix/X<n>` and `<dir>/bus`), none in the abstract namespace: what a chroot
     /// gets when just those files are mounted into it.
     pub fn start_with_socket_files(dir: &Path) -> Desktop {
-        Desktop::start_in(Some(dir), true)
+        Desktop::start_in(Some(dir), true, Notifications::Dunst)
     }
 
-    fn start_in(socket_dir: Option<&Path>, with_watcher: bool) -> Desktop {
+    /// The same desktop with notify-osd (Ubuntu's server before GNOME's) in place of dunst: a
+    /// real notification server without the `actions` capability, which shows no buttons.
+    pub fn start_without_notification_buttons() -> Desktop {
+        Desktop::start_in(None, true, Notifications::NotifyOsd)
+    }
+
+    fn start_in(socket_dir: Option<&Path>, with_watcher: bool, server: Notifications) -> Desktop {
         use std::io::{BufRead, BufReader};
         let dir = tempfile::tempdir().expect("tempdir");
         let mut children = Vec::new();
@@ -548,15 +576,21 @@ impl Desktop {
             .spawn()
             .expect("dbus-monitor");
         children.push(monitor);
-        let dunst = Command::new("dunst")
+        let (program, package) = match server {
+            Notifications::Dunst => ("dunst", "dunst"),
+            Notifications::NotifyOsd => ("/usr/lib/x86_64-linux-gnu/notify-osd", "notify-osd"),
+        };
+        let notifications = Command::new(program)
             .env("DISPLAY", &display)
             .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
             .env("HOME", dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("dunst (apt package dunst; scripts/test installs it)");
-        children.push(dunst);
+            .unwrap_or_else(|e| {
+                panic!("{program}: {e} (apt package {package}; scripts/test installs it)")
+            });
+        children.push(notifications);
         // The tray host side a desktop panel runs (org.kde.StatusNotifierWatcher).
         // A panel: its tray host registers with the watcher (KSNI items are made only when one
         // has: a watcher with no host is a desktop that shows no tray icons).

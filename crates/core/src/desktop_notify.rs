@@ -1,6 +1,12 @@
-//! Desktop notifications through the freedesktop notification server (notify-rust over D-Bus),
-//! shared by `ssotray keep` and the tray app. Each notification waits for its action on a thread
-//! of its own and hands the action to the caller's channel.
+//! Desktop notifications (notify-rust: the freedesktop notification server over D-Bus, toasts on
+//! Windows, the notification center on macOS), shared by `ssotray keep` and the tray app. Each
+//! notification waits for its action on a thread of its own and hands the action to the
+//! caller's channel.
+//!
+//! Where a notification cannot carry an action (a freedesktop server without the `actions`
+//! capability, such as notify-osd), it shows no buttons and says in its text how to act: the tray
+//! app then opens its window at once, where Renew and Log in are one click away; `ssotray keep`
+//! names the command to run.
 
 use crate::keeper::{Action, KeeperEvent, Notifier};
 use tokio::sync::mpsc;
@@ -31,31 +37,108 @@ impl DesktopNotifier {
     }
 }
 
+/// What one notification shows, and whether the window opens with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shown {
+    body: String,
+    /// Its buttons (and `default`, a click on the notification itself), in order.
+    actions: Vec<Action>,
+    /// The app opens its window now: the notification cannot offer what the event asks for.
+    open_window: bool,
+}
+
+/// What `event` shows where the notification server can (`can_act`) or cannot carry actions,
+/// for the app (`open_on_click`) or `ssotray keep`.
+fn shown(event: &KeeperEvent, can_act: bool, open_on_click: bool) -> Shown {
+    let wanted = event.actions();
+    if can_act {
+        let mut actions = wanted;
+        if open_on_click {
+            actions.push(Action::Open);
+        }
+        return Shown {
+            body: event.body(),
+            actions,
+            open_window: false,
+        };
+    }
+    let session = event.session();
+    let hint = if wanted.is_empty() {
+        None
+    } else if open_on_click {
+        Some("Renew or log in from the ssotray window.".to_string())
+    } else if wanted.contains(&Action::Renew) {
+        Some(format!(
+            "To renew, run `ssotray logout {session} && ssotray login {session}`."
+        ))
+    } else {
+        Some(format!("Run `ssotray login {session}`."))
+    };
+    Shown {
+        open_window: open_on_click && hint.is_some(),
+        body: match hint {
+            Some(hint) => format!("{} {hint}", event.body()),
+            None => event.body(),
+        },
+        actions: Vec::new(),
+    }
+}
+
+/// Whether a notification here can have buttons and report their clicks: a freedesktop server
+/// says so by the `actions` capability (asked each time: the desktop's server can change);
+/// Windows toasts and macOS notifications always can.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn actions_possible() -> bool {
+    // No answer (no server yet): showing the notification will say what is wrong.
+    notify_rust::get_capabilities().map_or(true, |c| c.iter().any(|c| c == "actions"))
+}
+
+#[cfg(any(windows, target_os = "macos"))]
+fn actions_possible() -> bool {
+    true
+}
+
 impl Notifier for DesktopNotifier {
     fn notify(&self, event: &KeeperEvent) {
-        let mut n = notify_rust::Notification::new();
-        n.appname(&self.app_name)
-            .summary(&event.summary())
-            .body(&event.body());
-        for a in event.actions() {
-            n.action(a.id(), a.label());
-        }
-        if self.open_on_click {
-            n.action(Action::Open.id(), Action::Open.label());
-        }
         let session = event.session().to_string();
         let actions = self.actions.clone();
         let summary = event.summary();
-        let offered = event.actions();
-        std::thread::spawn(move || match n.show() {
-            Ok(handle) => wait_for_click(handle, |clicked| {
-                tracing::debug!(action = clicked, "notification action");
-                if let Some(a) = action_of(clicked, &offered) {
-                    let _ = actions.send((session, a));
-                }
-            }),
-            Err(e) => tracing::warn!(summary = %summary, error = %e, "cannot show a notification"),
+        let open_on_click = self.open_on_click;
+        let event = event.clone();
+        let app_name = self.app_name.clone();
+        // Asking the server (D-Bus) and showing happen off the caller's thread.
+        std::thread::spawn(move || {
+            let shown = shown(&event, actions_possible(), open_on_click);
+            let mut n = notify_rust::Notification::new();
+            n.appname(&app_name).summary(&summary).body(&shown.body);
+            for a in &shown.actions {
+                n.action(a.id(), a.label());
+            }
+            if shown.open_window {
+                tracing::info!(session = %session, "the notification server shows no buttons: opening the window");
+                let _ = actions.send((session.clone(), Action::Open));
+            }
+            show(n, session, actions, summary, event.actions());
         });
+    }
+}
+
+/// Shows `n` and waits (on this thread) for its click.
+fn show(
+    n: notify_rust::Notification,
+    session: String,
+    actions: mpsc::UnboundedSender<(String, Action)>,
+    summary: String,
+    offered: Vec<Action>,
+) {
+    match n.show() {
+        Ok(handle) => wait_for_click(handle, |clicked| {
+            tracing::debug!(action = clicked, "notification action");
+            if let Some(a) = action_of(clicked, &offered) {
+                let _ = actions.send((session, a));
+            }
+        }),
+        Err(e) => tracing::warn!(summary = %summary, error = %e, "cannot show a notification"),
     }
 }
 
@@ -99,5 +182,70 @@ mod tests {
         );
         assert_eq!(action_of("default", &offered), Some(Action::Open));
         assert_eq!(action_of("__closed", &offered), None);
+    }
+
+    fn ends_soon() -> KeeperEvent {
+        KeeperEvent::EndsSoon {
+            session: "my-sso".into(),
+            ends_at: chrono::Utc::now() + chrono::Duration::minutes(20),
+            minutes_left: 20,
+            lead_secs: 1200,
+            source: crate::state::EndSource::Assumed,
+        }
+    }
+
+    #[test]
+    fn where_the_server_has_buttons_the_event_offers_its_actions_and_the_app_its_window() {
+        let e = ends_soon();
+        let keep = shown(&e, true, false);
+        assert_eq!(keep.actions, [Action::Renew, Action::Dismiss]);
+        assert_eq!(keep.body, e.body());
+        assert!(!keep.open_window);
+        let app = shown(&e, true, true);
+        assert_eq!(app.actions, [Action::Renew, Action::Dismiss, Action::Open]);
+        assert!(!app.open_window);
+    }
+
+    #[test]
+    fn where_the_server_has_no_buttons_the_app_opens_its_window_and_keep_names_the_command() {
+        let e = ends_soon();
+        let app = shown(&e, false, true);
+        assert!(app.actions.is_empty());
+        assert!(app.open_window);
+        assert!(app.body.starts_with(&e.body()), "{}", app.body);
+        assert!(
+            app.body
+                .ends_with("Renew or log in from the ssotray window."),
+            "{}",
+            app.body
+        );
+
+        let keep = shown(&e, false, false);
+        assert!(keep.actions.is_empty());
+        assert!(!keep.open_window, "ssotray keep has no window");
+        assert!(
+            keep.body
+                .ends_with("To renew, run `ssotray logout my-sso && ssotray login my-sso`."),
+            "{}",
+            keep.body
+        );
+        let ended = KeeperEvent::Ended {
+            session: "my-sso".into(),
+            at: chrono::Utc::now(),
+        };
+        assert!(shown(&ended, false, false)
+            .body
+            .ends_with("Run `ssotray login my-sso`."));
+        assert!(shown(&ended, false, true).open_window);
+
+        // An event that asks for nothing opens nothing and gains no hint.
+        let unsafe_dir = KeeperEvent::Unsafe {
+            message: "the runtime directory is not yours".into(),
+        };
+        for app in [false, true] {
+            let s = shown(&unsafe_dir, false, app);
+            assert_eq!(s.body, unsafe_dir.body());
+            assert!(!s.open_window);
+        }
     }
 }

@@ -1364,6 +1364,44 @@ async fn the_app_notifies_before_the_end_and_renews_from_the_notification() {
 }
 
 #[tokio::test]
+async fn where_the_notification_server_shows_no_buttons_the_app_opens_its_window_with_it() {
+    // notify-osd: a real server without the `actions` capability. An 8-hour session logged in
+    // 7 h 45 min ago and the default leads (30 and 5 minutes).
+    let desktop = Desktop::start_without_notification_buttons();
+    let w = World::new(
+        CONFIG,
+        SimConfig {
+            auto_approve: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let o = w
+        .ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+        .await;
+    assert!(o.status.success());
+    w.home
+        .logged_in_ago("my-sso", chrono::Duration::minutes(7 * 60 + 45));
+    let tmp = tempfile::tempdir().unwrap();
+    let (browser, _log) = browser_script(tmp.path());
+    let _app = spawn_app(&w, &desktop, &browser, &[]);
+    wait_until("the notification", 60, || {
+        !desktop.notifications().is_empty()
+    })
+    .await;
+    let n = desktop.notifications()[0].clone();
+    assert_eq!(n.summary, "Session my-sso ends in 15 minutes");
+    assert!(n.actions.is_empty(), "no buttons: {:?}", n.actions);
+    assert!(
+        n.body.ends_with("Renew or log in from the ssotray window."),
+        "{}",
+        n.body
+    );
+    // The window, where Renew is one click away, opens with the notification.
+    wait_until("the window to open", 30, || visible_windows(&desktop) == 1).await;
+}
+
+#[tokio::test]
 async fn a_second_launch_hands_over_to_the_first_and_the_window_process_ends_with_the_window() {
     let desktop = Desktop::start();
     let w = World::new(CONFIG, SimConfig::default()).await;

@@ -244,6 +244,44 @@ async fn renew_from_the_notification_starts_a_fresh_session() {
     keep.stop().await;
 }
 
+#[tokio::test]
+async fn where_the_notification_server_shows_no_buttons_the_keeper_names_the_command_that_renews() {
+    // notify-osd: a real server without the `actions` capability. An 8-hour session logged in
+    // 7 h 45 min ago, the default leads (30 and 5 minutes), 1-hour tokens.
+    let desktop = Desktop::start_without_notification_buttons();
+    let w = World::new(CONFIG, auto()).await;
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
+    w.home
+        .logged_in_ago("my-sso", chrono::Duration::minutes(7 * 60 + 45));
+    let keep = Keep::start(&w, &desktop.env());
+    for _ in 0..120 {
+        if !desktop.notifications().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let shown = desktop.notifications();
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert_eq!(shown[0].summary, "Session my-sso ends in 15 minutes");
+    assert!(
+        shown[0].actions.is_empty(),
+        "no buttons where none can be shown: {:?}",
+        shown[0].actions
+    );
+    assert!(
+        shown[0].body.starts_with("Ends around ")
+            && shown[0]
+                .body
+                .ends_with("To renew, run `ssotray logout my-sso && ssotray login my-sso`."),
+        "{}",
+        shown[0].body
+    );
+    keep.stop().await;
+}
+
 async fn hundred_logins(with_keeper: bool) {
     // A session that has ended: every process needs a login at the same moment. (Ended by the
     // administrator, so the new session the login starts lasts as long as a normal one.)
