@@ -153,7 +153,7 @@ need_cross() {
 # The environment of the cross builds and of the Windows tests (Wine's prefix and settings).
 cross_env() {
   export WINEPREFIX="${SSOTRAY_WINEPREFIX:-$HOME/.cache/ssotray/wine}" WINEDEBUG=-all \
-    WINEDLLOVERRIDES="mscoree,mshtml="
+    WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
   export SSOTRAY_WINDOWS_BIN="$CROSS_TARGET_DIR/$WINDOWS/debug"
 }
 

@@ -163,7 +163,11 @@ impl WinWorld {
         for (k, v) in [
             ("WINEPREFIX", self.prefix.path().display().to_string()),
             ("WINEDEBUG", "-all".into()),
-            ("WINEDLLOVERRIDES", "mscoree,mshtml=".into()),
+            // No Mono or Gecko, and no menu entries on this desktop for Start menu shortcuts.
+            (
+                "WINEDLLOVERRIDES",
+                "mscoree,mshtml=;winemenubuilder.exe=d".into(),
+            ),
             ("USER", self.user.clone()),
             ("LOGNAME", self.user.clone()),
             ("PATH", std::env::var("PATH").unwrap_or_default()),
@@ -549,4 +553,190 @@ async fn windows_processes_needing_a_login_at_once_start_one_through_the_keeper_
     );
     assert!(keys.len() >= 2, "credentials of both profiles: {keys:?}");
     let _ = keep.start_kill();
+}
+
+/// What `scripts/package windows` made in `dist/`: the zip and the installer.
+fn windows_packages() -> (PathBuf, PathBuf) {
+    let version = env!("CARGO_PKG_VERSION");
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
+    let zip = dist.join(format!("ssotray-{version}-windows-x86_64.zip"));
+    let setup = dist.join(format!("ssotray-{version}-windows-x86_64-setup.exe"));
+    for p in [&zip, &setup] {
+        assert!(
+            p.exists(),
+            "{} is missing: run scripts/package windows (scripts/test does)",
+            p.display()
+        );
+    }
+    (zip, setup)
+}
+
+impl WinWorld {
+    /// `wine64 PROGRAM ARGS` as this test's user (a program of the packages, `reg`).
+    async fn windows(&self, program: &str, args: &[&str]) -> Output {
+        let mut cmd = tokio::process::Command::new(&self.wine.wine);
+        cmd.arg(program)
+            .args(args)
+            .env_clear()
+            .envs(self.env())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        tokio::time::timeout(Duration::from_secs(120), cmd.output())
+            .await
+            .unwrap_or_else(|_| panic!("{program} {args:?} did not end in 120 s"))
+            .expect("wine64")
+    }
+
+    /// A value of the user's registry, as `reg query` prints it (`None`: no such value).
+    async fn reg_value(&self, key: &str, value: &str) -> Option<String> {
+        let o = self.windows("reg", &["query", key, "/v", value]).await;
+        if !o.status.success() {
+            return None;
+        }
+        // "    Path    REG_EXPAND_SZ    C:\tools;C:\users\…"
+        stdout(&o).lines().find_map(|l| {
+            let mut parts = l.trim().splitn(3, "    ");
+            (parts.next()? == value).then(|| parts.nth(1).map(|d| d.trim().to_string()))?
+        })
+    }
+
+    async fn reg_add(&self, key: &str, value: &str, kind: &str, data: &str) {
+        assert_ok(
+            &self
+                .windows(
+                    "reg",
+                    &["add", key, "/v", value, "/t", kind, "/d", data, "/f"],
+                )
+                .await,
+        );
+    }
+}
+
+#[tokio::test]
+async fn windows_zip_and_installer_install_for_the_user_and_uninstall_cleanly() {
+    let (zip, setup) = windows_packages();
+    let version = env!("CARGO_PKG_VERSION");
+    let w = WinWorld::new(ssotray_tests::CONFIG, auto()).await;
+
+    // The zip: both programs, the licences and a README under one folder; its ssotray.exe runs.
+    let unpacked = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new("python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(&zip)
+        .arg(unpacked.path())
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    let top = unpacked.path().join(format!("ssotray-{version}"));
+    let mut names: Vec<String> = std::fs::read_dir(&top)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "LICENSE-APACHE",
+            "LICENSE-MIT",
+            "README.txt",
+            "WebView2Loader.dll",
+            "ssotray-app.exe",
+            "ssotray.exe"
+        ]
+    );
+    // Both start: every DLL they import is in Windows or beside them (Wine loads the imports
+    // before `main`, as Windows does, and fails with exit 53 when one is missing).
+    for (exe, name) in [
+        ("ssotray.exe", "ssotray"),
+        ("ssotray-app.exe", "ssotray-app"),
+    ] {
+        let o = w
+            .windows(&top.join(exe).display().to_string(), &["--version"])
+            .await;
+        assert_ok(&o);
+        assert_eq!(stdout(&o).trim(), format!("{name} {version}"));
+    }
+
+    // The installer, as a user runs it silently: what the user had on PATH and a start at login
+    // the app's setting wrote stay until the uninstall, which takes only its own.
+    const ENV: &str = r"HKCU\Environment";
+    const RUN: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
+    const UNINST: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\ssotray";
+    w.reg_add(ENV, "Path", "REG_EXPAND_SZ", r"C:\tools").await;
+    assert_ok(&w.windows(&setup.display().to_string(), &["/S"]).await);
+    let dir_win = format!(r"C:\users\{}\AppData\Local\Programs\ssotray", w.user);
+    let dir = w.home.path().join("AppData/Local/Programs/ssotray");
+    for f in [
+        "ssotray.exe",
+        "ssotray-app.exe",
+        "WebView2Loader.dll",
+        "uninstall.exe",
+        "README.txt",
+    ] {
+        assert!(
+            dir.join(f).is_file(),
+            "{f} installed in %LOCALAPPDATA%\\Programs\\ssotray"
+        );
+    }
+    assert!(
+        w.home
+            .path()
+            .join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/ssotray.lnk")
+            .is_file(),
+        "a Start menu shortcut"
+    );
+    assert_eq!(
+        w.reg_value(ENV, "Path").await.as_deref(),
+        Some(format!(r"C:\tools;{dir_win}").as_str())
+    );
+    assert_eq!(
+        w.reg_value(UNINST, "DisplayVersion").await.as_deref(),
+        Some(version)
+    );
+    let o = w
+        .windows(&format!(r"{dir_win}\ssotray.exe"), &["--version"])
+        .await;
+    assert_ok(&o);
+    assert_eq!(stdout(&o).trim(), format!("ssotray {version}"));
+    // Installing again (an upgrade) does not add the folder twice.
+    assert_ok(&w.windows(&setup.display().to_string(), &["/S"]).await);
+    assert_eq!(
+        w.reg_value(ENV, "Path").await.as_deref(),
+        Some(format!(r"C:\tools;{dir_win}").as_str())
+    );
+
+    // Start at login, as the app writes it; then the uninstaller (it copies itself to %TEMP%
+    // and runs from there, so its work is waited for by its results).
+    w.reg_add(
+        RUN,
+        "ssotray",
+        "REG_SZ",
+        &format!(r"{dir_win}\ssotray-app.exe"),
+    )
+    .await;
+    assert_ok(
+        &w.windows(&format!(r"{dir_win}\uninstall.exe"), &["/S"])
+            .await,
+    );
+    let mut gone = false;
+    for _ in 0..120 {
+        if !dir.exists() && w.reg_value(UNINST, "DisplayVersion").await.is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(gone, "the folder and the Apps & features entry are removed");
+    assert!(!w
+        .home
+        .path()
+        .join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/ssotray.lnk")
+        .exists());
+    assert_eq!(w.reg_value(ENV, "Path").await.as_deref(), Some(r"C:\tools"));
+    assert_eq!(w.reg_value(RUN, "ssotray").await, None);
+    // The user's own files stay.
+    assert!(w.home.aws().join("config").is_file());
 }
