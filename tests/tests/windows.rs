@@ -182,8 +182,18 @@ impl WinWorld {
 
     /// `wine64 ssotray.exe ARGS` as this test's user.
     fn command(&self, args: &[&str], extra: &[(String, String)]) -> tokio::process::Command {
+        self.program(self.wine.exe("ssotray.exe").as_os_str(), args, extra)
+    }
+
+    /// `wine64 PROGRAM ARGS` as this test's user, its output piped.
+    fn program(
+        &self,
+        program: &std::ffi::OsStr,
+        args: &[&str],
+        extra: &[(String, String)],
+    ) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.wine.wine);
-        cmd.arg(self.wine.exe("ssotray.exe"))
+        cmd.arg(program)
             .args(args)
             .env_clear()
             .envs(self.env())
@@ -574,15 +584,7 @@ fn windows_packages() -> (PathBuf, PathBuf) {
 impl WinWorld {
     /// `wine64 PROGRAM ARGS` as this test's user (a program of the packages, `reg`).
     async fn windows(&self, program: &str, args: &[&str]) -> Output {
-        let mut cmd = tokio::process::Command::new(&self.wine.wine);
-        cmd.arg(program)
-            .args(args)
-            .env_clear()
-            .envs(self.env())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut cmd = self.program(program.as_ref(), args, &[]);
         tokio::time::timeout(Duration::from_secs(120), cmd.output())
             .await
             .unwrap_or_else(|_| panic!("{program} {args:?} did not end in 120 s"))
