@@ -147,19 +147,24 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), CliError> {
         },
     };
     let target = engine.resolve(&config, &selector)?;
-    // With the default flow and a keeper running, the keeper owns the login.
+    // With the default flow and a keeper running, the keeper owns the login; without one, this
+    // process logs in itself (and says so below, as it opens the browser).
     if !args.device_code && !args.no_browser {
-        if let Some(path) = ssotray_core::owner::socket_path(engine) {
+        let keeper = match ssotray_core::owner::socket_path(engine) {
+            Some(path) => ssotray_core::owner::connect(&path).await,
+            None => None,
+        };
+        if let Some(keeper) = keeper {
             let stale = ssotray_core::owner::current_fingerprint(engine, &target).await;
             let request = ssotray_core::owner::Request::Login {
                 session: target.display_name().to_string(),
                 stale,
             };
             eprintln!(
-                "Asking the running ssotray keeper to log in to `{}`…",
+                "Asking the running ssotray keeper to log in to `{}` (it opens the browser)…",
                 target.display_name()
             );
-            match ssotray_core::owner::ask(&path, &request, ssotray_core::owner::LOGIN_WAIT).await {
+            match keeper.ask(&request, ssotray_core::owner::LOGIN_WAIT).await {
                 Some(ssotray_core::owner::Reply::Ok) => {
                     eprintln!("Logged in to `{}`", target.display_name());
                     return Ok(());
@@ -167,7 +172,7 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), CliError> {
                 Some(ssotray_core::owner::Reply::Error { message }) => {
                     return Err(EngineError::Keeper(message).into())
                 }
-                None => {}
+                None => eprintln!("The keeper did not take the login; logging in from here."),
             }
         }
     }

@@ -65,6 +65,16 @@ pub fn socket_path(engine: &Engine) -> Option<PathBuf> {
 /// Asks the keeper; `None` when no keeper listens (or one that is not this user's: the socket's
 /// directory must be the user's own with mode 0700, and the peer this user).
 pub async fn ask(path: &Path, request: &Request, timeout: Duration) -> Option<Reply> {
+    connect(path).await?.ask(request, timeout).await
+}
+
+/// A connection to the running keeper, made before anything is asked: a caller can say what
+/// happens (the keeper logs in, or this process does) knowing whether a keeper is there.
+#[derive(Debug)]
+pub struct KeeperConnection(crate::ipc::Stream);
+
+/// Connects to the keeper at `path`; `None` when no keeper of this user's listens there.
+pub async fn connect(path: &Path) -> Option<KeeperConnection> {
     let dir = path.parent()?;
     if let Err(e) = crate::sock::check_private_dir(dir) {
         if dir.exists() {
@@ -72,35 +82,42 @@ pub async fn ask(path: &Path, request: &Request, timeout: Duration) -> Option<Re
         }
         return None;
     }
-    let stream = match crate::ipc::connect(path).await {
-        Ok(stream) => stream,
+    match crate::ipc::connect(path).await {
+        Ok(stream) => Some(KeeperConnection(stream)),
         Err(crate::ipc::ConnectError::OtherUser) => {
             tracing::warn!(socket = %path.display(), "the keeper's socket is served by another user; not asking it");
-            return None;
+            None
         }
-        Err(crate::ipc::ConnectError::NotServed(_)) => return None,
-    };
-    let (read, mut write) = tokio::io::split(stream);
-    let mut line = serde_json::to_string(request).ok()?;
-    line.push('\n');
-    write.write_all(line.as_bytes()).await.ok()?;
-    match crate::sock::read_line(
-        &mut BufReader::new(read),
-        crate::sock::MAX_REQUEST,
-        Some(timeout),
-    )
-    .await
-    {
-        Ok(Some(answer)) => serde_json::from_str(answer.trim()).ok(),
-        Ok(None) => Some(Reply::Error {
-            message: "the keeper closed the connection".into(),
-        }),
-        Err(crate::sock::LineError::Silent(_)) => Some(Reply::Error {
-            message: format!("the keeper did not answer within {} s", timeout.as_secs()),
-        }),
-        Err(e) => Some(Reply::Error {
-            message: format!("the keeper answered with {e}"),
-        }),
+        Err(crate::ipc::ConnectError::NotServed(_)) => None,
+    }
+}
+
+impl KeeperConnection {
+    /// Sends `request` and waits up to `timeout` for the answer; `None` when the request could
+    /// not be sent or the answer not read (as if no keeper were there: the caller goes on alone).
+    pub async fn ask(self, request: &Request, timeout: Duration) -> Option<Reply> {
+        let (read, mut write) = tokio::io::split(self.0);
+        let mut line = serde_json::to_string(request).ok()?;
+        line.push('\n');
+        write.write_all(line.as_bytes()).await.ok()?;
+        match crate::sock::read_line(
+            &mut BufReader::new(read),
+            crate::sock::MAX_REQUEST,
+            Some(timeout),
+        )
+        .await
+        {
+            Ok(Some(answer)) => serde_json::from_str(answer.trim()).ok(),
+            Ok(None) => Some(Reply::Error {
+                message: "the keeper closed the connection".into(),
+            }),
+            Err(crate::sock::LineError::Silent(_)) => Some(Reply::Error {
+                message: format!("the keeper did not answer within {} s", timeout.as_secs()),
+            }),
+            Err(e) => Some(Reply::Error {
+                message: format!("the keeper answered with {e}"),
+            }),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod access;
 mod app;
 mod browser;
 mod chain;
+mod demo;
 pub mod cli;
 mod files;
 mod keeper;
