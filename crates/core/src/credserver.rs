@@ -176,11 +176,12 @@ impl std::fmt::Debug for CredServer {
     }
 }
 
-/// Whether `protocol` may be served on this OS. IMDS has no secret a client must send, so it is
-/// served only where the OS tells whose a loopback connection is ([`crate::peer::CAN_TELL`]);
-/// elsewhere it is refused with what to use instead, never served unchecked.
+/// Whether `protocol` may be served here. IMDS has no secret a client must send, so it is served
+/// only where the OS names whose a loopback connection is
+/// ([`crate::peer::names_owners_here`]); elsewhere it is refused with what to use instead, never
+/// served unchecked.
 pub fn may_serve(protocol: Protocol) -> Result<(), EngineError> {
-    may_serve_where(protocol, crate::peer::CAN_TELL)
+    may_serve_where(protocol, crate::peer::names_owners_here())
 }
 
 /// [`may_serve`], on an OS that can (or cannot) tell.
@@ -267,18 +268,22 @@ impl CredServer {
                     continue;
                 }
             };
-            // Asked once per connection, before it may hold a slot.
-            let who = crate::peer::tcp_peer(peer, local);
-            let Some(permit) = self.admit(&who) else {
-                tracing::debug!(?who, "credential server: connection refused");
-                continue;
-            };
+            // The owner is asked once per connection, before it may hold a slot, in the
+            // connection's own task: the accept loop never waits for a look-up.
             let me = self.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |request| {
+                let who = crate::peer::tcp_peer_off_loop(peer, local).await;
+                let Some(permit) = me.admit(&who) else {
+                    tracing::debug!(?who, "credential server: connection refused");
+                    return;
+                };
+                let service = {
                     let me = me.clone();
-                    async move { Ok::<_, std::convert::Infallible>(me.respond(request, peer).await) }
-                });
+                    hyper::service::service_fn(move |request| {
+                        let me = me.clone();
+                        async move { Ok::<_, std::convert::Infallible>(me.respond(request, peer).await) }
+                    })
+                };
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEAD_TIMEOUT)
@@ -291,20 +296,31 @@ impl CredServer {
 
     /// Whether a connection of `who` is served, and the slot it holds while it is.
     fn admit(&self, who: &crate::peer::Peer) -> Option<Permit> {
-        use crate::peer::Peer;
-        let others_allowed = match (self.protocol, &self.scope) {
-            // IMDS has no shared secret: only this user's connections, and only when the
-            // platform can tell whose they are.
-            (Protocol::Imds, _) => {
-                return (*who == Peer::Me).then(|| self.admission.mine()).flatten()
+        use crate::peer::{OnlyMine, Peer};
+        match (self.protocol, &self.scope, who) {
+            (_, _, Peer::Me) => self.admission.mine(),
+            // IMDS has no shared secret: the user's own connections only (and it is not
+            // served at all where the OS names no owner, `may_serve`).
+            (Protocol::Imds, _, _) => None,
+            // `exec`'s container server (its token is `exec`'s own command's): the user's own
+            // connections, and where the OS names no owner the unnamed ones, in other slots.
+            (Protocol::Container, Scope::One(_), other) => match crate::peer::only_mine(other) {
+                Some(OnlyMine::Mine) => self.admission.mine(),
+                Some(OnlyMine::Unnamed) => self.admission.other(Peer::Unknown),
+                None => None,
+            },
+            // The long-running server also serves other users (a container run by root, with
+            // its grant's token), each capped; a connection the OS cannot name is one more
+            // "other" where that is how the OS shows other users (macOS, Windows) or where it
+            // names no owner, and is refused where it can only be a socket that hid from the
+            // look-up (Linux).
+            (Protocol::Container, Scope::Granted, Peer::Unknown)
+                if !crate::peer::UNKNOWN_MAY_BE_ANOTHER_USER
+                    && crate::peer::names_owners_here() =>
+            {
+                None
             }
-            (Protocol::Container, Scope::One(_)) => false,
-            (Protocol::Container, Scope::Granted) => true,
-        };
-        match who {
-            Peer::Me => self.admission.mine(),
-            Peer::Other(_) if !others_allowed => None,
-            other => self.admission.other(other.clone()),
+            (Protocol::Container, Scope::Granted, other) => self.admission.other(other.clone()),
         }
     }
 
@@ -731,7 +747,10 @@ mod tests {
         assert!(refused.contains("--server ecs"), "{refused}");
         assert!(may_serve_where(Protocol::Imds, true).is_ok());
         assert!(may_serve_where(Protocol::Container, false).is_ok());
-        assert_eq!(may_serve(Protocol::Imds).is_ok(), crate::peer::CAN_TELL);
+        assert_eq!(
+            may_serve(Protocol::Imds).is_ok(),
+            crate::peer::names_owners_here()
+        );
     }
 
     use super::*;

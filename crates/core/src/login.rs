@@ -240,18 +240,17 @@ impl CallbackListener {
         timeout: Duration,
     ) -> Result<(Secret, CallbackPage), LoginError> {
         let (tx, mut rx) = mpsc::channel::<Callback>(1);
-        let slots = Arc::new(tokio::sync::Semaphore::new(CALLBACK_CONNECTIONS));
+        // The user's own connections have slots of their own: no one else's can take them.
+        let mine = Arc::new(tokio::sync::Semaphore::new(CALLBACK_CONNECTIONS));
+        let unnamed = Arc::new(tokio::sync::Semaphore::new(CALLBACK_CONNECTIONS));
         let local = self.listener.local_addr().map_err(LoginError::Listener)?;
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let result = loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let stream = match accepted {
-                        // Another user's connection is refused at once (the browser is this
-                        // user's), and a few connections at a time are enough for a browser.
-                        Ok((_, peer)) if matches!(crate::peer::tcp_peer(peer, local), crate::peer::Peer::Other(_)) => continue,
-                        Ok((stream, _)) => stream,
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
                         Err(e) => {
                             // Out of file descriptors, say: wait a moment instead of spinning.
                             tracing::warn!(error = %e, "cannot accept the browser's connection");
@@ -259,13 +258,26 @@ impl CallbackListener {
                             continue;
                         }
                     };
-                    let Ok(slot) = slots.clone().try_acquire_owned() else {
-                        continue;
-                    };
                     let tx = tx.clone();
                     let state = state.clone();
+                    let (mine, unnamed) = (mine.clone(), unnamed.clone());
                     tokio::spawn(async move {
-                        let _slot = slot;
+                        // The browser is this user's: another user's connection, or one whose
+                        // owner the OS cannot name (where it names owners), is closed at once,
+                        // before it holds a slot (looked up in this task: the accept loop never
+                        // waits for it). A few connections at a time are enough for a browser.
+                        let who = crate::peer::tcp_peer_off_loop(peer, local).await;
+                        let slots = match crate::peer::only_mine(&who) {
+                            Some(crate::peer::OnlyMine::Mine) => mine,
+                            Some(crate::peer::OnlyMine::Unnamed) => unnamed,
+                            None => {
+                                tracing::debug!(?who, "refused a connection to the callback listener");
+                                return;
+                            }
+                        };
+                        let Ok(_slot) = slots.try_acquire_owned() else {
+                            return;
+                        };
                         if let Some(callback) = handle_connection(stream, &state).await {
                             if let Err(mpsc::error::TrySendError::Full(Callback::Code(_, page)) | mpsc::error::TrySendError::Closed(Callback::Code(_, page))) = tx.try_send(callback) {
                                 page.failed().await;

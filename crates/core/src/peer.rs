@@ -1,10 +1,13 @@
-//! Who is on the other end of a loopback TCP connection to one of ssotray's credential servers.
+//! Who is on the other end of a loopback TCP connection to one of ssotray's servers (the
+//! credential servers, the login's callback listener).
 //!
 //! Linux: one `sock_diag` request over netlink names the exact socket (the client's end: its
 //! local address and port, the server's address and port) and the kernel answers with that one
 //! socket's owner. The cost does not depend on how many other sockets the machine has (reading
 //! `/proc/net/tcp` did: another user's 100 000 TIME_WAIT sockets made every look-up take 0.4 s).
-//! It is asked once per connection, when it is accepted.
+//! A socket bound to a device (`SO_BINDTODEVICE`, unprivileged since Linux 5.7) is found only when
+//! asked with that device, so a socket not found without one is asked for again on `lo`, the one
+//! device a socket can be bound to and still reach a loopback address.
 //!
 //! Windows: the TCP table with each socket's owning process (`GetExtendedTcpTable`), and that
 //! process's token.
@@ -13,8 +16,20 @@
 //! searched for the one TCP socket whose local end is the client and whose far end is the
 //! server. A process of another user cannot be looked into without root, so a connection found
 //! in none of the user's processes is [`Peer::Unknown`], and refused like another user's. The
-//! cost grows with the user's processes and their sockets (a few hundred system calls per
-//! connection on a typical Mac; not measured here, where nothing for macOS can run).
+//! cost grows with the user's processes and their sockets (a few hundred system calls per scan
+//! on a typical Mac; not measured here, where nothing for macOS can run).
+//!
+//! Every server asks in the connection's own task, off the async runtime's threads
+//! ([`tcp_peer_off_loop`]), never on its accept loop; on macOS and Windows one scan of the tables
+//! answers every connection asked about before it started ([`SharedScans`]), so a flood of
+//! connections costs a scan per scan time, not one per connection.
+//!
+//! What is refused, per OS ([`only_mine`], [`UNKNOWN_MAY_BE_ANOTHER_USER`],
+//! [`names_owners_here`]): wherever only the user's own connections belong (the callback
+//! listener, `exec`'s servers, IMDS), another user's connection and one the OS cannot name are
+//! closed before they hold a slot, on every OS that names owners. Where the OS names none (Wine;
+//! a Unix without a look-up), IMDS is not served and the unnamed connections get slots of their
+//! own, apart from the user's.
 //!
 //! The design limit, said plainly: the owner of a socket is the user whose process opened it. A
 //! process of the same user that forwards TCP (an SSH tunnel, `socat`, a browser's proxy) makes
@@ -40,6 +55,64 @@ pub enum Peer {
 /// that must know (IMDS) is not started.
 pub const CAN_TELL: bool = cfg!(any(target_os = "linux", target_os = "macos", windows));
 
+/// What [`Peer::Unknown`] means on this OS, where the OS names owners ([`names_owners_here`]).
+/// Linux names every socket's owner (`sock_diag`): a connection it cannot name is one whose
+/// socket hid from the look-up (or closed before it), refused everywhere. On macOS only the
+/// user's own processes can be looked into, and on Windows another user's process cannot be
+/// opened to read its user, so there `Unknown` is how another user's connection shows: refused
+/// wherever only the user's own connections belong, and counted as one more other user, under
+/// that cap, by the long-running container server.
+pub const UNKNOWN_MAY_BE_ANOTHER_USER: bool = !cfg!(target_os = "linux");
+
+/// Whether the OS names the owners of loopback connections here: asked once per process, of a
+/// connection this process makes to itself. It does on Linux, macOS and Windows; it does not
+/// where the look-up is missing or reports nothing (Wine reports no owning process; another
+/// Unix has no look-up; a sandbox may forbid it). Where it does not, every connection is
+/// [`Peer::Unknown`]: IMDS, which has nothing else to go by, is not served
+/// ([`crate::credserver::may_serve`]), and the other servers admit `Unknown` to slots of its
+/// own, never the user's (their tokens and the login's `state` still decide what is answered).
+/// Blocks for a moment the first time: call it off the async runtime's threads.
+pub fn names_owners_here() -> bool {
+    static NAMES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *NAMES.get_or_init(|| {
+        let Ok(listener) = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)) else {
+            return false;
+        };
+        let Ok(server) = listener.local_addr() else {
+            return false;
+        };
+        let Ok(client) = std::net::TcpStream::connect(server) else {
+            return false;
+        };
+        let _accepted = listener.accept();
+        client
+            .local_addr()
+            .is_ok_and(|me| tcp_peer(me, server) == Peer::Me)
+    })
+}
+
+/// Which slots a connection takes where only the user's own connections belong (the login's
+/// callback listener, `exec`'s servers): the user's own, or (only where the OS names no owner
+/// at all) the unnamed ones, apart from the user's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnlyMine {
+    /// The user's connection.
+    Mine,
+    /// A connection the OS cannot name, where it names none.
+    Unnamed,
+}
+
+/// Whether a connection of `peer` is admitted where only the user's own connections belong,
+/// and to which slots: another user's never; one the OS cannot name only where it names none
+/// ([`names_owners_here`]).
+pub fn only_mine(peer: &Peer) -> Option<OnlyMine> {
+    match peer {
+        Peer::Me => Some(OnlyMine::Mine),
+        Peer::Other(_) => None,
+        Peer::Unknown => (!names_owners_here()).then_some(OnlyMine::Unnamed),
+    }
+}
+
 /// The owner of the connection whose client end is `client` and whose server end is `server`.
 pub fn tcp_peer(client: SocketAddr, server: SocketAddr) -> Peer {
     match tcp_owner(client, server) {
@@ -49,9 +122,59 @@ pub fn tcp_peer(client: SocketAddr, server: SocketAddr) -> Peer {
     }
 }
 
+/// [`tcp_peer`] off the async runtime's worker threads, as every server asks it, in the task of
+/// the connection it is asked for (never on an accept loop): the look-up reads the OS's tables,
+/// and on macOS and Windows its cost grows with the user's processes or the machine's
+/// connections. There each table scan is shared by every look-up asked before it started
+/// ([`SharedScans`]), so a flood of connections costs a scan per scan time, not one per
+/// connection, and the servers go on accepting meanwhile.
+pub async fn tcp_peer_off_loop(client: SocketAddr, server: SocketAddr) -> Peer {
+    tokio::task::spawn_blocking(move || {
+        // Asked here, off the runtime, so the servers' policies never block on it.
+        names_owners_here();
+        tcp_peer(client, server)
+    })
+    .await
+    .unwrap_or(Peer::Unknown)
+}
+
+/// Table scans shared among look-ups: a look-up uses the newest scan that started after it was
+/// asked (one that started before could miss its connection), and waits for one if there is
+/// none, so the look-ups that arrive during a scan are all answered by the next one.
+#[derive(Debug)]
+pub struct SharedScans<T> {
+    last: std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<T>)>>,
+}
+
+impl<T> Default for SharedScans<T> {
+    fn default() -> Self {
+        SharedScans {
+            last: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl<T> SharedScans<T> {
+    /// A scan that started at or after `asked`: the last one, or `scan()` now (blocks while
+    /// another look-up scans; call from a blocking thread).
+    pub fn since(&self, asked: std::time::Instant, scan: impl FnOnce() -> T) -> std::sync::Arc<T> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((started, table)) = last.as_ref() {
+            if *started >= asked {
+                return table.clone();
+            }
+        }
+        let started = std::time::Instant::now();
+        let table = std::sync::Arc::new(scan());
+        *last = Some((started, table.clone()));
+        table
+    }
+}
+
 /// The user owning the TCP socket with local address `client` connected to `server`, from the
 /// kernel (`None` when it cannot tell, or there is no such socket).
 pub fn tcp_owner(client: SocketAddr, server: SocketAddr) -> Option<UserId> {
+    let asked = std::time::Instant::now();
     // A client on an IPv4 socket is found as AF_INET; one on a dual-stack IPv6 socket (Java,
     // .NET) that reached 127.0.0.1 is an AF_INET6 socket with `::ffff:127.0.0.1` addresses.
     let v4 = |a: SocketAddr| match a.ip() {
@@ -69,20 +192,25 @@ pub fn tcp_owner(client: SocketAddr, server: SocketAddr) -> Option<UserId> {
         tries.push((c, s));
     }
     tries.push((v6(client), v6(server)));
-    tries.into_iter().find_map(|(c, s)| owner(c, s))
+    tries.into_iter().find_map(|(c, s)| owner(c, s, asked))
 }
 
 #[cfg(target_os = "linux")]
-fn owner(client: SocketAddr, server: SocketAddr) -> Option<UserId> {
-    sock_diag::owner(client, server)
-        .ok()
-        .flatten()
+fn owner(client: SocketAddr, server: SocketAddr, _asked: std::time::Instant) -> Option<UserId> {
+    // The exact look-up matches a socket bound to a device (`SO_BINDTODEVICE`, unprivileged
+    // since Linux 5.7) only when asked with that device: a client bound to `lo` is found only
+    // with `lo`'s index, the interface every loopback connection arrives on (and the only one a
+    // socket can be bound to and still reach a loopback address). Not found either way: not
+    // known, and refused wherever only the user's own connections belong.
+    [0, sock_diag::LOOPBACK_INTERFACE]
+        .into_iter()
+        .find_map(|interface| sock_diag::owner(client, server, interface).ok().flatten())
         .map(UserId::from_uid)
 }
 
 #[cfg(windows)]
-fn owner(client: SocketAddr, server: SocketAddr) -> Option<UserId> {
-    tcp_table::owning_process(client, server).and_then(crate::user::of_process)
+fn owner(client: SocketAddr, server: SocketAddr, asked: std::time::Instant) -> Option<UserId> {
+    tcp_table::owning_process(client, server, asked).and_then(crate::user::of_process)
 }
 
 /// `a` with an IPv4-mapped IPv6 address taken as the IPv4 address it maps.
@@ -97,13 +225,13 @@ fn canonical(a: SocketAddr) -> SocketAddr {
 }
 
 #[cfg(target_os = "macos")]
-fn owner(client: SocketAddr, server: SocketAddr) -> Option<UserId> {
+fn owner(client: SocketAddr, server: SocketAddr, asked: std::time::Instant) -> Option<UserId> {
     let me = crate::user::me();
-    libproc::held_by_user(me.uid(), client, server).then_some(me)
+    libproc::held_by_user(me.uid(), client, server, asked).then_some(me)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-fn owner(_client: SocketAddr, _server: SocketAddr) -> Option<UserId> {
+fn owner(_client: SocketAddr, _server: SocketAddr, _asked: std::time::Instant) -> Option<UserId> {
     None
 }
 
@@ -118,8 +246,17 @@ mod sock_diag {
     use std::io;
     use std::net::SocketAddr;
 
-    /// One exact look-up (no dump): `Ok(None)` when the kernel knows no such socket.
-    pub(super) fn owner(client: SocketAddr, server: SocketAddr) -> io::Result<Option<u32>> {
+    /// The loopback device's index: `lo` is the first device of every network namespace
+    /// (`LOOPBACK_IFINDEX` in the kernel).
+    pub(super) const LOOPBACK_INTERFACE: u32 = 1;
+
+    /// One exact look-up (no dump) of the socket bound to `interface` (0: to none): `Ok(None)`
+    /// when the kernel knows no such socket.
+    pub(super) fn owner(
+        client: SocketAddr,
+        server: SocketAddr,
+        interface: u32,
+    ) -> io::Result<Option<u32>> {
         let fd = rustix::net::socket_with(
             AddressFamily::NETLINK,
             SocketType::DGRAM,
@@ -140,7 +277,7 @@ mod sock_diag {
                     destination_port: server.port(),
                     source_address: client.ip(),
                     destination_address: server.ip(),
-                    interface_id: 0,
+                    interface_id: interface,
                     // INET_DIAG_NOCOOKIE: match by the addresses alone.
                     cookie: [0xff; 8],
                 },
@@ -216,46 +353,76 @@ mod tcp_table {
         u16::from_be(raw as u16)
     }
 
-    pub(super) fn owning_process(client: SocketAddr, server: SocketAddr) -> Option<u32> {
-        match (client.ip(), server.ip()) {
-            (IpAddr::V4(c), IpAddr::V4(s)) => {
-                let (buf, n) = table(AF_INET)?;
-                // SAFETY: the rows follow the u32 count, 4-byte aligned, `n` of them.
-                let rows = unsafe {
-                    std::slice::from_raw_parts(
-                        (buf.as_ptr() as *const u32).add(1) as *const MIB_TCPROW_OWNER_PID,
-                        n,
-                    )
-                };
-                rows.iter()
-                    .find(|r| {
-                        Ipv4Addr::from(r.dwLocalAddr.to_ne_bytes()) == c
-                            && port(r.dwLocalPort) == client.port()
-                            && Ipv4Addr::from(r.dwRemoteAddr.to_ne_bytes()) == s
-                            && port(r.dwRemotePort) == server.port()
-                    })
-                    .map(|r| r.dwOwningPid)
-            }
-            (IpAddr::V6(c), IpAddr::V6(s)) => {
-                let (buf, n) = table(AF_INET6)?;
-                // SAFETY: as above, for the IPv6 rows.
-                let rows = unsafe {
-                    std::slice::from_raw_parts(
-                        (buf.as_ptr() as *const u32).add(1) as *const MIB_TCP6ROW_OWNER_PID,
-                        n,
-                    )
-                };
-                rows.iter()
-                    .find(|r| {
-                        Ipv6Addr::from(r.ucLocalAddr) == c
-                            && port(r.dwLocalPort) == client.port()
-                            && Ipv6Addr::from(r.ucRemoteAddr) == s
-                            && port(r.dwRemotePort) == server.port()
-                    })
-                    .map(|r| r.dwOwningPid)
-            }
-            _ => None,
+    /// One row of the table: the local end, the remote end, the owning process.
+    type Row = (SocketAddr, SocketAddr, u32);
+
+    /// Both families' rows, read whole.
+    fn scan() -> Vec<Row> {
+        let mut out = Vec::new();
+        if let Some((buf, n)) = table(AF_INET) {
+            // SAFETY: the rows follow the u32 count, 4-byte aligned, `n` of them.
+            let rows = unsafe {
+                std::slice::from_raw_parts(
+                    (buf.as_ptr() as *const u32).add(1) as *const MIB_TCPROW_OWNER_PID,
+                    n,
+                )
+            };
+            out.extend(rows.iter().map(|r| {
+                (
+                    SocketAddr::new(
+                        IpAddr::V4(Ipv4Addr::from(r.dwLocalAddr.to_ne_bytes())),
+                        port(r.dwLocalPort),
+                    ),
+                    SocketAddr::new(
+                        IpAddr::V4(Ipv4Addr::from(r.dwRemoteAddr.to_ne_bytes())),
+                        port(r.dwRemotePort),
+                    ),
+                    r.dwOwningPid,
+                )
+            }));
         }
+        if let Some((buf, n)) = table(AF_INET6) {
+            // SAFETY: as above, for the IPv6 rows.
+            let rows = unsafe {
+                std::slice::from_raw_parts(
+                    (buf.as_ptr() as *const u32).add(1) as *const MIB_TCP6ROW_OWNER_PID,
+                    n,
+                )
+            };
+            out.extend(rows.iter().map(|r| {
+                (
+                    SocketAddr::new(
+                        IpAddr::V6(Ipv6Addr::from(r.ucLocalAddr)),
+                        port(r.dwLocalPort),
+                    ),
+                    SocketAddr::new(
+                        IpAddr::V6(Ipv6Addr::from(r.ucRemoteAddr)),
+                        port(r.dwRemotePort),
+                    ),
+                    r.dwOwningPid,
+                )
+            }));
+        }
+        out
+    }
+
+    /// The table scans, shared by the look-ups asked before each started.
+    static SCANS: std::sync::LazyLock<super::SharedScans<Vec<Row>>> =
+        std::sync::LazyLock::new(Default::default);
+
+    /// The process owning the connection from `client` to `server`, from a table read at or
+    /// after `asked`.
+    pub(super) fn owning_process(
+        client: SocketAddr,
+        server: SocketAddr,
+        asked: std::time::Instant,
+    ) -> Option<u32> {
+        SCANS
+            .since(asked, scan)
+            .iter()
+            .find(|(local, remote, _)| *local == client && *remote == server)
+            .map(|(_, _, pid)| *pid)
+            .filter(|pid| *pid != 0)
     }
 }
 
@@ -488,22 +655,44 @@ mod libproc {
         super::canonical(SocketAddr::new(ip, port))
     }
 
+    /// Every TCP connection (local end, far end) the processes of `uid` hold.
+    fn connections_of(uid: u32) -> std::collections::HashSet<(SocketAddr, SocketAddr)> {
+        pids_of(uid)
+            .into_iter()
+            .flat_map(|pid| {
+                fds_of(pid)
+                    .into_iter()
+                    .filter(|fd| fd.proc_fdtype == libc::PROX_FDTYPE_SOCKET as u32)
+                    .filter_map(move |fd| tcp_of(pid, fd.proc_fd))
+                    .map(|tcp| {
+                        let ini = &tcp.tcpsi_ini;
+                        let ipv4 = ini.insi_vflag & INI_IPV4 != 0;
+                        (
+                            address(&ini.insi_laddr, ini.insi_lport, ipv4),
+                            address(&ini.insi_faddr, ini.insi_fport, ipv4),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// The scans of the user's connections, shared by the look-ups asked before each started.
+    static SCANS: std::sync::LazyLock<
+        super::SharedScans<std::collections::HashSet<(SocketAddr, SocketAddr)>>,
+    > = std::sync::LazyLock::new(Default::default);
+
     /// Whether a process of `uid` holds the TCP socket whose local end is `client` and whose far
-    /// end is `server`.
-    pub(super) fn held_by_user(uid: u32, client: SocketAddr, server: SocketAddr) -> bool {
+    /// end is `server`, by a scan of its processes made at or after `asked`.
+    pub(super) fn held_by_user(
+        uid: u32,
+        client: SocketAddr,
+        server: SocketAddr,
+        asked: std::time::Instant,
+    ) -> bool {
         let (client, server) = (super::canonical(client), super::canonical(server));
-        pids_of(uid).into_iter().any(|pid| {
-            fds_of(pid)
-                .iter()
-                .filter(|fd| fd.proc_fdtype == libc::PROX_FDTYPE_SOCKET as u32)
-                .filter_map(|fd| tcp_of(pid, fd.proc_fd))
-                .any(|tcp| {
-                    let ini = &tcp.tcpsi_ini;
-                    let ipv4 = ini.insi_vflag & INI_IPV4 != 0;
-                    address(&ini.insi_laddr, ini.insi_lport, ipv4) == client
-                        && address(&ini.insi_faddr, ini.insi_fport, ipv4) == server
-                })
-        })
+        SCANS
+            .since(asked, || connections_of(uid))
+            .contains(&(client, server))
     }
 }
 
@@ -529,7 +718,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let server = listener.local_addr().unwrap();
         let client = std::net::TcpStream::connect(server).unwrap();
-        let (_accepted, peer) = listener.accept().unwrap();
+        let (accepted, peer) = listener.accept().unwrap();
         assert_eq!(peer, client.local_addr().unwrap());
         assert_eq!(tcp_peer(peer, server), Peer::Me);
         assert_eq!(tcp_owner(peer, server), Some(crate::user::me()));
@@ -539,8 +728,68 @@ mod tests {
             IpAddr::V6(_) => a,
         };
         assert_eq!(tcp_peer(mapped(peer), mapped(server)), Peer::Me);
-        // A port nobody uses: no such socket.
-        let nobody: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        assert_eq!(tcp_peer(nobody, server), Peer::Unknown);
+        // The connection closed, the server's end first (so the client's end does not linger in
+        // TIME_WAIT, whose records name no owner): no one's.
+        drop(accepted);
+        let mut client = client;
+        let mut buf = [0u8; 1];
+        assert_eq!(std::io::Read::read(&mut client, &mut buf).unwrap_or(0), 0);
+        drop(client);
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            tcp_peer(peer, server) == Peer::Unknown
+        });
+        assert!(gone, "a closed connection has no owner");
+    }
+
+    #[test]
+    fn a_flood_of_look_ups_shares_its_scans_and_each_uses_one_made_after_it_was_asked() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        use std::time::{Duration, Instant};
+        let scans = Arc::new(SharedScans::<usize>::default());
+        let count = Arc::new(AtomicUsize::new(0));
+        // 200 connections asked for at once, each scan taking 50 ms (a big TCP table).
+        let asked = Instant::now();
+        let threads: Vec<_> = (0..200)
+            .map(|_| {
+                let (scans, count) = (scans.clone(), count.clone());
+                std::thread::spawn(move || {
+                    *scans.since(asked, || {
+                        std::thread::sleep(Duration::from_millis(50));
+                        count.fetch_add(1, Ordering::SeqCst) + 1
+                    })
+                })
+            })
+            .collect();
+        let seen: Vec<usize> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(count.load(Ordering::SeqCst), 1, "one scan answered all 200");
+        assert!(seen.iter().all(|&n| n == 1));
+        // A look-up asked after that scan started cannot use it: its connection may be newer.
+        let later = Instant::now();
+        assert_eq!(*scans.since(later, || 99), 99);
+        // One asked before the last scan started uses it.
+        assert_eq!(*scans.since(later, || 100), 99);
+    }
+
+    #[test]
+    fn where_only_the_users_own_belong_others_are_refused_and_unnamed_ones_only_where_nothing_is_named(
+    ) {
+        assert_eq!(only_mine(&Peer::Me), Some(OnlyMine::Mine));
+        #[cfg(unix)]
+        assert_eq!(
+            only_mine(&Peer::Other(UserId::from_uid(
+                crate::user::me().uid().wrapping_add(1)
+            ))),
+            None
+        );
+        // Linux names owners (sock_diag), so a connection it cannot name is refused; under
+        // Wine nothing is named, and unnamed connections get slots of their own.
+        #[cfg(target_os = "linux")]
+        assert!(names_owners_here());
+        assert_eq!(
+            only_mine(&Peer::Unknown),
+            (!names_owners_here()).then_some(OnlyMine::Unnamed)
+        );
     }
 }

@@ -276,24 +276,68 @@ async fn a_logout_while_the_keeper_fetched_its_rewrite_leaves_no_keys_behind() {
 }
 
 /// As another user (uid 65534, through `setpriv`; needs root or sudo): opens 200 connections to
-/// `argv[1]` (HOST:PORT) and holds them for `argv[2]` seconds; prints how many the server closed
-/// within a second of being opened.
+/// `argv[1]` (HOST:PORT) for each way of `argv[3]` (comma-separated; `plain` when missing), holds
+/// them for `argv[2]` seconds; prints how many the server closed within a second of their own
+/// opening (a refusal; a connection the server admitted is closed by its 3-second head timeout
+/// at the earliest). `lo`: each socket bound to the loopback device first (`SO_BINDTODEVICE`,
+/// which needs no privilege since Linux 5.7), which hides it from a `sock_diag` look-up that
+/// names no device.
 const HOG: &str = r#"
-import socket, sys, time
+import errno, random, selectors, socket, sys, threading, time
 host, port = sys.argv[1].rsplit(":", 1)
-socks = [socket.create_connection((host, int(port)), timeout=5) for _ in range(200)]
-time.sleep(1.0)
-closed = 0
-for s in socks:
+ways = (sys.argv[3] if len(sys.argv) > 3 else "plain").split(",")
+# A socket bound to a device gets its local port chosen as if the connections the server closed
+# (in TIME_WAIT on the server's side) were not there, and such a port's connect waits a second
+# for a retransmission: each one gets a port of its own instead, never used twice.
+next_port = random.randrange(20000, 40000)
+def connect(way):
+    global next_port
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if way == "lo":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
+        while True:
+            next_port += 1
+            try:
+                s.bind(("127.0.0.1", next_port))
+                break
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE:
+                    raise
+    s.settimeout(5)
+    s.connect((host, int(port)))
     s.setblocking(False)
-    try:
-        if s.recv(1) == b"":
-            closed += 1
-    except BlockingIOError:
-        pass
-    except OSError:
-        closed += 1
-print(closed, flush=True)
+    return s
+# Closes are seen by a thread of their own, so a connect that waits (a SYN retransmitted)
+# delays no other connection's observation.
+watching = selectors.DefaultSelector()
+opened, closed_at, lock = {}, {}, threading.Lock()
+done = threading.Event()
+def watch():
+    while not done.is_set():
+        for key, _ in watching.select(0.02):
+            s = key.fileobj
+            try:
+                if s.recv(1) != b"":
+                    continue
+            except BlockingIOError:
+                continue
+            except OSError:
+                pass
+            with lock:
+                closed_at[s] = time.monotonic()
+            watching.unregister(s)
+watcher = threading.Thread(target=watch)
+watcher.start()
+for way in ways:
+    for _ in range(200):
+        s = connect(way)
+        with lock:
+            opened[s] = time.monotonic()
+        watching.register(s, selectors.EVENT_READ)
+time.sleep(1.0)
+done.set()
+watcher.join()
+print(sum(1 for s in closed_at if closed_at[s] - opened[s] < 1.0), flush=True)
 time.sleep(float(sys.argv[2]))
 "#;
 
@@ -322,14 +366,23 @@ fn write_script(name: &str, text: &str) -> tempfile::TempPath {
 
 #[tokio::test]
 async fn another_user_cannot_stall_execs_server_which_refuses_them_as_they_connect() {
+    another_user_holds_connections_to_execs_server("plain").await;
+}
+
+#[tokio::test]
+async fn another_user_whose_sockets_are_bound_to_lo_is_refused_by_execs_server_too() {
+    another_user_holds_connections_to_execs_server("lo").await;
+}
+
+/// Inside `exec`: another user opens 200 connections `way` (all closed at once, unanswered), and
+/// while they are held the command's own request is answered.
+async fn another_user_holds_connections_to_execs_server(way: &str) {
     let w = logged_in().await;
     let hog = write_script("hog.py", HOG);
     let status = write_script("status.py", STATUS);
-    // Inside `exec`: another user opens 200 connections (all closed at once, unanswered), and
-    // while they are held the command's own request is answered.
     let script = format!(
         r#"addr=$(echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI" | sed 's#http://##; s#/.*##')
-{other} {hog} "$addr" 6 > hog.out &
+{other} {hog} "$addr" 6 {way} > hog.out &
 sleep 2
 /usr/bin/python3 {status} "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN"
 wait
@@ -366,8 +419,86 @@ cat hog.out"#,
     assert_eq!(
         rows,
         ["200", "200"],
-        "the command's own request answered; every connection of the other user closed at once: {}",
+        "the command's own request answered; every connection of the other user ({way}) closed at once: {}",
         stderr(&o)
+    );
+}
+
+/// A browser (`BROWSER`) that, before it signs in, has another user (uid 65534) open 200
+/// connections of each way to the login's callback listener and hold them: it reads ssotray's
+/// private page, finds the listener's port in the sign-in URL's `redirect_uri`, starts the hog,
+/// then follows the sign-in like a person clicking Allow. The hog's count goes to `argv[2]`.
+const HOGGED_BROWSER: &str = r#"
+import sys, re, html, time, shlex, subprocess, urllib.parse, urllib.request
+page = open(urllib.parse.unquote(sys.argv[1][len('file://'):])).read()
+url = html.unescape(re.search(r'content="0;url=([^"]*)"', page).group(1))
+query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+port = urllib.parse.urlsplit(query['redirect_uri'][0]).port
+hog = subprocess.Popen(shlex.split(OTHER) + [HOG, '127.0.0.1:%d' % port, '3', 'plain,lo'],
+                       stdout=open(OUT, 'w'), stderr=open(OUT + '.err', 'w'))
+time.sleep(2)
+urllib.request.urlopen(url, timeout=30).read()
+hog.wait()
+"#;
+
+#[tokio::test]
+async fn another_user_cannot_hold_the_login_callback_listener_its_sockets_bound_to_lo_or_not() {
+    let w = World::auto_approving(CONFIG).await;
+    let hog = write_script("hog.py", HOG);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hog.out");
+    let browser = dir.path().join("browser.py");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/usr/bin/python3\nOTHER = {:?}\nHOG = {:?}\nOUT = {:?}\n{HOGGED_BROWSER}",
+            as_other_user(65534),
+            hog.display().to_string(),
+            out.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut env = w.env();
+    env.push(("BROWSER".into(), browser.display().to_string()));
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    // Before: the connections bound to lo were nobody's, admitted, and held all 16 slots; the
+    // browser's redirect was reset and the login waited for its 10-minute timeout.
+    let o = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(&bin("ssotray"), &["login", "my-sso"], &env),
+    )
+    .await
+    .expect("the login ends within a minute while another user holds connections");
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("Logged in to `my-sso`"),
+        "{}",
+        stderr(&o)
+    );
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            if text.ends_with('\n') {
+                return text.trim().to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "the hog reports: {:?}",
+            std::fs::read_to_string(out.with_extension("out.err"))
+        )
+    });
+    assert_eq!(
+        closed, "400",
+        "every connection of the other user closed at once, bound to lo or not"
     );
 }
 
@@ -384,7 +515,11 @@ async fn the_long_running_server_keeps_this_users_slots_and_caps_each_other_user
     let mut hogging = tokio::process::Command::new("sh")
         .args([
             "-c",
-            &format!("{} {} {address} 8", as_other_user(65534), hog.display()),
+            &format!(
+                "{} {} {address} 8 plain,lo",
+                as_other_user(65534),
+                hog.display()
+            ),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -420,8 +555,8 @@ async fn the_long_running_server_keeps_this_users_slots_and_caps_each_other_user
     let closed: usize = out.trim().parse().unwrap_or_else(|_| panic!("{out:?}"));
     assert_eq!(
         closed,
-        200 - 16,
-        "one other uid holds at most 16 connections"
+        400 - 16,
+        "one other uid holds at most 16 connections, its sockets bound to lo or not"
     );
 
     // A connection that sends nothing is closed within the head timeout (3 s), not 10 s.
