@@ -629,6 +629,8 @@ pub async fn start_long_running(
             then: "",
         })?;
     let grants_dir = engine.grants_dir()?;
+    // Grants of earlier versions get this version's names; half-made ones go.
+    engine.migrate_grants();
     let old = engine.paths().old_container_token()?;
     let had_old_token = engine.context().fs.remove(&old).is_ok();
     let server = Arc::new(CredServer::new(

@@ -26,23 +26,83 @@ pub fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes)
 }
 
-type Kept = (Option<Stamp>, Arc<dyn Any + Send + Sync>);
+/// A kept value: the stamp it was made at, the value, and when it was last used (a count).
+type Kept = (Option<Stamp>, Arc<dyn Any + Send + Sync>, u64);
 
-/// Parsed files, each kept with the stamp its bytes had, per file and type.
+/// At most this many files are kept; the one used longest ago makes room for a new one. ssotray
+/// keeps a handful (the config, the credentials file, its settings, state and favorites, each
+/// session's account list, each grant's token): the bound is for names someone else chooses,
+/// which must never grow the keeper's memory without end.
+pub const KEPT_FILES: usize = 512;
+
+/// Parsed files, each kept with the stamp its bytes had, per file and type (at most
+/// [`KEPT_FILES`] of them).
 #[derive(Default)]
-pub struct ParsedFiles(Mutex<HashMap<(PathBuf, TypeId), Kept>>);
+pub struct ParsedFiles(Mutex<KeptFiles>);
+
+#[derive(Default)]
+struct KeptFiles {
+    kept: HashMap<(PathBuf, TypeId), Kept>,
+    uses: u64,
+}
+
+impl KeptFiles {
+    /// The value kept for `key` at `stamp`, marked as used now.
+    fn get(
+        &mut self,
+        key: &(PathBuf, TypeId),
+        stamp: &Option<Stamp>,
+    ) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.uses += 1;
+        let uses = self.uses;
+        let kept = self.kept.get_mut(key).filter(|k| k.0 == *stamp)?;
+        kept.2 = uses;
+        Some(kept.1.clone())
+    }
+
+    /// Keeps `value`, making room first if it is a new file and the bound is reached.
+    fn insert(
+        &mut self,
+        key: (PathBuf, TypeId),
+        stamp: Option<Stamp>,
+        value: Arc<dyn Any + Send + Sync>,
+    ) {
+        self.uses += 1;
+        if !self.kept.contains_key(&key) && self.kept.len() >= KEPT_FILES {
+            if let Some(oldest) = self
+                .kept
+                .iter()
+                .min_by_key(|(_, k)| k.2)
+                .map(|(key, _)| key.clone())
+            {
+                self.kept.remove(&oldest);
+            }
+        }
+        self.kept.insert(key, (stamp, value, self.uses));
+    }
+}
 
 impl std::fmt::Debug for ParsedFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "ParsedFiles({} kept)",
-            self.0.lock().map(|m| m.len()).unwrap_or(0)
+            self.0.lock().map(|m| m.kept.len()).unwrap_or(0)
         )
     }
 }
 
 impl ParsedFiles {
+    /// How many files are kept now.
+    pub fn len(&self) -> usize {
+        self.0.lock().expect("parsed files").kept.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The value parsed from `path`: kept from the last call while the file's stamp is the
     /// same, else read and parsed again. `parse` gets the bytes, or the read's error (`NotFound`
     /// for a missing file). A parse that fails is not kept, so it is tried again next time.
@@ -55,31 +115,44 @@ impl ParsedFiles {
     where
         T: Send + Sync + 'static,
     {
+        self.kept_or_made(fs, path, true, |stamp| {
+            let bytes = match stamp {
+                Ok(None) => Err(io::Error::from(io::ErrorKind::NotFound)),
+                _ => fs.read(path),
+            };
+            parse(bytes)
+        })
+    }
+
+    /// A value made from `path` by `make` (given the stamp just taken; it reads what it needs,
+    /// a directory's entries say), kept while the stamp stays the same. `keep`: whether the
+    /// value may be kept at all (a directory changed within its timestamps' resolution might
+    /// change again unseen, with the same stamp).
+    pub fn kept_or_made<T, E>(
+        &self,
+        fs: &dyn Fs,
+        path: &Path,
+        keep: bool,
+        make: impl FnOnce(&io::Result<Option<Stamp>>) -> Result<T, E>,
+    ) -> Result<Arc<T>, E>
+    where
+        T: Send + Sync + 'static,
+    {
         let key = (path.to_path_buf(), TypeId::of::<T>());
         // The stamp is taken before the read: a change after it shows at the next look.
         let stamp = fs.stamp(path);
         if let Ok(stamp) = &stamp {
-            let kept = self
-                .0
-                .lock()
-                .expect("parsed files")
-                .get(&key)
-                .filter(|k| k.0 == *stamp)
-                .map(|k| k.1.clone());
+            let kept = self.0.lock().expect("parsed files").get(&key, stamp);
             if let Some(value) = kept.and_then(|v| v.downcast::<T>().ok()) {
                 return Ok(value);
             }
         }
-        let bytes = match &stamp {
-            Ok(None) => Err(io::Error::from(io::ErrorKind::NotFound)),
-            _ => fs.read(path),
-        };
-        let value = Arc::new(parse(bytes)?);
-        if let Ok(stamp) = stamp {
+        let value = Arc::new(make(&stamp)?);
+        if let (Ok(stamp), true) = (stamp, keep) {
             self.0
                 .lock()
                 .expect("parsed files")
-                .insert(key, (stamp, value.clone()));
+                .insert(key, stamp, value.clone());
         }
         Ok(value)
     }
@@ -289,6 +362,33 @@ mod tests {
         assert!(files.get(&fs, Path::new("/g"), failing).is_err());
         fs.put("/g", "x");
         assert!(files.get(&fs, Path::new("/g"), failing).is_err());
+    }
+
+    #[test]
+    fn however_many_names_are_asked_for_only_so_many_files_are_kept_and_the_used_ones_stay() {
+        let fs = MemFs::new();
+        let files = ParsedFiles::default();
+        fs.put("/config", "mine");
+        let read =
+            |b: io::Result<Vec<u8>>| -> Result<usize, ()> { Ok(b.map(|b| b.len()).unwrap_or(0)) };
+        assert_eq!(*files.get(&fs, Path::new("/config"), read).unwrap(), 4);
+        for i in 0..5 * KEPT_FILES {
+            files
+                .get(&fs, Path::new(&format!("/nobody-{i}")), read)
+                .unwrap();
+            // The file ssotray uses all the time stays kept among them.
+            if i % 100 == 0 {
+                files.get(&fs, Path::new("/config"), read).unwrap();
+            }
+        }
+        assert_eq!(files.len(), KEPT_FILES);
+        let parses = std::cell::Cell::new(0);
+        let counted = |b: io::Result<Vec<u8>>| -> Result<usize, ()> {
+            parses.set(parses.get() + 1);
+            Ok(b.map(|b| b.len()).unwrap_or(0))
+        };
+        assert_eq!(*files.get(&fs, Path::new("/config"), counted).unwrap(), 4);
+        assert_eq!(parses.get(), 0, "the file in use was not evicted");
     }
 
     #[test]

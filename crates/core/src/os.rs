@@ -112,6 +112,15 @@ pub trait Fs: Send + Sync + std::fmt::Debug {
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()>;
     /// Removes a file.
     fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Renames a file or a directory (a directory keeps its inode, and whoever has it open or
+    /// mounted keeps it). Fails when `to` is a directory with entries.
+    fn rename(&self, _from: &Path, _to: &Path) -> io::Result<()> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+    /// Removes an empty directory.
+    fn remove_dir(&self, _path: &Path) -> io::Result<()> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
     /// Lists the files of a directory (an empty list when it does not exist).
     fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>>;
     /// The directories in a directory (not following symlinks), sorted; empty when it is missing.
@@ -216,6 +225,14 @@ impl Fs for RealFs {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_file(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_dir(path)
     }
 
     fn lock(&self, path: &Path) -> io::Result<FileLock> {

@@ -100,7 +100,9 @@ async fn the_demo_runs_every_step_to_the_end_and_prints_no_secret() {
         "the demo's browser ran:\n{trace}"
     );
     assert!(
-        execs.iter().any(|l| l.contains("\"curl\"") && l.contains("\"-K\"")),
+        execs
+            .iter()
+            .any(|l| l.contains("\"curl\"") && l.contains("\"-K\"")),
         "the browser handed the URL to curl on stdin:\n{trace}"
     );
     for l in &execs {

@@ -154,8 +154,9 @@ async fn a_container_grant_unlocks_its_one_profile_until_it_is_revoked_or_rotate
     let e = botocore_in_a_container(&container_env(&w, &uri, &token_file))
         .await
         .unwrap_err();
+    // The revoked grant's directory is emptied and gone: botocore finds no token file to send.
     assert!(
-        e.contains("403") || e.contains("Unable to locate credentials") || e.contains("token"),
+        e.contains("FileNotFoundError") && e.contains("container-grants/dev/token"),
         "{e}"
     );
     assert_fails_with(
@@ -178,6 +179,104 @@ async fn a_container_grant_unlocks_its_one_profile_until_it_is_revoked_or_rotate
         std::fs::read_to_string(prod_dir.join("token")).unwrap(),
         prod
     );
+}
+
+#[tokio::test]
+async fn a_revoked_grant_stays_revoked_for_a_container_that_keeps_its_old_directory() {
+    let w = logged_in().await;
+    let env = desktop_env(&w);
+    let serving = keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
+    let base = format!("http://{}/profile", serving.address);
+    let (_, dir) = grant(&env, "dev", &serving.address).await;
+    // The container's view of its grant: the directory as it was when it was mounted (a bind
+    // mount holds the directory itself, as this descriptor does).
+    let mounted = std::fs::File::open(&dir).unwrap();
+    let view = std::path::PathBuf::from(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&mounted)
+    ));
+    let token = std::fs::read_to_string(view.join("token")).unwrap();
+    assert_eq!(status(&env, &format!("{base}/dev"), &token).await, "200");
+
+    assert_ok(&run(&bin("ssotray"), &["container", "revoke", "dev"], &env).await);
+    // Granted again: a new directory, which the old mount does not have.
+    let (_, again) = grant(&env, "dev", &serving.address).await;
+    assert_eq!(again, dir);
+    let fresh = std::fs::read_to_string(dir.join("token")).unwrap();
+    assert_ne!(fresh, token);
+    assert!(
+        std::fs::read_to_string(view.join("token")).is_err(),
+        "the revoked container's directory holds no token"
+    );
+    use std::os::unix::fs::MetadataExt;
+    assert_ne!(
+        std::fs::metadata(&dir).unwrap().ino(),
+        mounted.metadata().unwrap().ino()
+    );
+    assert_eq!(status(&env, &format!("{base}/dev"), &token).await, "403");
+    assert_eq!(status(&env, &format!("{base}/dev"), &fresh).await, "200");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("profile")).unwrap(),
+        "dev",
+        "the grant names its profile exactly"
+    );
+    // Nothing of the revoke is left beside the grants.
+    let left: Vec<_> = std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["dev"]);
+}
+
+#[tokio::test]
+async fn grants_of_an_earlier_version_are_served_under_names_no_case_can_confuse() {
+    let config = format!(
+        "{CONFIG}\n[profile Prod]\nsso_session = my-sso\nsso_account_id = 333333333333\nsso_role_name = ReadOnlyAccess\n"
+    );
+    let w = World::new(
+        &config,
+        SimConfig {
+            role_credentials_ttl: Duration::from_secs(3600),
+            ..auto()
+        },
+    )
+    .await;
+    assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
+    let env = desktop_env(&w);
+    // As an earlier version left it: `Prod`'s grant in a directory named `Prod`, token only.
+    let grants = w.home.path().join(".local/state/ssotray/container-grants");
+    let old = grants.join("Prod");
+    std::fs::create_dir_all(&old).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for d in [&grants, &old] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let token = "5b".repeat(32);
+    std::fs::write(old.join("token"), &token).unwrap();
+    let mounted = std::fs::File::open(&old).unwrap();
+    let serving = keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
+    let base = format!("http://{}/profile", serving.address);
+    assert_eq!(status(&env, &format!("{base}/Prod"), &token).await, "200");
+    // The same directory (a running container keeps it), under a name no other profile's can
+    // be taken for where names compare without case, naming its profile exactly.
+    let new = grants.join("%50rod");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&new).unwrap().ino(),
+        mounted.metadata().unwrap().ino()
+    );
+    assert_eq!(
+        std::fs::read_to_string(new.join("profile")).unwrap(),
+        "Prod"
+    );
+    assert!(!old.exists());
+    // `prod` is not `Prod`: its own grant, its own directory, its token opens only it.
+    assert_eq!(status(&env, &format!("{base}/prod"), &token).await, "403");
+    let o = run(&bin("ssotray"), &["container", "list"], &env).await;
+    assert_eq!(stdout(&o), "Prod\n");
 }
 
 /// The user's own credentials file.
@@ -570,6 +669,74 @@ async fn the_long_running_server_keeps_this_users_slots_and_caps_each_other_user
     .expect("an idle connection is closed within 7 s")
     .unwrap_or(0);
     assert_eq!(n, 0);
+}
+
+/// As another user: asks `argv[1]` (HOST:PORT) for the credentials of `argv[2]` distinct
+/// profiles (`/profile/nobody-N`, N from `argv[3]`) with no token, over 4 keep-alive
+/// connections; prints the statuses it got and how many of each.
+const NAMES: &str = r#"
+import collections, http.client, sys, threading
+host, port = sys.argv[1].rsplit(":", 1)
+n, first, ways = int(sys.argv[2]), int(sys.argv[3]), 4
+statuses = collections.Counter()
+def ask(i):
+    c = http.client.HTTPConnection(host, int(port), timeout=30)
+    for j in range(first + i, first + n, ways):
+        c.request("GET", "/profile/nobody-%d" % j)
+        r = c.getresponse()
+        r.read()
+        statuses[r.status] += 1
+threads = [threading.Thread(target=ask, args=(i,)) for i in range(ways)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(" ".join("%d:%d" % kv for kv in sorted(statuses.items())), flush=True)
+"#;
+
+/// A process's resident memory, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{status}"))
+}
+
+#[tokio::test]
+async fn another_user_asking_for_100_000_profile_names_grows_the_keeper_by_no_more_than_a_few_mib()
+{
+    let w = logged_in().await;
+    let env = desktop_env(&w);
+    let serving = keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
+    let pid = serving.keeper.id().unwrap();
+    grant(&env, "dev", &serving.address).await;
+    let names = write_script("names.py", NAMES);
+    let ask = |n: usize, first: usize| {
+        let o = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "{} {} {} {n} {first}",
+                    as_other_user(65534),
+                    names.display(),
+                    serving.address
+                ),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    // The server's own buffers and tasks made once; then 100 000 names nobody granted.
+    assert_eq!(ask(2_000, 0), "403:2000");
+    let before = rss_kib(pid);
+    assert_eq!(ask(100_000, 2_000), "403:100000");
+    let after = rss_kib(pid);
+    // Before: every name asked for was kept (a stat result and an entry each), about 50 MB.
+    assert!(
+        after.saturating_sub(before) < 4 * 1024,
+        "the keeper grew from {before} KiB to {after} KiB"
+    );
 }
 
 /// A server that answers every request with `answer` and counts its connections.
