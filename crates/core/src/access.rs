@@ -303,12 +303,18 @@ impl Engine {
         if let Some(cached) = self.cached_assumed_role(step, min_left) {
             return Ok(cached);
         }
+        // The session's token before anything of the chain is fetched: what the assumed role's
+        // cache entry is written under (nothing once the session was logged out meanwhile).
+        let held = self.token_now(&role.target);
         let source_role = ProfileRole {
             chain: below.to_vec(),
             ..role.clone()
         };
         let source = Box::pin(self.profile_credentials(&source_role)).await?;
-        match self.assume_step(role, below.len(), step, &source).await {
+        match self
+            .assume_step(role, below.len(), step, &source, &held)
+            .await
+        {
             Err(AssumeFailure::SourceRefused(_)) => {
                 // The source credentials were refused as expired or invalid (a clock apart from
                 // AWS's, a damaged cache entry): once more with fresh ones (longer than any
@@ -316,7 +322,7 @@ impl Engine {
                 let fresh =
                     Box::pin(self.profile_credentials_with(&source_role, Duration::days(3650)))
                         .await?;
-                self.assume_step(role, below.len(), step, &fresh)
+                self.assume_step(role, below.len(), step, &fresh, &held)
                     .await
                     .map_err(AssumeFailure::into_error)
             }
@@ -355,6 +361,7 @@ impl Engine {
         i: usize,
         step: &crate::chain::ChainedProfile,
         source: &RoleCredentials,
+        held: &crate::engine::TokenNow,
     ) -> Result<RoleCredentials, AssumeFailure> {
         let local = |e: EngineError| AssumeFailure::Other(e);
         let path = self.assumed_role_path(step).map_err(local)?;
@@ -438,7 +445,9 @@ impl Engine {
             &crate::chain::to_cli_cache_json(&assumed),
             |b| crate::chain::from_cli_cache_json(b).is_some(),
             "assumed-role credentials",
-        );
+            (&role.target, held),
+        )
+        .await;
         Ok(assumed.credentials)
     }
 
@@ -518,20 +527,43 @@ impl Engine {
             &credentials::to_cli_cache_json(&creds),
             |b| credentials::from_cli_cache_json(b).is_some(),
             "role credentials",
-        );
+            (
+                target,
+                &crate::engine::TokenNow::Token(cache::fingerprint(&token.access_token)),
+            ),
+        )
+        .await;
         Ok(creds)
     }
 
     /// Writes an entry of the AWS CLI's cache (`~/.aws/cli/cache`, 0600), a courtesy to the CLI
     /// and the next call: failing is not fatal, and a file there that `readable` does not accept
-    /// (another tool's, or damaged) is left alone.
-    fn cache_for_the_cli(
+    /// (another tool's, or damaged) is left alone. Written only while `from`'s session still holds
+    /// the token the credentials came from, checked under the cache's lock ([`Engine::cli_cache_lock`]),
+    /// which a logout takes to remove the session's entries after it removed its token: an entry
+    /// from a logged-out session never outlives the logout.
+    async fn cache_for_the_cli(
         &self,
         path: &std::path::Path,
         entry: &str,
         readable: impl Fn(&[u8]) -> bool,
         what: &str,
+        from: (&SsoTarget, &crate::engine::TokenNow),
     ) {
+        let _lock = match self.cli_cache_lock().await {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::warn!(error = %e, "not caching {what}: cannot lock the cache");
+                return;
+            }
+        };
+        if self.token_now(from.0) != *from.1 {
+            tracing::info!(
+                session = from.0.display_name(),
+                "not caching {what}: the session was logged out or logged in anew meanwhile"
+            );
+            return;
+        }
         let replaceable = match self.ctx.fs.read(path) {
             Ok(b) => readable(&b),
             Err(e) => e.kind() == io::ErrorKind::NotFound,
@@ -541,6 +573,19 @@ impl Engine {
         } else if let Err(e) = self.ctx.fs.write_atomic(path, entry.as_bytes(), 0o600) {
             tracing::warn!(path = %path.display(), error = %e, "cannot cache {what}");
         }
+    }
+
+    /// The lock under which entries of the AWS CLI's cache are written from a session's token,
+    /// and a logout removes its session's entries (ssotray's own lock file: `~/.aws` gets none).
+    pub(crate) async fn cli_cache_lock(&self) -> Result<crate::os::FileLock, EngineError> {
+        let lock = self.config_lock_path(&self.paths().cli_cache()?)?;
+        crate::os::lock_file(self.ctx.fs.clone(), lock.clone())
+            .await
+            .map_err(|source| EngineError::Io {
+                what: "lock",
+                path: lock,
+                source,
+            })
     }
 
     /// A console link for a role: federation (one or two round trips) or the portal deep link.

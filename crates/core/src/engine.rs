@@ -62,6 +62,15 @@ pub enum EngineError {
         /// Session name or start URL.
         name: String,
     },
+    /// The session was logged out (or logged in anew) while credentials from its token were
+    /// on their way into a file: nothing was written.
+    #[error("`{name}` was logged out while {what}; nothing was written; run `ssotray login {name}`, then try again")]
+    LoggedOutMeanwhile {
+        /// Session name or start URL.
+        name: String,
+        /// What was being written.
+        what: &'static str,
+    },
     /// The portal session ended (refresh answered InvalidGrantException).
     #[error(
         "the portal session of `{name}` has ended; run `ssotray login {name}` to start a new one"
@@ -242,11 +251,23 @@ impl EngineError {
         matches!(
             self,
             EngineError::NotLoggedIn { .. }
+                | EngineError::LoggedOutMeanwhile { .. }
                 | EngineError::SessionEnded { .. }
                 | EngineError::Expired { .. }
                 | EngineError::CannotRefresh { .. }
         )
     }
+}
+
+/// The token a session holds at one moment ([`Engine::token_now`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenNow {
+    /// No token file: logged out.
+    Missing,
+    /// A token, by its fingerprint ([`cache::fingerprint`] of its access token).
+    Token(String),
+    /// A file that cannot be read or parsed now.
+    Unreadable,
 }
 
 /// What the user-visible state of a token holder is.
@@ -600,6 +621,23 @@ impl Engine {
                     "{what} in `{config_path}`; {hint}"
                 )))
             }
+        }
+    }
+
+    /// Which token the session holds now, read at once (no retry, nothing kept): what a write
+    /// of credentials that came from a token checks under its lock, so that nothing from a
+    /// logged-out session is written after its logout.
+    pub fn token_now(&self, target: &SsoTarget) -> TokenNow {
+        let Ok(path) = self.token_path(target) else {
+            return TokenNow::Unreadable;
+        };
+        match self.ctx.fs.read(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => TokenNow::Missing,
+            Err(_) => TokenNow::Unreadable,
+            Ok(bytes) => match CachedToken::from_json(&bytes) {
+                Ok(token) => TokenNow::Token(cache::fingerprint(&token.access_token)),
+                Err(_) => TokenNow::Unreadable,
+            },
         }
     }
 
@@ -1128,6 +1166,9 @@ impl Engine {
         if let Err(e) = self.keychain_forget(target).await {
             tracing::warn!(session = target.display_name(), error = %e, "cannot delete the keychain entry");
         }
+        // The token is gone: an entry written from it is written before this lock is had (and
+        // removed here), or after it, when its writer sees the token gone and writes nothing.
+        let _cli = self.cli_cache_lock().await?;
         let cli_dir = self.paths().cli_cache()?;
         for profile in &config.profiles {
             if config.target_of(profile).as_ref() != Some(target) {
@@ -1236,14 +1277,18 @@ impl Engine {
                 Err(e) => problems.push(e.into()),
             }
         }
-        let cli_dir = self.paths().cli_cache()?;
-        for file in self.ctx.fs.list_dir(&cli_dir).unwrap_or_default() {
-            if self.is_sso_role_credential_file(&file) && self.ctx.fs.remove(&file).is_ok() {
-                report.removed_role_credentials += 1;
+        {
+            // As in `logout_locked`: after the tokens went, under the cache's lock.
+            let _cli = self.cli_cache_lock().await?;
+            let cli_dir = self.paths().cli_cache()?;
+            for file in self.ctx.fs.list_dir(&cli_dir).unwrap_or_default() {
+                if self.is_sso_role_credential_file(&file) && self.ctx.fs.remove(&file).is_ok() {
+                    report.removed_role_credentials += 1;
+                }
             }
-        }
-        if let Ok(config) = self.load_config() {
-            report.removed_role_credentials += self.remove_assumed_roles(&config, None);
+            if let Ok(config) = self.load_config() {
+                report.removed_role_credentials += self.remove_assumed_roles(&config, None);
+            }
         }
         match self.unexport_all().await {
             Ok(n) => report.removed_exports = n,

@@ -4,7 +4,7 @@
 
 use crate::config::{AwsConfig, SsoTarget};
 use crate::credfile::{self, Export};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, TokenNow};
 use crate::files;
 use crate::portal::RoleCredentials;
 use chrono::{DateTime, Duration, Utc};
@@ -67,7 +67,11 @@ impl Engine {
     }
 
     /// Writes `[name]` with fresh credentials of `profile` (more than [`EXPORT_MIN_LEFT`] left).
-    /// Never starts a login.
+    /// Never starts a login. Written only while the session still holds the token it held when
+    /// the credentials were fetched, checked under the file's lock: a logout (which removes the
+    /// token first, then the session's exports under the same lock) either finds the section and
+    /// removes it, or is found here and nothing is written. A token replaced meanwhile (a
+    /// refresh) means fetching again, a few times at most.
     pub async fn export_credentials(
         &self,
         config: &AwsConfig,
@@ -75,14 +79,38 @@ impl Engine {
         name: &str,
     ) -> Result<RoleCredentials, EngineError> {
         let role = self.profile_role(config, profile)?;
-        let creds = self
-            .profile_credentials_with(&role, EXPORT_MIN_LEFT)
-            .await?;
-        self.edit_credentials_file(|text| {
-            credfile::set_export(text, name, profile, &creds).map(|t| (Some(t), ()))
-        })
-        .await?;
-        Ok(creds)
+        let session = role.target.display_name().to_string();
+        for _ in 0..3 {
+            let before = self.token_now(&role.target);
+            if before == TokenNow::Missing {
+                return Err(EngineError::NotLoggedIn { name: session });
+            }
+            let creds = self
+                .profile_credentials_with(&role, EXPORT_MIN_LEFT)
+                .await?;
+            let changed = self
+                .edit_credentials_file(|text| {
+                    let now = self.token_now(&role.target);
+                    if now != before || now == TokenNow::Unreadable {
+                        return Ok((None, Some(now)));
+                    }
+                    credfile::set_export(text, name, profile, &creds).map(|t| (Some(t), None))
+                })
+                .await?;
+            match changed {
+                None => return Ok(creds),
+                Some(TokenNow::Missing) => {
+                    return Err(EngineError::LoggedOutMeanwhile {
+                        name: session,
+                        what: "its credentials were being exported",
+                    })
+                }
+                Some(_) => continue,
+            }
+        }
+        Err(EngineError::Refused(format!(
+            "the token of `{session}` kept changing while its credentials were being exported; nothing was written; try again"
+        )))
     }
 
     /// The keeper's rewrite of `[name]` with fresh credentials of `profile`: in place, under the
@@ -123,39 +151,49 @@ impl Engine {
         .await
     }
 
-    /// Removes every export of a profile of `target` (a logout); how many.
+    /// Removes every export of a profile of `target` (a logout); how many. The exports are
+    /// found in the file as it is read under its lock, so an export written by a process that
+    /// fetched before the logout and waited for the lock is found too.
     pub async fn unexport_session(
         &self,
         config: &AwsConfig,
         target: &SsoTarget,
     ) -> Result<usize, EngineError> {
-        let names: Vec<String> = self
-            .exports()?
-            .into_iter()
-            // A chained profile's export goes with the session its chain starts from.
-            .filter(|e| {
-                self.profile_role(config, &e.profile)
-                    .is_ok_and(|role| role.target == *target)
-            })
-            .map(|e| e.name)
-            .collect();
-        let mut removed = 0;
-        for name in names {
-            if self.unexport(&name).await? {
-                removed += 1;
+        self.edit_credentials_file(|text| {
+            let mut text = text.to_string();
+            let mut removed = 0;
+            for export in credfile::exports(&text) {
+                // A chained profile's export goes with the session its chain starts from.
+                let of_session = self
+                    .profile_role(config, &export.profile)
+                    .is_ok_and(|role| role.target == *target);
+                if !of_session {
+                    continue;
+                }
+                if let Some(t) = credfile::remove_export(&text, &export.name)? {
+                    text = t;
+                    removed += 1;
+                }
             }
-        }
-        Ok(removed)
+            Ok(((removed > 0).then_some(text), removed))
+        })
+        .await
     }
 
-    /// Removes every export (logout of everything); how many.
+    /// Removes every export (logout of everything); how many. Found in the file as it is read
+    /// under its lock, as [`Engine::unexport_session`] finds them.
     pub async fn unexport_all(&self) -> Result<usize, EngineError> {
-        let mut removed = 0;
-        for e in self.exports()? {
-            if self.unexport(&e.name).await? {
-                removed += 1;
+        self.edit_credentials_file(|text| {
+            let mut text = text.to_string();
+            let mut removed = 0;
+            for export in credfile::exports(&text) {
+                if let Some(t) = credfile::remove_export(&text, &export.name)? {
+                    text = t;
+                    removed += 1;
+                }
             }
-        }
-        Ok(removed)
+            Ok(((removed > 0).then_some(text), removed))
+        })
+        .await
     }
 }

@@ -69,7 +69,7 @@ pub const UNKNOWN_MAY_BE_ANOTHER_USER: bool = !cfg!(target_os = "linux");
 /// where the look-up is missing or reports nothing (Wine reports no owning process; another
 /// Unix has no look-up; a sandbox may forbid it). Where it does not, every connection is
 /// [`Peer::Unknown`]: IMDS, which has nothing else to go by, is not served
-/// ([`crate::credserver::may_serve`]), and the other servers admit `Unknown` to slots of its
+/// (the credential server's `may_serve`), and the other servers admit `Unknown` to slots of its
 /// own, never the user's (their tokens and the login's `state` still decide what is answered).
 /// Blocks for a moment the first time: call it off the async runtime's threads.
 pub fn names_owners_here() -> bool {

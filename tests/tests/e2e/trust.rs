@@ -6,7 +6,7 @@
 use crate::cli::{auto, World};
 use crate::served::{container_env, grant, keep_serving, sdk_env};
 use ssotray_tests::{
-    assert_fails_with, assert_ok, bin, python, run, stderr, stdout, SimConfig, CONFIG,
+    assert_fails_with, assert_ok, bin, count, python, run, stats, stderr, stdout, SimConfig, CONFIG,
 };
 use std::process::Stdio;
 use std::time::Duration;
@@ -323,6 +323,132 @@ async fn keeper_fetches_while(w: &World, second: &[&str]) -> std::process::Outpu
         .expect("the keeper's pass ends")
         .unwrap();
     o
+}
+
+/// Starts `ssotray args…` in `w`'s environment, its output collected.
+fn start(w: &World, args: &[&str]) -> tokio::task::JoinHandle<std::process::Output> {
+    let mut cmd = tokio::process::Command::new(bin("ssotray"));
+    cmd.args(args)
+        .env_clear()
+        .envs(w.env())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    tokio::spawn(async move { cmd.output().await.unwrap() })
+}
+
+/// Waits up to 30 s for `done`.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} within 30 s");
+}
+
+#[tokio::test]
+async fn an_export_racing_a_logout_leaves_no_live_keys_whoever_gets_the_lock_first() {
+    let w = logged_in().await;
+    let file = w.home.aws().join("credentials");
+    std::fs::write(&file, USER_CREDENTIALS).unwrap();
+    let engine = ssotray_tests::engine_for(
+        &w.home,
+        &w.sim.base_url,
+        std::sync::Arc::new(ssotray_core::os::SystemClock),
+    );
+    // A concurrent edit of the credentials file holds its lock.
+    let lock = ssotray_core::os::open_lock_file(&engine.config_lock_path(&file).unwrap()).unwrap();
+    lock.lock().unwrap();
+    // The export fetches dev's credentials, then waits for the lock.
+    let export = start(
+        &w,
+        &["credentials", "--profile", "dev", "--export-as", "leftover"],
+    );
+    let base = w.sim.base_url.clone();
+    for _ in 0..300 {
+        if count(&stats(&base).await, "GetRoleCredentials") == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(count(&stats(&base).await, "GetRoleCredentials"), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The logout removes the token, then the session's exports under the same lock.
+    let token = w.home.aws().join("sso/cache");
+    let logout = start(&w, &["logout", "my-sso"]);
+    until("the logout removed the token", || {
+        std::fs::read_dir(&token)
+            .map(|d| {
+                d.filter_map(Result::ok).all(|e| {
+                    !std::fs::read_to_string(e.path())
+                        .unwrap_or_default()
+                        .contains("accessToken")
+                })
+            })
+            .unwrap_or(true)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    lock.unlock().unwrap();
+    let logout = tokio::time::timeout(Duration::from_secs(30), logout)
+        .await
+        .expect("the logout ends")
+        .unwrap();
+    assert_ok(&logout);
+    let export = tokio::time::timeout(Duration::from_secs(30), export)
+        .await
+        .expect("the export ends")
+        .unwrap();
+    // The export found the session logged out: it wrote nothing and said why.
+    assert!(!export.status.success(), "{}", stderr(&export));
+    assert!(
+        stderr(&export).contains("`my-sso` was logged out while its credentials were being exported; nothing was written"),
+        "{}",
+        stderr(&export)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        USER_CREDENTIALS,
+        "no [leftover] with live keys"
+    );
+    let status = w.ssotray(&["status"]).await;
+    assert!(
+        stdout(&status).contains("logged out"),
+        "{}",
+        stdout(&status)
+    );
+}
+
+#[tokio::test]
+async fn a_logout_while_role_credentials_were_fetched_leaves_nothing_in_the_cli_cache() {
+    let w = logged_in().await;
+    let cli_cache = w.home.aws().join("cli/cache");
+    w.sim.hold_role_credentials();
+    // `credential_process` fetches dev's credentials; the answer is held at the simulator.
+    let fetch = start(&w, &["credentials", "--profile", "dev"]);
+    until("the fetch waits at the simulator", || {
+        w.sim.role_credentials_waiting() == 1
+    })
+    .await;
+    // Meanwhile the session is logged out (token, role caches, exports).
+    assert_ok(&w.ssotray(&["logout", "my-sso"]).await);
+    w.sim.release_role_credentials();
+    let fetched = tokio::time::timeout(Duration::from_secs(30), fetch)
+        .await
+        .expect("the fetch ends")
+        .unwrap();
+    assert_ok(&fetched);
+    // The credentials that were on their way went to the program that asked, and nowhere else:
+    // the AWS CLI would use a cache entry for hours without asking for a login.
+    let left: Vec<_> = std::fs::read_dir(&cli_cache)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "role credentials cached after the logout: {left:?}"
+    );
 }
 
 #[tokio::test]
