@@ -1166,10 +1166,15 @@ impl Engine {
         if let Err(e) = self.keychain_forget(target).await {
             tracing::warn!(session = target.display_name(), error = %e, "cannot delete the keychain entry");
         }
+        // A dead writer's copy of the token file (its refresh token) goes with it.
+        if let Some(dir) = path.parent() {
+            self.ctx.fs.remove_leftovers(dir);
+        }
         // The token is gone: an entry written from it is written before this lock is had (and
         // removed here), or after it, when its writer sees the token gone and writes nothing.
         let _cli = self.cli_cache_lock().await?;
         let cli_dir = self.paths().cli_cache()?;
+        self.ctx.fs.remove_leftovers(&cli_dir);
         for profile in &config.profiles {
             if config.target_of(profile).as_ref() != Some(target) {
                 continue;
@@ -1279,8 +1284,10 @@ impl Engine {
         }
         {
             // As in `logout_locked`: after the tokens went, under the cache's lock.
+            self.ctx.fs.remove_leftovers(&dir);
             let _cli = self.cli_cache_lock().await?;
             let cli_dir = self.paths().cli_cache()?;
+            self.ctx.fs.remove_leftovers(&cli_dir);
             for file in self.ctx.fs.list_dir(&cli_dir).unwrap_or_default() {
                 if self.is_sso_role_credential_file(&file) && self.ctx.fs.remove(&file).is_ok() {
                     report.removed_role_credentials += 1;
@@ -1295,6 +1302,39 @@ impl Engine {
             Err(e) => problems.push(e),
         }
         Ok((report, problems))
+    }
+
+    /// Removes the temporary files that writers which died before their rename left in every
+    /// directory ssotray writes (the token and role caches, `~/.aws`, its settings, state,
+    /// caches and private pages, each grant); how many. Each is a full copy of what was being
+    /// written (a token file's refresh token, say); a live writer's is left alone (see
+    /// [`crate::os::write_atomic_pausing`]).
+    pub fn remove_leftovers(&self) -> usize {
+        let paths = self.paths();
+        let parent = |p: Result<PathBuf, crate::paths::NoHome>| {
+            p.ok()
+                .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        };
+        let mut dirs: Vec<PathBuf> = [
+            paths.token_cache().ok(),
+            paths.cli_cache().ok(),
+            parent(paths.aws_config()),
+            parent(paths.aws_credentials()),
+            parent(paths.settings()),
+            paths.state_dir().ok(),
+            paths.registrations_dir().ok(),
+            paths.accounts_dir().ok(),
+            paths.private_pages_dir().ok(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if let Ok(grants) = paths.grants_dir() {
+            dirs.extend(self.ctx.fs.list_subdirs(&grants).unwrap_or_default());
+        }
+        dirs.sort();
+        dirs.dedup();
+        dirs.iter().map(|d| self.ctx.fs.remove_leftovers(d)).sum()
     }
 
     fn is_sso_role_credential_file(&self, file: &std::path::Path) -> bool {

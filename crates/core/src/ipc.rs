@@ -7,11 +7,14 @@
 //! - Linux and macOS: a Unix domain socket at that path (mode 0600, in a 0700 directory of the
 //!   user's own, see [`crate::sock::private_dir`]); the peer's uid (`SO_PEERCRED`, `getpeereid`)
 //!   must be the user's.
-//! - Windows: a named pipe `\\.\pipe\ssotray-<hash of the path>`, created with a security
-//!   descriptor that grants access to the user's SID alone (and refuses remote clients); the
-//!   process at the other end (`GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`)
-//!   must run as the user. The first instance is created exclusively, so a pipe another program
-//!   made first under that name is refused, never used.
+//! - Windows: a named pipe `\\.\pipe\ssotray-<128 random bits>`, a new name each time it is
+//!   served, written into a file at the place (in the user's own directory, which other users
+//!   cannot read), so no other user can know the name or create the pipe first; created with a
+//!   security descriptor that grants access to the user's SID alone (and refuses remote
+//!   clients); the process at the other end (`GetNamedPipeClientProcessId` /
+//!   `GetNamedPipeServerProcessId`) must run as the user. The first instance is created
+//!   exclusively, so a pipe another program made first under that name is refused, never used
+//!   ("another user created `\\.\pipe\…` first").
 //!
 //! Both ends check: a server accepts only the user's clients ([`Listener::accept_mine`]), a
 //! client talks only to the user's server ([`connect`]).
@@ -51,7 +54,7 @@ pub fn bind(place: &Path) -> io::Result<Listener> {
     imp::bind(place)
 }
 
-/// Removes what serving left at `place` (the socket file; a pipe leaves nothing).
+/// Removes what serving left at `place` (the socket file; the file naming the pipe).
 pub fn remove(place: &Path) {
     imp::remove(place)
 }

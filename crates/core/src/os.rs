@@ -112,6 +112,11 @@ pub trait Fs: Send + Sync + std::fmt::Debug {
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()>;
     /// Removes a file.
     fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Removes from `dir` the temporary files of atomic writes whose writers died before their
+    /// rename; how many (see [`write_atomic_pausing`]).
+    fn remove_leftovers(&self, _dir: &Path) -> usize {
+        0
+    }
     /// Renames a file or a directory (a directory keeps its inode, and whoever has it open or
     /// mounted keeps it). Fails when `to` is a directory with entries.
     fn rename(&self, _from: &Path, _to: &Path) -> io::Result<()> {
@@ -172,55 +177,11 @@ impl Fs for RealFs {
     }
 
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-        use std::io::Write;
-        // A symlinked file (dotfiles managers do this to ~/.aws/config) is replaced at its
-        // target, so the link survives.
-        let resolved = match std::fs::symlink_metadata(path) {
-            Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
-            _ => path.to_path_buf(),
-        };
-        let path = resolved.as_path();
-        let dir = path
-            .parent()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
-        create_private_dir_all(dir)?;
-        let name = path
-            .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?
-            .to_string_lossy()
-            .into_owned();
-        let tmp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
-        let result = (|| {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(mode);
-            }
-            #[cfg(not(unix))]
-            let _ = mode;
-            let mut file = options.open(&tmp)?;
-            // Exactly `mode`, whatever the umask (a config file keeps the mode it had).
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-            }
-            file.write_all(data)?;
-            file.sync_all()?;
-            drop(file);
-            replace(&tmp, path)?;
-            // Make the rename itself durable; a failure here is not worth failing the write for.
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        write_atomic_pausing(path, data, mode, || {})
+    }
+
+    fn remove_leftovers(&self, dir: &Path) -> usize {
+        remove_leftovers(dir, None)
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
@@ -307,6 +268,145 @@ impl Fs for RealFs {
     fn list_subdirs(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
         list_entries(path, |t| t.is_dir())
     }
+}
+
+/// [`Fs::write_atomic`] of the real filesystem, calling `pause` between the write and the rename
+/// (a fault point: the tests kill a writer there, as a crash or `kill -9` might).
+///
+/// The temporary file (`.<name>.<16 hex digits>.tmp` beside the file) holds an exclusive advisory
+/// lock for as long as its writer lives, so the leftovers of a dead writer (a full copy of what
+/// it wrote: a token file's refresh token, say) are told from a live writer's and removed: on
+/// the next write of the same file, on logout, at the keeper's start ([`remove_leftovers`]). A
+/// temporary file removed by such a sweep in the moment between its creation and its lock makes
+/// its rename fail; the write is then made again with a new one.
+pub fn write_atomic_pausing(
+    path: &Path,
+    data: &[u8],
+    mode: u32,
+    pause: impl Fn(),
+) -> io::Result<()> {
+    // A symlinked file (dotfiles managers do this to ~/.aws/config) is replaced at its
+    // target, so the link survives.
+    let resolved = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let path = resolved.as_path();
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
+    create_private_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?
+        .to_string_lossy()
+        .into_owned();
+    remove_leftovers(dir, Some(&name));
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match write_once(dir, &name, path, data, mode, &pause) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 3 => continue,
+            other => return other,
+        }
+    }
+}
+
+fn write_once(
+    dir: &Path,
+    name: &str,
+    path: &Path,
+    data: &[u8],
+    mode: u32,
+    pause: &impl Fn(),
+) -> io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
+    let result = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(mode);
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut file = options.open(&tmp)?;
+        // Held until the file is renamed (and the handle closed): a sweep leaves it alone.
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::Error(e) => e,
+            std::fs::TryLockError::WouldBlock => io::Error::from(io::ErrorKind::NotFound),
+        })?;
+        // Exactly `mode`, whatever the umask (a config file keeps the mode it had).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        file.write_all(data)?;
+        file.sync_all()?;
+        pause();
+        // Windows renames a file only once no handle has it open without sharing deletion;
+        // ours shares it, and closing first would leave a moment unlocked.
+        replace(&tmp, path)?;
+        drop(file);
+        // Make the rename itself durable; a failure here is not worth failing the write for.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Whether `file_name` is one of ssotray's temporary files (`.<name>.<16 hex digits>.tmp`), of
+/// the file `of` when given.
+fn is_temporary(file_name: &str, of: Option<&str>) -> bool {
+    let Some(rest) = file_name
+        .strip_prefix('.')
+        .and_then(|r| r.strip_suffix(".tmp"))
+    else {
+        return false;
+    };
+    let Some((name, random)) = rest.rsplit_once('.') else {
+        return false;
+    };
+    random.len() == 16
+        && random.bytes().all(|b| b.is_ascii_hexdigit())
+        && !name.is_empty()
+        && of.is_none_or(|of| of == name)
+}
+
+/// Removes from `dir` the temporary files that writers which died before their rename left
+/// (of the file named `of`, or of any): each one whose lock can be had (a live writer holds
+/// its own). How many were removed.
+pub fn remove_leftovers(dir: &Path, of: Option<&str>) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !is_temporary(&name.to_string_lossy(), of) {
+            continue;
+        }
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(file) = std::fs::OpenOptions::new().read(true).open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() && std::fs::remove_file(&path).is_ok() {
+            tracing::info!(file = %path.display(), "removed what a writer that died left");
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Renames `from` over `to`. On Windows a file another program has open without sharing its
@@ -634,6 +734,63 @@ mod tests {
             .is_symlink());
         assert_eq!(std::fs::read(&path).unwrap(), b"three");
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_dead_writers_copy_is_removed_by_the_next_write_and_a_live_writers_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token.json");
+        RealFs.write_atomic(&file, b"one", 0o600).unwrap();
+        let names = || {
+            let mut n: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        // What a writer killed before its rename left (nobody holds it), another file's, and a
+        // file of another tool's whose name is not one of ssotray's.
+        let dead = ".token.json.0123456789abcdef.tmp";
+        std::fs::write(dir.path().join(dead), b"refreshToken").unwrap();
+        std::fs::write(dir.path().join(".other.json.fedcba9876543210.tmp"), b"x").unwrap();
+        std::fs::write(dir.path().join(".token.json.tmp"), b"not ssotray's").unwrap();
+        // A live writer, stopped at its fault point between the write and the rename.
+        let (paused_tx, paused) = std::sync::mpsc::channel();
+        let (go, go_rx) = std::sync::mpsc::channel::<()>();
+        let go_rx = std::sync::Mutex::new(go_rx);
+        let live_file = file.clone();
+        let live = std::thread::spawn(move || {
+            write_atomic_pausing(&live_file, b"live", 0o600, || {
+                paused_tx.send(()).unwrap();
+                go_rx.lock().unwrap().recv().unwrap();
+            })
+        });
+        paused.recv().unwrap();
+        let live_tmp: Vec<String> = names()
+            .into_iter()
+            .filter(|n| n.starts_with(".token.json.") && n.ends_with(".tmp") && n != dead)
+            .filter(|n| n.len() == dead.len())
+            .collect();
+        assert_eq!(live_tmp.len(), 1, "{:?}", names());
+        // The next write of token.json removes the dead writer's copy only.
+        RealFs.write_atomic(&file, b"two", 0o600).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"two");
+        let mut expected = vec![
+            ".other.json.fedcba9876543210.tmp".to_string(),
+            ".token.json.tmp".to_string(),
+            live_tmp[0].clone(),
+            "token.json".to_string(),
+        ];
+        expected.sort();
+        assert_eq!(names(), expected);
+        // The live writer's rename lands.
+        go.send(()).unwrap();
+        live.join().unwrap().unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"live");
+        // A sweep of the whole directory (logout, the keeper's start) takes every dead one.
+        assert_eq!(remove_leftovers(dir.path(), None), 1);
+        assert_eq!(names(), [".token.json.tmp", "token.json"]);
     }
 
     #[test]

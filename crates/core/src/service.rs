@@ -115,6 +115,8 @@ impl KeeperService {
             return (service, started);
         }
         let engine = keeper.engine().clone();
+        // What writers that died before their rename left, in every directory ssotray writes.
+        engine.remove_leftovers();
         let rotated = options.rotate_grants.then(|| engine.rotate_grants());
         let container = match container_address(&engine, options.container_server) {
             Ok(Some(address)) => Some(service.serve_containers(&address).await),

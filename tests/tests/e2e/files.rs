@@ -128,3 +128,117 @@ async fn two_processes_changing_the_favorites_at_once_lose_nothing() {
         prefs.favorites.len()
     );
 }
+
+/// A writer of `file` stopped between its write and its rename (`dead-writer`); its stdout
+/// said `paused`.
+async fn paused_writer(
+    file: &std::path::Path,
+) -> (
+    tokio::process::Child,
+    tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(bin("dead-writer"))
+        .arg(file)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let said = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the writer pauses")
+        .unwrap();
+    assert_eq!(said.as_deref(), Some("paused"));
+    (child, lines)
+}
+
+/// The temporary files of atomic writes in `dir`.
+fn temporaries(dir: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') && n.ends_with(".tmp"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A writer killed between its write and its rename leaves a full copy of the file (a token
+/// file's refresh token): the next write of that file removes it, and so do a logout and the
+/// keeper's start; a live writer's is left alone, and its rename still lands.
+#[tokio::test]
+async fn what_a_killed_writer_leaves_is_removed_and_a_live_writers_is_not() {
+    let w = crate::cli::World::auto_approving(CONFIG).await;
+    ssotray_tests::assert_ok(
+        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
+            .await,
+    );
+    let cache = w.home.aws().join("sso/cache");
+    let token = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read_to_string(p).unwrap().contains("accessToken"))
+        .unwrap();
+    let kill = |(mut child, _): (tokio::process::Child, _)| async move {
+        child.kill().await.unwrap();
+        let _ = child.wait().await;
+    };
+
+    // Killed at the fault point: its copy of the token file stays behind…
+    kill(paused_writer(&token).await).await;
+    let left = temporaries(&cache);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(std::fs::read_to_string(cache.join(&left[0]))
+        .unwrap()
+        .contains("refreshToken"));
+    // …until the next write of that file (a refresh).
+    ssotray_tests::assert_ok(&w.ssotray(&["refresh", "my-sso"]).await);
+    assert_eq!(temporaries(&cache), Vec::<String>::new());
+
+    // A live writer's file is not taken from it: a refresh meanwhile leaves it, and its rename
+    // lands after.
+    let (mut live, mut said) = paused_writer(&token).await;
+    ssotray_tests::assert_ok(&w.ssotray(&["refresh", "my-sso"]).await);
+    assert_eq!(temporaries(&cache).len(), 1, "the live writer's file stays");
+    use tokio::io::AsyncWriteExt;
+    live.stdin.take().unwrap().write_all(b"go\n").await.unwrap();
+    assert_eq!(said.next_line().await.unwrap().as_deref(), Some("renamed"));
+    assert!(live.wait().await.unwrap().success());
+    assert_eq!(temporaries(&cache), Vec::<String>::new());
+
+    // A logout removes what a dead writer left of the token file.
+    kill(paused_writer(&token).await).await;
+    assert_eq!(temporaries(&cache).len(), 1);
+    ssotray_tests::assert_ok(&w.ssotray(&["logout", "my-sso"]).await);
+    assert_eq!(temporaries(&cache), Vec::<String>::new());
+
+    // The keeper's start removes them wherever ssotray writes (here: `~/.aws`, whose config a
+    // dead `profiles generate` was writing).
+    let config = w.home.aws().join("config");
+    kill(paused_writer(&config).await).await;
+    assert_eq!(temporaries(&w.home.aws()).len(), 1);
+    let runtime = w.home.path().join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut env = w.env();
+    env.push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+    let keeper = tokio::process::Command::new(bin("ssotray"))
+        .args(["keep", "--no-notify"])
+        .env_clear()
+        .envs(env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if temporaries(&w.home.aws()).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(temporaries(&w.home.aws()), Vec::<String>::new());
+    drop(keeper);
+}

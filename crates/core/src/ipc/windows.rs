@@ -19,12 +19,47 @@ use windows_sys::Win32::Security::Authorization::{
 use windows_sys::Win32::Security::{PSECURITY_DESCRIPTOR, SECURITY_ATTRIBUTES};
 use windows_sys::Win32::System::Pipes::{GetNamedPipeClientProcessId, GetNamedPipeServerProcessId};
 
-/// The pipe that stands for `place`: one per path (paths are case-insensitive here).
-pub fn pipe_name(place: &Path) -> String {
-    use sha2::{Digest, Sha256};
-    let key = place.to_string_lossy().to_lowercase();
-    let hash = Sha256::digest(key.as_bytes());
-    format!(r"\\.\pipe\ssotray-{}", hex::encode(&hash[..16]))
+/// The start of every pipe name of ssotray's.
+const PREFIX: &str = r"\\.\pipe\ssotray-";
+
+/// A new pipe name: the prefix and 128 random bits, so no other user can know it, nor create the
+/// pipe first (a name derived from the place's path could be, and was, guessed).
+fn new_pipe_name() -> String {
+    format!("{PREFIX}{:032x}", rand::random::<u128>())
+}
+
+/// Whether `name` is a pipe name [`new_pipe_name`] makes.
+fn is_pipe_name(name: &str) -> bool {
+    name.strip_prefix(PREFIX)
+        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The pipe `place` names: the place is a file (in the user's own directory, which only the
+/// user, SYSTEM and Administrators can read) holding the name of the pipe served there.
+fn pipe_of(place: &Path) -> io::Result<String> {
+    let text = std::fs::read_to_string(place)?;
+    let name = text.trim();
+    if is_pipe_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("`{}` names no pipe of ssotray's", place.display()),
+        ))
+    }
+}
+
+/// The error of a pipe whose name was taken before ssotray could create it.
+fn taken(name: &str, e: io::Error) -> io::Error {
+    // ERROR_ACCESS_DENIED (another user's pipe: its descriptor shuts this user out) and
+    // ERROR_PIPE_BUSY (FILE_FLAG_FIRST_PIPE_INSTANCE on a pipe that exists).
+    match e.raw_os_error() {
+        Some(5 | 231) => io::Error::new(
+            e.kind(),
+            format!("another user created `{name}` first ({e}); ssotray will not use it: sign out the other user's session, or restart Windows"),
+        ),
+        _ => e,
+    }
 }
 
 /// A security descriptor granting everything to this user and nothing to anyone else
@@ -116,7 +151,7 @@ fn runs_as_me(pid: Option<u32>) -> bool {
 }
 
 pub async fn connect(place: &Path) -> Result<Stream, ConnectError> {
-    let name = pipe_name(place);
+    let name = pipe_of(place).map_err(ConnectError::NotServed)?;
     let mut busy_for = Duration::ZERO;
     let client = loop {
         match ClientOptions::new().open(&name) {
@@ -145,9 +180,12 @@ pub async fn connect(place: &Path) -> Result<Stream, ConnectError> {
 }
 
 pub fn bind(place: &Path) -> io::Result<Listener> {
-    let name = pipe_name(place);
     let only_me = OnlyMe::new()?;
-    let first = only_me.create(&name, true)?;
+    let name = new_pipe_name();
+    let first = only_me.create(&name, true).map_err(|e| taken(&name, e))?;
+    // Then the place names it: a client reads a whole name or none (the caller holds the lock
+    // that makes it the only server of the place).
+    crate::os::write_atomic_pausing(place, name.as_bytes(), 0o600, || {})?;
     Ok(Listener {
         name,
         only_me,
@@ -155,7 +193,9 @@ pub fn bind(place: &Path) -> io::Result<Listener> {
     })
 }
 
-pub fn remove(_place: &Path) {}
+pub fn remove(place: &Path) {
+    let _ = std::fs::remove_file(place);
+}
 
 impl Listener {
     /// The next connection, and whether its client runs as this user.
@@ -217,16 +257,46 @@ impl AsyncWrite for Stream {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_place_names_one_pipe_whatever_its_case() {
-        let a = pipe_name(Path::new(r"C:\Users\Me\AppData\Local\ssotray\keeper.sock"));
-        let b = pipe_name(Path::new(r"c:\users\me\appdata\local\ssotray\KEEPER.sock"));
-        let c = pipe_name(Path::new(
-            r"C:\Users\Other\AppData\Local\ssotray\keeper.sock",
+    #[tokio::test]
+    async fn a_place_names_a_pipe_no_one_can_derive_from_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let place = dir.path().join("keeper.sock");
+        let first = bind(&place).unwrap();
+        let name = std::fs::read_to_string(&place).unwrap();
+        assert!(is_pipe_name(&name), "{name}");
+        assert_eq!(first.name, name);
+        assert!(connect(&place).await.is_ok());
+        drop(first);
+        remove(&place);
+        assert!(matches!(
+            connect(&place).await,
+            Err(ConnectError::NotServed(_))
         ));
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert!(a.starts_with(r"\\.\pipe\ssotray-"));
+        // Served again from the same place: another name, nothing to guess from the path.
+        let second = bind(&place).unwrap();
+        assert_ne!(second.name, name);
+        assert!(connect(&place).await.is_ok());
+        // A place that names anything else is no server of ssotray's.
+        std::fs::write(&place, r"\\.\pipe\someone-elses").unwrap();
+        assert!(matches!(
+            connect(&place).await,
+            Err(ConnectError::NotServed(_))
+        ));
+    }
+
+    #[test]
+    fn a_pipe_name_taken_first_is_reported_as_another_users() {
+        let name = new_pipe_name();
+        for code in [5, 231] {
+            let e = taken(&name, io::Error::from_raw_os_error(code)).to_string();
+            assert!(
+                e.contains(&format!("another user created `{name}` first")),
+                "{e}"
+            );
+        }
+        assert!(!taken(&name, io::Error::from_raw_os_error(2))
+            .to_string()
+            .contains("another user"));
     }
 
     #[cfg_attr(
@@ -234,13 +304,17 @@ mod tests {
         ignore = "Wine 8.0 does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE (a second server is created)"
     )]
     #[tokio::test]
-    async fn a_second_server_of_the_same_place_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let place = dir.path().join("s");
-        let _first = bind(&place).unwrap();
+    async fn a_pipe_that_exists_is_never_served_again() {
+        let only_me = OnlyMe::new().unwrap();
+        let name = new_pipe_name();
+        let _first = only_me.create(&name, true).unwrap();
+        let again = only_me
+            .create(&name, true)
+            .map_err(|e| taken(&name, e))
+            .unwrap_err();
         assert!(
-            bind(&place).is_err(),
-            "the pipe's first instance is exclusive"
+            again.to_string().contains("another user created"),
+            "{again}"
         );
     }
 }
