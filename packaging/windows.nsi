@@ -4,15 +4,17 @@
 ; the folder on the user's PATH (so `credential_process = ssotray …` works), and an entry in
 ; the user's Apps & features list. Uninstalling removes all of that and the app's start at
 ; login, and leaves the user's settings, state and ~/.aws alone.
+;
+; PATH is edited by the installed ssotray.exe (`ssotray user-path add|remove DIR`), never here:
+; Debian's makensis has strings of 1024 characters, so ReadRegStr of a longer PATH gives an
+; empty string (and a PATH near the limit comes back cut), and writing that back destroyed the
+; user's PATH. ssotray.exe reads and writes the value whole and leaves it alone when it cannot.
 Unicode true
 Target amd64-unicode
 SetCompressor /SOLID lzma
 
 !include "LogicLib.nsh"
-!include "StrFunc.nsh"
 !include "WinMessages.nsh"
-${StrStr}
-${UnStrRep}
 
 !define UNINST "Software\Microsoft\Windows\CurrentVersion\Uninstall\ssotray"
 !define ENV "Environment"
@@ -53,15 +55,11 @@ Section "ssotray"
   WriteRegDWORD HKCU "${UNINST}" "NoModify" 1
   WriteRegDWORD HKCU "${UNINST}" "NoRepair" 1
 
-  ; The folder on the user's PATH, once.
-  ReadRegStr $0 HKCU "${ENV}" "Path"
-  ${If} $0 == ""
-    WriteRegExpandStr HKCU "${ENV}" "Path" "$INSTDIR"
-  ${Else}
-    ${StrStr} $1 ";$0;" ";$INSTDIR;"
-    ${If} $1 == ""
-      WriteRegExpandStr HKCU "${ENV}" "Path" "$0;$INSTDIR"
-    ${EndIf}
+  ; The folder on the user's PATH, once (a console program, run without a window).
+  nsExec::ExecToLog '"$INSTDIR\ssotray.exe" user-path add "$INSTDIR"'
+  Pop $0
+  ${If} $0 != 0
+    DetailPrint "PATH was left as it was ($0): add $INSTDIR to it in Environment Variables."
   ${EndIf}
   SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=500
 SectionEnd
@@ -69,6 +67,15 @@ SectionEnd
 Section "Uninstall"
   ; A running tray app keeps its file open (a running `ssotray keep` is the user's to stop).
   ExecWait '"$SYSDIR\taskkill.exe" /IM ssotray-app.exe /F'
+  ; The folder off the user's PATH, by the program being uninstalled (run from its folder,
+  ; before it goes).
+  nsExec::ExecToLog '"$INSTDIR\ssotray.exe" user-path remove "$INSTDIR"'
+  Pop $0
+  ${If} $0 != 0
+    DetailPrint "PATH was left as it was ($0): take $INSTDIR off it in Environment Variables."
+  ${EndIf}
+  SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=500
+
   Delete "$INSTDIR\ssotray.exe"
   Delete "$INSTDIR\ssotray-app.exe"
   Delete "$INSTDIR\WebView2Loader.dll"
@@ -82,16 +89,4 @@ Section "Uninstall"
   DeleteRegKey HKCU "Software\ssotray"
   ; Start at login, as the app's setting writes it.
   DeleteRegValue HKCU "Software\Microsoft\Windows\CurrentVersion\Run" "ssotray"
-
-  ; The folder off the user's PATH.
-  ReadRegStr $0 HKCU "${ENV}" "Path"
-  ${UnStrRep} $1 ";$0;" ";$INSTDIR;" ";"
-  StrCpy $1 $1 "" 1
-  StrCpy $1 $1 -1
-  ${If} $1 == ""
-    DeleteRegValue HKCU "${ENV}" "Path"
-  ${Else}
-    WriteRegExpandStr HKCU "${ENV}" "Path" "$1"
-  ${EndIf}
-  SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=500
 SectionEnd

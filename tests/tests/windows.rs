@@ -616,6 +616,123 @@ impl WinWorld {
     }
 }
 
+/// A user PATH of exactly `len` characters, of the entries people have (variables, spaces, a
+/// trailing backslash, an empty entry).
+fn long_path(len: usize) -> String {
+    let mut path = String::new();
+    let mut i = 0;
+    while path.len() < len {
+        let entry = match i % 4 {
+            0 => format!(r"C:\tools\t{i:04}\bin"),
+            1 => format!(r"%USERPROFILE%\.local\x{i:04}"),
+            2 => format!(r"C:\Program Files\Vendor {i:04}\"),
+            _ => String::new(),
+        };
+        if !path.is_empty() {
+            path.push(';');
+        }
+        path.push_str(&entry);
+        i += 1;
+    }
+    path.truncate(len);
+    // Not ending in the separator, so the expected value below is plain.
+    path.pop();
+    path.push('z');
+    path
+}
+
+/// Installs (twice: an upgrade) and uninstalls with a user PATH of `len` characters.
+async fn install_and_uninstall_with_a_path_of(w: &WinWorld, setup: &Path, len: usize) {
+    const ENV: &str = r"HKCU\Environment";
+    const RUN: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
+    const UNINST: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\ssotray";
+    let version = env!("CARGO_PKG_VERSION");
+    let original = long_path(len);
+    assert_eq!(original.len(), len);
+    w.reg_add(ENV, "Path", "REG_EXPAND_SZ", &original).await;
+    assert_eq!(
+        w.reg_value(ENV, "Path").await.as_deref(),
+        Some(original.as_str())
+    );
+    assert_ok(&w.windows(&setup.display().to_string(), &["/S"]).await);
+    let dir_win = format!(r"C:\users\{}\AppData\Local\Programs\ssotray", w.user);
+    let dir = w.home.path().join("AppData/Local/Programs/ssotray");
+    for f in [
+        "ssotray.exe",
+        "ssotray-app.exe",
+        "WebView2Loader.dll",
+        "uninstall.exe",
+        "README.txt",
+    ] {
+        assert!(
+            dir.join(f).is_file(),
+            "{f} installed in %LOCALAPPDATA%\\Programs\\ssotray"
+        );
+    }
+    assert!(
+        w.home
+            .path()
+            .join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/ssotray.lnk")
+            .is_file(),
+        "a Start menu shortcut"
+    );
+    let with_dir = format!("{original};{dir_win}");
+    assert_eq!(
+        w.reg_value(ENV, "Path").await.as_deref(),
+        Some(with_dir.as_str()),
+        "a PATH of {len} characters, the folder added once"
+    );
+    assert_eq!(
+        w.reg_value(UNINST, "DisplayVersion").await.as_deref(),
+        Some(version)
+    );
+    let o = w
+        .windows(&format!(r"{dir_win}\ssotray.exe"), &["--version"])
+        .await;
+    assert_ok(&o);
+    assert_eq!(stdout(&o).trim(), format!("ssotray {version}"));
+    // Installing again (an upgrade) does not add the folder twice.
+    assert_ok(&w.windows(&setup.display().to_string(), &["/S"]).await);
+    assert_eq!(
+        w.reg_value(ENV, "Path").await.as_deref(),
+        Some(with_dir.as_str())
+    );
+
+    // Start at login, as the app writes it; then the uninstaller (it copies itself to %TEMP%
+    // and runs from there, so its work is waited for by its results).
+    w.reg_add(
+        RUN,
+        "ssotray",
+        "REG_SZ",
+        &format!(r"{dir_win}\ssotray-app.exe"),
+    )
+    .await;
+    assert_ok(
+        &w.windows(&format!(r"{dir_win}\uninstall.exe"), &["/S"])
+            .await,
+    );
+    let mut gone = false;
+    for _ in 0..120 {
+        if !dir.exists() && w.reg_value(UNINST, "DisplayVersion").await.is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(gone, "the folder and the Apps & features entry are removed");
+    assert!(!w
+        .home
+        .path()
+        .join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/ssotray.lnk")
+        .exists());
+    assert_eq!(
+        w.reg_value(ENV, "Path").await.as_deref(),
+        Some(original.as_str()),
+        "the PATH of {len} characters as it was, byte for byte"
+    );
+    assert_eq!(w.reg_value(RUN, "ssotray").await, None);
+}
+
 #[tokio::test]
 async fn windows_zip_and_installer_install_for_the_user_and_uninstall_cleanly() {
     let (zip, setup) = windows_packages();
@@ -662,83 +779,40 @@ async fn windows_zip_and_installer_install_for_the_user_and_uninstall_cleanly() 
         assert_eq!(stdout(&o).trim(), format!("{name} {version}"));
     }
 
-    // The installer, as a user runs it silently: what the user had on PATH and a start at login
-    // the app's setting wrote stay until the uninstall, which takes only its own.
-    const ENV: &str = r"HKCU\Environment";
+    // Start at login, as `ssotray-app --autostart on|off` writes it: the current user's Run
+    // value, its path quoted (Windows splits an unquoted one at its first space); turning it off
+    // takes only that value, never the machine's (an administrator's).
     const RUN: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
-    const UNINST: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\ssotray";
-    w.reg_add(ENV, "Path", "REG_EXPAND_SZ", r"C:\tools").await;
-    assert_ok(&w.windows(&setup.display().to_string(), &["/S"]).await);
-    let dir_win = format!(r"C:\users\{}\AppData\Local\Programs\ssotray", w.user);
-    let dir = w.home.path().join("AppData/Local/Programs/ssotray");
-    for f in [
-        "ssotray.exe",
-        "ssotray-app.exe",
-        "WebView2Loader.dll",
-        "uninstall.exe",
-        "README.txt",
-    ] {
-        assert!(
-            dir.join(f).is_file(),
-            "{f} installed in %LOCALAPPDATA%\\Programs\\ssotray"
-        );
-    }
-    assert!(
-        w.home
-            .path()
-            .join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/ssotray.lnk")
-            .is_file(),
-        "a Start menu shortcut"
-    );
-    assert_eq!(
-        w.reg_value(ENV, "Path").await.as_deref(),
-        Some(format!(r"C:\tools;{dir_win}").as_str())
-    );
-    assert_eq!(
-        w.reg_value(UNINST, "DisplayVersion").await.as_deref(),
-        Some(version)
-    );
-    let o = w
-        .windows(&format!(r"{dir_win}\ssotray.exe"), &["--version"])
-        .await;
-    assert_ok(&o);
-    assert_eq!(stdout(&o).trim(), format!("ssotray {version}"));
-    // Installing again (an upgrade) does not add the folder twice.
-    assert_ok(&w.windows(&setup.display().to_string(), &["/S"]).await);
-    assert_eq!(
-        w.reg_value(ENV, "Path").await.as_deref(),
-        Some(format!(r"C:\tools;{dir_win}").as_str())
-    );
-
-    // Start at login, as the app writes it; then the uninstaller (it copies itself to %TEMP%
-    // and runs from there, so its work is waited for by its results).
+    const MACHINE_RUN: &str = r"HKLM\Software\Microsoft\Windows\CurrentVersion\Run";
+    let app = top.join("ssotray-app.exe").display().to_string();
     w.reg_add(
-        RUN,
+        MACHINE_RUN,
         "ssotray",
         "REG_SZ",
-        &format!(r"{dir_win}\ssotray-app.exe"),
+        r"C:\Program Files\ssotray\ssotray-app.exe",
     )
     .await;
-    assert_ok(
-        &w.windows(&format!(r"{dir_win}\uninstall.exe"), &["/S"])
-            .await,
+    assert_ok(&w.windows(&app, &["--autostart", "on"]).await);
+    let written = w.reg_value(RUN, "ssotray").await.expect("the Run value");
+    assert!(
+        written.starts_with('"') && written.ends_with(r#"\ssotray-app.exe""#),
+        "{written}"
     );
-    let mut gone = false;
-    for _ in 0..120 {
-        if !dir.exists() && w.reg_value(UNINST, "DisplayVersion").await.is_none() {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    assert!(gone, "the folder and the Apps & features entry are removed");
-    assert!(!w
-        .home
-        .path()
-        .join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/ssotray.lnk")
-        .exists());
-    assert_eq!(w.reg_value(ENV, "Path").await.as_deref(), Some(r"C:\tools"));
+    assert_ok(&w.windows(&app, &["--autostart", "off"]).await);
     assert_eq!(w.reg_value(RUN, "ssotray").await, None);
+    assert_eq!(
+        w.reg_value(MACHINE_RUN, "ssotray").await.as_deref(),
+        Some(r"C:\Program Files\ssotray\ssotray-app.exe"),
+        "the machine's entry stays"
+    );
+
+    // The installer, as a user runs it silently, with PATHs longer than NSIS's strings (1024
+    // characters in Debian's makensis): every entry the user had stays, byte for byte; the
+    // folder is added once and taken off once. A start at login the app's setting wrote goes
+    // with the uninstall.
+    for len in [1000, 1100, 4000] {
+        install_and_uninstall_with_a_path_of(&w, &setup, len).await;
+    }
     // The user's own files stay.
     assert!(w.home.aws().join("config").is_file());
 }

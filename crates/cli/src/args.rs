@@ -106,6 +106,14 @@ pub(crate) enum Command {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+    /// Add a folder to the user's PATH (`HKCU\Environment`), or take it off, keeping every other
+    /// entry as it is, whatever the value's length: what the Windows installer and uninstaller
+    /// run (Windows only).
+    #[command(hide = true)]
+    UserPath {
+        #[command(subcommand)]
+        edit: UserPathEdit,
+    },
     /// Write the man pages (roff) of ssotray and of each subcommand into DIR; the packages
     /// install them as ssotray(1), ssotray-login(1), …
     #[command(hide = true)]
@@ -288,4 +296,18 @@ pub enum ServerKind {
     Imds,
     /// Static variables (`AWS_ACCESS_KEY_ID`, …), valid until they expire.
     Env,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum UserPathEdit {
+    /// Add DIR once (nothing changes when it is on PATH already).
+    Add {
+        /// The folder.
+        dir: String,
+    },
+    /// Take every entry that is DIR off.
+    Remove {
+        /// The folder.
+        dir: String,
+    },
 }

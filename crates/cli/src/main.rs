@@ -22,6 +22,7 @@ mod container;
 mod error;
 mod exec;
 mod keep;
+mod user_path;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -101,7 +102,7 @@ async fn run(engine: &Engine, command: Command) -> Result<(), CliError> {
             )
             .await
         }
-        Command::Container { command } => container::run(engine, command),
+        Command::Container { command } => container::run(engine, command).await,
         Command::Accounts {
             sso_session,
             json,
@@ -119,6 +120,7 @@ async fn run(engine: &Engine, command: Command) -> Result<(), CliError> {
                     template,
                 },
         } => accounts::generate_profiles(engine, &sso_session, dry_run, &template).await,
+        Command::UserPath { edit } => user_path::run(edit),
         Command::Completions { .. } | Command::Manpage { .. } => Ok(()),
     }
 }
@@ -172,7 +174,9 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), CliError> {
                 Some(ssotray_core::owner::Reply::Error { message }) => {
                     return Err(EngineError::Keeper(message).into())
                 }
-                None => eprintln!("The keeper did not take the login; logging in from here."),
+                Some(ssotray_core::owner::Reply::ContainerServer { .. }) | None => {
+                    eprintln!("The keeper did not take the login; logging in from here.")
+                }
             }
         }
     }

@@ -610,7 +610,8 @@ async fn the_deb_installs_on_a_clean_debian_root_works_there_and_purges_without_
         .unwrap()
         .trim()
         .to_string();
-    assert_eq!(exec, "/usr/bin/ssotray-app", "{entry}");
+    // Quoted (a path with a space or `$` would start another program unquoted).
+    assert_eq!(exec, "\"/usr/bin/ssotray-app\"", "{entry}");
     {
         let _app = RootProcess::start(&root, &format!("exec {exec}"), &gui);
         let menu = TrayMenu::find(&desktop).await;
