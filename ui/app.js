@@ -367,7 +367,7 @@ async function saveSettings(/** @type {Event} */ ev) {
   try {
     const toAllow = await ipc.saveSettings(/** @type {any} */ ({ leadTimesMinutes: leads, autostart: /** @type {HTMLInputElement} */ ($('#autostart')).checked, sessions }));
     $('#settings-status').textContent = toAllow.length
-      ? `Saved. A new browser command is a program ssotray will run: allow it for ${toAllow.join(', ')} in the notification.`
+      ? `Saved. Allow the rest for ${toAllow.join(', ')} in the notification: a new browser command is a program ssotray will run, and a refresh token taken out of the keychain goes back into a file.`
       : 'Saved';
   } catch (e) {
     $('#settings-status').textContent = /** @type {any} */ (e).message || String(e);

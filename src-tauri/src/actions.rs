@@ -343,9 +343,12 @@ async fn run(handle: &AppHandle, app: &Arc<App>, action: Action) -> Result<Value
             json(tray::copy_text(handle, app.profile_name(&role)?)?)
         }
         Action::CopyText { text } => {
-            // Only short, visible text the window already shows (a device user code).
-            if text.len() > 64 {
-                return Err(CmdError::msg("too long to copy"));
+            // Only what ssotray shows the user to copy (a device login's code and page): a page
+            // someone else's script took over cannot put text of its own on the clipboard.
+            if !app.copyable().contains(&text) {
+                return Err(CmdError::msg(
+                    "ssotray copies only what it shows you (a device login's code); copy other text yourself",
+                ));
             }
             json(tray::copy_text(handle, text)?)
         }

@@ -553,6 +553,23 @@ impl App {
         )))
     }
 
+    /// What the window shows the user to copy now: each device login's code and page.
+    pub fn copyable(&self) -> Vec<String> {
+        self.pending
+            .lock()
+            .expect("pending")
+            .values()
+            .filter_map(|p| match p {
+                Pending::DeviceCode {
+                    user_code,
+                    verification_uri,
+                } => Some([user_code.clone(), verification_uri.clone()]),
+                Pending::Browser => None,
+            })
+            .flatten()
+            .collect()
+    }
+
     /// The profile name of a role: an existing profile for it, else the generated name.
     pub fn profile_name(&self, role: &RoleRef) -> Result<String, CmdError> {
         if let Some(p) = &role.profile {

@@ -49,10 +49,23 @@ pub fn hand_over(path: &Path, view: &str) -> bool {
     })
 }
 
+/// The place this app serves as the instance (its `app.sock`), to remove at exit.
+pub struct Serving(PathBuf);
+
+/// Removes the instance's socket, if this app is the instance (at exit: it still holds the lock
+/// beside the socket, so the socket is its own), as the keeper's socket is removed.
+pub fn remove(handle: &AppHandle) {
+    if let Some(serving) = tauri::Manager::try_state::<Serving>(handle) {
+        ssotray_core::ipc::remove(&serving.0);
+    }
+}
+
 /// Becomes the instance: listens for later launches. Err when another instance holds the lock
 /// (two launches at once): the caller hands over to it instead.
 pub fn listen(handle: &AppHandle, path: &Path) -> Result<(), ssotray_core::EngineError> {
     let bound = tauri::async_runtime::block_on(ssotray_core::owner::bind(path))?;
+    // This app is the instance: its socket goes when it quits (`remove`).
+    tauri::Manager::manage(handle, Serving(path.to_path_buf()));
     let handle = handle.clone();
     tauri::async_runtime::spawn(async move {
         let ssotray_core::owner::Bound {

@@ -250,6 +250,8 @@ pub fn run() {
             if let Some(service) = handle.try_state::<Arc<KeeperService>>() {
                 service.close();
             }
+            // So is the socket a second launch hands over on.
+            instance::remove(handle);
         }
         _ => {}
     });

@@ -61,8 +61,9 @@ pub fn get(app: &App) -> Result<SettingsDto, CmdError> {
 
 /// Saves the settings (keychain changes move the secrets; autostart goes through the OS). A new
 /// browser command is not saved from here: it is a program ssotray will run, and a page that
-/// someone else's script took over must not gain that. The user allows it in a notification
-/// (outside the page); the answer names the sessions that wait for it.
+/// someone else's script took over must not gain that; nor is a refresh token taken out of the
+/// keychain (back into a file). The user allows each in a notification (outside the page); the
+/// answer names the sessions that wait for it.
 pub async fn save(app: &App, settings: SettingsDto) -> Result<Vec<String>, CmdError> {
     let mut to_allow = Vec::new();
     let engine = &app.engine;
@@ -102,13 +103,13 @@ pub async fn save(app: &App, settings: SettingsDto) -> Result<Vec<String>, CmdEr
             ask_to_allow_browser(app, &s.name, b);
             to_allow.push(s.name.clone());
         }
-        if s.keychain != current.keychain {
-            let target = app.target(&s.name)?;
-            if s.keychain {
-                engine.keychain_enable(&target).await?;
-            } else {
-                engine.keychain_disable(&target).await?;
-            }
+        if s.keychain && !current.keychain {
+            engine.keychain_enable(&app.target(&s.name)?).await?;
+        } else if !s.keychain && current.keychain {
+            // Taking the refresh token out of the keychain puts it back into a file: asked
+            // outside the page, as a new browser command is.
+            ask_to_allow_keychain_off(app, &s.name)?;
+            to_allow.push(s.name.clone());
         }
     }
     crate::autostart::set(settings.autostart).map_err(|e| CmdError::msg(e.to_string()))?;
@@ -117,6 +118,41 @@ pub async fn save(app: &App, settings: SettingsDto) -> Result<Vec<String>, CmdEr
 
 /// The notification action that allows a browser command the window asked for.
 pub const ALLOW_BROWSER: &str = "allow-browser";
+/// The notification action that allows taking a session's refresh token out of the keychain.
+pub const ALLOW_KEYCHAIN_OFF: &str = "allow-keychain-off";
+
+/// Asks the user, in a desktop notification, to allow taking `session`'s refresh token out of
+/// the keychain (back into `~/.aws/sso/cache`); done only when they click Allow there.
+fn ask_to_allow_keychain_off(app: &App, session: &str) -> Result<(), CmdError> {
+    let engine = app.engine.clone();
+    let target = app.target(session)?;
+    let session = session.to_string();
+    let mut n = notify_rust::Notification::new();
+    n.appname("ssotray")
+        .summary("Take the refresh token out of the keychain?")
+        .body(&ssotray_core::desktop_notify::body_text(&format!(
+            "The ssotray window asks to keep the refresh token of {session} in ~/.aws/sso/cache again instead of the OS keychain. Allow it only if you asked for it yourself."
+        )))
+        .action(ALLOW_KEYCHAIN_OFF, "Allow")
+        .action("refuse-keychain-off", "Don't allow");
+    std::thread::spawn(move || match n.show() {
+        Ok(handle) => ssotray_core::desktop_notify::wait_for_click(handle, |id| {
+            if id != ALLOW_KEYCHAIN_OFF && id != "Allow" {
+                return;
+            }
+            match tauri::async_runtime::block_on(engine.keychain_disable(&target)) {
+                Ok(_) => tracing::info!(session = %session, "refresh token out of the keychain"),
+                Err(e) => {
+                    tracing::warn!(session = %session, error = %e, "cannot take the refresh token out of the keychain")
+                }
+            }
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot ask to take a refresh token out of the keychain; use `ssotray keychain disable`")
+        }
+    });
+    Ok(())
+}
 
 /// Asks the user, in a desktop notification, to allow `command` as `session`'s browser; writes
 /// it only when they click Allow there.
@@ -126,9 +162,9 @@ fn ask_to_allow_browser(app: &App, session: &str, command: &str) {
     let mut n = notify_rust::Notification::new();
     n.appname("ssotray")
         .summary("Allow this browser command?")
-        .body(&format!(
+        .body(&ssotray_core::desktop_notify::body_text(&format!(
             "The ssotray window asks to open the consoles of {session} with the program `{command}`. Allow it only if you typed it yourself."
-        ))
+        )))
         .action(ALLOW_BROWSER, "Allow")
         .action("refuse-browser", "Don't allow");
     std::thread::spawn(move || {

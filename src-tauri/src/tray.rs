@@ -358,25 +358,27 @@ pub fn copy_text(handle: &AppHandle, text: String) -> Result<(), CmdError> {
         .map_err(|e| CmdError::msg(format!("cannot use the clipboard: {e}")))
 }
 
-/// Copies a credential marked sensitive where the platform has a hint for it (Linux: the
-/// `x-kde-passwordManagerHint` target, which Klipper, GPaste, CopyQ and others honour by keeping
-/// it out of their history), through the same clipboard the plugin holds open.
+/// Copies a credential marked sensitive, through the same clipboard the plugin holds open:
+/// - Linux: the `x-kde-passwordManagerHint: secret` target, which Klipper, GPaste, CopyQ and
+///   others honour by keeping it out of their history;
+/// - Windows: the formats that keep it out of Clipboard History
+///   (`CanIncludeInClipboardHistory` = 0) and out of cloud sync (`CanUploadToCloudClipboard` =
+///   0);
+/// - macOS: marked concealed (`org.nspasteboard.ConcealedType`), which clipboard managers that
+///   follow nspasteboard.org leave out of their history.
 fn copy_sensitive(text: &str) -> Result<(), CmdError> {
     let failed = |e: arboard::Error| CmdError::msg(format!("cannot use the clipboard: {e}"));
     let mut clipboard = arboard::Clipboard::new().map_err(failed)?;
+    let set = clipboard.set();
     #[cfg(target_os = "linux")]
-    {
-        use arboard::SetExtLinux as _;
-        clipboard
-            .set()
-            .exclude_from_history()
-            .text(text)
-            .map_err(failed)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        clipboard.set().text(text).map_err(failed)
-    }
+    let set = arboard::SetExtLinux::exclude_from_history(set);
+    #[cfg(windows)]
+    let set = arboard::SetExtWindows::exclude_from_cloud(
+        arboard::SetExtWindows::exclude_from_history(set),
+    );
+    #[cfg(target_os = "macos")]
+    let set = arboard::SetExtApple::exclude_from_history(set);
+    set.text(text).map_err(failed)
 }
 
 /// The credential last copied to the clipboard, to take it off again (after a minute, or when

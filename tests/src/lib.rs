@@ -1044,6 +1044,12 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
 /// Asks the (mapped) window named `name` to close, as a window manager's close button does
 /// (WM_DELETE_WINDOW), through the X server.
 pub fn close_window(display: &str, name: &str) -> bool {
+    close_window_when(display, name, true)
+}
+
+/// [`close_window`], also to a window not yet mapped (`viewable_only: false`): as early as
+/// the window exists with its title.
+pub fn close_window_when(display: &str, name: &str, viewable_only: bool) -> bool {
     use x11rb::connection::Connection;
     use x11rb::protocol::xproto::{
         AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, MapState,
@@ -1069,7 +1075,7 @@ pub fn close_window(display: &str, name: &str) -> bool {
             .and_then(|c| c.reply().ok())
             .is_some_and(|a| a.map_state == MapState::VIEWABLE);
         if let (true, Ok(Ok(title))) = (
-            viewable,
+            viewable || !viewable_only,
             conn.get_property(false, w, AtomEnum::WM_NAME, AtomEnum::STRING, 0, 256)
                 .map(|c| c.reply()),
         ) {

@@ -33,14 +33,41 @@ fn shell_word(s: &str) -> String {
     }
 }
 
-pub fn run(engine: &Engine, command: ContainerCommand) -> Result<(), CliError> {
+/// The address the running container server listens on, asked of the running keeper; `None`
+/// when no keeper runs or it serves no containers.
+async fn running_address(engine: &Engine) -> Option<String> {
+    let path = ssotray_core::owner::socket_path(engine)?;
+    match ssotray_core::owner::ask(
+        &path,
+        &ssotray_core::owner::Request::ContainerServer,
+        std::time::Duration::from_secs(2),
+    )
+    .await
+    {
+        Some(ssotray_core::owner::Reply::ContainerServer { address }) => address,
+        _ => None,
+    }
+}
+
+pub async fn run(engine: &Engine, command: ContainerCommand) -> Result<(), CliError> {
     match command {
         ContainerCommand::Grant { profile, address } => {
             let file = engine.grant(&profile)?;
             let dir = file.parent().expect("a grant's token is in its directory");
+            // The address asked for; else the running server's (it may listen elsewhere than
+            // the settings say: `keep --container-server ADDR`); else the settings'.
             let address = match address {
                 Some(a) => a,
-                None => engine.settings()?.container_server.address,
+                None => match running_address(engine).await {
+                    Some(a) => a,
+                    None => {
+                        let a = engine.settings()?.container_server.address;
+                        eprintln!(
+                            "No container server runs now: the line below names the settings' address ({a}); start one with `ssotray keep --container-server` or the tray app's setting."
+                        );
+                        a
+                    }
+                },
             };
             eprintln!(
                 "Granted `{profile}`: its token ({}) unlocks this profile and nothing else. `ssotray container revoke {profile}` takes it away.",

@@ -84,6 +84,45 @@ fn shown(event: &KeeperEvent, can_act: bool, open_on_click: bool) -> Shown {
     }
 }
 
+/// `text` with the characters of the freedesktop notification markup escaped (`&`, `<`, `>`, and
+/// the quotes of attributes), so it shows as written and never becomes markup (a link, an image).
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` as a notification's body must carry it to show it as written: escaped for a
+/// freedesktop server that reads bodies as markup (its `body-markup` capability), as it is
+/// elsewhere (Windows toasts and macOS notifications show text). Every body that holds text
+/// from elsewhere (a command the window sent, a session's name) goes through this.
+#[cfg(all(unix, not(target_os = "macos")))]
+pub fn body_text(text: &str) -> String {
+    // No answer (no server yet): escaped, as most servers read markup.
+    let markup =
+        notify_rust::get_capabilities().map_or(true, |c| c.iter().any(|c| c == "body-markup"));
+    if markup {
+        escape_markup(text)
+    } else {
+        text.to_string()
+    }
+}
+
+/// `text` as a notification's body must carry it (Windows and macOS show text as it is).
+#[cfg(any(windows, target_os = "macos"))]
+pub fn body_text(text: &str) -> String {
+    text.to_string()
+}
+
 /// Whether a notification here can have buttons and report their clicks: a freedesktop server
 /// says so by the `actions` capability (asked each time: the desktop's server can change);
 /// Windows toasts and macOS notifications always can.
@@ -110,7 +149,9 @@ impl Notifier for DesktopNotifier {
         std::thread::spawn(move || {
             let shown = shown(&event, actions_possible(), open_on_click);
             let mut n = notify_rust::Notification::new();
-            n.appname(&app_name).summary(&summary).body(&shown.body);
+            n.appname(&app_name)
+                .summary(&summary)
+                .body(&body_text(&shown.body));
             for a in &shown.actions {
                 n.action(a.id(), a.label());
             }
@@ -171,6 +212,15 @@ pub fn wait_for_click(handle: notify_rust::NotificationHandle, f: impl FnOnce(&s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_from_elsewhere_is_shown_as_written_never_as_markup() {
+        assert_eq!(
+            escape_markup(r#"<a href="https://x">here</a> & <img src='y'>"#),
+            "&lt;a href=&quot;https://x&quot;&gt;here&lt;/a&gt; &amp; &lt;img src=&#39;y&#39;&gt;"
+        );
+        assert_eq!(escape_markup("firefox -P work %s"), "firefox -P work %s");
+    }
 
     #[test]
     fn a_click_names_its_action_by_id_or_by_label() {

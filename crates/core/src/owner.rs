@@ -41,6 +41,8 @@ pub enum Request {
     Ping,
     /// The exported sections of the credentials file changed: look at them now.
     ExportsChanged,
+    /// Where does the long-running container server listen (if it runs)?
+    ContainerServer,
 }
 
 /// The keeper's answer.
@@ -53,6 +55,12 @@ pub enum Reply {
     Error {
         /// What happened and what to do.
         message: String,
+    },
+    /// The long-running container server's address, when it runs.
+    ContainerServer {
+        /// `127.0.0.1:9911`, say; `None` when it does not run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
     },
 }
 
@@ -253,7 +261,8 @@ pub async fn login_once(
         match ask(&path, &request, LOGIN_WAIT).await {
             Some(Reply::Ok) => return Ok(()),
             Some(Reply::Error { message }) => return Err(EngineError::Keeper(message)),
-            None => {}
+            // Not an answer to a login: as if no keeper were there.
+            Some(Reply::ContainerServer { .. }) | None => {}
         }
     }
     obtain_login(engine, target, stale, &LoginOptions::default(), prompt).await

