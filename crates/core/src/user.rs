@@ -160,10 +160,34 @@ mod imp {
 mod tests {
     use super::*;
 
+    /// `me()` against what the OS says by another way: the owner of a file this process makes
+    /// (Unix), the user of a process it starts (Windows); and another user is not `me()`.
     #[test]
-    fn this_process_is_the_same_user_each_time_it_asks() {
-        assert_eq!(me(), me());
-        assert!(!me().to_string().is_empty());
+    fn this_process_is_the_user_the_os_names_and_no_other() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("mine");
+            std::fs::write(&file, b"").unwrap();
+            let owner = std::fs::metadata(&file).unwrap().uid();
+            assert_eq!(me(), UserId::from_uid(owner));
+            assert_ne!(me(), UserId::from_uid(owner.wrapping_add(1)));
+            assert_eq!(me().to_string(), format!("uid {owner}"));
+        }
+        #[cfg(windows)]
+        {
+            // A child runs with this process's token: its user is this one.
+            let mut child = std::process::Command::new("cmd")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            assert_eq!(of_process(child.id()), Some(me()));
+            drop(child.stdin.take());
+            let _ = child.wait();
+            assert!(me().sid_string().is_some_and(|s| s.starts_with("S-1-")));
+        }
     }
 
     #[cfg(windows)]
