@@ -121,72 +121,76 @@ pub const ALLOW_BROWSER: &str = "allow-browser";
 /// The notification action that allows taking a session's refresh token out of the keychain.
 pub const ALLOW_KEYCHAIN_OFF: &str = "allow-keychain-off";
 
-/// Asks the user, in a desktop notification, to allow taking `session`'s refresh token out of
-/// the keychain (back into `~/.aws/sso/cache`); done only when they click Allow there.
+/// Asks the user, in a desktop notification (outside the page), to allow what the window asked
+/// for: `allow` runs only when they click Allow (its action `allow_id`, or its label where the
+/// OS reports that: macOS), on the notification's own thread.
+fn ask_in_a_notification(
+    summary: &str,
+    body: &str,
+    (allow_id, refuse_id): (&'static str, &'static str),
+    allow: impl FnOnce() + Send + 'static,
+) {
+    let mut n = notify_rust::Notification::new();
+    n.appname("ssotray")
+        .summary(summary)
+        .body(&ssotray_core::desktop_notify::body_text(body))
+        .action(allow_id, "Allow")
+        .action(refuse_id, "Don't allow");
+    let summary = summary.to_string();
+    std::thread::spawn(move || match n.show() {
+        Ok(handle) => ssotray_core::desktop_notify::wait_for_click(handle, |id| {
+            if id == allow_id || id == "Allow" {
+                allow();
+            }
+        }),
+        Err(e) => {
+            tracing::warn!(summary = %summary, error = %e, "cannot ask in a notification; nothing was changed")
+        }
+    });
+}
+
+/// Asks to allow taking `session`'s refresh token out of the keychain (back into
+/// `~/.aws/sso/cache`); done only when the user clicks Allow.
 fn ask_to_allow_keychain_off(app: &App, session: &str) -> Result<(), CmdError> {
     let engine = app.engine.clone();
     let target = app.target(session)?;
     let session = session.to_string();
-    let mut n = notify_rust::Notification::new();
-    n.appname("ssotray")
-        .summary("Take the refresh token out of the keychain?")
-        .body(&ssotray_core::desktop_notify::body_text(&format!(
+    ask_in_a_notification(
+        "Take the refresh token out of the keychain?",
+        &format!(
             "The ssotray window asks to keep the refresh token of {session} in ~/.aws/sso/cache again instead of the OS keychain. Allow it only if you asked for it yourself."
-        )))
-        .action(ALLOW_KEYCHAIN_OFF, "Allow")
-        .action("refuse-keychain-off", "Don't allow");
-    std::thread::spawn(move || match n.show() {
-        Ok(handle) => ssotray_core::desktop_notify::wait_for_click(handle, |id| {
-            if id != ALLOW_KEYCHAIN_OFF && id != "Allow" {
-                return;
+        ),
+        (ALLOW_KEYCHAIN_OFF, "refuse-keychain-off"),
+        move || match tauri::async_runtime::block_on(engine.keychain_disable(&target)) {
+            Ok(()) => tracing::info!(session = %session, "refresh token out of the keychain"),
+            Err(e) => {
+                tracing::warn!(session = %session, error = %e, "cannot take the refresh token out of the keychain")
             }
-            match tauri::async_runtime::block_on(engine.keychain_disable(&target)) {
-                Ok(_) => tracing::info!(session = %session, "refresh token out of the keychain"),
-                Err(e) => {
-                    tracing::warn!(session = %session, error = %e, "cannot take the refresh token out of the keychain")
-                }
-            }
-        }),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot ask to take a refresh token out of the keychain; use `ssotray keychain disable`")
-        }
-    });
+        },
+    );
     Ok(())
 }
 
-/// Asks the user, in a desktop notification, to allow `command` as `session`'s browser; writes
-/// it only when they click Allow there.
+/// Asks to allow `command` as `session`'s browser; written only when the user clicks Allow.
 fn ask_to_allow_browser(app: &App, session: &str, command: &str) {
     let engine = app.engine.clone();
     let (session, command) = (session.to_string(), command.to_string());
-    let mut n = notify_rust::Notification::new();
-    n.appname("ssotray")
-        .summary("Allow this browser command?")
-        .body(&ssotray_core::desktop_notify::body_text(&format!(
+    ask_in_a_notification(
+        "Allow this browser command?",
+        &format!(
             "The ssotray window asks to open the consoles of {session} with the program `{command}`. Allow it only if you typed it yourself."
-        )))
-        .action(ALLOW_BROWSER, "Allow")
-        .action("refuse-browser", "Don't allow");
-    std::thread::spawn(move || {
-        match n.show() {
-            // The action's id, or its label where the OS reports that (macOS).
-            Ok(handle) => ssotray_core::desktop_notify::wait_for_click(handle, |id| {
-                if id != ALLOW_BROWSER && id != "Allow" {
-                    return;
+        ),
+        (ALLOW_BROWSER, "refuse-browser"),
+        move || {
+            let written = tauri::async_runtime::block_on(engine.edit_settings(|t| {
+                set_session_value(t, &session, "browser", command.as_str())
+            }));
+            match written {
+                Ok(()) => tracing::info!(session = %session, "browser command allowed"),
+                Err(e) => {
+                    tracing::warn!(session = %session, error = %e, "cannot save the browser command")
                 }
-                let written = tauri::async_runtime::block_on(engine.edit_settings(|t| {
-                    set_session_value(t, &session, "browser", command.as_str())
-                }));
-                match written {
-                    Ok(()) => tracing::info!(session = %session, "browser command allowed"),
-                    Err(e) => {
-                        tracing::warn!(session = %session, error = %e, "cannot save the browser command")
-                    }
-                }
-            }),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot ask to allow a browser command; set it in settings.toml")
             }
-        }
-    });
+        },
+    );
 }

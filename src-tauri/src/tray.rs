@@ -430,3 +430,21 @@ fn on_menu_event(handle: &AppHandle, id: &str) {
         None => tracing::warn!("a menu click before the app has started"),
     }
 }
+
+#[cfg(all(test, windows))]
+mod tests {
+    /// What Windows reads to keep an item out of Clipboard History and cloud sync: each format
+    /// present with the DWORD 0.
+    #[test]
+    fn copied_credentials_are_kept_out_of_clipboard_history_and_cloud_sync() {
+        super::copy_sensitive("ASIAEXAMPLE secret").unwrap();
+        let _open = clipboard_win::Clipboard::new_attempts(10).unwrap();
+        for name in ["CanIncludeInClipboardHistory", "CanUploadToCloudClipboard"] {
+            let format = clipboard_win::register_format(name).unwrap().get();
+            assert!(clipboard_win::raw::is_format_avail(format), "{name} is set");
+            let mut value = [0xffu8; 4];
+            assert_eq!(clipboard_win::raw::get(format, &mut value).unwrap(), 4);
+            assert_eq!(value, [0; 4], "{name} is 0");
+        }
+    }
+}

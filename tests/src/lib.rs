@@ -857,6 +857,19 @@ pub struct Captured {
     pub listening: bool,
 }
 
+impl Captured {
+    /// The body as a server that reads markup shows it (dunst and notify-osd both do): the
+    /// entities ssotray escapes text from elsewhere with, read back.
+    pub fn shown_body(&self) -> String {
+        self.body
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+}
+
 impl Drop for Desktop {
     fn drop(&mut self) {
         for c in self.portal.iter_mut().chain(self.children.iter_mut().rev()) {

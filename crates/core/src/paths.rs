@@ -195,45 +195,24 @@ fn expand_vars_nt(path: &str, env: &Env) -> String {
                     i = chars.len();
                 }
             },
-            '%' if chars.get(i + 1) == Some(&'%') => {
-                out.push('%');
+            // `%%` and `$$`: the character itself.
+            '%' | '$' if chars.get(i + 1) == Some(&c) => {
+                out.push(c);
                 i += 2;
             }
-            '%' => match chars[i + 1..].iter().position(|&d| d == '%') {
-                Some(end) => {
-                    let name: String = chars[i + 1..i + 1 + end].iter().collect();
-                    match env.get(&name) {
-                        Some(value) => out.push_str(&value),
-                        None => {
-                            out.push('%');
-                            out.push_str(&name);
-                            out.push('%');
-                        }
-                    }
-                    i += end + 2;
-                }
-                None => {
-                    out.extend(&chars[i..]);
-                    i = chars.len();
-                }
-            },
-            '$' if chars.get(i + 1) == Some(&'$') => {
-                out.push('$');
-                i += 2;
-            }
-            '$' if chars.get(i + 1) == Some(&'{') => {
-                match chars[i + 2..].iter().position(|&d| d == '}') {
+            // `%name%` and `${name}`: a name up to the closing character; without one, the rest
+            // as written.
+            '%' | '$' if c == '%' || chars.get(i + 1) == Some(&'{') => {
+                let (open, close) = if c == '%' { ("%", '%') } else { ("${", '}') };
+                let from = i + open.len();
+                match chars[from..].iter().position(|&d| d == close) {
                     Some(end) => {
-                        let name: String = chars[i + 2..i + 2 + end].iter().collect();
+                        let name: String = chars[from..from + end].iter().collect();
                         match env.get(&name) {
                             Some(value) => out.push_str(&value),
-                            None => {
-                                out.push_str("${");
-                                out.push_str(&name);
-                                out.push('}');
-                            }
+                            None => out.push_str(&format!("{open}{name}{close}")),
                         }
-                        i += end + 3;
+                        i = from + end + 1;
                     }
                     None => {
                         out.extend(&chars[i..]);

@@ -263,6 +263,13 @@ mod sock_diag {
             SocketFlags::CLOEXEC,
             Some(SOCK_DIAG),
         )?;
+        // The kernel answers at once; a look-up never waits for ever (an answer lost to memory
+        // pressure would otherwise hold the connection's task and its slot).
+        rustix::net::sockopt::set_socket_timeout(
+            &fd,
+            rustix::net::sockopt::Timeout::Recv,
+            Some(std::time::Duration::from_secs(2)),
+        )?;
         let mut header = NetlinkHeader::default();
         header.flags = NLM_F_REQUEST;
         let mut message = NetlinkMessage::new(

@@ -562,11 +562,36 @@ async fn lost_closes(
     rounds: usize,
     close: impl Fn() -> bool,
 ) -> Vec<usize> {
+    lost_closes_after(desktop, pid, menu, rounds, true, close).await
+}
+
+/// [`lost_closes`]; with `wait: false` the first close is tried every 3 ms from the moment the
+/// menu is clicked, so it is sent as soon as there is a window to send it to.
+async fn lost_closes_after(
+    desktop: &Desktop,
+    pid: u32,
+    menu: &TrayMenu<'_>,
+    rounds: usize,
+    wait: bool,
+    close: impl Fn() -> bool,
+) -> Vec<usize> {
     let mut lost = Vec::new();
     for round in 1..=rounds {
         menu.click("Open ssotray…");
-        wait_until("the window", 30, || visible_windows(desktop) == 1).await;
-        assert!(close(), "round {round}: a window to close");
+        if wait {
+            wait_until("the window", 30, || visible_windows(desktop) == 1).await;
+            assert!(close(), "round {round}: a window to close");
+        } else {
+            let mut sent = false;
+            for _ in 0..10_000 {
+                if close() {
+                    sent = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+            assert!(sent, "round {round}: a window to close");
+        }
         let mut gone = false;
         for _ in 0..100 {
             if process_tree(pid).len() == 1 && visible_windows(desktop) == 0 {
@@ -644,39 +669,12 @@ async fn a_close_request_sent_the_moment_the_window_exists_closes_it() {
     let (_w, _tmp, app) = tray_app(&desktop).await;
     let pid = app.id().unwrap();
     let menu = TrayMenu::find(&desktop).await;
-    let mut lost = Vec::new();
-    for round in 1..=20 {
-        menu.click("Open ssotray…");
-        // Sent within a few milliseconds of the window's existing with its title, even before
-        // it is mapped (a window manager's or a script's close), not after a poll's 100 ms.
-        let mut sent = false;
-        for _ in 0..10_000 {
-            if ssotray_tests::close_window_when(&desktop.display, "ssotray", false) {
-                sent = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(3)).await;
-        }
-        assert!(sent, "round {round}: a window to close");
-        let mut gone = false;
-        for _ in 0..100 {
-            if process_tree(pid).len() == 1 && visible_windows(&desktop) == 0 {
-                gone = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        if !gone {
-            lost.push(round);
-            for _ in 0..50 {
-                close_window(&desktop.display, "ssotray");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                if process_tree(pid).len() == 1 && visible_windows(&desktop) == 0 {
-                    break;
-                }
-            }
-        }
-    }
+    // Sent within a few milliseconds of the window's existing with its title, even before it is
+    // mapped (a window manager's or a script's close), not after a poll's 100 ms.
+    let lost = lost_closes_after(&desktop, pid, &menu, 20, false, || {
+        ssotray_tests::close_window_when(&desktop.display, "ssotray", false)
+    })
+    .await;
     assert!(lost.is_empty(), "lost in rounds {lost:?} of 20");
 }
 
@@ -1792,6 +1790,16 @@ async fn app_with_its_window_socket(
     (app, tmp, window_socket(w))
 }
 
+/// `save_settings` with `settings`, as the window sends it; the answer line.
+async fn save_settings(socket: &Path, settings: &serde_json::Value) -> String {
+    call_tray(
+        socket,
+        "save_settings",
+        serde_json::json!({ "settings": settings }),
+    )
+    .await
+}
+
 /// Sends one command to the tray process as the window process does, over its socket, and
 /// returns the answer line.
 async fn call_tray(socket: &Path, cmd: &str, args: serde_json::Value) -> String {
@@ -2206,12 +2214,7 @@ async fn a_browser_command_the_window_sends_is_saved_only_once_the_user_allows_i
     };
     for (command, allow) in [("/tmp/not-mine %s", false), ("firefox -P work %s", true)] {
         settings["sessions"][0]["browser"] = command.into();
-        let answer = call_tray(
-            &socket,
-            "save_settings",
-            serde_json::json!({ "settings": settings }),
-        )
-        .await;
+        let answer = save_settings(&socket, &settings).await;
         assert!(answer.contains("\"ok\":[\"my-sso\"]"), "{answer}");
         assert_eq!(saved_browser(), None, "not saved before the user allows it");
         wait_until(
@@ -2240,21 +2243,11 @@ async fn a_browser_command_the_window_sends_is_saved_only_once_the_user_allows_i
         }
     }
     // The allowed command saved again is no new command: nothing to ask.
-    let answer = call_tray(
-        &socket,
-        "save_settings",
-        serde_json::json!({ "settings": settings }),
-    )
-    .await;
+    let answer = save_settings(&socket, &settings).await;
     assert!(answer.contains("\"ok\":[]"), "{answer}");
     // Removing it (back to the default browser) needs no confirmation either.
     settings["sessions"][0]["browser"] = serde_json::Value::Null;
-    call_tray(
-        &socket,
-        "save_settings",
-        serde_json::json!({ "settings": settings }),
-    )
-    .await;
+    save_settings(&socket, &settings).await;
     assert_eq!(saved_browser(), None);
 }
 
@@ -2294,12 +2287,7 @@ async fn a_page_cannot_turn_the_keychain_off_copy_its_own_text_or_put_markup_in_
     // Turned off from the page: nothing moves until the user allows it.
     settings["sessions"][0]["keychain"] = false.into();
     for (round, allow) in [(1, false), (2, true)] {
-        let answer = call_tray(
-            &socket,
-            "save_settings",
-            serde_json::json!({ "settings": settings }),
-        )
-        .await;
+        let answer = save_settings(&socket, &settings).await;
         assert!(answer.contains("\"ok\":[\"my-sso\"]"), "{answer}");
         assert!(
             !token().contains("refreshToken"),
@@ -2348,12 +2336,7 @@ async fn a_page_cannot_turn_the_keychain_off_copy_its_own_text_or_put_markup_in_
 
     // A browser command with markup in it shows as written: escaped in the body.
     settings["sessions"][0]["browser"] = "firefox <a href=\"https://evil.example\">x</a> %s".into();
-    call_tray(
-        &socket,
-        "save_settings",
-        serde_json::json!({ "settings": settings }),
-    )
-    .await;
+    save_settings(&socket, &settings).await;
     wait_until(
         "the notification that asks to allow the command",
         30,

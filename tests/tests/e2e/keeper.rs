@@ -271,10 +271,11 @@ async fn where_the_notification_server_shows_no_buttons_the_keeper_names_the_com
         "no buttons where none can be shown: {:?}",
         shown[0].actions
     );
+    // (`&&` is sent escaped: the server reads the body as markup.)
     assert!(
-        shown[0].body.starts_with("Ends around ")
+        shown[0].shown_body().starts_with("Ends around ")
             && shown[0]
-                .body
+                .shown_body()
                 .ends_with("To renew, run `ssotray logout my-sso && ssotray login my-sso`."),
         "{}",
         shown[0].body

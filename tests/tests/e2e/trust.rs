@@ -12,8 +12,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 async fn logged_in() -> World {
+    logged_in_on(CONFIG).await
+}
+
+/// A world on `config` (role credentials living an hour), logged in to `my-sso`.
+async fn logged_in_on(config: &str) -> World {
     let w = World::new(
-        CONFIG,
+        config,
         SimConfig {
             role_credentials_ttl: Duration::from_secs(3600),
             ..auto()
@@ -233,18 +238,7 @@ async fn grants_of_an_earlier_version_are_served_under_names_no_case_can_confuse
     let config = format!(
         "{CONFIG}\n[profile Prod]\nsso_session = my-sso\nsso_account_id = 333333333333\nsso_role_name = ReadOnlyAccess\n"
     );
-    let w = World::new(
-        &config,
-        SimConfig {
-            role_credentials_ttl: Duration::from_secs(3600),
-            ..auto()
-        },
-    )
-    .await;
-    assert_ok(
-        &w.ssotray(&["login", "my-sso", "--device-code", "--no-browser"])
-            .await,
-    );
+    let w = logged_in_on(&config).await;
     let env = desktop_env(&w);
     // As an earlier version left it: `Prod`'s grant in a directory named `Prod`, token only.
     let grants = w.home.path().join(".local/state/ssotray/container-grants");
@@ -592,6 +586,7 @@ for way in ways:
         with lock:
             opened[s] = time.monotonic()
         watching.register(s, selectors.EVENT_READ)
+print("connected", file=sys.stderr, flush=True)
 time.sleep(1.0)
 done.set()
 watcher.join()
@@ -687,15 +682,27 @@ cat hog.out"#,
 /// private page, finds the listener's port in the sign-in URL's `redirect_uri`, starts the hog,
 /// then follows the sign-in like a person clicking Allow. The hog's count goes to `argv[2]`.
 const HOGGED_BROWSER: &str = r#"
-import sys, re, html, time, shlex, subprocess, urllib.parse, urllib.request
+import os, sys, re, html, time, shlex, subprocess, urllib.parse, urllib.request
+# Not ssotray's output: what it says is read to its end by the test.
+null = os.open(os.devnull, os.O_WRONLY)
+os.dup2(null, 1)
+os.dup2(null, 2)
 page = open(urllib.parse.unquote(sys.argv[1][len('file://'):])).read()
 url = html.unescape(re.search(r'content="0;url=([^"]*)"', page).group(1))
 query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
 port = urllib.parse.urlsplit(query['redirect_uri'][0]).port
 hog = subprocess.Popen(shlex.split(OTHER) + [HOG, '127.0.0.1:%d' % port, '3', 'plain,lo'],
                        stdout=open(OUT, 'w'), stderr=open(OUT + '.err', 'w'))
-time.sleep(2)
-urllib.request.urlopen(url, timeout=30).read()
+# Signed in once the other user holds all its connections (however long a loaded machine takes).
+for _ in range(600):
+    if 'connected' in open(OUT + '.err').read() or hog.poll() is not None:
+        break
+    time.sleep(0.1)
+try:
+    urllib.request.urlopen(url, timeout=30).read()
+except Exception as e:
+    open(OUT + '.browser', 'w').write(repr(e))
+    raise
 hog.wait()
 "#;
 
@@ -726,18 +733,40 @@ async fn another_user_cannot_hold_the_login_callback_listener_its_sockets_bound_
     env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
     // Before: the connections bound to lo were nobody's, admitted, and held all 16 slots; the
     // browser's redirect was reset and the login waited for its 10-minute timeout.
-    let o = tokio::time::timeout(
-        Duration::from_secs(60),
-        run(&bin("ssotray"), &["login", "my-sso"], &env),
-    )
-    .await
-    .expect("the login ends within a minute while another user holds connections");
-    assert_ok(&o);
-    assert!(
-        stderr(&o).contains("Logged in to `my-sso`"),
-        "{}",
-        stderr(&o)
-    );
+    env.push(("SSOTRAY_LOG".into(), "ssotray_core=debug".into()));
+    let mut login = tokio::process::Command::new(bin("ssotray"));
+    login
+        .args(["login", "my-sso"])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut login = login.spawn().unwrap();
+    let mut said = login.stderr.take().unwrap();
+    let said = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut said, &mut text).await;
+        text
+    });
+    let ended = tokio::time::timeout(Duration::from_secs(60), login.wait()).await;
+    if ended.is_err() {
+        let _ = login.kill().await;
+    }
+    let said = tokio::time::timeout(Duration::from_secs(10), said)
+        .await
+        .map(Result::unwrap)
+        .unwrap_or_else(|_| "(its stderr stayed open)".into());
+    let status = ended.unwrap_or_else(|_| {
+        panic!(
+            "the login ends within a minute while another user holds connections; the browser: {:?}; the hog: {:?}; ssotray said:\n{said}",
+            std::fs::read_to_string(out.with_extension("out.browser")),
+            std::fs::read_to_string(out.with_extension("out.err")),
+        )
+    });
+    assert!(status.unwrap().success(), "{said}");
+    assert!(said.contains("Logged in to `my-sso`"), "{said}");
     let closed = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             let text = std::fs::read_to_string(&out).unwrap_or_default();
