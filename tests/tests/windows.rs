@@ -591,17 +591,32 @@ impl WinWorld {
             .expect("wine64")
     }
 
-    /// A value of the user's registry, as `reg query` prints it (`None`: no such value).
+    /// A value of the user's registry, as `reg query` prints it (`None`: no such value, as
+    /// `reg` says it). A `reg` that fails otherwise is run again (twice at most), then the test
+    /// fails with what it printed.
     async fn reg_value(&self, key: &str, value: &str) -> Option<String> {
-        let o = self.windows("reg", &["query", key, "/v", value]).await;
-        if !o.status.success() {
-            return None;
+        let mut said = String::new();
+        for _ in 0..3 {
+            let o = self.windows("reg", &["query", key, "/v", value]).await;
+            if !o.status.success() {
+                if stderr(&o).contains("Unable to find") || stdout(&o).contains("Unable to find") {
+                    return None;
+                }
+                said = format!("{:?}: {}{}", o.status, stdout(&o), stderr(&o));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            // "    Path    REG_EXPAND_SZ    C:\tools;C:\users\…"
+            let found = stdout(&o).lines().find_map(|l| {
+                let mut parts = l.trim().splitn(3, "    ");
+                (parts.next()? == value).then(|| parts.nth(1).map(|d| d.trim().to_string()))?
+            });
+            match found {
+                Some(v) => return Some(v),
+                None => said = format!("no `{value}` line in: {}", stdout(&o)),
+            }
         }
-        // "    Path    REG_EXPAND_SZ    C:\tools;C:\users\…"
-        stdout(&o).lines().find_map(|l| {
-            let mut parts = l.trim().splitn(3, "    ");
-            (parts.next()? == value).then(|| parts.nth(1).map(|d| d.trim().to_string()))?
-        })
+        panic!("reg query {key} /v {value}: {said}");
     }
 
     async fn reg_add(&self, key: &str, value: &str, kind: &str, data: &str) {

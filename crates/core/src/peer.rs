@@ -130,9 +130,14 @@ pub fn tcp_peer(client: SocketAddr, server: SocketAddr) -> Peer {
 /// connection, and the servers go on accepting meanwhile.
 pub async fn tcp_peer_off_loop(client: SocketAddr, server: SocketAddr) -> Peer {
     tokio::task::spawn_blocking(move || {
-        // Asked here, off the runtime, so the servers' policies never block on it.
-        names_owners_here();
-        tcp_peer(client, server)
+        // Asked here, off the runtime, so the servers' policies never block on it. Where the OS
+        // names no owner (Wine: its TCP table is read from the host's whole `/proc/net/tcp`, and
+        // names no process), nothing is looked up: every connection is unnamed anyway.
+        if names_owners_here() {
+            tcp_peer(client, server)
+        } else {
+            Peer::Unknown
+        }
     })
     .await
     .unwrap_or(Peer::Unknown)
