@@ -27,8 +27,8 @@
 //!
 //! Directories of earlier versions (no `profile` file, uppercase letters kept in the name) are
 //! moved to the new names when the server starts and by every `ssotray container` command
-//! ([`Engine::migrate_grants`]); leftovers of a grant or revoke that was killed half-way are
-//! removed then too.
+//! ([`Engine::migrate_grants`]); what a grant or revoke killed half-way left (a minute old: one
+//! under way takes milliseconds) is removed then too.
 
 use crate::engine::{Engine, EngineError};
 use crate::served::ServerToken;
@@ -119,18 +119,8 @@ impl Engine {
             return Arc::default();
         };
         let ctx = self.context();
-        let now = ctx.clock.now();
-        let settled = |stamp: &std::io::Result<Option<crate::os::Stamp>>| match stamp {
-            Ok(Some(s)) => {
-                let changed = chrono::DateTime::from_timestamp_nanos(
-                    s.mtime_ns.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64,
-                );
-                now - changed > chrono::Duration::seconds(2)
-            }
-            _ => true,
-        };
-        let stamp = ctx.fs.stamp(&dir);
-        let keep = settled(&stamp);
+        let keep = !matches!(ctx.fs.stamp(&dir), Ok(Some(_)))
+            || self.changed_before(&dir, chrono::Duration::seconds(2));
         ctx.parsed
             .kept_or_made(ctx.fs.as_ref(), &dir, keep, |_| {
                 Ok::<_, std::convert::Infallible>(self.list_grants(&dir))
@@ -295,6 +285,17 @@ impl Engine {
         Ok(profiles)
     }
 
+    /// Whether `path` last changed more than `ago` before now.
+    fn changed_before(&self, path: &Path, ago: chrono::Duration) -> bool {
+        let ctx = self.context();
+        ctx.fs.stamp(path).ok().flatten().is_some_and(|s| {
+            let changed = chrono::DateTime::from_timestamp_nanos(
+                s.mtime_ns.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64,
+            );
+            ctx.clock.now() - changed > ago
+        })
+    }
+
     /// Brings the grants directory to this version's form: a directory of an earlier version
     /// (no `profile` file; its name the old encoding, uppercase letters kept) gets its profile's
     /// name written and is renamed to its new name (the same directory: a container that has
@@ -310,7 +311,11 @@ impl Engine {
                 continue;
             };
             if name.starts_with(".new-") || name.starts_with(".revoked-") {
-                self.remove_grant_dir(&sub);
+                // Another process's grant or revoke may be under way: only what is a minute old
+                // (each takes milliseconds) is what one that was killed left.
+                if self.changed_before(&sub, chrono::Duration::minutes(1)) {
+                    self.remove_grant_dir(&sub);
+                }
                 continue;
             }
             if !is_grant_name(&name) || fs.stamp(&sub.join(PROFILE_FILE)).ok().flatten().is_some() {
