@@ -2,8 +2,8 @@
 //! and what is read is written into the cache and read back equal.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use ssotray_core::chain::{from_cli_cache_json, to_cli_cache_json, AssumedRole};
-use ssotray_core::sts::read_answer;
+use ssotray_core::aws::chain::{from_cli_cache_json, to_cli_cache_json, AssumedRole};
+use ssotray_core::aws::sts::read_answer;
 
 fn round_trip(a: &AssumedRole) {
     let again = from_cli_cache_json(to_cli_cache_json(a).as_bytes()).expect("a written entry reads back");

@@ -2,7 +2,7 @@
 //! with the expected state yields a code.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use ssotray_core::login::{parse_callback, CallbackRequest};
+use ssotray_core::ops::login::{parse_callback, CallbackRequest};
 
 fuzz_target!(|data: &[u8]| {
     if let CallbackRequest::Code(_) = parse_callback(data, "the-state") {

@@ -2,8 +2,8 @@
 //! every byte of the file as it was, and what was written parses back.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use ssotray_core::config::{append_sso_session, AwsConfig};
-use ssotray_core::discovery::AccountRoles;
+use ssotray_core::aws::config::{append_sso_session, AwsConfig};
+use ssotray_core::ops::discovery::AccountRoles;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -18,11 +18,11 @@ fuzz_target!(|data: &[u8]| {
         assert!(AwsConfig::parse("c".into(), &new).session(name.trim()).is_some(), "an appended session reads back");
     }
     let accounts = vec![AccountRoles { account_id: name.clone(), account_name: url.chars().take(30).collect(), email_address: None, roles: vec![url.chars().rev().take(20).collect(), "ReadOnly".into()] }];
-    if let Ok((new, profiles)) = ssotray_core::profiles::generate(&text, "s", &accounts, ssotray_core::profiles::DEFAULT_TEMPLATE) {
+    if let Ok((new, profiles)) = ssotray_core::ops::profiles::generate(&text, "s", &accounts, ssotray_core::ops::profiles::DEFAULT_TEMPLATE) {
         if !text.contains("# BEGIN ssotray profiles for sso-session s") {
             assert!(new.starts_with(&*text), "generate changed bytes outside its block");
         }
-        let again = ssotray_core::profiles::generate(&new, "s", &accounts, ssotray_core::profiles::DEFAULT_TEMPLATE).expect("its own block reads back");
+        let again = ssotray_core::ops::profiles::generate(&new, "s", &accounts, ssotray_core::ops::profiles::DEFAULT_TEMPLATE).expect("its own block reads back");
         assert_eq!(again.0, new, "generating twice changes nothing");
         let parsed = AwsConfig::parse("c".into(), &new);
         for p in profiles {

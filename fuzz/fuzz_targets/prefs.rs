@@ -1,7 +1,7 @@
 //! `app.json` (favorites, recent roles): parsing never panics, what is written parses back.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use ssotray_core::prefs::Prefs;
+use ssotray_core::ops::prefs::Prefs;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(mut prefs) = Prefs::parse(data) {

@@ -1,7 +1,7 @@
 //! The AWS CLI role-credential cache: parsing never panics, what is written parses back equal.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use ssotray_core::credentials::{fresh_enough, from_cli_cache_json, to_cli_cache_json};
+use ssotray_core::aws::credentials::{fresh_enough, from_cli_cache_json, to_cli_cache_json};
 
 fuzz_target!(|data: &[u8]| {
     if let Some(c) = from_cli_cache_json(data) {

@@ -7,9 +7,9 @@ fuzz_target!(|data: &[u8]| {
     let rt = tokio_rt();
     rt.block_on(async {
         let mut r = tokio::io::BufReader::new(data);
-        while let Ok(Some(line)) = ssotray_core::sock::read_line(&mut r, 256, None).await {
+        while let Ok(Some(line)) = ssotray_core::platform::sock::read_line(&mut r, 256, None).await {
             assert!(line.len() <= 256);
-            let _ = serde_json::from_str::<ssotray_core::owner::Request>(&line);
+            let _ = serde_json::from_str::<ssotray_core::keep::owner::Request>(&line);
         }
     });
 });

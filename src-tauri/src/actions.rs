@@ -218,8 +218,8 @@ impl Action {
     }
 
     /// What a notification's button does.
-    pub fn from_notification(session: &str, action: ssotray_core::keeper::Action) -> Action {
-        use ssotray_core::keeper::Action as Button;
+    pub fn from_notification(session: &str, action: ssotray_core::keep::keeper::Action) -> Action {
+        use ssotray_core::keep::keeper::Action as Button;
         let session = session.to_string();
         match action {
             Button::Renew => Action::Renew { session },
@@ -444,7 +444,7 @@ mod tests {
 
     #[test]
     fn menu_items_and_notification_buttons_are_actions() {
-        use ssotray_core::keeper::Action as Button;
+        use ssotray_core::keep::keeper::Action as Button;
         assert!(matches!(
             Action::from_menu(ItemId::Renew("s".into())),
             Action::Renew { session } if session == "s"

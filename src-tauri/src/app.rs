@@ -5,11 +5,11 @@
 use crate::menu::{ChainedView, MenuInput, RoleRef, SessionState, SessionView};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use ssotray_core::access::{ConsoleOptions, ProfileRole};
-use ssotray_core::discovery::{AccountRoles, Progress};
-use ssotray_core::engine::LogoutReport;
-use ssotray_core::login::LoginPrompt;
-use ssotray_core::state::SessionEnd;
+use ssotray_core::ops::access::{ConsoleOptions, ProfileRole};
+use ssotray_core::ops::discovery::{AccountRoles, Progress};
+use ssotray_core::ops::engine::LogoutReport;
+use ssotray_core::ops::login::LoginPrompt;
+use ssotray_core::ops::state::SessionEnd;
 use ssotray_core::{
     Engine, EngineError, Flow, LoginOptions, Secret, Selector, SsoTarget, TokenState,
 };
@@ -112,7 +112,7 @@ pub struct App {
     /// The engine.
     pub engine: Engine,
     /// The keeper: every login and renewal goes through it, behind its per-session gate.
-    keeper: std::sync::Arc<ssotray_core::keeper::Keeper>,
+    keeper: std::sync::Arc<ssotray_core::keep::keeper::Keeper>,
     pending: Mutex<HashMap<String, Pending>>,
     errors: Mutex<HashMap<String, String>>,
     progress: Mutex<HashMap<String, (usize, usize)>>,
@@ -172,7 +172,7 @@ impl CmdError {
 
 impl App {
     /// The app over its keeper (and the keeper's engine).
-    pub fn new(keeper: std::sync::Arc<ssotray_core::keeper::Keeper>, demo: bool) -> App {
+    pub fn new(keeper: std::sync::Arc<ssotray_core::keep::keeper::Keeper>, demo: bool) -> App {
         App {
             engine: keeper.engine().clone(),
             keeper,
@@ -229,7 +229,7 @@ impl App {
             tray_icon: self.tray_shown.get(),
             chained: self.chained(&config),
             destinations: prefs.destinations,
-            services: ssotray_core::console::service_names().collect(),
+            services: ssotray_core::aws::console::service_names().collect(),
         }
     }
 
@@ -399,7 +399,7 @@ impl App {
         } else {
             // The user asked: log in unless the token changes while waiting for the turn
             // (another process's login through the keeper serves this one too).
-            let stale = ssotray_core::owner::current_fingerprint(&self.engine, &target).await;
+            let stale = ssotray_core::keep::owner::current_fingerprint(&self.engine, &target).await;
             self.keeper
                 .login_with(&name, stale, &options, &prompt)
                 .await
@@ -431,7 +431,7 @@ impl App {
         let target = self.target(session)?;
         let (profiles, _) = self
             .engine
-            .write_profiles(&target, ssotray_core::profiles::DEFAULT_TEMPLATE)
+            .write_profiles(&target, ssotray_core::ops::profiles::DEFAULT_TEMPLATE)
             .await?;
         Ok(profiles.len())
     }
@@ -503,7 +503,7 @@ impl App {
             None
         } else {
             Some(
-                ssotray_core::console::destination_url(&service, &region)
+                ssotray_core::aws::console::destination_url(&service, &region)
                     .map_err(|e| CmdError::msg(format!("{e} (in the row's service box)")))?,
             )
         };
@@ -548,7 +548,7 @@ impl App {
         let profile_role = self.profile_role(role)?;
         let creds = self.engine.profile_credentials(&profile_role).await?;
         self.used(role).await;
-        Ok(Secret::new(ssotray_core::credentials::shell_exports(
+        Ok(Secret::new(ssotray_core::aws::credentials::shell_exports(
             &creds,
         )))
     }
@@ -579,8 +579,8 @@ impl App {
         let config = self.engine.load_config()?;
         Ok(match profile_of(&config, &target, role) {
             Some(p) => p.name.clone(),
-            None => ssotray_core::profiles::fill_template(
-                ssotray_core::profiles::DEFAULT_TEMPLATE,
+            None => ssotray_core::ops::profiles::fill_template(
+                ssotray_core::ops::profiles::DEFAULT_TEMPLATE,
                 &role.session,
                 &role.account_id,
                 &role.account_name,
@@ -619,7 +619,7 @@ fn profile_of<'a>(
     config: &'a ssotray_core::AwsConfig,
     target: &SsoTarget,
     role: &RoleRef,
-) -> Option<&'a ssotray_core::config::SsoProfile> {
+) -> Option<&'a ssotray_core::aws::config::SsoProfile> {
     config.profiles.iter().find(|p| {
         p.account_id.as_deref() == Some(role.account_id.as_str())
             && p.role_name.as_deref() == Some(role.role_name.as_str())

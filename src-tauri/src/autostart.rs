@@ -160,7 +160,7 @@ fn write(file: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    ssotray_core::os::write_atomic_pausing(file, text.as_bytes(), 0o644, || {})
+    ssotray_core::platform::os::write_atomic_pausing(file, text.as_bytes(), 0o644, || {})
 }
 
 #[cfg(windows)]

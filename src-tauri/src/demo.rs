@@ -1,7 +1,7 @@
 //! `--demo`: the built-in Identity Center simulator in-process, with a throwaway home and AWS
 //! config, so every feature can be tried without an AWS account and without touching `~/.aws`.
 
-use ssotray_core::os::Env;
+use ssotray_core::platform::os::Env;
 use ssotray_core::Context;
 
 /// A running demo: the simulator and the temporary home live as long as this.
@@ -67,9 +67,11 @@ impl Demo {
         // The demo never touches the user's keychain: its keychain is in memory and ends with
         // the demo.
         Context {
-            browser: std::sync::Arc::new(ssotray_core::os::SystemBrowser::new(env.clone())),
+            browser: std::sync::Arc::new(ssotray_core::platform::os::SystemBrowser::new(
+                env.clone(),
+            )),
             env,
-            secrets: std::sync::Arc::new(ssotray_core::keychain::MemKeychain::default()),
+            secrets: std::sync::Arc::new(ssotray_core::platform::keychain::MemKeychain::default()),
             ..Context::real()
         }
     }

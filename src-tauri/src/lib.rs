@@ -13,8 +13,8 @@ mod tray;
 mod window;
 
 use app::App;
-use ssotray_core::keeper::Keeper;
-use ssotray_core::service::{ActionHook, KeeperService};
+use ssotray_core::keep::keeper::Keeper;
+use ssotray_core::keep::service::{ActionHook, KeeperService};
 use ssotray_core::{Context, Engine};
 use std::sync::Arc;
 use tauri::{Manager, RunEvent};
@@ -135,7 +135,7 @@ pub fn run() {
             };
             let engine = Engine::new(context);
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            let notifier: Arc<dyn ssotray_core::keeper::Notifier> = Arc::new(ssotray_core::desktop_notify::DesktopNotifier::new(tx).opening_on_click());
+            let notifier: Arc<dyn ssotray_core::keep::keeper::Notifier> = Arc::new(ssotray_core::keep::desktop_notify::DesktopNotifier::new(tx).opening_on_click());
             let keeper = Arc::new(Keeper::new(engine.clone(), notifier.clone()));
             let app = Arc::new(App::new(keeper.clone(), demo.is_some()));
             tauri_app.manage(app.clone());
@@ -145,12 +145,12 @@ pub fn run() {
             // A runtime directory that is not the user's own with mode 0700 is refused: no
             // single-instance socket and no keeper socket there (logins still work, each
             // process under the session's lock file).
-            let private = instance.as_deref().and_then(std::path::Path::parent).map(ssotray_core::sock::private_dir);
+            let private = instance.as_deref().and_then(std::path::Path::parent).map(ssotray_core::platform::sock::private_dir);
             if let Some(Err(e)) = &private {
                 tracing::error!("{e}");
                 eprintln!("ssotray-app: {e}");
                 // A tray app's stderr is seen by nobody: the desktop says it.
-                notifier.notify(&ssotray_core::keeper::KeeperEvent::Unsafe { message: e.to_string() });
+                notifier.notify(&ssotray_core::keep::keeper::KeeperEvent::Unsafe { message: e.to_string() });
             }
             if let (Some(path), Some(Ok(()))) = (&instance, &private) {
                 if let Err(e) = instance::listen(&handle, path) {
@@ -179,7 +179,7 @@ pub fn run() {
                 let app = app.clone();
                 tauri::async_runtime::spawn(async move {
                     let (service, started) =
-                        KeeperService::start(keeper, ssotray_core::service::Options::default()).await;
+                        KeeperService::start(keeper, ssotray_core::keep::service::Options::default()).await;
                     if let Err(e) = &started.socket {
                         tracing::warn!(error = %e, "not owning logins");
                     }
@@ -187,7 +187,7 @@ pub fn run() {
                         Some(Ok(serving)) => tracing::info!(address = %serving.address, "serving container credentials to the granted profiles"),
                         Some(Err(e)) => {
                             tracing::error!("{e}");
-                            notifier.notify(&ssotray_core::keeper::KeeperEvent::NotServing { message: e.to_string() });
+                            notifier.notify(&ssotray_core::keep::keeper::KeeperEvent::NotServing { message: e.to_string() });
                         }
                         None => {}
                     }

@@ -2,12 +2,12 @@
 //! turned into Tauri menu items in one small place (`tray.rs`).
 
 use chrono::{DateTime, Duration, Local, Utc};
-use ssotray_core::discovery::AccountRoles;
+use ssotray_core::ops::discovery::AccountRoles;
 
 /// Accounts shown in a session's submenu before it points to the window's search.
 pub const MAX_ACCOUNTS_IN_MENU: usize = 25;
 
-pub use ssotray_core::prefs::RoleRef;
+pub use ssotray_core::ops::prefs::RoleRef;
 
 /// A session as the menu shows it.
 #[derive(Debug, Clone, PartialEq)]

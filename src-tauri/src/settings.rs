@@ -1,11 +1,11 @@
 //! The window's settings form: what it shows (`get`) and what saving it does (`save`): the
-//! core writes the settings text (`ssotray_core::settings::write_session_form`); here, the
+//! core writes the settings text (`ssotray_core::ops::settings::write_session_form`); here, the
 //! form's own units, the keychain moves, the start-at-login entry, and the notification that
 //! asks before a new browser command is saved.
 
 use crate::app::{App, CmdError};
 use serde::{Deserialize, Serialize};
-use ssotray_core::settings::{
+use ssotray_core::ops::settings::{
     set_session_value, write_lead_times, write_session_form, ConsoleLink, SessionForm,
 };
 use ssotray_core::Flow;
@@ -133,12 +133,12 @@ fn ask_in_a_notification(
     let mut n = notify_rust::Notification::new();
     n.appname("ssotray")
         .summary(summary)
-        .body(&ssotray_core::desktop_notify::body_text(body))
+        .body(&ssotray_core::keep::desktop_notify::body_text(body))
         .action(allow_id, "Allow")
         .action(refuse_id, "Don't allow");
     let summary = summary.to_string();
     std::thread::spawn(move || match n.show() {
-        Ok(handle) => ssotray_core::desktop_notify::wait_for_click(handle, |id| {
+        Ok(handle) => ssotray_core::keep::desktop_notify::wait_for_click(handle, |id| {
             if id == allow_id || id == "Allow" {
                 allow();
             }

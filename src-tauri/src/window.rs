@@ -4,7 +4,7 @@
 //! processes, alive for good).
 //!
 //! The tray process owns all state. It listens on a local connection of its own
-//! ([`ssotray_core::ipc`]: a Unix socket in a private directory (0700), a named pipe on Windows),
+//! ([`ssotray_core::platform::ipc`]: a Unix socket in a private directory (0700), a named pipe on Windows),
 //! and the window process forwards each `invoke` there, one connection per call: a line
 //! `{"cmd": …, "args": …}` answered by a line `{"ok": …}` or `{"err": {code, message}}`. The
 //! window process also keeps one control connection (`{"control": id}`): the tray process writes
@@ -84,7 +84,8 @@ impl WindowHost {
             .prefix("ssotray-window-")
             .tempdir()?;
         let socket = dir.path().join("s");
-        let listener = tauri::async_runtime::block_on(async { ssotray_core::ipc::bind(&socket) })?;
+        let listener =
+            tauri::async_runtime::block_on(async { ssotray_core::platform::ipc::bind(&socket) })?;
         let host = Arc::new(WindowHost {
             socket,
             _dir: dir,
@@ -189,11 +190,11 @@ const MAX_CALL: usize = 1024 * 1024;
 const MAX_ANSWER: usize = 256 * 1024 * 1024;
 
 /// Serves one connection from a window process (this user's: `accept_mine` checked): its first
-/// line, bounded and within [`ssotray_core::sock::IDLE`], is a call or the control hello; a
+/// line, bounded and within [`ssotray_core::platform::sock::IDLE`], is a call or the control hello; a
 /// control connection may then stay silent for as long as its window lives, which is only
 /// granted to the window process the tray process started (its id).
-async fn serve(handle: AppHandle, dispatch: Dispatch, stream: ssotray_core::ipc::Stream) {
-    use ssotray_core::sock::{read_line, IDLE};
+async fn serve(handle: AppHandle, dispatch: Dispatch, stream: ssotray_core::platform::ipc::Stream) {
+    use ssotray_core::platform::sock::{read_line, IDLE};
     let (read, mut write) = tokio::io::split(stream);
     let mut read = BufReader::new(read);
     let first = match read_line(&mut read, MAX_CALL, Some(IDLE)).await {
@@ -238,7 +239,7 @@ async fn serve(handle: AppHandle, dispatch: Dispatch, stream: ssotray_core::ipc:
 
 /// Forwards one command to the tray process.
 async fn forward(socket: &Path, cmd: &str, args: Value) -> std::io::Result<Answer> {
-    let stream = ssotray_core::ipc::connect(socket)
+    let stream = ssotray_core::platform::ipc::connect(socket)
         .await
         .map_err(|e| std::io::Error::other(format!("the window socket: {e}")))?;
     let (read, mut write) = tokio::io::split(stream);
@@ -248,10 +249,11 @@ async fn forward(socket: &Path, cmd: &str, args: Value) -> std::io::Result<Answe
     })?;
     line.push('\n');
     write.write_all(line.as_bytes()).await?;
-    let answer = ssotray_core::sock::read_line(&mut BufReader::new(read), MAX_ANSWER, None)
-        .await
-        .map_err(std::io::Error::other)?
-        .ok_or_else(|| std::io::Error::other("no answer"))?;
+    let answer =
+        ssotray_core::platform::sock::read_line(&mut BufReader::new(read), MAX_ANSWER, None)
+            .await
+            .map_err(std::io::Error::other)?
+            .ok_or_else(|| std::io::Error::other("no answer"))?;
     Ok(serde_json::from_str(&answer)?)
 }
 
@@ -320,7 +322,7 @@ pub fn run_window(context: tauri::Context, socket: PathBuf, id: u64, view: Strin
 
 /// The control connection: shows the views the tray process asks for, until it ends.
 async fn control(handle: &AppHandle, socket: &Path, id: u64) {
-    let Ok(stream) = ssotray_core::ipc::connect(socket).await else {
+    let Ok(stream) = ssotray_core::platform::ipc::connect(socket).await else {
         return;
     };
     let (read, mut write) = tokio::io::split(stream);
@@ -332,7 +334,7 @@ async fn control(handle: &AppHandle, socket: &Path, id: u64) {
         return;
     }
     let mut read = BufReader::new(read);
-    while let Ok(Some(view)) = ssotray_core::sock::read_line(&mut read, 64, None).await {
+    while let Ok(Some(view)) = ssotray_core::platform::sock::read_line(&mut read, 64, None).await {
         if let Some(w) = handle.get_webview_window("main") {
             let _ = w.eval(format!("location.hash = {view:?}"));
             let _ = w.show();

@@ -90,7 +90,7 @@ impl Home {
     pub fn token_file(&self, cache_id: &str) -> PathBuf {
         self.aws()
             .join("sso/cache")
-            .join(ssotray_core::cache::token_file_name(cache_id))
+            .join(ssotray_core::aws::cache::token_file_name(cache_id))
     }
 
     /// The token cache file, parsed as JSON.
@@ -1242,13 +1242,13 @@ impl Webview {
     }
 }
 
-/// The simulator's clock as ssotray's [`ssotray_core::os::Clock`]: the simulator and an
+/// The simulator's clock as ssotray's [`ssotray_core::platform::os::Clock`]: the simulator and an
 /// in-process engine share one time, which a test moves forward, so hours of tokens and
 /// sessions pass in seconds at their real proportions.
 #[derive(Debug, Clone)]
 pub struct SharedClock(pub ssotray_sim::SimClock);
 
-impl ssotray_core::os::Clock for SharedClock {
+impl ssotray_core::platform::os::Clock for SharedClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::DateTime::from_timestamp_millis(self.0.now_ms() as i64)
             .expect("the simulator's clock is a valid time")
@@ -1260,10 +1260,10 @@ impl ssotray_core::os::Clock for SharedClock {
 pub fn engine_for(
     home: &Home,
     sim_base: &str,
-    clock: std::sync::Arc<dyn ssotray_core::os::Clock>,
+    clock: std::sync::Arc<dyn ssotray_core::platform::os::Clock>,
 ) -> ssotray_core::Engine {
-    use ssotray_core::context::LazyHttp;
-    use ssotray_core::os::{Env, RealFs, SystemBrowser};
+    use ssotray_core::platform::context::LazyHttp;
+    use ssotray_core::platform::os::{Env, RealFs, SystemBrowser};
     let mut vars = home.env(sim_base);
     vars.push((
         "XDG_STATE_HOME".into(),
@@ -1281,7 +1281,7 @@ pub fn engine_for(
         browser: std::sync::Arc::new(SystemBrowser::new(env.clone())),
         env,
         http: LazyHttp::default(),
-        secrets: std::sync::Arc::new(ssotray_core::keychain::MemKeychain::default()),
+        secrets: std::sync::Arc::new(ssotray_core::platform::keychain::MemKeychain::default()),
         parsed: Default::default(),
     })
 }
@@ -1289,7 +1289,7 @@ pub fn engine_for(
 /// A stand-in for the user's browser (`BROWSER`): a script that records each URL it is given
 /// in `opened.txt`, and follows the ones that contain `follow` (`Some("")`: all) like a person
 /// clicking Allow on the simulator's sign-in page. ssotray hands browsers a
-/// private `file://` page that leads to a credential URL (see `ssotray_core::private_open`):
+/// private `file://` page that leads to a credential URL (see `ssotray_core::ops::private_open`):
 /// the script reads the page, as a browser would, and records where it leads.
 pub fn stand_in_browser(dir: &Path, follow: Option<&str>) -> (PathBuf, PathBuf) {
     let log = dir.join("opened.txt");

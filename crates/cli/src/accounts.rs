@@ -3,12 +3,12 @@
 use crate::args::{ConsoleArgs, CredentialsArgs, ExecArgs, ServerKind};
 use crate::common::{default_selector, names, one_line, prompt_on_stderr};
 use crate::error::CliError;
-use ssotray_core::access::{ConsoleOptions, ProfileRole};
-use ssotray_core::config::{AwsConfig, SsoTarget};
-use ssotray_core::discovery::{Change, DiscoveryOptions, Inventory, Progress};
-use ssotray_core::launch::Opened;
-use ssotray_core::owner;
-use ssotray_core::{credentials, Engine, EngineError, Selector};
+use ssotray_core::aws::config::{AwsConfig, SsoTarget};
+use ssotray_core::keep::owner;
+use ssotray_core::ops::access::{ConsoleOptions, ProfileRole};
+use ssotray_core::ops::discovery::{Change, DiscoveryOptions, Inventory, Progress};
+use ssotray_core::ops::launch::Opened;
+use ssotray_core::{aws::credentials, Engine, EngineError, Selector};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
@@ -157,7 +157,7 @@ pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), CliError>
         .unwrap_or_else(|| role.target.region.clone());
     let destination = match &args.service {
         Some(service) => Some(
-            ssotray_core::console::destination_url(service, &region).map_err(|e| {
+            ssotray_core::aws::console::destination_url(service, &region).map_err(|e| {
                 CliError::Usage(format!("{e}; or give a console URL with --destination"))
             })?,
         ),
@@ -217,8 +217,11 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), C
         let creds = match engine.export_credentials(&config, &profile, name).await {
             Err(e) if e.needs_login() => {
                 if let Ok(role) = profile_role(engine, &config, &profile) {
-                    ssotray_core::owner::tell_login_needed(engine, role.target.display_name())
-                        .await;
+                    ssotray_core::keep::owner::tell_login_needed(
+                        engine,
+                        role.target.display_name(),
+                    )
+                    .await;
                 }
                 return Err(e.into());
             }
@@ -233,7 +236,7 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), C
         eprintln!(
             "Wrote [{name}] (profile {profile}) into {}; valid until {}{}",
             engine.credentials_file_path()?.display(),
-            ssotray_core::time::format_timestamp(creds.expiration),
+            ssotray_core::platform::time::format_timestamp(creds.expiration),
             if keeper {
                 "; the running keeper rewrites it before it has 15 minutes left"
             } else {
@@ -246,9 +249,13 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), C
     // The token this attempt will use, taken before it: if it turns out unusable, a login is
     // needed only if nobody replaced it meanwhile (read after the failure, it could already be
     // the new one, and a second login would start).
-    let creds =
-        ssotray_core::owner::credentials_or_login(engine, &role, args.login, &prompt_on_stderr)
-            .await?;
+    let creds = ssotray_core::keep::owner::credentials_or_login(
+        engine,
+        &role,
+        args.login,
+        &prompt_on_stderr,
+    )
+    .await?;
     print_out(&if args.export {
         credentials::shell_exports(&creds)
     } else {

@@ -237,7 +237,7 @@ pub(crate) enum ProfilesCommand {
         #[arg(long)]
         dry_run: bool,
         /// Profile name template: <account-name>, <account-id>, <role-name>, <session>.
-        #[arg(long, default_value = ssotray_core::profiles::DEFAULT_TEMPLATE)]
+        #[arg(long, default_value = ssotray_core::ops::profiles::DEFAULT_TEMPLATE)]
         template: String,
     },
 }

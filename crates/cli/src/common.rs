@@ -1,8 +1,8 @@
 //! What the commands share: naming the session a command is for, one-line messages, and the
 //! prompt of a login started on behalf of another command.
 
-use ssotray_core::config::AwsConfig;
-use ssotray_core::login::LoginPrompt;
+use ssotray_core::aws::config::AwsConfig;
+use ssotray_core::ops::login::LoginPrompt;
 use ssotray_core::{Engine, Selector};
 
 pub(crate) fn one_line(s: &str) -> String {

@@ -4,8 +4,8 @@
 
 use crate::args::ContainerCommand;
 use crate::error::CliError;
-use ssotray_core::credserver::profile_route;
-use ssotray_core::grants::TOKEN_FILE;
+use ssotray_core::serve::credserver::profile_route;
+use ssotray_core::serve::grants::TOKEN_FILE;
 use ssotray_core::Engine;
 
 /// What `rotate` says.
@@ -36,15 +36,15 @@ fn shell_word(s: &str) -> String {
 /// The address the running container server listens on, asked of the running keeper; `None`
 /// when no keeper runs or it serves no containers.
 async fn running_address(engine: &Engine) -> Option<String> {
-    let path = ssotray_core::owner::socket_path(engine)?;
-    match ssotray_core::owner::ask(
+    let path = ssotray_core::keep::owner::socket_path(engine)?;
+    match ssotray_core::keep::owner::ask(
         &path,
-        &ssotray_core::owner::Request::ContainerServer,
+        &ssotray_core::keep::owner::Request::ContainerServer,
         std::time::Duration::from_secs(2),
     )
     .await
     {
-        Some(ssotray_core::owner::Reply::ContainerServer { address }) => address,
+        Some(ssotray_core::keep::owner::Reply::ContainerServer { address }) => address,
         _ => None,
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::args::{ExecArgs, ServerKind};
 use crate::error::CliError;
-use ssotray_core::credserver::{self, CredServer, Protocol, Scope};
-use ssotray_core::served::ServerToken;
+use ssotray_core::serve::credserver::{self, CredServer, Protocol, Scope};
+use ssotray_core::serve::served::ServerToken;
 use ssotray_core::Engine;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,7 +59,8 @@ fn warn_about_the_default_profile(engine: &Engine) {
         };
         let text = String::from_utf8_lossy(&bytes);
         for section in sections {
-            let keys = ssotray_core::credfile::section_keys(&text, section).unwrap_or_default();
+            let keys =
+                ssotray_core::aws::credfile::section_keys(&text, section).unwrap_or_default();
             if let Some(key) = keys
                 .iter()
                 .find(|k| CREDENTIAL_KEYS.contains(&k.to_ascii_lowercase().as_str()))
@@ -86,7 +87,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), CliError> {
     let config = engine.load_config()?;
     let role = engine.profile_role(&config, &args.profile)?;
     // Credentials now: a session that needs a login is said before the command starts.
-    let creds = ssotray_core::owner::credentials_or_login(
+    let creds = ssotray_core::keep::owner::credentials_or_login(
         engine,
         &role,
         args.login,
@@ -120,7 +121,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), CliError> {
                 .env("AWS_SESSION_TOKEN", creds.session_token.expose())
                 .env(
                     "AWS_CREDENTIAL_EXPIRATION",
-                    ssotray_core::time::format_timestamp(creds.expiration),
+                    ssotray_core::platform::time::format_timestamp(creds.expiration),
                 );
         }
         kind => {
@@ -145,7 +146,8 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), CliError> {
                     // Told in the background: the answer to the SDK does not wait for it.
                     let engine = hook_engine.clone();
                     tokio::spawn(async move {
-                        ssotray_core::owner::tell_login_needed(&engine, t.display_name()).await
+                        ssotray_core::keep::owner::tell_login_needed(&engine, t.display_name())
+                            .await
                     });
                 }),
             ));

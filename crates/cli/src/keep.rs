@@ -1,11 +1,11 @@
 //! `ssotray keep`: the keeper service in the foreground, for headless use — refreshes ahead,
 //! estimates session ends, notifies (desktop notifications when a session bus is there, else
 //! stderr), and owns logins for every `ssotray` process through its socket. The service is the
-//! core's ([`ssotray_core::service`]), the same the tray app runs.
+//! core's ([`ssotray_core::keep::service`]), the same the tray app runs.
 
 use crate::error::CliError;
-use ssotray_core::keeper::{Keeper, KeeperEvent, Notifier};
-use ssotray_core::service::{KeeperService, Options};
+use ssotray_core::keep::keeper::{Keeper, KeeperEvent, Notifier};
+use ssotray_core::keep::service::{KeeperService, Options};
 use ssotray_core::Engine;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -33,7 +33,7 @@ pub async fn run(
             .get_non_empty("DBUS_SESSION_BUS_ADDRESS")
             .is_some();
     let notifier: Arc<dyn Notifier> = if desktop {
-        Arc::new(ssotray_core::desktop_notify::DesktopNotifier::new(tx))
+        Arc::new(ssotray_core::keep::desktop_notify::DesktopNotifier::new(tx))
     } else {
         Arc::new(StderrNotifier)
     };

@@ -6,9 +6,9 @@ use crate::args::{Cli, Command, KeychainCommand, LoginArgs, ProfilesCommand};
 use crate::common::{default_selector, names, one_line};
 use crate::error::CliError;
 use clap::Parser;
-use ssotray_core::config::AwsConfig;
-use ssotray_core::engine::LogoutReport;
-use ssotray_core::login::LoginPrompt;
+use ssotray_core::aws::config::AwsConfig;
+use ssotray_core::ops::engine::LogoutReport;
+use ssotray_core::ops::login::LoginPrompt;
 use ssotray_core::{
     Context, Engine, EngineError, Flow, LoginOptions, Selector, TargetStatus, TokenState,
 };
@@ -152,13 +152,13 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), CliError> {
     // With the default flow and a keeper running, the keeper owns the login; without one, this
     // process logs in itself (and says so below, as it opens the browser).
     if !args.device_code && !args.no_browser {
-        let keeper = match ssotray_core::owner::socket_path(engine) {
-            Some(path) => ssotray_core::owner::connect(&path).await,
+        let keeper = match ssotray_core::keep::owner::socket_path(engine) {
+            Some(path) => ssotray_core::keep::owner::connect(&path).await,
             None => None,
         };
         if let Some(keeper) = keeper {
-            let stale = ssotray_core::owner::current_fingerprint(engine, &target).await;
-            let request = ssotray_core::owner::Request::Login {
+            let stale = ssotray_core::keep::owner::current_fingerprint(engine, &target).await;
+            let request = ssotray_core::keep::owner::Request::Login {
                 session: target.display_name().to_string(),
                 stale,
             };
@@ -166,15 +166,18 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), CliError> {
                 "Asking the running ssotray keeper to log in to `{}` (it opens the browser)…",
                 target.display_name()
             );
-            match keeper.ask(&request, ssotray_core::owner::LOGIN_WAIT).await {
-                Some(ssotray_core::owner::Reply::Ok) => {
+            match keeper
+                .ask(&request, ssotray_core::keep::owner::LOGIN_WAIT)
+                .await
+            {
+                Some(ssotray_core::keep::owner::Reply::Ok) => {
                     eprintln!("Logged in to `{}`", target.display_name());
                     return Ok(());
                 }
-                Some(ssotray_core::owner::Reply::Error { message }) => {
+                Some(ssotray_core::keep::owner::Reply::Error { message }) => {
                     return Err(EngineError::Keeper(message).into())
                 }
-                Some(ssotray_core::owner::Reply::ContainerServer { .. }) | None => {
+                Some(ssotray_core::keep::owner::Reply::ContainerServer { .. }) | None => {
                     eprintln!("The keeper did not take the login; logging in from here.")
                 }
             }
@@ -224,7 +227,7 @@ async fn login(engine: &Engine, args: LoginArgs) -> Result<(), CliError> {
     eprintln!(
         "Logged in to `{}`; access token valid until {}{}",
         target.display_name(),
-        ssotray_core::time::format_timestamp(token.expires_at),
+        ssotray_core::platform::time::format_timestamp(token.expires_at),
         if token.refresh_token.is_some() {
             " (refreshable)"
         } else {
@@ -243,7 +246,7 @@ fn describe(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> String
         (TokenState::LoggedOut, _, _) => String::new(),
         (_, Some(at), _) => format!("; session ended at {}", local(at)),
         (_, None, Some(end)) => {
-            use ssotray_core::state::EndSource;
+            use ssotray_core::ops::state::EndSource;
             let hours = end.length_secs as f64 / 3600.0;
             let source = match end.source {
                 EndSource::Learned => "learned".to_string(),
@@ -259,7 +262,7 @@ fn describe(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> String
 }
 
 fn describe_token(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> String {
-    let ts = ssotray_core::time::format_timestamp;
+    let ts = ssotray_core::platform::time::format_timestamp;
     match &status.token {
         TokenState::LoggedOut => "logged out".into(),
         TokenState::Valid {
@@ -311,7 +314,7 @@ async fn status(engine: &Engine, json: bool) -> Result<(), CliError> {
                 serde_json::json!({
                     "name": e.name,
                     "profile": e.profile,
-                    "expires": e.expires.map(ssotray_core::time::format_timestamp),
+                    "expires": e.expires.map(ssotray_core::platform::time::format_timestamp),
                 })
             })
             .collect();
@@ -432,7 +435,7 @@ async fn refresh(engine: &Engine, name: Option<String>) -> Result<(), CliError> 
             Ok(token) => eprintln!(
                 "Refreshed `{}`; access token valid until {}",
                 t.display_name(),
-                ssotray_core::time::format_timestamp(token.expires_at)
+                ssotray_core::platform::time::format_timestamp(token.expires_at)
             ),
             Err(e) if first_error.is_none() => first_error = Some(e),
             Err(e) => eprintln!("error: {}", one_line(&e.to_string())),

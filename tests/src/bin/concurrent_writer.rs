@@ -2,8 +2,8 @@
 //! calls the CLI and the tray app use: `concurrent-writer <config|settings|state|prefs> <id> <count>`.
 //! The test runs two at once on one home and checks that no change was lost.
 
-use ssotray_core::prefs::RoleRef;
-use ssotray_core::settings::set_session_value;
+use ssotray_core::ops::prefs::RoleRef;
+use ssotray_core::ops::settings::set_session_value;
 use ssotray_core::{Context, Engine};
 
 #[tokio::main]

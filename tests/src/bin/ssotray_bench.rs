@@ -2,9 +2,9 @@
 //! floor measured or computed in the same run (the machine is shared and noisy; absolute times
 //! mean little). Run with `scripts/bench`; figures go to BENCHMARKS.md.
 
-use ssotray_core::access::ConsoleOptions;
-use ssotray_core::discovery::DiscoveryOptions;
-use ssotray_core::os::Env;
+use ssotray_core::ops::access::ConsoleOptions;
+use ssotray_core::ops::discovery::DiscoveryOptions;
+use ssotray_core::platform::os::Env;
 use ssotray_core::{Context, Engine, LoginOptions, Selector, SsoTarget};
 use ssotray_sim::{Org, SimConfig};
 use ssotray_tests::{count, stats, Home, CONFIG};
@@ -277,7 +277,7 @@ async fn get_ok(http: &reqwest::Client, url: &str, token: &str) {
 /// HTTP round trip: one request at a time (latency), and 8 connections at once (throughput);
 /// then `ssotray credentials`, a whole process, against the same floor.
 async fn served(ssotray: &std::path::Path) {
-    use ssotray_core::credserver::{bind_loopback, CredServer, Protocol, Scope};
+    use ssotray_core::serve::credserver::{bind_loopback, CredServer, Protocol, Scope};
     let b = setup(SimConfig::default()).await;
     let listener = bind_loopback("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -286,7 +286,7 @@ async fn served(ssotray: &std::path::Path) {
         Protocol::Container,
         Scope::One("dev".into()),
         address,
-        ssotray_core::served::ServerToken::from_text(&"5a".repeat(32)).unwrap(),
+        ssotray_core::serve::served::ServerToken::from_text(&"5a".repeat(32)).unwrap(),
         std::sync::Arc::new(|_| {}),
     ));
     let token = server.token().expose().to_string();
@@ -403,12 +403,12 @@ async fn served(ssotray: &std::path::Path) {
 /// a few sockets on the machine, then with 100 000 more (TIME_WAIT, as another user can make
 /// them): the ratio of the two, and what reading `/proc/net/tcp` (the old check) costs then.
 fn peer_lookup() {
-    use ssotray_core::peer::tcp_owner;
+    use ssotray_core::platform::peer::tcp_owner;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let server = listener.local_addr().unwrap();
     let client = std::net::TcpStream::connect(server).unwrap();
     let (_accepted, peer) = listener.accept().unwrap();
-    let me = ssotray_core::user::me();
+    let me = ssotray_core::platform::user::me();
     let per_lookup = || {
         let n = 2000;
         let runs: Vec<Duration> = (0..7)

@@ -127,7 +127,7 @@ async fn a_session_that_ends_mid_discovery_keeps_the_last_good_list() {
     let env: Vec<(String, String)> = w.env();
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let engine = Engine::new(Context {
-        env: ssotray_core::os::Env::from_slice(&env_refs),
+        env: ssotray_core::platform::os::Env::from_slice(&env_refs),
         ..Context::real()
     });
     let config = engine.load_config().unwrap();
@@ -136,7 +136,7 @@ async fn a_session_that_ends_mid_discovery_keeps_the_last_good_list() {
         .unwrap();
     let ended = AtomicBool::new(false);
     let sim = &w.sim;
-    let progress = |p: ssotray_core::discovery::Progress| {
+    let progress = |p: ssotray_core::ops::discovery::Progress| {
         if p.roles_done == 10 && !ended.swap(true, Ordering::SeqCst) {
             sim.end_all_sessions();
         }
@@ -215,15 +215,13 @@ async fn credentials_are_cached_for_the_aws_cli_and_reused() {
         region: String::new(),
         scopes: vec![],
     };
-    let file =
-        w.home
-            .aws()
-            .join("cli/cache")
-            .join(ssotray_core::cache::role_credential_cache_file_name(
-                "111111111111",
-                "AdministratorAccess",
-                &target,
-            ));
+    let file = w.home.aws().join("cli/cache").join(
+        ssotray_core::aws::cache::role_credential_cache_file_name(
+            "111111111111",
+            "AdministratorAccess",
+            &target,
+        ),
+    );
     let cached: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(cached["ProviderType"], "sso");
     assert_eq!(cached["Credentials"]["AccessKeyId"], c["AccessKeyId"]);
@@ -275,15 +273,13 @@ async fn a_cli_cache_file_ssotray_cannot_read_is_left_alone() {
         region: String::new(),
         scopes: vec![],
     };
-    let file =
-        w.home
-            .aws()
-            .join("cli/cache")
-            .join(ssotray_core::cache::role_credential_cache_file_name(
-                "111111111111",
-                "AdministratorAccess",
-                &target,
-            ));
+    let file = w.home.aws().join("cli/cache").join(
+        ssotray_core::aws::cache::role_credential_cache_file_name(
+            "111111111111",
+            "AdministratorAccess",
+            &target,
+        ),
+    );
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, "{\"half\": ").unwrap();
     let o = w.ssotray(&["credentials", "--profile", "dev"]).await;
@@ -521,7 +517,7 @@ async fn console_opens_with_the_sessions_browser_command() {
     // The browser gets a private page that leads to the sign-in URL.
     let page_path = url::Url::parse(url.trim()).unwrap().to_file_path().unwrap();
     let page = std::fs::read_to_string(page_path).unwrap();
-    let signin = ssotray_core::private_open::target_of_page(&page)
+    let signin = ssotray_core::ops::private_open::target_of_page(&page)
         .expect("a page leading to the sign-in URL");
     let html = reqwest::get(signin).await.unwrap().text().await.unwrap();
     assert!(

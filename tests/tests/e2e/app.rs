@@ -2178,8 +2178,9 @@ async fn chained_profiles_sit_under_their_role_and_a_favorite_remembers_its_serv
     assert_eq!(argv.len(), 2, "{argv:?}");
     assert_eq!(argv[0], "--new-tab");
     let page = url::Url::parse(&argv[1]).unwrap().to_file_path().unwrap();
-    let link = ssotray_core::private_open::target_of_page(&std::fs::read_to_string(page).unwrap())
-        .unwrap();
+    let link =
+        ssotray_core::ops::private_open::target_of_page(&std::fs::read_to_string(page).unwrap())
+            .unwrap();
     assert!(
         link.starts_with("ext+granted-containers:name=deploy&url="),
         "{link}"

@@ -280,22 +280,22 @@ async fn the_simulator_refuses_and_ssotray_explains_an_untrusted_role_a_long_cha
 
     // A signature by the wrong secret: refused by the simulator, said by ssotray's STS client.
     let good: serde_json::Value = credentials(&w, "dev").await;
-    let source = ssotray_core::portal::RoleCredentials {
+    let source = ssotray_core::aws::portal::RoleCredentials {
         access_key_id: good["AccessKeyId"].as_str().unwrap().into(),
         secret_access_key: ssotray_core::Secret::new("not-the-secret"),
         session_token: ssotray_core::Secret::new(good["SessionToken"].as_str().unwrap()),
         expiration: chrono::Utc::now() + chrono::Duration::hours(1),
         account_id: "111111111111".into(),
     };
-    let assume_deployer = |source: ssotray_core::portal::RoleCredentials| {
+    let assume_deployer = |source: ssotray_core::aws::portal::RoleCredentials| {
         let endpoint = url::Url::parse(&w.sim.base_url).unwrap();
         async move {
-            ssotray_core::sts::assume_role(
+            ssotray_core::aws::sts::assume_role(
                 &reqwest::Client::new(),
                 &endpoint,
                 "eu-west-1",
                 &source,
-                &ssotray_core::sts::AssumeRoleInput {
+                &ssotray_core::aws::sts::AssumeRoleInput {
                     role_arn: "arn:aws:iam::333333333333:role/Deployer",
                     role_session_name: "s1",
                     external_id: None,
@@ -314,7 +314,7 @@ async fn the_simulator_refuses_and_ssotray_explains_an_untrusted_role_a_long_cha
         "{e}"
     );
     // The same call with the right secret is accepted: the refusal was the signature's.
-    let ok = assume_deployer(ssotray_core::portal::RoleCredentials {
+    let ok = assume_deployer(ssotray_core::aws::portal::RoleCredentials {
         secret_access_key: ssotray_core::Secret::new(good["SecretAccessKey"].as_str().unwrap()),
         ..source
     })
@@ -561,7 +561,7 @@ async fn launched(log: &std::path::Path) -> Vec<String> {
 /// The link a private page leads to (the browser's only argument with a URL is that page).
 fn page_target(file_url: &str) -> String {
     let path = url::Url::parse(file_url).unwrap().to_file_path().unwrap();
-    ssotray_core::private_open::target_of_page(&std::fs::read_to_string(path).unwrap())
+    ssotray_core::ops::private_open::target_of_page(&std::fs::read_to_string(path).unwrap())
         .expect("a page leading on")
 }
 

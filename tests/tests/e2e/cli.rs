@@ -243,7 +243,7 @@ async fn device_code_login_then_status_refresh_and_logout() {
         region: String::new(),
         scopes: vec![],
     };
-    let dev = cli_cache.join(ssotray_core::cache::role_credential_cache_file_name(
+    let dev = cli_cache.join(ssotray_core::aws::cache::role_credential_cache_file_name(
         "111111111111",
         "AdministratorAccess",
         &target,

@@ -86,7 +86,7 @@ async fn two_processes_changing_the_settings_at_once_lose_nothing() {
         text.starts_with("# my settings\n[keeper]\nlead_times = [1800, 300] # two\n"),
         "{text}"
     );
-    let settings = ssotray_core::settings::Settings::parse(&text).unwrap();
+    let settings = ssotray_core::ops::settings::Settings::parse(&text).unwrap();
     for n in names("") {
         assert!(
             settings
@@ -103,7 +103,7 @@ async fn two_processes_changing_the_state_at_once_lose_nothing() {
     let home = Home::new(CONFIG);
     two_writers_at_once("state", &home).await;
     let bytes = std::fs::read(home.path().join(".local/state/ssotray/state.json")).unwrap();
-    let state = ssotray_core::state::State::parse(&bytes).unwrap();
+    let state = ssotray_core::ops::state::State::parse(&bytes).unwrap();
     for n in names("") {
         assert!(
             state
@@ -120,7 +120,7 @@ async fn two_processes_changing_the_favorites_at_once_lose_nothing() {
     let home = Home::new(CONFIG);
     two_writers_at_once("prefs", &home).await;
     let bytes = std::fs::read(home.path().join(".local/state/ssotray/app.json")).unwrap();
-    let prefs = ssotray_core::prefs::Prefs::parse(&bytes).unwrap();
+    let prefs = ssotray_core::ops::prefs::Prefs::parse(&bytes).unwrap();
     assert_eq!(
         prefs.favorites.len(),
         80,

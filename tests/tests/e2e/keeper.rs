@@ -80,7 +80,7 @@ fn runtime_dir(w: &World) -> (String, String) {
 fn token_left(w: &World) -> Option<chrono::Duration> {
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(w.home.token_file("my-sso")).ok()?).ok()?;
-    let at = ssotray_core::time::parse_timestamp(v["expiresAt"].as_str()?)?;
+    let at = ssotray_core::platform::time::parse_timestamp(v["expiresAt"].as_str()?)?;
     Some(at - chrono::Utc::now())
 }
 

@@ -5,8 +5,8 @@
 
 use crate::cli::{auto, World};
 use chrono::{DateTime, Duration, Utc};
-use ssotray_core::keeper::{Keeper, KeeperEvent, Notifier};
-use ssotray_core::os::Clock;
+use ssotray_core::keep::keeper::{Keeper, KeeperEvent, Notifier};
+use ssotray_core::platform::os::Clock;
 use ssotray_core::{Engine, Flow, LoginOptions, Selector};
 use ssotray_tests::{count, engine_for, SharedClock, SimConfig, CONFIG};
 use std::sync::{Arc, Mutex};
@@ -104,7 +104,8 @@ async fn drive(s: &Setup, until: DateTime<Utc>, session_ends: DateTime<Utc>) -> 
         // written in whole seconds, as the AWS CLI writes it.
         if now + Duration::seconds(2) < session_ends {
             let expires =
-                ssotray_core::time::parse_timestamp(t["expiresAt"].as_str().unwrap()).unwrap();
+                ssotray_core::platform::time::parse_timestamp(t["expiresAt"].as_str().unwrap())
+                    .unwrap();
             d.least_left = d.least_left.min(expires - now);
         }
         let sleep = s.keeper.turn().await;
@@ -287,12 +288,13 @@ async fn a_token_rewritten_in_place_by_another_tool_is_seen_at_the_next_turn() {
     let before = count(&s.w.stats().await, "CreateToken");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut token: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let soon = ssotray_core::time::format_timestamp(s.clock.now() + Duration::minutes(10));
+    let soon =
+        ssotray_core::platform::time::format_timestamp(s.clock.now() + Duration::minutes(10));
     let old_access = token["accessToken"].as_str().unwrap().to_string();
     let other_access: String = old_access.chars().rev().collect();
     token["accessToken"] = other_access.clone().into();
     token["expiresAt"] = soon.into();
-    let rewritten = ssotray_core::cache::CachedToken::from_json(token.to_string().as_bytes())
+    let rewritten = ssotray_core::aws::cache::CachedToken::from_json(token.to_string().as_bytes())
         .unwrap()
         .to_json();
     assert_eq!(rewritten.len(), text.len(), "same size");

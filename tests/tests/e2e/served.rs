@@ -388,7 +388,7 @@ print(os.getuid(), status(put))
 #[tokio::test]
 async fn the_imds_endpoint_answers_this_user_only() {
     let w = logged_in(Duration::from_secs(3600)).await;
-    let me = ssotray_core::user::me().uid();
+    let me = ssotray_core::platform::user::me().uid();
     // Another user on the same machine: needs root to become one (CI runs as root).
     let become_other = if me == 0 { "" } else { "sudo -n " };
     let script = format!(
@@ -809,13 +809,13 @@ async fn keeps_container_server_serves_each_granted_profile_and_its_grants_survi
 /// 15 minutes are left, then fetched anew once however many requests arrive together.
 #[tokio::test]
 async fn the_container_server_holds_hour_long_credentials_until_fifteen_minutes_are_left() {
-    use ssotray_core::credserver::{CredServer, Protocol, Scope};
+    use ssotray_core::serve::credserver::{CredServer, Protocol, Scope};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     let w = logged_in(Duration::from_secs(3600)).await;
     let clock = ssotray_tests::SharedClock(w.sim.clock());
     let engine = ssotray_tests::engine_for(&w.home, &w.sim.base_url, Arc::new(clock.clone()));
-    let listener = ssotray_core::credserver::bind_loopback("127.0.0.1:0".parse().unwrap())
+    let listener = ssotray_core::serve::credserver::bind_loopback("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let address = listener.local_addr().unwrap();
@@ -826,7 +826,7 @@ async fn the_container_server_holds_hour_long_credentials_until_fifteen_minutes_
         Protocol::Container,
         Scope::One("dev".into()),
         address,
-        ssotray_core::served::ServerToken::from_text(&"5a".repeat(32)).unwrap(),
+        ssotray_core::serve::served::ServerToken::from_text(&"5a".repeat(32)).unwrap(),
         Arc::new(move |_| {
             h.fetch_add(1, Ordering::Relaxed);
         }),
@@ -837,7 +837,7 @@ async fn the_container_server_holds_hour_long_credentials_until_fifteen_minutes_
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     // `n` requests at once; the access keys they got (each checked to have > 15 min left).
     let ask = |n: usize| {
-        let now = ssotray_core::os::Clock::now(&clock);
+        let now = ssotray_core::platform::os::Clock::now(&clock);
         let handles: Vec<_> = (0..n)
             .map(|_| {
                 let (http, url, token) = (http.clone(), url.clone(), token.clone());
@@ -850,9 +850,10 @@ async fn the_container_server_holds_hour_long_credentials_until_fifteen_minutes_
                         .unwrap();
                     assert_eq!(r.status(), 200);
                     let v: serde_json::Value = r.json().await.unwrap();
-                    let expires =
-                        ssotray_core::time::parse_timestamp(v["Expiration"].as_str().unwrap())
-                            .unwrap();
+                    let expires = ssotray_core::platform::time::parse_timestamp(
+                        v["Expiration"].as_str().unwrap(),
+                    )
+                    .unwrap();
                     assert!(
                         expires - now > chrono::Duration::minutes(15),
                         "served with {} left",
@@ -1249,7 +1250,7 @@ async fn the_simulators_sts_refuses_a_wrong_signature() {
 /// less), and the rewrite brings a fresh hour.
 #[tokio::test]
 async fn the_keeper_rewrites_an_hour_long_export_twenty_minutes_before_it_expires() {
-    use ssotray_core::keeper::{Keeper, KeeperEvent, Notifier};
+    use ssotray_core::keep::keeper::{Keeper, KeeperEvent, Notifier};
     struct Quiet;
     impl Notifier for Quiet {
         fn notify(&self, _: &KeeperEvent) {}
@@ -1268,7 +1269,7 @@ async fn the_keeper_rewrites_an_hour_long_export_twenty_minutes_before_it_expire
     let first = expiry();
     let fetches = || async { count(&w.stats().await, "GetRoleCredentials") };
     assert_eq!(fetches().await, 1);
-    let now = || ssotray_core::os::Clock::now(&clock);
+    let now = || ssotray_core::platform::os::Clock::now(&clock);
     // Tick as the keeper would, a minute at a time, through 45 minutes.
     let mut rewritten_at = None;
     for _ in 0..45 {

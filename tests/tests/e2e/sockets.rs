@@ -128,7 +128,7 @@ async fn the_keepers_socket_refuses_hostile_input_and_keeps_serving() {
 
     // Another user cannot even reach the socket (0700 directory); opened up by hand, the
     // keeper still refuses the connection by its peer's uid.
-    if ssotray_core::user::me().uid() == 0 {
+    if ssotray_core::platform::user::me().uid() == 0 {
         use std::os::unix::fs::PermissionsExt;
         let dir = socket.parent().unwrap();
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();

@@ -333,7 +333,7 @@ const USER_CREDENTIALS: &str = "# keys I manage myself\n[default]\naws_access_ke
 /// them at the simulator while `second` (another process: `ssotray …`) runs; then lets them
 /// go and waits for the keeper. The barrier makes the race the same every run.
 async fn keeper_fetches_while(w: &World, second: &[&str]) -> std::process::Output {
-    use ssotray_core::keeper::{Keeper, KeeperEvent, Notifier};
+    use ssotray_core::keep::keeper::{Keeper, KeeperEvent, Notifier};
     struct Quiet;
     impl Notifier for Quiet {
         fn notify(&self, _: &KeeperEvent) {}
@@ -402,10 +402,11 @@ async fn an_export_racing_a_logout_leaves_no_live_keys_whoever_gets_the_lock_fir
     let engine = ssotray_tests::engine_for(
         &w.home,
         &w.sim.base_url,
-        std::sync::Arc::new(ssotray_core::os::SystemClock),
+        std::sync::Arc::new(ssotray_core::platform::os::SystemClock),
     );
     // A concurrent edit of the credentials file holds its lock.
-    let lock = ssotray_core::os::open_lock_file(&engine.config_lock_path(&file).unwrap()).unwrap();
+    let lock = ssotray_core::platform::os::open_lock_file(&engine.config_lock_path(&file).unwrap())
+        .unwrap();
     lock.lock().unwrap();
     // The export fetches dev's credentials, then waits for the lock.
     let export = start(
@@ -615,7 +616,7 @@ time.sleep(float(sys.argv[2]))
 
 /// The prefix that runs a command as another user (CI runs as root).
 fn as_other_user(uid: u32) -> String {
-    let sudo = if ssotray_core::user::me().uid() == 0 {
+    let sudo = if ssotray_core::platform::user::me().uid() == 0 {
         ""
     } else {
         "sudo -n "
@@ -1099,7 +1100,7 @@ async fn the_device_code_url_reaches_the_browser_through_a_private_page() {
     );
     let page =
         std::fs::read_to_string(url::Url::parse(arg).unwrap().to_file_path().unwrap()).unwrap();
-    let target = ssotray_core::private_open::target_of_page(&page).unwrap();
+    let target = ssotray_core::ops::private_open::target_of_page(&page).unwrap();
     assert!(
         target.contains("user_code="),
         "the page leads to the complete verification URL: {target}"
