@@ -1,5 +1,14 @@
-# Shared set-up for scripts/test and scripts/demo: system packages, Rust, the Python venv.
+# Shared set-up for every script (run, test, demo, package, cross, fuzz, bench): system packages,
+# Rust, the Python venv.
 # Sourced, not run. Works as root or through sudo, on Debian and Ubuntu.
+#
+# The scripts: run (the README's main job: the tray app, real or --demo), test (the README's test
+# command; .ci/run calls it; it builds the packages and the clean root, after a short fuzzing run),
+# package (the .deb and .rpm into dist/, or the Windows zip and installer), fuzz, demo (the engine
+# in a terminal against the simulator), bench and cross all source this file. It installs apt
+# packages when missing, Rust, the boto3 venv and tauri-cli; holds the release flags
+# (RELEASE_PACKAGES, release_env, which scripts/run and scripts/package share); and makes the clean
+# Debian root in ~/.cache/ssotray/clean-root-<codename>.
 
 set -euo pipefail
 

@@ -1,6 +1,29 @@
 // @ts-check
 // The ssotray window: sessions with live countdowns, accounts and roles with instant search,
 // settings, and adding an Identity Center. All calls go through ipc.js.
+//
+// Plain ES modules, no framework and no build step: ipc.js (every invoke, typed with JSDoc), app.js
+// (the views: sessions with countdowns, accounts with an in-memory search index, settings, add
+// Identity Center), index.html, style.css. Strict CSP, `withGlobalTauri: false`.
+//
+// The state is read every 2 s without the accounts (`get_state`); the accounts come by
+// `get_accounts` only when a session's list changed. A keystroke in the search filters the index
+// and re-fills at most 50 rows the table already has (fixed table layout, one click listener per
+// table), so typing over 1000 accounts costs what typing in a plain field does (`scripts/bench
+// app`).
+//
+// The keyboard: one `keydown` listener; a cursor (an index into the shown rows, favorites first)
+// moved by ↑/↓ and put on the first result by each new search; Enter and Ctrl/⌘+Enter call the same
+// `open_console` / `copy_console_url` as the row's buttons; keys typed into other fields and Enter
+// on a focused button keep their meaning; Esc clears the search, else calls `close_window`, the one
+// command the window process answers itself (it closes its own window; the tray process is not
+// asked).
+//
+// The theme is CSS custom properties under `prefers-color-scheme`, no code: tao reads
+// xdg-desktop-portal's `color-scheme` and sets GTK's prefer-dark setting, which WebKitGTK turns
+// into the media query, also when it changes while the window is open. The window's minimum size
+// (`MIN_WIDTH` × `MIN_HEIGHT` in src-tauri/src/window.rs, 640×420) is the size at which a test
+// finds nothing overflowing in any view.
 import { ipc } from './ipc.js';
 
 /** @typedef {import('./ipc.js').StateDto} StateDto */

@@ -6,6 +6,14 @@
 //! The window's command names are [`WINDOW_COMMANDS`]; `build.rs` (which makes a permission
 //! of each), `capabilities/main.json` (which grants them) and `ui/ipc.js` (which calls them)
 //! name the same ones, and a test holds them to it.
+//!
+//! The window's IPC call *is* an `Action`, deserialized from `{"cmd": name, "args": {...}}` (a
+//! tagged enum: an unknown command or a missing argument is refused with a message; no catch-all
+//! arguments). A menu item id maps onto one (`Action::from_menu`), and so does a notification's
+//! button (`Action::from_notification`). `carry_out` runs long ones in the background and refreshes
+//! the menu after changes. Logins and renewals go through the keeper (`Keeper::login_with` /
+//! `renew_with`), behind the same per-session gate as the logins the keeper runs for other
+//! programs.
 
 use crate::app::{App, CmdError};
 use crate::menu::{ItemId, RoleRef};

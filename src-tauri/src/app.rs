@@ -1,6 +1,9 @@
 //! The app's state over the core: sessions as the window and the tray show them, logins in
 //! progress, favorites and recently used roles, and every action the menu and window offer.
 //! Tokens, credentials and sign-in URLs never leave Rust except into the clipboard on request.
+//!
+//! The state is over the core's `Engine`: sessions for the window, logins in progress with their
+//! device codes, discovery progress, and favorites and recent roles through the core's `prefs`.
 
 use crate::menu::{ChainedView, MenuInput, RoleRef, SessionState, SessionView};
 use chrono::{DateTime, Utc};

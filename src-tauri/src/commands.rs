@@ -2,6 +2,10 @@
 //! tray process, where the state lives; the window's process forwards each call here
 //! (`window.rs`). None returns a token, secret, credential or sign-in URL: copying happens here,
 //! in Rust.
+//!
+//! Each command is declared in `build.rs` (a permission each) and granted in
+//! `capabilities/main.json`, so Tauri's ACL checks every call in the window process before it is
+//! forwarded. They turn the window's calls into `Action`s (`actions.rs`).
 
 use crate::actions::Action;
 use crate::app::{App, CmdError};

@@ -1,5 +1,7 @@
 //! `--demo`: the built-in Identity Center simulator in-process, with a throwaway home and AWS
 //! config, so every feature can be tried without an AWS account and without touching `~/.aws`.
+//!
+//! The keychain is an in-memory one: the user's keychain is never touched.
 
 use ssotray_core::platform::os::Env;
 use ssotray_core::Context;

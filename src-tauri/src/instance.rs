@@ -4,6 +4,8 @@
 //! launch connects, asks it to show its window, and exits. (Our own socket rather than
 //! tauri-plugin-single-instance: that plugin's D-Bus library leaves a thread that wakes twice a
 //! second for the life of the app.)
+//!
+//! The second launch exits before starting GTK.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

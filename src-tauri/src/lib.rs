@@ -1,5 +1,33 @@
 //! ssotray-app: the Tauri 2 tray shell over ssotray-core. It only knows Tauri: the tray and its
 //! menu, the window, commands, notifications' actions. Everything else is the core's.
+//!
+//! It runs as two processes from one binary:
+//! - **The tray process** (`ssotray-app`): the tray, the core's `KeeperService` (as `ssotray keep`
+//!   runs it) with a `DesktopNotifier` (which opens the window for a notification the server cannot
+//!   give buttons), the clipboard and all of the app's state; at exit it closes the service, which
+//!   removes the keeper's socket. It holds no webview, ever, and runs without GTK's accessibility
+//!   bridge (`NO_AT_BRIDGE=1`: it draws nothing itself, the panel renders its icon and menu from
+//!   D-Bus), so idle it costs what an empty Tauri tray app costs, and wakes only for deadlines: the
+//!   keeper's (at least once a minute) and the menu's minute labels.
+//! - **The window process** (`ssotray-app --window <socket> <id> <view>`, `window.rs`), started on
+//!   demand: one webview whose every `invoke` is forwarded to the tray process. It exits when its
+//!   window closes or when the tray process quits.
+//!
+//! Wiring: the plugins are autostart and clipboard; the `WindowHost` is given `commands::dispatch`
+//! and the tray `actions::on_menu` (`tray::MenuClicks`) as functions, so the modules depend one
+//! way: `commands` → `actions` → `settings`, `tray` → `window`, and all of them on `app` and
+//! `menu`. The app keeps running when the window closes.
+//!
+//! The command line (clap): `--demo`, `--open`, `--autostart on|off` (writes or removes the
+//! start-at-login entry through `autostart.rs`, without starting GTK), `--version`, and the hidden
+//! `--manpage` and `--window` (the window's process).
+//!
+//! **Wayland.** Nothing of ours is X11-only: GDK picks its Wayland backend when `WAYLAND_DISPLAY`
+//! is set (or `GDK_BACKEND=wayland`), the tray is D-Bus either way, and the window's title, size
+//! and minimum size go through GTK. `app::the_window_works_on_wayland_with_no_x_server` (e2e) runs
+//! both processes under weston's headless backend with no X server and drives the window through
+//! WebDriver. The tests' `close_window` and the helpers that find windows by title are X11 (the
+//! close test and the keyboard test run on Xvfb).
 
 mod actions;
 mod app;

@@ -1,5 +1,9 @@
 //! The tray menu as data: a pure function of what the app knows, so it is tested as text and
 //! turned into Tauri menu items in one small place (`tray.rs`).
+//!
+//! The model is `menu_model(&MenuInput)`, with `icon_state`, `render` (text, for snapshot tests),
+//! the item ids as an enum (`ItemId`), and `flatten` + `plan_update` to tell a label change from a
+//! new menu. `SessionState::of` decides what a session's token state shows as.
 
 use chrono::{DateTime, Duration, Local, Utc};
 use ssotray_core::ops::discovery::AccountRoles;

@@ -2,6 +2,8 @@
 //! core writes the settings text (`ssotray_core::ops::settings::write_session_form`); here, the
 //! form's own units, the keychain moves, the start-at-login entry, and the notification that
 //! asks before a new browser command is saved.
+//!
+//! The lead times are written by the core too (`write_lead_times`).
 
 use crate::app::{App, CmdError};
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,39 @@
 //! The tray icon and its menu: the model from `menu.rs` turned into Tauri items, clicks turned
 //! into app actions, the icon turned to the state's variant, and the clipboard.
+//!
+//! The menu is looked at once a minute (just after the minute turns) and after every action:
+//! changed labels are set in place on the items it keeps handles to, a new menu is built only when
+//! items come or go, and the icon is set only when its state changes. Clicks are handed on through
+//! `MenuClicks` (set by `lib.rs` to `actions::on_menu`). Copied credentials are cleared from the
+//! clipboard after 60 s, and when the app quits.
+//!
+//! **The tray item is tray-icon's KSNI backend**, not libayatana-appindicator: `src-tauri` depends
+//! on `tray-icon` with the `ksni` feature, and with both features on, Tauri's own tray-icon uses
+//! KSNI (a StatusNotifierItem and com.canonical.dbusmenu served by the `ksni` crate over zbus, icon
+//! pixmaps over D-Bus instead of PNG files in `$XDG_RUNTIME_DIR`). Why: libayatana-appindicator's
+//! item has no `Activate` method at all (a panel's left click gets `UnknownMethod`, checked over
+//! D-Bus), so a left click could never reach the app; KSNI's item has `ItemIsMenu = false` and
+//! passes `Activate` on as a left click, which opens the window (the menu stays the panel's right
+//! click).
+//!
+//! KSNI refuses to make an item when no watcher runs or no panel (StatusNotifierHost) has
+//! registered with it, so the item is made when a panel shows tray items, not at start:
+//! `follow_the_watcher` (threads of its own, zbus) asks the watcher first (`ProtocolVersion`, 2 s
+//! bound: the item's own calls have none, and it is made on the main thread), makes the item if
+//! there is none (`create`, with a first menu; the full one follows from the state), else registers
+//! it again (its well-known name, `org.kde.StatusNotifierItem-<pid>-<n>`), up to 50 times 100 ms
+//! apart. It does so at start, on every new `org.kde.StatusNotifierWatcher` (a panel that
+//! restarted) and on every `StatusNotifierHostRegistered` (a panel that came to a watcher already
+//! there). The retry matters: KSNI, like libayatana before it, registers with a new watcher once,
+//! at the moment its name appears, and a watcher that takes its name before exporting its object
+//! answers `UnknownObject`; the item was then lost until the app restarted (every time with a
+//! watcher slowed down by strace).
+//!
+//! The same thread decides whether the desktop shows the icon at all (`App::tray_shown`, in the
+//! window's state as `trayIcon`): the app never assumes a tray. With no item at start the window
+//! opens, whose notice says how to get tray icons and offers the `quit` command, and everything
+//! else keeps running; a watcher that takes the item later sets it, one that leaves the bus clears
+//! it. Every action of the menu is also in the window.
 
 use crate::app::{App, CmdError};
 use crate::menu::{
@@ -101,7 +135,7 @@ const WATCHER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Creates the tray item, with a first menu (the indicator registers with the panel only once it
 /// has one; the full menu follows as soon as the state is read). The item is tray-icon's KSNI
-/// backend (a StatusNotifierItem of its own over zbus, see ARCHITECTURE.md), which fails when
+/// backend (a StatusNotifierItem of its own over zbus, see this module's doc), which fails when
 /// no watcher runs or no panel (StatusNotifierHost) has registered with it.
 fn create(handle: &AppHandle) -> tauri::Result<()> {
     let entries = menu_model(&crate::menu::MenuInput {

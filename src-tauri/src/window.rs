@@ -10,6 +10,17 @@
 //! window process also keeps one control connection (`{"control": id}`): the tray process writes
 //! the view to show on it ("a second launch focuses the window"), and the window process quits
 //! when it ends (the tray app quit).
+//!
+//! The private directory of the window's socket is under `$TMPDIR`, and is removed at exit. The
+//! control connection may stay silent while its window lives: only the window process the tray
+//! process started, by its id, gets that (every other connection follows the sockets' idle
+//! timeout). The window process keeps the user's accessibility settings (the tray process's
+//! `NO_AT_BRIDGE=1` is not passed on).
+//!
+//! `close_window` is the one command the window process answers itself (the page's Esc when the
+//! search is empty): it closes its own window, and the tray process is not asked. The window's
+//! minimum size (`MIN_WIDTH` × `MIN_HEIGHT`, 640×420) is the size at which a test finds nothing
+//! overflowing in any view.
 
 use crate::app::CmdError;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,19 @@
 //! Helpers for ssotray's end-to-end tests: the built binaries, a throwaway HOME with an AWS
 //! config, the simulator in-process, and a snapshot of `~/.aws` to prove nothing was damaged.
+//!
+//! Besides the helpers (a throwaway HOME, `~/.aws` snapshots, running binaries with a clean
+//! environment, `CleanRoot`), the crate holds:
+//! - `tests/tests/e2e/`: the end-to-end tests in one binary, one module per area: `sdk_wire`,
+//!   `cli`, `readers`, `access`, `keeper`, `keeper_clock`, `keychain`, `browser`, `app`, `package`,
+//!   `served`, `chain`, `sim_binary`, `trust`, `files`, `sockets`, `demo`, `layers`, `docs` (each
+//!   module says what it covers).
+//! - `tests/tests/windows.rs`: the Windows CLI under Wine, in a binary of its own.
+//! - `src/bin/`: `app_footprint` (the tray app against `tests/empty-tray-app`, the empty Tauri tray
+//!   app), `app_typing` (typing in the window's search over 1000 accounts against a plain field),
+//!   `app_reads`, `package_bench` (the .deb's size and install time), `ssotray_bench` (the
+//!   benchmark program: `scripts/bench`, figures in BENCHMARKS.md), `aws_config_probe` (a real
+//!   aws-sdk-rust program run as a child process), and the helper programs the tests start
+//!   (`concurrent_writer`, `dead_writer`, `settings_portal`, `sni_host`).
 
 #![allow(missing_docs)]
 

@@ -16,6 +16,9 @@
 //!
 //! `scripts/test` builds the Windows binaries and sets `SSOTRAY_WINDOWS_BIN` (their directory)
 //! and `WINEPREFIX` (a prefix it made, with a persistent wineserver).
+//!
+//! Besides `ssotray.exe` from `scripts/cross`'s build, the zip and the installer from
+//! `scripts/package windows` are tested.
 
 use ssotray_tests::{
     assert_ok, count, python, start_sim, stats, stderr, stdout, Home, RunningSim, SimConfig,

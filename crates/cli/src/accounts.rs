@@ -1,4 +1,7 @@
 //! `ssotray accounts`, `console`, `credentials` and `profiles generate`.
+//!
+//! `credentials` takes `--export-as` and `--unexport`. A session that needs a login is handled by
+//! `owner::credentials_or_login` (through the keeper when it runs, one login per session).
 
 use crate::args::{ConsoleArgs, CredentialsArgs, ExecArgs, ServerKind};
 use crate::common::{default_selector, names, one_line, prompt_on_stderr};

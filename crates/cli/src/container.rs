@@ -1,6 +1,8 @@
 //! `ssotray container grant|revoke|rotate|list`: the grants of the long-running container
 //! server (`ssotray keep --container-server`, the tray app's `[container_server]`). A grant is one
 //! profile's token in a directory of its own; a container is given that directory, read-only.
+//!
+//! `grant` prints the `docker run` options that give a container its grant.
 
 use crate::args::ContainerCommand;
 use crate::error::CliError;

@@ -1,5 +1,8 @@
 //! The CLI's errors: the engine's, and what only a command line has — a command run on the
 //! user's behalf that exits with its own status, and the terminal's own input and output.
+//!
+//! `CliError` adds to the engine's errors `ChildExit` (`exec`'s child's status, which `ssotray`
+//! exits with), the terminal's I/O, and usage.
 
 use ssotray_core::EngineError;
 

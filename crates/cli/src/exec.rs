@@ -2,6 +2,9 @@
 //! for as long as it runs (the container-credentials protocol by default, IMDSv2, or static
 //! variables), passing on its exit status. How the command is watched over is each OS's own
 //! (signals on Unix; Ctrl+C and a job object on Windows): [`child`].
+//!
+//! The private `CredServer` listens on 127.0.0.1:0, in the same current-thread runtime as the wait
+//! for the child. The child's environment is cleaned of other credential sources.
 
 use crate::args::{ExecArgs, ServerKind};
 use crate::error::CliError;

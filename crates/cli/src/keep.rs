@@ -2,6 +2,11 @@
 //! estimates session ends, notifies (desktop notifications when a session bus is there, else
 //! stderr), and owns logins for every `ssotray` process through its socket. The service is the
 //! core's ([`ssotray_core::keep::service`]), the same the tray app runs.
+//!
+//! Its `Notifier` is notify-rust's (`ssotray_core::keep::desktop_notify`), whose buttons the keeper
+//! carries out; where the notification server has no `actions` capability, there are no buttons and
+//! the text names the command to run. The long-running container server runs when asked for. What
+//! does not start ends `keep` with its message.
 
 use crate::error::CliError;
 use ssotray_core::keep::keeper::{Keeper, KeeperEvent, Notifier};

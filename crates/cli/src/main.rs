@@ -1,6 +1,17 @@
 //! `ssotray`: the command line over ssotray-core.
 //!
 //! Exit codes: 0 success, 1 failure (one actionable line on stderr), 2 usage error.
+//!
+//! Where each command is: `login`, `status`, `refresh` and `logout` here; `accounts`, `console`,
+//! `credentials` and `profiles generate` in `accounts.rs`; `exec` in `exec.rs`; `container` in
+//! `container.rs`; `keep` in `keep.rs`. The grammar (every clap type) is `args.rs`; what commands
+//! share is `common.rs`; `CliError` is `error.rs`.
+//!
+//! The failure line is `error: …`; the usage errors are clap's. `credentials --env` is
+//! `exec --server env`, whose command's exit status is passed on. Only what the user asked for
+//! goes to stdout (the URL to open during a login, lists, credentials). `completions SHELL`
+//! (clap_complete) and the hidden `manpage DIR` (clap_mangen, one page per subcommand) generate
+//! what the packages install, from the same clap definitions.
 
 use crate::args::{Cli, Command, KeychainCommand, LoginArgs, ProfilesCommand};
 use crate::common::{default_selector, names, one_line};

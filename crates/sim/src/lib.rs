@@ -7,6 +7,13 @@
 //! The wire format follows the AWS models (see the team's reference, `../shared/spec/identity-center.md`
 //! beside this repository): real AWS SDKs
 //! are pointed at it in the tests.
+//!
+//! It is an axum server ("spec §N" in comments points at the reference). The modules: `server` (the
+//! router and one file per service), `state` (what the simulator remembers), `pages` (consent,
+//! device and fake-console HTML), `org` (accounts and roles), `sigv4`. `start(SimConfig)` runs it
+//! in-process on a random port; the binary adds the command line and signal handling. Switches for
+//! tests: tokens that end with their session, a federation endpoint refusing `SessionDuration`,
+//! strict rotation.
 
 #![deny(missing_docs)]
 

@@ -1,6 +1,8 @@
 //! The simulator's state: registered clients, pending authorizations, portal sessions and tokens.
 //!
 //! Times are epoch milliseconds so that `--state` can keep them across restarts.
+//!
+//! It also holds the authorization codes. `SimClock` is the system's clock, moved forward by tests.
 
 use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;

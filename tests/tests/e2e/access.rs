@@ -1,4 +1,7 @@
 //! Accounts and roles, role credentials, console links and generated profiles, end to end.
+//!
+//! Discovery; credentials, `credential_process` read through botocore and aws-config; console
+//! links; profile generation read back by botocore.
 
 use crate::cli::{auto, World};
 use ssotray_core::{Context, Engine, Selector};

@@ -2,6 +2,21 @@
 //! menu driven over D-Bus exactly as a panel does (StatusNotifierItem + com.canonical.dbusmenu),
 //! its notifications captured on a real notification server. Screenshots and the menu state are
 //! saved under `<target>/screenshots`.
+//!
+//! Also: single instance, the window's own process, and the clipboard.
+//!
+//! **The lost close (#12 point 4) was the test harness's.** About one close in three seemed lost:
+//! the window stayed after one WM_DELETE_WINDOW and closed on the second. An `xtrace` proxy between
+//! the app and the X server showed each window process receiving exactly one WM_DELETE_WINDOW (the
+//! second), so the first never left the server. The sender, the tests' `close_window` (our stand-in
+//! for a window manager's close button), sent it unchecked from a fresh x11rb connection and
+//! dropped the connection at once; an X server that sees a client hang up closes it without
+//! carrying out requests it has not read yet (Xlib's `XCloseDisplay` syncs first for this reason).
+//! With the send checked (one round trip), 60 of 60 closes worked, and through a real window
+//! manager (openbox, asked by `wmctrl -c`) 60 of 60 too. Nothing in the app changed;
+//! `one_close_request_closes_the_window_every_time` keeps both paths honest (20 closes each).
+//! (Earlier measurements that also blamed openbox were taken with experimental changes to the
+//! window in place.)
 
 use crate::cli::World;
 use ssotray_tests::{

@@ -1,5 +1,7 @@
 //! The browser sign-in done by a real headless Chromium, driven over WebDriver (chromedriver),
 //! clicking Allow or Deny on the simulator's page; ssotray opens it through a `BROWSER` script.
+//!
+//! The sign-in lands on the (fake) console.
 
 use crate::cli::World;
 use ssotray_tests::{count, stderr, stdout, SimConfig, CONFIG};

@@ -1,6 +1,12 @@
 //! Roles on top of roles: `role_arn` profiles whose `source_profile` leads down to an SSO
 //! profile, assumed through the simulator's STS (AssumeRole, SigV4-verified, chaining limits),
 //! compared with what botocore and aws-config resolve by themselves from the same config.
+//!
+//! ssotray's credentials, botocore, aws-config and the JavaScript SDK v3 resolve the same profile
+//! by themselves through the simulator's STS to the same identity. Also: AssumeRole refusals;
+//! source credentials refused as expired and fetched anew; a chained role's console after one
+//! refused `SessionDuration`; Firefox-container links read as the extension's opener reads them (in
+//! node); Chrome profile flags; `--service` per partition.
 
 use crate::cli::{auto, World};
 use crate::served::{exec_python, sdk_env};

@@ -1,6 +1,10 @@
 //! The keeper against the simulator with short lifetimes: fresh tokens, a detected end, desktop
 //! notifications captured on a real notification server, Renew from a notification, one login
 //! for a hundred processes, and sharing the token file with botocore and another ssotray.
+//!
+//! The desktop is private: Xvfb + D-Bus + dunst, notifications captured with dbus-monitor, Renew
+//! clicked through `ActionInvoked`. A hundred concurrent `credentials --login` get one login;
+//! botocore and a second ssotray share the token file for a minute.
 
 use crate::cli::{auto, World};
 use ssotray_tests::{

@@ -1,4 +1,6 @@
 //! Refresh tokens in a real Secret Service (gnome-keyring on a private D-Bus session bus).
+//!
+//! Entries are found with `secret-tool`; the keyring is locked and unlocked.
 
 use crate::cli::{auto, World};
 use ssotray_tests::{

@@ -11,6 +11,7 @@ mod browser;
 mod chain;
 pub mod cli;
 mod demo;
+mod docs;
 mod files;
 mod keeper;
 mod keeper_clock;

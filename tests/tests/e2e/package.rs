@@ -1,6 +1,13 @@
 //! The packages that `scripts/package` builds into `dist/` (scripts/test builds them first): the
 //! .deb installed into a clean Debian root with nothing else in it, used there, and purged; its
 //! dependencies against what its binaries link; lintian; the .rpm against the .deb.
+//!
+//! `CleanRoot` (`src/lib.rs`) runs commands in the root through `unshare` + `chroot`. A package
+//! holds only installed paths: no installed file names the clone, the target dir or the build
+//! machine's cargo registry, and the packages depend on exactly what the binaries need
+//! (`dpkg-shlibdeps`, the .rpm's Requires). A new linked library, or a file of one package missing
+//! from the other, fails a test. One known extra: tauri-cli's `libayatana-appindicator3-1`, which
+//! the KSNI tray does not load (the test checks the app does not name it).
 
 use crate::app::TrayMenu;
 use crate::cli::decide_device;
@@ -23,7 +30,7 @@ const ZSH_RPM: &str = "/usr/share/zsh/site-functions/_ssotray";
 /// What tauri-cli adds to the Depends of every app with Tauri's tray feature, unversioned, after
 /// ours: WebKitGTK and GTK (which ours already name with the versions dpkg-shlibdeps computes) and
 /// the appindicator library, which ssotray-app does not load (its tray is the KSNI backend, see
-/// ARCHITECTURE.md) and tauri-cli offers no way to leave out.
+/// src-tauri/src/tray.rs) and tauri-cli offers no way to leave out.
 const TAURI_DEPENDS: [&str; 3] = [
     "libayatana-appindicator3-1",
     "libwebkit2gtk-4.1-0",

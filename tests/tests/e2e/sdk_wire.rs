@@ -1,5 +1,7 @@
 //! The simulator's wire format, pinned by the official AWS SDK for Rust clients: every
 //! operation and every error shape ssotray relies on, decoded by AWS's own models.
+//!
+//! The clients are aws-sdk-ssooidc and aws-sdk-sso.
 
 use aws_sdk_ssooidc::error::ProvideErrorMetadata;
 use aws_sdk_ssooidc::operation::create_token::CreateTokenError;

@@ -3,6 +3,9 @@
 //! `ssotray keep`, read by botocore, aws-config (AWS SDK for Rust) and the AWS SDK for
 //! JavaScript v3. The SDKs call the simulator's STS (GetCallerIdentity) with what they got, so the
 //! simulator says whose credentials each call carried and whether they were still valid.
+//!
+//! Also: `--export-as` read by the same clients, refusals, signals, and the long-running server at
+//! real proportions on the simulator's clock.
 
 use crate::cli::{auto, World};
 use ssotray_tests::{

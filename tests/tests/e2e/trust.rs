@@ -2,6 +2,11 @@
 //! servers other users cannot stall, no redirects and bounded answers for AWS calls, `exec`'s
 //! signals from the terminal and from other processes, device-code URLs off the command line,
 //! and edits of shared files never built on a torn read.
+//!
+//! Among them: the export race held at the simulator's GetRoleCredentials barrier while a second
+//! process unexports or logs out; other uids (`setpriv`) holding connections; redirects and
+//! oversized answers; Ctrl+C in a pty against `kill -INT`; a credentials file rewritten in place
+//! while ssotray edits it.
 
 use crate::cli::{auto, World};
 use crate::served::{container_env, grant, keep_serving, sdk_env};

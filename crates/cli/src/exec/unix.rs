@@ -1,6 +1,9 @@
 //! Unix: signals. Another process's signal to ssotray is forwarded to the command; one the
 //! terminal sent to its foreground group reached the command already. The exit status is
 //! passed on as a shell reports it.
+//!
+//! Signals are read with their origin by signal-hook, and those another process sent are forwarded
+//! with rustix.
 
 use crate::error::CliError;
 use rustix::process::Signal;

@@ -5,6 +5,9 @@
 //! credentials nobody serves. It is created suspended, put into the job, and only then let run,
 //! so nothing it starts escapes the job. Its exit code is passed on whole (Windows codes are 32
 //! bits: `0xC000013A` is an end by Ctrl+C).
+//!
+//! Unsafe code is allowed here (each block with a `SAFETY` comment) only for the job object, which
+//! no safe crate wraps.
 #![allow(unsafe_code)] // Win32 calls: each block says why it is sound.
 
 use crate::error::CliError;

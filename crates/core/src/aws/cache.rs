@@ -3,6 +3,10 @@
 //! Invariants: a file ssotray cannot parse is never overwritten or deleted; keys other tools wrote
 //! are kept on rewrite; every write is an atomic replacement with mode 0600; reads retry after a
 //! short pause, because other writers (botocore) truncate and rewrite in place.
+//!
+//! File names are `sha1(id)`. `CachedToken` keeps unknown keys in file order, numbers unchanged,
+//! and is written in the CLI's exact one-line format. Also here: the AWS CLI role-credential cache
+//! key.
 
 use crate::platform::context::Context;
 use crate::platform::files::Invalid;

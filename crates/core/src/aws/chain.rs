@@ -2,6 +2,11 @@
 //! credential-protocols §1.7), and the AWS CLI's assume-role cache (§1.8), which ssotray shares.
 //!
 //! A chain is resolved here without I/O; the AssumeRole calls are `sts`'s and the engine's.
+//!
+//! `ChainedProfile` is `config`'s. `resolve` walks down to an SSO profile, naming loops, missing
+//! profiles, `mfa_serial` and `credential_source`, and keeps the profile's own region. The
+//! assume-role cache key is the AWS CLI's (sha1 of Python's `json.dumps(sort_keys=True)`), and so
+//! is the entry format.
 
 use crate::aws::config::AwsConfig;
 pub use crate::aws::config::{parse_role_arn, ChainedProfile};

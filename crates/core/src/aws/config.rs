@@ -4,6 +4,16 @@
 //! the INI parser cannot read is reported and skipped, and a broken profile or session is reported
 //! (naming its section and key and what to fix) without hiding the good ones. This module never
 //! writes the file.
+//!
+//! Parsing is rust-ini's, into sso-sessions, SSO profiles, chained profiles (`ChainedProfile`, read
+//! and checked with the other profiles; `chain` resolves them) and `ConfigProblem`s (section, key,
+//! what to fix). Lines are split as Python's universal newlines split them (a lone CR ends a line,
+//! as for botocore). Unreadable lines are pre-screened, reported and skipped; a broken section
+//! header becomes a section nothing reads.
+//!
+//! `ini_problem` is the check every value written into the file passes (no control character, no
+//! leading `[`, no `]` in a name, no space at either end, no `\`): what fails it is refused, never
+//! escaped. `SsoTarget` is "whatever owns a token file": an sso-session or a legacy start URL.
 
 use ini::{Ini, ParseOption};
 use std::collections::BTreeMap;

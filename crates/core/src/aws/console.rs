@@ -1,5 +1,9 @@
 //! Console sign-in links (spec §7): AWS federation (role credentials → sign-in token → login URL)
 //! and the access portal's deep link. Sign-in tokens and login URLs are credentials: `Secret`.
+//!
+//! Also: partitions; federation (`getSigninToken` → login URL) asked again without
+//! `SessionDuration` when that is refused; and `destination_url`, a service's console page in a
+//! region's partition (with granted's aliases).
 
 use crate::aws::oidc::{origin, ApiError};
 use crate::aws::portal::RoleCredentials;

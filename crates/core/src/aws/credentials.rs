@@ -1,5 +1,7 @@
 //! Role credentials as the AWS CLI caches them (`~/.aws/cli/cache`, spec §4), and the
 //! `credential_process` output format.
+//!
+//! Also the shell exports of role credentials.
 
 use crate::aws::portal::RoleCredentials;
 use crate::platform::secret::Secret;

@@ -7,6 +7,11 @@
 //! gimme-aws-creds; every SDK ignores unknown keys). Edits are line-based: every byte outside the
 //! section is kept, line endings included; a section of the same name that ssotray did not write
 //! is refused, never replaced.
+//!
+//! `set_export` and `remove_export` do those edits, keeping CRLF, and refuse credentials with a
+//! control character. `replace_export` is the keeper's rewrite, and only in place: it never creates
+//! a section, so a section removed (unexported, logged out) or exported anew meanwhile is not
+//! brought back.
 
 use crate::aws::portal::RoleCredentials;
 use crate::platform::time::{format_timestamp, parse_timestamp};

@@ -1,4 +1,6 @@
 //! Where Identity Center lives for a region, and how the AWS SDKs' endpoint variables move it.
+//!
+//! Default endpoints per partition, moved by the SDKs' `AWS_ENDPOINT_URL*` overrides.
 
 use crate::platform::os::Env;
 use url::Url;

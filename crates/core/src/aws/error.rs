@@ -1,4 +1,6 @@
 //! Errors returned by AWS APIs, typed from `x-amzn-ErrorType`, then body `code`, then `__type`.
+//!
+//! An error is never typed by matching its message text.
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;

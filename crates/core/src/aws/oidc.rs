@@ -2,6 +2,12 @@
 //!
 //! Request and response bodies that hold secrets are typed with [`Secret`] so they cannot be logged
 //! by accident.
+//!
+//! The operations: RegisterClient, StartDeviceAuthorization and CreateToken. The plumbing: `send`,
+//! error typing, and `read_answer`, how every AWS answer is read (the portal's, STS's and the
+//! federation endpoint's too): a redirect is an error (the client follows none and sends no
+//! `Referer`), and at most 1 MiB (`MAX_BODY`) is read. Network errors name the endpoint's origin,
+//! never a URL with a query.
 
 use crate::aws::endpoints::join;
 use crate::aws::error::{classify, ServiceError};

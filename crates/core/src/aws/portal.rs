@@ -1,5 +1,9 @@
 //! The access portal API (spec §2): accounts, roles, role credentials, logout — with the retry
 //! policy for throttling and server faults that every portal caller shares.
+//!
+//! The operations: ListAccounts, ListAccountRoles, GetRoleCredentials and Logout. `RetryPolicy`:
+//! exponential backoff with full jitter, on 429, 5xx and network errors only; a 429 is retried,
+//! never taken as the end of a session.
 
 use crate::aws::endpoints::join;
 use crate::aws::error::ErrorCode;

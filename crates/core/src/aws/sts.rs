@@ -1,5 +1,9 @@
 //! STS AssumeRole over the query protocol, signed with SigV4 by `aws-sigv4` (the AWS SDK for
 //! Rust's signer), as in spec credential-protocols §1.1–1.6.
+//!
+//! The endpoint is the regional one, or `AWS_ENDPOINT_URL_STS`; with no region, the global endpoint
+//! signed for us-east-1, as botocore does. XML answers and errors are read with quick-xml
+//! (`read_answer`); error messages have the source credentials' secrets taken out.
 
 use crate::aws::chain::{account_of_arn, AssumedRole};
 use crate::aws::endpoints::{configured, EndpointError};

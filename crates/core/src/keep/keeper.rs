@@ -4,6 +4,24 @@
 //! Deadlines are wall-clock instants, re-checked at least every `recheck` (a minute) so a laptop
 //! that slept for hours catches up at once. What to do at an instant is decided by the pure
 //! [`plan`]; [`Keeper::tick`] carries it out.
+//!
+//! - `plan` and `refresh_at` are pure: what is due for a session at an instant (a refresh,
+//!   lead-time and end events, the next deadline).
+//! - `Keeper` carries plans out over the engine: `tick`; `turn` (a tick and the sleep it asks for);
+//!   `run` (turns, with wall-clock deadlines re-checked at least every `recheck`; it sleeps between
+//!   deadlines, no polling loop). It sends `KeeperEvent`s to a `Notifier`, and serves logins
+//!   (`login`, `renew`, `act`, `handle`); requests for sessions not in the config are refused.
+//! - `Keeper::tick_session` is *find* (token, record, memory) → `plan` → *refresh* → *remember*,
+//!   with one `SessionMemory` per session (jitter, retries, the last refresh, the login gate,
+//!   events sent).
+//! - `login_with` and `renew_with` take a shell's options and prompt behind the per-session gate;
+//!   every login and renewal in a keeper process goes through it.
+//!
+//! When it refreshes: at the token's mark (lead + jitter before expiry); a token that was already
+//! inside its lead when obtained, at half of what it had left (just after its expiry when the
+//! refresh gained nothing: cut short by the session's end); 30 s before and 30 s after an estimated
+//! end (the end confirmed at once, its time learned to a minute); never two within a minute (or a
+//! quarter of the lead, if shorter); every failure holds refreshes back, up to 5 min.
 
 use crate::aws::cache::{self, CacheError, TokenFile};
 use crate::aws::config::SsoTarget;

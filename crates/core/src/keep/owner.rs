@@ -6,6 +6,12 @@
 //! Without a keeper, processes get the same guarantee from the session's lock file (see
 //! [`obtain_login`]). Besides the browser callback listener, this socket is the one piece of the
 //! core that opens a socket of its own.
+//!
+//! The socket follows `sock`'s rules; `accept_mine` is shared with the app's sockets. The "one
+//! login per session" policy for every process: `login_once` (through the running keeper, else
+//! `obtain_login` under the session's lock file, where a changed token fingerprint means someone
+//! else already logged in), `credentials_or_login`, and `tell_login_needed` (one "Log in"
+//! notification however many programs found the session ended).
 
 use crate::aws::cache::{self, TokenFile};
 use crate::aws::config::SsoTarget;

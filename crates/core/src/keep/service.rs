@@ -9,6 +9,9 @@
 //! keeper's ([`Keeper::act`]) unless the shell carries it out itself (the app opens its window
 //! and shows a login's progress), and then through the same keeper, behind the same per-session
 //! gate.
+//!
+//! The service holds the lock beside its socket, and rotates grants when asked. A shell that
+//! carries out actions itself gives an `ActionHook`.
 
 use crate::keep::keeper::{Action, Keeper};
 use crate::keep::owner::{self, Request};

@@ -1,5 +1,25 @@
 //! What users open ssotray for: accounts and roles, role credentials, console links, profiles.
 //! More `Engine` operations, over the same injected [`Context`](crate::platform::context::Context).
+//!
+//! - A usable token: refreshed when less than 15 minutes are left, never a login.
+//! - Discover and keep the account list.
+//! - Role credentials through the AWS CLI's cache: an entry is written under the cache's lock, only
+//!   while the token it came from is there; a logout removes the session's entries under that lock,
+//!   after its token. Reading credentials never starts a login and never hands out credentials with
+//!   15 minutes or less left.
+//! - `profile_role`: what a profile stands for (`ProfileRole`: an SSO role and the roles assumed on
+//!   top). `profile_credentials`: each AssumeRole through the AWS CLI's assume-role cache, under
+//!   the CLI's key and nowhere else; source credentials fetched anew once when STS refuses them.
+//!   Everything that takes a profile (`credentials`, `exec`, the servers, exports, `console`, the
+//!   app) goes through `profile_role`, so chains work the same everywhere.
+//! - Console URLs, opening them with the session's browser, and planning and writing generated
+//!   profiles.
+//!
+//! `~/.aws/config` is written only by `profiles generate` (inside ssotray's marked block) and "Add
+//! Identity Center" (a section appended), through `Engine::edit_config`: atomically, keeping the
+//! file's mode (and a symlink's target), under ssotray's lock (in `$XDG_CACHE_HOME/ssotray/locks`,
+//! nothing of ssotray's in `~/.aws`), and redone on the new text if another program changed the
+//! file since it was read. Nothing an INI line cannot hold is ever written (`config::ini_problem`).
 
 use crate::aws::cache::{self, CacheError, CachedToken, TokenFile};
 use crate::aws::config::{AwsConfig, SsoTarget};

@@ -1,6 +1,9 @@
 //! Account and role discovery at the portal's rate limit: ListAccounts pages feed a bounded pool
 //! of ListAccountRoles calls, all paced by one client-side rate limiter, every call retried on
 //! throttling and server faults. An ended session stops everything at once.
+//!
+//! One listing task feeds the pool; the `RateLimiter` spaces calls evenly; progress is reported as
+//! it goes. `Inventory` is the kept list; `diff` tells the roles added and removed.
 
 use crate::aws::error::ErrorCode;
 use crate::aws::oidc::ApiError;

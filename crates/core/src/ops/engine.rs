@@ -1,6 +1,21 @@
 //! The operations a user asks for — log in, refresh, status, log out — over config, cache and APIs.
 //!
 //! The CLI and the tray app call these; they do no I/O of their own beyond what [`Context`] gives.
+//!
+//! `Engine` resolves a name to a target, logs in (reusing the client registration, replacing it
+//! automatically when rejected), refreshes, reports status, and logs out (one session, or all).
+//! `Engine::renew` logs out and in under one hold of the session's lock. Every error says what to
+//! do next. The engine below the keeper never re-decides whether a refresh is due:
+//! `try_refresh_unless_changed` only checks that the token did not change meanwhile.
+//!
+//! Errors: `EngineError` has a kind per cause (`Io` with the path and `io::Error`, `Unreadable`,
+//! `Unchangeable`, `Refused`, `RoleRefused`, `Chain`, `Endpoint`, `PortalLink`, `Http`,
+//! `PrivateDir`, `Listen`, `AlreadyServed`, `Busy`, `Keeper`, …). `is_transient()` (network,
+//! service, a file busy for a moment) is what the keeper retries quietly and the container server
+//! answers with 503; `needs_login()` is what gets a login. Module borders return typed errors
+//! (`ChainError`, `PrivateDirError`, `EndpointError`, `CredfileError`, `PortalLinkError`,
+//! `UnknownService`, `HttpClientError`; `files::Invalid` for a parser's reason), never `String`.
+//! Error messages name files, never their contents.
 
 use crate::aws::cache::{self, CacheError, CachedToken, TokenFile};
 use crate::aws::config::{AwsConfig, SsoTarget};

@@ -1,6 +1,17 @@
 //! The [`Engine`] side of exported credentials (`ssotray credentials --export-as NAME`): writing
 //! a section of the shared credentials file, removing it, listing the exports, rewriting them
 //! ahead of expiry (the keeper) and removing a session's exports when it logs out.
+//!
+//! - `export_credentials`: role credentials with more than 25 minutes left, written 0600 through
+//!   `Engine::edit_shared_file` (the lock and re-read that `~/.aws/config`'s edits use too), and
+//!   only while the session still holds the token they came from (`Engine::token_now`, checked
+//!   under that lock).
+//! - `refresh_export`: the keeper's; fetch, then replace in place under the lock.
+//! - `unexport`; `unexport_session`, called by `logout` after the token is gone, finds the
+//!   session's exports (chained ones too) in the file as read under its lock. Renew uses
+//!   `logout_for_renewal`, which keeps them.
+//! - `exports`: the list, kept by the file's stamp.
+//! - `export_due`: 20 minutes before expiry; halfway for lifetimes too short for that.
 
 use crate::aws::config::{AwsConfig, SsoTarget};
 use crate::aws::credfile::{self, Export};

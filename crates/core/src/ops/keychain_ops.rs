@@ -1,5 +1,11 @@
 //! Engine operations for keeping refresh tokens in the OS keychain: saving tokens with their
 //! secrets split off, reading them back once per process, turning the setting on and off.
+//!
+//! Every token write goes through `save_token`, which splits the secrets off when the setting is
+//! on: no refresh token or client secret is then written to the token cache, not even when the
+//! keychain fails (the token file is written without them and the error is returned). The keychain
+//! is read once per process into memory, and again only after a refused refresh. Also: enable,
+//! disable and status.
 
 use crate::aws::cache::{self, CachedToken, TokenFile};
 use crate::aws::config::SsoTarget;

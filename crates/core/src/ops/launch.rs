@@ -4,6 +4,9 @@
 //! (`--profile-directory=…`). In every case the browser is given only the `file://` URL of a
 //! private page (see `private_open`) that leads on to the link: the sign-in URL inside it never
 //! reaches a command line.
+//!
+//! The entry point is `Engine::open_console`. A Chromium profile is found by name in the browser's
+//! `Local State`. Settings per role override the session's.
 
 use crate::ops::access::ProfileRole;
 use crate::ops::engine::{Engine, EngineError};

@@ -2,6 +2,11 @@
 //!
 //! The PKCE callback listener is stricter than the AWS CLI's: it binds 127.0.0.1 only, answers
 //! only `/oauth/callback`, checks `state`, accepts exactly one callback and gives up after a deadline.
+//!
+//! The device-code poll loop: an immediate first try, then every `interval` (a `slow_down` adds
+//! 5 s), until expiry. PKCE: the verifier, its S256 challenge and the `/authorize` URL. The callback
+//! listener is `CallbackListener`. `Flow` (device code or browser) lives here, the lower module,
+//! for everyone who names a flow.
 
 use crate::aws::error::ErrorCode;
 use crate::aws::oidc::{

@@ -2,7 +2,7 @@
 //! status, log out), the interactive logins ([`login`]) and their client registrations,
 //! accounts, roles, credentials and console links ([`access`], [`discovery`], [`launch`],
 //! [`private_open`]), exported credentials ([`exports`]), generated profiles ([`profiles`]),
-//! refresh tokens in the keychain ([`keychain_ops`]), and ssotray's own files: [`settings`],
+//! refresh tokens in the keychain (`keychain_ops`), and ssotray's own files: [`settings`],
 //! [`state`] and the tray app's [`prefs`].
 //!
 //! May use [`crate::platform`] and [`crate::aws`]. Everything is an `Engine` method or a plain

@@ -1,5 +1,7 @@
 //! The tray app's favorites and recently used roles, in ssotray's state directory
 //! (`$XDG_STATE_HOME/ssotray/app.json`), changed under its lock like every file ssotray rewrites.
+//!
+//! A `RoleRef` may name a chained profile. Each favorite may also carry its console service.
 
 use crate::ops::engine::{Engine, EngineError};
 use serde::{Deserialize, Serialize};

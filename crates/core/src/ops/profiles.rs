@@ -2,6 +2,8 @@
 //!
 //! Only ssotray's own marked block is ever written: it is appended at the end the first time and
 //! replaced in place afterwards; every byte outside it stays where it was.
+//!
+//! Profile names come from a template, with predictable collision handling.
 
 use crate::ops::discovery::AccountRoles;
 use std::collections::BTreeSet;

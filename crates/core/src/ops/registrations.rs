@@ -3,6 +3,8 @@
 //! minutes are left, replaced when Identity Center rejects them. With the keychain setting on,
 //! the client secret follows the refresh token into the OS keychain (account
 //! `registration <flow> <session> <start URL>`) and the file keeps only the client id and expiry.
+//!
+//! A registration whose client secret the keychain cannot take is not kept.
 
 use crate::aws::cache::{self, CacheError};
 use crate::aws::config::SsoTarget;

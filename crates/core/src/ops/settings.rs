@@ -22,6 +22,11 @@
 //! refresh_ahead = 1200               # refresh when less than this is left (seconds)
 //! lead_times = [1800, 300]           # notify this long before a session ends (seconds)
 //! ```
+//!
+//! Per role (`[roles."PROFILE"]` or `[roles."ACCOUNT/ROLE"]`): `open_in`, the Firefox container's
+//! name, colour and icon (from the extension's sets), the Chromium profile, and the browser program
+//! (`browser_executable`). The settings text the app's form saves is written here too
+//! (`write_session_form`, `write_lead_times`).
 
 use crate::platform::files::Invalid;
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,10 @@
 //! interactively, when the session was last seen alive, when it was seen to end, the session
 //! length learned from that, and which notifications were already sent. No API tells when a portal
 //! session ends (spec §8), so its end is estimated from these.
+//!
+//! The last sign of life is kept with the token that brought it. `estimate_end` estimates the end.
+//! `State::parse` refuses times outside 1970..=9999 and learned lengths beyond 90 days, naming the
+//! key.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

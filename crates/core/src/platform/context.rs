@@ -1,6 +1,6 @@
 //! The outside world bundled for the core: [`Context`] holds the clock, filesystem, environment
 //! and browser of [`os`](crate::platform::os), the HTTP client (built on first use), the keychain and the
-//! parsed-file cache.
+//! parsed-file cache (`ParsedFiles`).
 
 use crate::platform::os::{Browser, Clock, Env, Fs, RealFs, SystemBrowser, SystemClock};
 use std::sync::Arc;

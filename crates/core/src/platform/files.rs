@@ -9,6 +9,18 @@
 //! - **Locked read-modify-write** ([`update`]): every change of a file ssotray rewrites (its
 //!   settings, state and favorites, and `~/.aws/config`) runs under an advisory lock, re-reading
 //!   the file under the lock, so two writers at once lose nothing.
+//! - **Quiet files**: a shared file modified within the last 500 ms (`QUIET`) is read again after a
+//!   pause, and edited only if it stayed the same.
+//! - **At most 512 kept** (`KEPT_FILES`): the parsed file used longest ago goes. (Two writes within
+//!   one kernel timestamp tick, of the same size, in place, with a read between them, would go
+//!   unseen until the next change.)
+//! - **`~/.aws/config`**, which other programs write without ssotray's lock, is re-read before the
+//!   rename too: if it changed, the edit is redone on the new text.
+//! - A parser's reason for refusing a file is `Invalid`, never a `String`.
+//!
+//! Where the locks are: `~/.aws/config`'s in `$XDG_CACHE_HOME/ssotray/locks`; those of
+//! `settings.toml`, `state.json` and `app.json` beside them; a token file's is the session lock,
+//! taken by refresh, login and logout.
 
 pub use crate::platform::os::Stamp;
 use crate::platform::os::{lock_file, Fs};

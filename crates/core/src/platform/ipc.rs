@@ -18,6 +18,10 @@
 //!
 //! Both ends check: a server accepts only the user's clients ([`Listener::accept_mine`]), a
 //! client talks only to the user's server ([`connect`]).
+//!
+//! The API is the same on every OS: `bind`, `connect` and `Listener::accept_mine`, over
+//! `ipc/unix.rs` or `ipc/windows.rs`. `connect` fails with `OtherUser` rather than talk to someone
+//! else's server.
 
 use std::io;
 use std::path::Path;

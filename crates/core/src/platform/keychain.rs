@@ -3,6 +3,9 @@
 //!
 //! One entry per session: service `ssotray`, account `<session name> <start URL>`, holding the
 //! refresh token and the client secret as a small JSON object.
+//!
+//! The OS keychain is reached through the `keyring` crate; unit tests inject `MemKeychain` in
+//! `Context` instead. Failures are `KeychainError`.
 
 use crate::platform::secret::Secret;
 use serde::{Deserialize, Serialize};

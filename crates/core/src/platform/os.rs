@@ -2,6 +2,23 @@
 //!
 //! Everything else in the core reaches the outside only through these, so tests can hand in a
 //! [`ManualClock`], an [`Env::from_slice`] and a [`MemFs`] instead of the real ones.
+//!
+//! The real ones are `SystemClock`, the process's environment, `RealFs` and `SystemBrowser`
+//! (which runs `BROWSER` when set, else opens the URL with the `open` crate).
+//!
+//! `RealFs` replaces a file atomically with an exact mode (temporary file in the same
+//! directory, fsync, rename: 0600 for tokens and credentials, the file's own mode for
+//! `~/.aws/config`), so nothing is ever half-written; it creates directories 0700 (existing ones
+//! are left as they are), takes advisory locks (std's `File::lock`: `flock`, `LockFileEx`) and
+//! reads file stamps (`Stamp`, here because every module above shares it). Each temporary file is
+//! locked while its writer lives, so a dead writer's copy is removed at the next write, at logout
+//! and at the keeper's start (`remove_leftovers`). On Windows the rename over a file a reader holds
+//! open is retried for up to 2 s.
+//!
+//! Exceptions to "only through `Context`", on purpose: monotonic timers (`tokio::time`, `Instant`)
+//! pace discovery and device-code polling; the login's loopback callback listener and the
+//! credential servers' listeners (`credserver`, and `peer`, which asks the kernel whose a
+//! connection is); and the local connections (`ipc`, `owner`, `sock`, `user`; see `sock`).
 
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};

@@ -26,6 +26,10 @@
 //! carry sign-in URLs. Whoever listens there first makes sure the directory is the user's own
 //! with mode 0700 ([`crate::platform::sock::private_dir`]). On Windows a socket's path names its named
 //! pipe (the `ipc` module).
+//!
+//! One `Rules` per OS family (`Xdg`, `Mac`, `Windows`), chosen at build time; all three are
+//! unit-tested on every OS. This module is the seam where another OS's locations plug in. It also
+//! knows where each browser's program and its `Local State` are on each OS (`Paths::browser`).
 
 use crate::platform::os::Env;
 use std::path::{Path, PathBuf};

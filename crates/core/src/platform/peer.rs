@@ -34,6 +34,16 @@
 //! The design limit, said plainly: the owner of a socket is the user whose process opened it. A
 //! process of the same user that forwards TCP (an SSH tunnel, `socat`, a browser's proxy) makes
 //! its peers look like that user; they get what the user gets.
+//!
+//! On Linux the request goes over rustix's netlink socket with netlink-packet-sock-diag's messages.
+//! The answer is `Peer::{Me, Other(UserId), Unknown}`. Where the OS names no owner at all
+//! (`names_owners_here`, asked once of a connection to itself: false under Wine and on other Unix),
+//! every peer is `Unknown`: `credserver::may_serve` refuses IMDS with a message, and the other
+//! servers give unnamed connections slots of their own (`only_mine`).
+//!
+//! Unsafe code is allowed here (each block with a `SAFETY` comment) only for the Windows TCP table
+//! and macOS libproc, whose socket records are declared here with compile-time size checks against
+//! the header.
 
 use crate::platform::user::UserId;
 use std::net::{IpAddr, SocketAddr};

@@ -1,4 +1,8 @@
 //! A string that must never be printed: tokens, client secrets, role credentials, sign-in URLs.
+//!
+//! Tokens, client secrets, device codes, role credentials and sign-in URLs are `Secret`s: `Debug`
+//! and `Display` are redacted, the value is zeroized on drop, and it is not `Serialize`, so it
+//! never reaches a log, an error message or `status` output.
 
 use std::fmt;
 use zeroize::Zeroizing;

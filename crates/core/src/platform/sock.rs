@@ -7,6 +7,13 @@
 //! On Windows the directory is one under the user's profile, whose inherited access list admits
 //! the user (and the system and administrators) only; it must be a real directory (not a link),
 //! and the pipes themselves carry a security descriptor of their own (see the `ipc` module).
+//!
+//! A silent connection is closed after 10 s (`IDLE`).
+//!
+//! These local connections (`ipc`, `owner`, `sock`, `user`) are, on purpose, outside `Context`:
+//! they check or create their 0700 directory, their lock file and the socket or pipe with
+//! `std::fs`, and ask the OS who the process is. `grants` makes its 0700 directories with the same
+//! `sock::private_dir`.
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,6 @@
 //! Timestamps as the AWS token cache holds them: written one way, read in every way other tools write them.
+//!
+//! The written form is `…SSZ`.
 
 use chrono::{DateTime, Duration, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 

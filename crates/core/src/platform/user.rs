@@ -3,6 +3,10 @@
 //!
 //! Unix: the uid. Windows: the security identifier (SID) of the process token's user, compared
 //! byte for byte as `EqualSid` does.
+//!
+//! `UserId` is either; `me()` is this process's, `of_process(pid)` (Windows) another process's.
+//! Unsafe code is allowed here (each block with a `SAFETY` comment) only for the process token's
+//! SID.
 
 /// A user, as the platform names one.
 #[derive(Clone, PartialEq, Eq, Hash)]

@@ -21,6 +21,25 @@
 //!   less than 15 minutes left), held in memory per role, one fetch at a time per role; a session
 //!   that needs a login is never logged in from here: the answer names `ssotray login`, and the
 //!   server's `login_needed` hook tells the keeper (one "Log in" notification).
+//!
+//! How, in short:
+//! - `CredServer` runs over hyper (http1). The container protocol has a route per profile
+//!   (`/profile/NAME`): `Scope::One` for `exec`, with the server's own token; `Scope::Granted` for
+//!   the long-running server, each route with its grant's token. IMDSv2 hands out tokens with their
+//!   TTL, for one profile.
+//! - Each connection's owner is asked once, in the connection's own task
+//!   (`peer::tcp_peer_off_loop`; the accept loop never waits), and decides its slot (`Admission`):
+//!   `exec`'s servers and IMDS close other users' connections and those the OS cannot name
+//!   (`peer::only_mine`); the long-running server keeps 128 slots for this user and 64 for the
+//!   rest, at most 16 per other uid. `HEAD_TIMEOUT` is 3 s.
+//! - Where the OS names no owner, `may_serve` refuses IMDS with a message.
+//! - The long-running server refuses a profile with no grant before it reads or keeps anything
+//!   (`Engine::grant_index`). Credentials are held per role while `fresh_enough`.
+//! - The answer to a session that needs a login is a 403 naming `ssotray login NAME`, except to a
+//!   client with no `User-Agent` (aws-config, which reads nothing else), which gets a 200 with
+//!   `Code`/`Message`. A transient error (`EngineError::is_transient`) is answered with 503.
+//! - `start_long_running` binds the configured address for the granted profiles (and removes the
+//!   single token file of earlier versions).
 
 use crate::aws::config::SsoTarget;
 use crate::aws::credentials::fresh_enough;

@@ -29,6 +29,10 @@
 //! moved to the new names when the server starts and by every `ssotray container` command
 //! ([`Engine::migrate_grants`]); what a grant or revoke killed half-way left (a minute old: one
 //! under way takes milliseconds) is removed then too.
+//!
+//! The functions: `Engine::grant`, `revoke`, `rotate_grants`, `grants`, `grant_index` and
+//! `migrate_grants`. Each token is read through `ParsedFiles`: a stat per request, so a revoked or
+//! rotated token is refused at once. The 0700 directories are made with `sock::private_dir`.
 
 use crate::ops::engine::{Engine, EngineError};
 use crate::serve::served::ServerToken;
@@ -67,7 +71,7 @@ pub const TOKEN_FILE: &str = "token";
 /// The name of the file that holds the grant's exact profile name.
 pub const PROFILE_FILE: &str = "profile";
 
-/// A grant's directory name for `profile` (see [`DIR_NAME`]).
+/// A grant's directory name for `profile` (see `DIR_NAME`).
 pub fn dir_name(profile: &str) -> String {
     let name = percent_encoding::utf8_percent_encode(profile, DIR_NAME).to_string();
     if RESERVED.contains(&name.as_str()) {

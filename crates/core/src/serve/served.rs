@@ -1,6 +1,10 @@
 //! What ssotray's local credential endpoints (#13: the container-credentials server and the
 //! IMDSv2 endpoint) answer, as the AWS SDKs read it (`spec/credential-protocols.md` §2, §3), and
 //! the check of the token a client presents. Bodies only: the servers that send them are elsewhere.
+//!
+//! The container-credentials and IMDSv2 bodies as the SDKs read them: `Expiration` ends in `Z`,
+//! IMDS adds `Code`, `Type` and `LastUpdated`; and the error bodies. `ServerToken` is random hex,
+//! compared in constant time (`subtle`), with a redacted `Debug`.
 
 use crate::aws::portal::RoleCredentials;
 use crate::platform::secret::Secret;

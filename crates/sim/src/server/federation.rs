@@ -1,5 +1,8 @@
 //! Console federation: `/federation?Action=getSigninToken` and `Action=login`, and the fake
 //! console page (`/console/{id}`) a login lands on.
+//!
+//! It refuses `SessionDuration` for assumed-role credentials (counted as `SessionDurationRefused`),
+//! as AWS does.
 
 use super::{ok_json, App};
 use crate::pages;

@@ -2,6 +2,10 @@
 //!
 //! This module holds the shared state, the router and the answer helpers every service uses;
 //! each service has its own submodule.
+//!
+//! The submodules: `oidc`, `signin` (the authorize and device pages), `portal` (with the rate
+//! limiter), `federation`, `sts` (at `POST /`) and `control` (stats, `/_sim/clock`, `/_sim/seen`).
+//! `Gate` is the barrier tests hold GetRoleCredentials answers at.
 
 // Validation helpers return the finished error `Response` so a handler can `return` it as is;
 // responses are built once per request, so their size does not matter here.

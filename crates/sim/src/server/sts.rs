@@ -1,5 +1,11 @@
 //! STS over the query protocol (`POST /`): GetCallerIdentity and AssumeRole, for callers
 //! signing with SigV4 the role credentials this simulator issued.
+//!
+//! GetCallerIdentity tells whose role credentials signed a call. AssumeRole assumes the org's IAM
+//! roles by their trust (`ACCOUNT/ROLE` principals, an optional external id). Both refuse unknown
+//! and expired credentials and wrong SigV4 signatures (`sigv4`). Every AssumeRole counts as role
+//! chaining: at most 1 hour, `ValidationError` above. Refused calls are counted as
+//! `<Action>Refused`.
 
 use super::{uuid_like, App, Shared};
 use crate::state::{random_token, RoleCredentials, State};

@@ -1,4 +1,7 @@
 //! Named pipes (Windows).
+//!
+//! Unsafe code is allowed here (each block with a `SAFETY` comment) only for the OS calls no safe
+//! crate wraps: the pipe's security descriptor and the peer's token.
 #![allow(unsafe_code)] // Win32 calls: each block says why it is sound.
 
 use super::ConnectError;
