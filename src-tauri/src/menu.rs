@@ -271,8 +271,8 @@ fn role_entries(r: &RoleRef) -> Vec<Entry> {
 
 /// The menu.
 pub fn menu_model(input: &MenuInput) -> Vec<Entry> {
-    // First, so that where a left click shows the menu (GNOME's AppIndicator extension; see the
-    // README) the next click, where the pointer already is, opens the window.
+    // First, so that where a left click shows the menu (GNOME's AppIndicator extension; see
+    // docs/tray-app.md) the next click, where the pointer already is, opens the window.
     let mut out = vec![item(ItemId::Open, "Open ssotray…"), Entry::Separator];
     let quick: Vec<(&str, &RoleRef)> = input
         .favorites

@@ -9,7 +9,7 @@
 //! files, links to its `C:\windows` and program directories, its own wineserver (persistent
 //! while the test runs, killed at its end), and `C:\users\<USER>` a link to the test's throwaway
 //! home, so `%USERPROFILE%\.aws` is the home's `.aws`, read and checked from here.
-//! What Wine cannot show is listed in the README (Windows column): it runs every process as the
+//! What Wine cannot show is listed in docs/windows-and-macos.md: it runs every process as the
 //! same user (so "another user's pipe client is refused" is type-checked, not run), it reports
 //! no owning process in its TCP table (so the IMDS server refuses every connection under Wine),
 //! and it has no toast notifications or tray.

@@ -256,7 +256,7 @@ fn lintian_finds_no_error_and_no_warning_in_the_deb() {
         ],
     );
     let tags = text(&o);
-    // Informational tags are listed in the README (Install) with why they stay.
+    // Informational tags are listed in docs/install.md with why they stay.
     println!("lintian:\n{tags}");
     let serious: Vec<&str> = tags
         .lines()
