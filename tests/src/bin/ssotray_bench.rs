@@ -225,6 +225,120 @@ fn credentials_process(rt: &tokio::runtime::Runtime, ssotray: &std::path::Path) 
     );
 }
 
+/// The test config with generated profiles after it, `n` profiles in all (the
+/// shape `profiles generate` writes for 2 roles per account).
+fn config_of_size(profiles: usize) -> String {
+    let mut config = CONFIG.to_string();
+    let base = CONFIG.matches("[profile ").count() + CONFIG.matches("[default]").count();
+    for i in 0..profiles.saturating_sub(base) {
+        let role = ["AdministratorAccess", "ReadOnlyAccess"][i % 2];
+        config.push_str(&format!(
+            "\n[profile acct{:05}-{role}]\nsso_session = my-sso\nsso_account_id = {}\nsso_role_name = {role}\nregion = us-east-1\n",
+            i / 2,
+            100_000_000_000u64 + (i / 2) as u64,
+        ));
+    }
+    config
+}
+
+/// #32: the commands that read the config, each timed as a whole process with the test config
+/// (4 profiles) and with 7 002 and 20 000 profiles, in one run; botocore (the AWS CLI's library)
+/// resolving the same profile's credentials beside them, for scale.
+fn config_sizes(rt: &tokio::runtime::Runtime, ssotray: &std::path::Path) {
+    let b = rt.block_on(setup(SimConfig::default()));
+    let config_path = b.home.aws().join("config");
+    let env = b.home.env(&b.sim.base_url);
+    let run = |program: &std::path::Path, args: &[&str]| {
+        let t = Instant::now();
+        let out = std::process::Command::new(program)
+            .args(args)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .output()
+            .unwrap();
+        let took = t.elapsed();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        took
+    };
+    let python = ssotray_tests::python();
+    let botocore = "import botocore.session\nbotocore.session.Session(profile='dev').get_credentials().get_frozen_credentials()";
+    let commands: [(&str, Vec<&str>); 5] = [
+        (
+            "credentials --profile dev (warm)",
+            vec!["credentials", "--profile", "dev"],
+        ),
+        ("status", vec!["status"]),
+        (
+            "exec --profile dev -- true",
+            vec!["exec", "--profile", "dev", "--", "/bin/true"],
+        ),
+        (
+            "console --portal-link --print",
+            vec!["console", "--profile", "dev", "--portal-link", "--print"],
+        ),
+        (
+            "profiles generate --dry-run",
+            vec![
+                "profiles",
+                "generate",
+                "--sso-session",
+                "my-sso",
+                "--dry-run",
+            ],
+        ),
+    ];
+    let sizes = [4usize, 7_002, 20_000];
+    let runs = 21;
+    // Each size's config in turn, every command timed against it; the runs warm every cache first.
+    let mut figures: Vec<Vec<Duration>> = Vec::new();
+    let mut scale: Vec<Duration> = Vec::new();
+    for &size in &sizes {
+        let text = config_of_size(size);
+        std::fs::write(&config_path, &text).unwrap();
+        let mut row = Vec::new();
+        for (_, args) in &commands {
+            run(ssotray, args);
+            row.push(median((0..runs).map(|_| run(ssotray, args)).collect()));
+        }
+        figures.push(row);
+        run(&python, &["-c", botocore]);
+        scale.push(median(
+            (0..7).map(|_| run(&python, &["-c", botocore])).collect(),
+        ));
+        println!("config of {size} profiles: {} bytes", text.len());
+    }
+    std::fs::write(&config_path, CONFIG).unwrap();
+    for (c, (name, _)) in commands.iter().enumerate() {
+        let small = figures[0][c].as_secs_f64();
+        let at = |i: usize| figures[i][c].as_secs_f64();
+        println!(
+            "{name}: {:.2} ms with {} profiles; {:.2} ms with {} = {:.2}× (budget 1.5) {}; {:.2} ms with {} = {:.2}× (budget 3) {}",
+            small * 1e3,
+            sizes[0],
+            at(1) * 1e3,
+            sizes[1],
+            at(1) / small,
+            verdict(at(1) / small, 1.5),
+            at(2) * 1e3,
+            sizes[2],
+            at(2) / small,
+            verdict(at(2) / small, 3.0),
+        );
+    }
+    println!(
+        "for scale, botocore resolving the profile's credentials (a Python process): {:.0} ms, {:.0} ms, {:.0} ms ({:.2}×, {:.2}×)",
+        scale[0].as_secs_f64() * 1e3,
+        scale[1].as_secs_f64() * 1e3,
+        scale[2].as_secs_f64() * 1e3,
+        scale[1].as_secs_f64() / scale[0].as_secs_f64(),
+        scale[2].as_secs_f64() / scale[0].as_secs_f64(),
+    );
+}
+
 /// A loopback HTTP server that does nothing but answer every request on a connection with the
 /// same bytes (the floor of any HTTP endpoint on this machine): reads up to the end of the request
 /// head, writes the answer, keeps the connection.
@@ -480,6 +594,9 @@ fn main() {
         .unwrap();
     if matches!(which, "all" | "credentials") {
         credentials_process(&rt, &ssotray);
+    }
+    if matches!(which, "all" | "config") {
+        config_sizes(&rt, &ssotray);
     }
     if matches!(which, "all" | "peer") {
         peer_lookup();
