@@ -140,7 +140,8 @@ pub async fn list(
 }
 
 pub async fn console(engine: &Engine, args: ConsoleArgs) -> Result<(), CliError> {
-    let config = engine.load_config()?;
+    // Only what this profile needs, from the config's index when it is current (#32).
+    let config = engine.load_config_for(&[args.profile.as_deref().unwrap_or_default()])?;
     let role = match (&args.profile, &args.sso_session) {
         (Some(p), _) => profile_role(engine, &config, p)?,
         (None, Some(s)) => ProfileRole {
@@ -215,7 +216,7 @@ pub async fn credentials(engine: &Engine, args: CredentialsArgs) -> Result<(), C
         };
         return crate::exec::run(engine, exec).await;
     }
-    let config = engine.load_config()?;
+    let config = engine.load_config_for(&[&profile])?;
     if let Some(name) = &args.export_as {
         let creds = match engine.export_credentials(&config, &profile, name).await {
             Err(e) if e.needs_login() => {

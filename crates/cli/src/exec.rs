@@ -10,8 +10,9 @@ use crate::args::{ExecArgs, ServerKind};
 use crate::error::CliError;
 use ssotray_core::serve::credserver::{self, CredServer, Protocol, Scope};
 use ssotray_core::serve::served::ServerToken;
-use ssotray_core::Engine;
+use ssotray_core::{AwsConfig, Engine};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Variables that would make an SDK look elsewhere than where `exec` points it (the first ones
@@ -50,29 +51,29 @@ const CREDENTIAL_KEYS: &[&str] = &[
 
 /// The default chains read the `default` profile before the container and IMDS providers: a
 /// `[default]` with credentials of its own would be used instead of what `exec` serves.
-fn warn_about_the_default_profile(engine: &Engine) {
-    let files = [
-        (engine.credentials_file_path(), &["default"][..]),
-        (engine.config_path(), &["default", "profile default"][..]),
-    ];
-    for (path, sections) in files {
-        let Ok(path) = path else { continue };
-        let Ok(bytes) = engine.context().fs.read(&path) else {
-            continue;
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        for section in sections {
-            let keys =
-                ssotray_core::aws::credfile::section_keys(&text, section).unwrap_or_default();
-            if let Some(key) = keys
-                .iter()
-                .find(|k| CREDENTIAL_KEYS.contains(&k.to_ascii_lowercase().as_str()))
-            {
-                eprintln!(
-                    "warning: [{section}] in `{}` has credentials of its own ({key}); AWS SDKs use them before the ones `ssotray exec` serves. Move them to a named profile.",
-                    path.display()
-                );
+fn warn_about_the_default_profile(engine: &Engine, config: &AwsConfig) {
+    let mut found: Vec<(PathBuf, String, Vec<String>)> = Vec::new();
+    if let Ok(path) = engine.credentials_file_path() {
+        if let Ok(bytes) = engine.context().fs.read(&path) {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Some(keys) = ssotray_core::aws::credfile::section_keys(&text, "default") {
+                found.push((path, "default".to_string(), keys));
             }
+        }
+    }
+    // The config's come with the config (from its index when it is current, #32).
+    for (section, keys) in &config.default_keys {
+        found.push((config.path.clone(), section.clone(), keys.clone()));
+    }
+    for (path, section, keys) in found {
+        if let Some(key) = keys
+            .iter()
+            .find(|k| CREDENTIAL_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+        {
+            eprintln!(
+                "warning: [{section}] in `{}` has credentials of its own ({key}); AWS SDKs use them before the ones `ssotray exec` serves. Move them to a named profile.",
+                path.display()
+            );
         }
     }
 }
@@ -87,7 +88,7 @@ mod child;
 pub use child::exit_code;
 
 pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), CliError> {
-    let config = engine.load_config()?;
+    let config = engine.load_config_for(&[&args.profile])?;
     let role = engine.profile_role(&config, &args.profile)?;
     // Credentials now: a session that needs a login is said before the command starts.
     let creds = ssotray_core::keep::owner::credentials_or_login(
@@ -98,7 +99,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> Result<(), CliError> {
     )
     .await?;
     let region = role.region.clone();
-    warn_about_the_default_profile(engine);
+    warn_about_the_default_profile(engine, &config);
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = tokio::process::Command::new(program);
     command.args(rest);

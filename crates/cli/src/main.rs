@@ -311,7 +311,8 @@ fn describe_token(status: &TargetStatus, now: chrono::DateTime<chrono::Utc>) -> 
 }
 
 async fn status(engine: &Engine, json: bool) -> Result<(), CliError> {
-    let config = engine.load_config()?;
+    // The token holders and the problems: from the config's index when it is current (#32).
+    let config = engine.load_config_for(&[])?;
     let mut list = Vec::new();
     for target in config.targets() {
         list.push(engine.status(&target).await?);

@@ -16,6 +16,7 @@ mod files;
 mod keeper;
 mod keeper_clock;
 mod keychain;
+mod large_config;
 mod layers;
 mod package;
 mod readers;

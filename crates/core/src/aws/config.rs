@@ -21,7 +21,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// An `[sso-session NAME]` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SsoSession {
     /// The session's name.
     pub name: String,
@@ -34,7 +34,7 @@ pub struct SsoSession {
 }
 
 /// Where a profile's SSO settings come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SsoSource {
     /// `sso_session = NAME`.
     Session(String),
@@ -48,7 +48,7 @@ pub enum SsoSource {
 }
 
 /// A profile that uses Identity Center.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SsoProfile {
     /// Profile name (`default` for `[default]`).
     pub name: String,
@@ -63,7 +63,7 @@ pub struct SsoProfile {
 }
 
 /// A profile with `role_arn`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChainedProfile {
     /// Profile name.
     pub name: String,
@@ -182,7 +182,7 @@ pub fn parse_role_arn(arn: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// A problem found in the config file, with where it is and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConfigProblem {
     /// The section as written in the file, e.g. `profile dev`; empty for a line outside sections.
     pub section: String,
@@ -246,6 +246,10 @@ pub struct AwsConfig {
     pub all_profiles: Vec<String>,
     /// Everything that was wrong.
     pub problems: Vec<ConfigProblem>,
+    /// The keys written in `[default]` and in `[profile default]` (the first section of each
+    /// name, as `credfile::section_keys` reads them), where there is such a section: `exec`
+    /// warns of credentials there. Filled by the engine's loads, not by [`AwsConfig::parse`].
+    pub default_keys: Vec<(String, Vec<String>)>,
 }
 
 impl AwsConfig {

@@ -2,6 +2,7 @@
 //! status, log out), the interactive logins ([`login`]) and their client registrations,
 //! accounts, roles, credentials and console links ([`access`], [`discovery`], [`launch`],
 //! [`private_open`]), exported credentials ([`exports`]), generated profiles ([`profiles`]),
+//! the command line's index of the config ([`config_index`]),
 //! refresh tokens in the keychain (`keychain_ops`), and ssotray's own files: [`settings`],
 //! [`state`] and the tray app's [`prefs`].
 //!
@@ -9,6 +10,7 @@
 //! function over the injected context; nothing here runs in the background or serves others.
 
 pub mod access;
+pub mod config_index;
 pub mod discovery;
 pub mod engine;
 pub mod exports;

@@ -120,10 +120,18 @@ pub struct Stamp {
     pub ctime_ns: i128,
 }
 
+/// A file opened to read parts of it ([`Fs::open`]).
+pub trait ReadSeek: io::Read + io::Seek + Send {}
+impl<T: io::Read + io::Seek + Send> ReadSeek for T {}
+
 /// The filesystem operations the core needs. Writes are atomic replacements.
 pub trait Fs: Send + Sync + std::fmt::Debug {
     /// Reads a whole file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Opens a file to read parts of it (a large file that is looked into, not read whole).
+    fn open(&self, path: &Path) -> io::Result<Box<dyn ReadSeek>> {
+        Ok(Box::new(io::Cursor::new(self.read(path)?)))
+    }
     /// Replaces `path` atomically with `data` (temporary file in the same directory, fsync,
     /// rename), with file mode `mode`; missing parent directories are created with mode 0700.
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()>;
@@ -191,6 +199,10 @@ pub struct RealFs;
 impl Fs for RealFs {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Box<dyn ReadSeek>> {
+        Ok(Box::new(std::fs::File::open(path)?))
     }
 
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {

@@ -564,6 +564,8 @@ inside! {
     registrations_dir = cache_dir / "registrations";
     /// The last list of accounts and roles of each session.
     accounts_dir = cache_dir / "accounts";
+    /// The index of each config file read by the command line (`ops::config_index`).
+    config_index_dir = cache_dir / "config-index";
     /// Locks for files that get none beside them (the AWS config: `~/.aws` gets no file of
     /// ssotray's).
     locks_dir = cache_dir / "locks";
