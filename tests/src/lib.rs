@@ -215,6 +215,21 @@ pub fn count(stats: &serde_json::Value, operation: &str) -> u64 {
     stats.get(operation).and_then(|v| v.as_u64()).unwrap_or(0)
 }
 
+/// `n` SSO profiles as `profiles generate` writes them for 2 roles per account, for configs of
+/// a large organisation (#32): `[profile acct00000-AdministratorAccess]`, … on `my-sso`.
+pub fn generated_profiles(n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        let role = ["AdministratorAccess", "ReadOnlyAccess"][i % 2];
+        out.push_str(&format!(
+            "\n[profile acct{:05}-{role}]\nsso_session = my-sso\nsso_account_id = {}\nsso_role_name = {role}\nregion = us-east-1\n",
+            i / 2,
+            100_000_000_000u64 + (i / 2) as u64,
+        ));
+    }
+    out
+}
+
 /// The Python interpreter with botocore installed: `SSOTRAY_TEST_PYTHON` (scripts/test sets it).
 pub fn python() -> PathBuf {
     let p = std::env::var("SSOTRAY_TEST_PYTHON").unwrap_or_default();

@@ -179,22 +179,7 @@ fn credentials_process(rt: &tokio::runtime::Runtime, ssotray: &std::path::Path) 
     std::fs::write(&config_path, config).unwrap();
     let mut env = b.home.env(&b.sim.base_url);
     env.push(("AWS_ENDPOINT_URL_STS".into(), b.sim.base_url.clone()));
-    let run = |program: &std::path::Path, args: &[&str]| {
-        let t = Instant::now();
-        let out = std::process::Command::new(program)
-            .args(args)
-            .env_clear()
-            .envs(env.iter().cloned())
-            .output()
-            .unwrap();
-        let took = t.elapsed();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        took
-    };
+    let run = |program: &std::path::Path, args: &[&str]| time_process(program, args, &env);
     let args = ["credentials", "--profile", "dev"];
     run(ssotray, &args); // fills the cache: the runs below are warm
     let runs = 51;
@@ -225,20 +210,31 @@ fn credentials_process(rt: &tokio::runtime::Runtime, ssotray: &std::path::Path) 
     );
 }
 
-/// The test config with generated profiles after it, `n` profiles in all (the
-/// shape `profiles generate` writes for 2 roles per account).
+/// The test config with generated profiles after it, `profiles` in all.
 fn config_of_size(profiles: usize) -> String {
-    let mut config = CONFIG.to_string();
     let base = CONFIG.matches("[profile ").count() + CONFIG.matches("[default]").count();
-    for i in 0..profiles.saturating_sub(base) {
-        let role = ["AdministratorAccess", "ReadOnlyAccess"][i % 2];
-        config.push_str(&format!(
-            "\n[profile acct{:05}-{role}]\nsso_session = my-sso\nsso_account_id = {}\nsso_role_name = {role}\nregion = us-east-1\n",
-            i / 2,
-            100_000_000_000u64 + (i / 2) as u64,
-        ));
-    }
-    config
+    format!(
+        "{CONFIG}{}",
+        ssotray_tests::generated_profiles(profiles.saturating_sub(base))
+    )
+}
+
+/// How long `program` with `args` takes as a whole process with (only) `env`; it must succeed.
+fn time_process(program: &std::path::Path, args: &[&str], env: &[(String, String)]) -> Duration {
+    let t = Instant::now();
+    let out = std::process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
 }
 
 /// #32: the commands that read the config, each timed as a whole process with the test config
@@ -248,22 +244,7 @@ fn config_sizes(rt: &tokio::runtime::Runtime, ssotray: &std::path::Path) {
     let b = rt.block_on(setup(SimConfig::default()));
     let config_path = b.home.aws().join("config");
     let env = b.home.env(&b.sim.base_url);
-    let run = |program: &std::path::Path, args: &[&str]| {
-        let t = Instant::now();
-        let out = std::process::Command::new(program)
-            .args(args)
-            .env_clear()
-            .envs(env.iter().cloned())
-            .output()
-            .unwrap();
-        let took = t.elapsed();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        took
-    };
+    let run = |program: &std::path::Path, args: &[&str]| time_process(program, args, &env);
     let python = ssotray_tests::python();
     let botocore = "import botocore.session\nbotocore.session.Session(profile='dev').get_credentials().get_frozen_credentials()";
     let commands: [(&str, Vec<&str>); 5] = [

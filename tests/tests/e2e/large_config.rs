@@ -3,20 +3,11 @@
 //! the next command, whoever made it and however small it is.
 
 use crate::cli::World;
-use ssotray_tests::{assert_fails_with, assert_ok, stdout, CONFIG};
+use ssotray_tests::{assert_fails_with, assert_ok, generated_profiles, stdout, CONFIG};
 
-/// The test config and `n` generated profiles after it (as `profiles generate` writes them).
+/// The test config and `n` generated profiles after it.
 fn large(n: usize) -> String {
-    let mut config = CONFIG.to_string();
-    for i in 0..n {
-        let role = ["AdministratorAccess", "ReadOnlyAccess"][i % 2];
-        config.push_str(&format!(
-            "\n[profile acct{:05}-{role}]\nsso_session = my-sso\nsso_account_id = {}\nsso_role_name = {role}\nregion = us-east-1\n",
-            i / 2,
-            100_000_000_000u64 + (i / 2) as u64,
-        ));
-    }
-    config
+    format!("{CONFIG}{}", generated_profiles(n))
 }
 
 /// The portal link `console --print` gives for `profile` (no network: the link is made here).
@@ -62,9 +53,38 @@ async fn a_large_config_changed_by_an_editor_between_commands_is_read_as_it_is_n
         first.contains("account_id=111111111111&role_name=AdministratorAccess&destination="),
         "{first}"
     );
-    let indexes: Vec<_> = std::fs::read_dir(&index_dir).unwrap().collect();
+    let indexes: Vec<std::path::PathBuf> = std::fs::read_dir(&index_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(indexes.len(), 1);
     assert_eq!(portal_link(&w, "dev").await, first);
+
+    // What answers is the index: changed in its private directory, the answer changes.
+    let index = std::fs::read_to_string(&indexes[0]).unwrap();
+    let dev_line = index.lines().find(|l| l.starts_with("dev\t")).unwrap();
+    let forged = index.replace(
+        dev_line,
+        &dev_line.replace("AdministratorAccess", "ForgedRole"),
+    );
+    std::fs::write(&indexes[0], &forged).unwrap();
+    assert!(portal_link(&w, "dev")
+        .await
+        .contains("role_name=ForgedRole&"));
+    // In a directory another user may write to, or owns, no index is trusted (nor written).
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&index_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(portal_link(&w, "dev").await, first);
+    std::fs::set_permissions(&index_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::chown(&index_dir, Some(65534), Some(65534)).unwrap();
+    assert_eq!(portal_link(&w, "dev").await, first);
+    assert_eq!(std::fs::read_to_string(&indexes[0]).unwrap(), forged);
+    std::fs::remove_dir_all(&index_dir).unwrap();
+    assert_eq!(portal_link(&w, "dev").await, first);
+    assert!(
+        indexes[0].exists(),
+        "the index is made again, in a new private directory"
+    );
     let far = portal_link(&w, "acct02999-ReadOnlyAccess").await;
     assert!(
         far.contains("account_id=100000002999&role_name=ReadOnlyAccess&destination="),

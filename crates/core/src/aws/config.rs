@@ -248,7 +248,8 @@ pub struct AwsConfig {
     pub problems: Vec<ConfigProblem>,
     /// The keys written in `[default]` and in `[profile default]` (the first section of each
     /// name, as `credfile::section_keys` reads them), where there is such a section: `exec`
-    /// warns of credentials there. Filled by the engine's loads, not by [`AwsConfig::parse`].
+    /// warns of credentials there. Filled by the command line's load (`ops::config_index`),
+    /// not by [`AwsConfig::parse`].
     pub default_keys: Vec<(String, Vec<String>)>,
 }
 

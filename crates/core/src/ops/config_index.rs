@@ -4,7 +4,8 @@
 //! A process of the command line runs once: it cannot keep a parsed config the way the keeper
 //! does (`ParsedFiles`). So the first command that reads a config parses it whole, as every
 //! command did, and writes what it found into an index in ssotray's cache directory
-//! (`config-index/<sha1 of the config's path>`, mode 0600). A later command hashes the config's
+//! (`config-index/<sha1 of the config's path>`, mode 0600, in a directory of the user's own
+//! with mode 0700: where another user could write an index, none is read or written). A later command hashes the config's
 //! bytes as it reads them, 64 KiB at a time, and uses the index only when it was made from
 //! exactly those bytes (xxh3-128 of the whole file, about 0.1 ms a megabyte): any change, by any
 //! tool, at any time, however small, sends it back to the whole parse, which writes a new index.
@@ -303,15 +304,17 @@ impl Engine {
             use sha1::Digest as _;
             hex::encode(sha1::Sha1::digest(path.to_string_lossy().as_bytes()))
         };
-        // No cache directory (none can be named here): every command parses whole, as before.
-        let Ok(dir) = self.paths().config_index_dir() else {
-            return self.load_config();
+        // No cache directory (none can be named here), or one another user could have written
+        // an index into: parse whole, and keep no index.
+        let dir = self.paths().config_index_dir().ok();
+        let Some(dir) = dir.filter(|d| self.ctx.fs.private_dir(d).is_ok()) else {
+            return self.parse_whole(&path);
         };
         let index_path = dir.join(name);
         let hash = match self.ctx.fs.open(&path).and_then(|mut f| hash_of(&mut *f)) {
             Ok(hash) => hash,
             // No file, or one that cannot be read: the whole load says so as it always has.
-            Err(_) => return self.load_config(),
+            Err(_) => return self.parse_whole(&path),
         };
         if let Ok(file) = self.ctx.fs.open(&index_path) {
             if let Some(config) =
@@ -322,9 +325,9 @@ impl Engine {
         }
         let bytes = match self.ctx.fs.read(&path) {
             Ok(bytes) => bytes,
-            Err(_) => return self.load_config(),
+            Err(_) => return self.parse_whole(&path),
         };
-        let config = crate::ops::engine::parse_config(path, &String::from_utf8_lossy(&bytes));
+        let config = parse_with_default_keys(path, &String::from_utf8_lossy(&bytes));
         // Made for the bytes parsed: if the file changed since it was hashed, this index is of
         // the new bytes, and right for them.
         if let Some(index) = build(&config, content_hash(&bytes)) {
@@ -335,6 +338,33 @@ impl Engine {
         }
         Ok(config)
     }
+}
+
+impl Engine {
+    /// The config parsed whole, with the default profile's keys, without an index: where none
+    /// can be used. A missing or unreadable file is what [`Engine::load_config`] makes of it.
+    fn parse_whole(&self, path: &Path) -> Result<AwsConfig, EngineError> {
+        match self.ctx.fs.read(path) {
+            Ok(bytes) => Ok(parse_with_default_keys(
+                path.to_path_buf(),
+                &String::from_utf8_lossy(&bytes),
+            )),
+            Err(_) => self.load_config(),
+        }
+    }
+}
+
+/// [`AwsConfig::parse`], and the keys written in `[default]` and `[profile default]`, which only
+/// the command line asks for (`exec` warns of credentials there): the keeper's and the app's
+/// loads do not pay for them.
+fn parse_with_default_keys(path: std::path::PathBuf, text: &str) -> AwsConfig {
+    let mut config = AwsConfig::parse(path, text);
+    for section in ["default", "profile default"] {
+        if let Some(keys) = crate::aws::credfile::section_keys(text, section) {
+            config.default_keys.push((section.to_string(), keys));
+        }
+    }
+    config
 }
 
 #[cfg(test)]
@@ -462,7 +492,11 @@ mod tests {
         for seed in 0..400 {
             let text = generated(seed);
             let (engine, fs) = world(&text);
-            let full = engine.load_config().unwrap();
+            let full = parse_with_default_keys(engine.config_path().unwrap(), &text);
+            assert_eq!(
+                engine.load_config().unwrap().all_profiles,
+                full.all_profiles
+            );
             // The first call parses whole and writes the index; the later ones use it.
             let first = engine.load_config_for(&[]).unwrap();
             assert_eq!(first.all_profiles, full.all_profiles, "{text:?}");

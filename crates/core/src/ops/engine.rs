@@ -552,7 +552,12 @@ impl Engine {
                 path: path.clone(),
                 ..Default::default()
             },
-            |bytes| Ok(parse_config(path.clone(), &String::from_utf8_lossy(bytes))),
+            |bytes| {
+                Ok(AwsConfig::parse(
+                    path.clone(),
+                    &String::from_utf8_lossy(bytes),
+                ))
+            },
         )?;
         Ok(config.as_ref().clone())
     }
@@ -1401,16 +1406,4 @@ pub enum Selector {
     Profile(String),
     /// A bare name: sso-session first, then profile, then a legacy start URL.
     Any(String),
-}
-
-/// The config in `text` as the engine loads it: [`AwsConfig::parse`], and the keys of the
-/// default profile's sections.
-pub(crate) fn parse_config(path: std::path::PathBuf, text: &str) -> AwsConfig {
-    let mut config = AwsConfig::parse(path, text);
-    for section in ["default", "profile default"] {
-        if let Some(keys) = crate::aws::credfile::section_keys(text, section) {
-            config.default_keys.push((section.to_string(), keys));
-        }
-    }
-    config
 }

@@ -161,6 +161,11 @@ pub trait Fs: Send + Sync + std::fmt::Debug {
     fn file_mode(&self, _path: &Path) -> Option<u32> {
         None
     }
+    /// Makes sure `dir` is a directory of this user's that no one else may change (mode 0700 on
+    /// Unix), creating it so when missing: what ssotray reads back from there and trusts.
+    fn private_dir(&self, _dir: &Path) -> io::Result<()> {
+        Ok(())
+    }
     /// What tells the file's content apart without reading it (see [`Stamp`]);
     /// `Ok(None)` when there is no file, `Err` when this filesystem cannot tell (then the file
     /// is read every time).
@@ -273,6 +278,10 @@ impl Fs for RealFs {
                 ctime_ns: 0,
             }))
         }
+    }
+
+    fn private_dir(&self, dir: &Path) -> io::Result<()> {
+        crate::platform::sock::private_dir(dir).map_err(io::Error::other)
     }
 
     fn file_mode(&self, path: &Path) -> Option<u32> {
